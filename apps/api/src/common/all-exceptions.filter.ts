@@ -1,0 +1,69 @@
+import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** What every error response looks like; clients rely on these keys. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  requestId: string;
+  /** Per-field problems of a rejected request body or query. */
+  details?: string[];
+}
+
+function reasonPhrase(status: number): string {
+  const name = HttpStatus[status] as string | undefined;
+  return name ? name.toLowerCase().split('_').map((word) => word[0]?.toUpperCase() + word.slice(1)).join(' ') : 'Error';
+}
+
+/** Nest's HttpException bodies carry `message` as a string or, from the ValidationPipe, a list. */
+function describeHttpException(exception: HttpException): Pick<ErrorBody, 'message' | 'details'> {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return { message: response };
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) {
+    const details = message.map(String);
+    return { message: details.join('; '), details };
+  }
+  return { message: typeof message === 'string' ? message : exception.message };
+}
+
+/**
+ * The only place errors become responses: HTTP exceptions keep their status and message,
+ * Fastify's own client errors (bad JSON, body too large) keep theirs, and anything else is a
+ * 500 whose details go to the log under the request id, never to the client.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(AllExceptionsFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const body = this.toBody(exception, request.id);
+    if (body.statusCode >= 500) {
+      this.logger.error({ err: exception, request_id: request.id }, `Unhandled error answered with ${body.statusCode}`);
+    }
+    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  private toBody(exception: unknown, requestId: string): ErrorBody {
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      return { statusCode, error: reasonPhrase(statusCode), ...describeHttpException(exception), requestId };
+    }
+    const clientError = fastifyClientError(exception);
+    if (clientError) return { ...clientError, error: reasonPhrase(clientError.statusCode), requestId };
+    return { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error', requestId };
+  }
+}
+
+/** Fastify rejects malformed requests (invalid JSON, oversized or unsupported bodies) with a 4xx `statusCode`. */
+function fastifyClientError(exception: unknown): { statusCode: number; message: string } | null {
+  if (!(exception instanceof Error) || !('statusCode' in exception)) return null;
+  const statusCode = exception.statusCode;
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode >= 500) return null;
+  return { statusCode, message: exception.message };
+}

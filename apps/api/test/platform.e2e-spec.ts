@@ -1,0 +1,67 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+
+import { testConfig } from '../../../test/support/test-config.js';
+import { createApiApp } from '../src/api-app.factory.js';
+
+describe('API platform: docs, errors, request ids', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await createApiApp(testConfig());
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('serves Swagger UI at /docs and an OpenAPI 3 document at /docs-json', async () => {
+    const ui = await app.inject({ method: 'GET', url: '/docs' });
+    const json = await app.inject({ method: 'GET', url: '/docs-json' });
+
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toContain('text/html');
+    expect(ui.body).toContain('swagger-ui');
+    expect(json.statusCode).toBe(200);
+    const document = json.json<{ openapi: string; paths: Record<string, unknown>; components: { securitySchemes: object } }>();
+    expect(document.openapi).toMatch(/^3\./);
+    expect(Object.keys(document.paths)).toContain('/health');
+    expect(document.components.securitySchemes).toHaveProperty('bearer');
+  });
+
+  it('answers unknown routes with the JSON error body and echoes the caller’s request id', async () => {
+    const response = await app.inject({ method: 'GET', url: '/api/no-such-thing', headers: { 'x-request-id': 'req-42' } });
+
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['x-request-id']).toBe('req-42');
+    expect(response.json()).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'Cannot GET /api/no-such-thing',
+      requestId: 'req-42',
+    });
+  });
+
+  it('generates a request id when the caller sends none or an unsafe one', async () => {
+    const none = await app.inject({ method: 'GET', url: '/health' });
+    const unsafe = await app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'a b\u0000c' } });
+
+    expect(none.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses malformed JSON with a 400 in the same shape and no stack', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/no-such-thing',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"broken":',
+    });
+
+    expect(response.statusCode).toBe(400);
+    const body = response.json<Record<string, unknown>>();
+    expect(Object.keys(body).sort()).toEqual(['error', 'message', 'requestId', 'statusCode']);
+    expect(JSON.stringify(body)).not.toMatch(/at .*\.(js|ts):\d+/);
+  });
+});

@@ -1,0 +1,31 @@
+import { ConfigModule } from '@app/config';
+import type { AppConfig } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { HealthCheckModule, LoggingModule } from '@app/observability';
+import { QueueModule } from '@app/queue';
+import { RedisModule } from '@app/redis';
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+
+import { CRONS } from './crons/index.js';
+
+/** The only module that imports ScheduleModule: crons run in the scheduler app and nowhere else. */
+@Module({})
+export class SchedulerModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: SchedulerModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot('scheduler'),
+        DatabaseModule.forRoot('email_service-scheduler'),
+        RedisModule,
+        QueueModule,
+        HealthCheckModule.forApp('scheduler'),
+        ScheduleModule.forRoot(),
+      ],
+      providers: [...CRONS],
+    };
+  }
+}

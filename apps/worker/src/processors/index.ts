@@ -1,0 +1,7 @@
+import type { Type } from '@nestjs/common';
+
+/**
+ * Every processor class of the worker. `main.ts` checks this list against the job names before
+ * connecting to anything, so a job without a handler (or with two) stops the boot.
+ */
+export const PROCESSORS: Type[] = [];

@@ -1,0 +1,28 @@
+import { ConfigModule } from '@app/config';
+import type { AppConfig } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { HealthCheckModule, LoggingModule } from '@app/observability';
+import { QueueModule } from '@app/queue';
+import { RedisModule } from '@app/redis';
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+
+import { PROCESSORS } from './processors/index.js';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot('worker'),
+        DatabaseModule.forRoot('email_service-worker'),
+        RedisModule,
+        QueueModule,
+        HealthCheckModule.forApp('worker'),
+      ],
+      providers: [...PROCESSORS],
+    };
+  }
+}

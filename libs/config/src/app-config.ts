@@ -1,0 +1,104 @@
+import type { LogLevelName, NodeEnvironment } from './environment.js';
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  /** Forked API processes (Node cluster); 1 runs the API in the calling process. */
+  workers: number;
+  /** libuv thread-pool size per API process (DNS lookups, crypto, file I/O). */
+  threadsPerWorker: number;
+  corsOrigins: string[];
+  trustProxy: boolean;
+}
+
+export interface RedisConfig {
+  url: string;
+  queueUrl: string;
+  /** Prefix for every key the service writes, so several deployments (or test runs) can share one Redis. */
+  keyPrefix: string;
+}
+
+export interface AuthConfig {
+  jwtSecret: string | null;
+  jwtPublicKey: string | null;
+}
+
+export interface EncryptionConfig {
+  /** Encrypts new credentials; null outside production when no key is configured. */
+  currentKey: Buffer | null;
+  /** Older keys that still decrypt stored credentials until they are re-encrypted. */
+  previousKeys: Buffer[];
+}
+
+export interface MailConfig {
+  imapTimeoutMs: number;
+  smtpTimeoutMs: number;
+  imapPoolSize: number;
+  smtpPoolSize: number;
+}
+
+export interface FeatureFlags {
+  imapSync: boolean;
+  smtpSend: boolean;
+  backgroundJobs: boolean;
+  emailParsing: boolean;
+}
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  perMinute: number;
+  perHour: number;
+}
+
+export interface TenancyConfig {
+  headerName: string;
+  defaultTenantId: string;
+}
+
+export interface WorkerConfig {
+  syncConcurrency: number;
+  sendConcurrency: number;
+  /** 0 disables the worker's health listener. */
+  healthPort: number;
+}
+
+export interface SchedulerConfig {
+  syncCron: string;
+  /** 0 disables the scheduler's health listener. */
+  healthPort: number;
+}
+
+export interface LogConfig {
+  level: LogLevelName;
+  dir: string | null;
+}
+
+/**
+ * The validated configuration, built once at boot by `loadConfig` and injected by type.
+ * Nothing else in the code base reads the process environment.
+ */
+export class AppConfig {
+  readonly serviceName = 'email_service';
+
+  constructor(
+    readonly environment: NodeEnvironment,
+    readonly serviceVersion: string,
+    readonly http: HttpConfig,
+    readonly databaseUrl: string,
+    readonly databasePoolSize: number,
+    readonly redis: RedisConfig,
+    readonly auth: AuthConfig,
+    readonly encryption: EncryptionConfig,
+    readonly mail: MailConfig,
+    readonly features: FeatureFlags,
+    readonly rateLimit: RateLimitConfig,
+    readonly tenancy: TenancyConfig,
+    readonly worker: WorkerConfig,
+    readonly scheduler: SchedulerConfig,
+    readonly log: LogConfig,
+  ) {}
+
+  get isProduction(): boolean {
+    return this.environment === 'production';
+  }
+}

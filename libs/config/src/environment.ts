@@ -1,0 +1,249 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+
+import { IsCronExpression } from './validators/is-cron-expression.js';
+import { IsEncryptionKeyList } from './validators/is-encryption-key-list.js';
+
+export const NODE_ENVIRONMENTS = ['development', 'production', 'test'] as const;
+export type NodeEnvironment = (typeof NODE_ENVIRONMENTS)[number];
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+/** Environment strings become booleans only when they are unambiguous; anything else fails validation. */
+function toBoolean({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string') return value;
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  return value;
+}
+
+function toNumber({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string' || value.trim() === '') return value;
+  const parsed = Number(value);
+  return Number.isNaN(parsed) ? value : parsed;
+}
+
+function toUpperCase({ value }: { value: unknown }): unknown {
+  return typeof value === 'string' ? value.trim().toUpperCase() : value;
+}
+
+const isProduction = (env: EnvironmentVariables): boolean => env.NODE_ENV === 'production';
+
+const REDIS_URL_OPTIONS = { protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true };
+const POSTGRES_URL_OPTIONS = { protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true };
+
+/**
+ * Every variable the three apps understand, after legacy names have been folded into the
+ * current ones (see `LEGACY_ALIASES`). Defaults live here so `.env.example` and the code agree.
+ */
+export class EnvironmentVariables {
+  @IsIn(NODE_ENVIRONMENTS)
+  NODE_ENV: NodeEnvironment = 'development';
+
+  @IsString()
+  @IsNotEmpty()
+  SERVICE_VERSION = '0.1.0';
+
+  @IsString()
+  @IsNotEmpty()
+  HOST = '0.0.0.0';
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  PORT = 5000;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  API_WORKERS = 4;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(128)
+  API_THREADS = 2;
+
+  @IsUrl(POSTGRES_URL_OPTIONS)
+  DATABASE_URL = 'postgresql://postgres@localhost:5432/mail_service';
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @IsUrl(REDIS_URL_OPTIONS)
+  REDIS_URL = 'redis://localhost:6379/0';
+
+  @IsOptional()
+  @IsUrl(REDIS_URL_OPTIONS)
+  QUEUE_REDIS_URL?: string;
+
+  @Matches(/^[A-Za-z0-9_.:-]+$/, { message: 'REDIS_KEY_PREFIX may only contain letters, digits and _ . : -' })
+  REDIS_KEY_PREFIX = 'mail';
+
+  @ValidateIf((env: EnvironmentVariables) => isProduction(env) && !env.JWT_PUBLIC_KEY)
+  @IsString({ message: 'JWT_SECRET is required when NODE_ENV=production (or set JWT_PUBLIC_KEY)' })
+  @IsNotEmpty({ message: 'JWT_SECRET is required when NODE_ENV=production (or set JWT_PUBLIC_KEY)' })
+  JWT_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/-----BEGIN (RSA )?PUBLIC KEY-----/, { message: 'JWT_PUBLIC_KEY must be a PEM public key' })
+  JWT_PUBLIC_KEY?: string;
+
+  @ValidateIf((env: EnvironmentVariables) => isProduction(env) || env.ENCRYPTION_KEY !== undefined)
+  @IsEncryptionKeyList({ single: true, message: 'ENCRYPTION_KEY is required when NODE_ENV=production and must be 32 bytes, base64 or hex encoded' })
+  ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @IsEncryptionKeyList({ single: false, message: 'ENCRYPTION_KEYS must be a comma-separated list of 32-byte keys, base64 or hex encoded' })
+  ENCRYPTION_KEYS?: string;
+
+  @IsString()
+  CORS_ORIGINS = 'localhost:3000';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  TRUST_PROXY = false;
+
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  @Max(600)
+  IMAP_TIMEOUT = 30;
+
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  @Max(600)
+  SMTP_TIMEOUT = 30;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  IMAP_POOL_SIZE = 10;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  SMTP_POOL_SIZE = 5;
+
+  @Transform(toUpperCase)
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevelName = 'INFO';
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  LOG_DIR?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  ENABLE_IMAP_SYNC = true;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  ENABLE_SMTP_SEND = true;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  ENABLE_BACKGROUND_JOBS = true;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  ENABLE_EMAIL_PARSING = true;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  RATE_LIMIT_ENABLED = true;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_REQUESTS_PER_MINUTE = 60;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_REQUESTS_PER_HOUR = 1000;
+
+  @Matches(/^[A-Za-z0-9-]+$/, { message: 'TENANT_ID_HEADER must be a valid HTTP header name' })
+  TENANT_ID_HEADER = 'X-Tenant-ID';
+
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'DEFAULT_TENANT_ID must be 1-64 letters, digits, _ . -' })
+  DEFAULT_TENANT_ID = 'default';
+
+  @IsCronExpression()
+  SYNC_CRON = '0 * * * *';
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  SYNC_CONCURRENCY = 2;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  SEND_CONCURRENCY = 5;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_HEALTH_PORT = 5001;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  SCHEDULER_HEALTH_PORT = 5002;
+}
+
+/**
+ * Names the service answered to before it was rewritten; each maps to the current name.
+ * The current name wins when both are set.
+ */
+export const LEGACY_ALIASES: Readonly<Record<string, keyof EnvironmentVariables>> = {
+  FLASK_HOST: 'HOST',
+  FLASK_PORT: 'PORT',
+  GUNICORN_WORKERS: 'API_WORKERS',
+  GUNICORN_THREADS: 'API_THREADS',
+  CELERY_BROKER_URL: 'QUEUE_REDIS_URL',
+  ENABLE_CELERY_TASKS: 'ENABLE_BACKGROUND_JOBS',
+};
+
+/** Values never echoed back in error messages. */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'JWT_SECRET',
+  'JWT_PUBLIC_KEY',
+  'ENCRYPTION_KEY',
+  'ENCRYPTION_KEYS',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'QUEUE_REDIS_URL',
+]);

@@ -1,0 +1,17 @@
+export { AppConfig } from './app-config.js';
+export type {
+  AuthConfig,
+  EncryptionConfig,
+  FeatureFlags,
+  HttpConfig,
+  LogConfig,
+  MailConfig,
+  RateLimitConfig,
+  RedisConfig,
+  SchedulerConfig,
+  TenancyConfig,
+  WorkerConfig,
+} from './app-config.js';
+export { ConfigModule } from './config.module.js';
+export { EnvironmentVariables, LEGACY_ALIASES } from './environment.js';
+export { ConfigValidationError, loadConfig, loadConfigOrExit } from './load-config.js';

@@ -1,0 +1,108 @@
+import { ConfigValidationError, loadConfig } from './load-config.js';
+
+const KEY_HEX = 'a'.repeat(64);
+const OLD_KEY_BASE64 = Buffer.alloc(32, 7).toString('base64');
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const sut = loadConfig({});
+
+    expect(sut.http).toEqual({
+      host: '0.0.0.0',
+      port: 5000,
+      workers: 4,
+      threadsPerWorker: 2,
+      corsOrigins: ['http://localhost:3000', 'https://localhost:3000'],
+      trustProxy: false,
+    });
+    expect(sut.redis).toEqual({ url: 'redis://localhost:6379/0', queueUrl: 'redis://localhost:6379/0', keyPrefix: 'mail' });
+    expect(sut.mail).toEqual({ imapTimeoutMs: 30_000, smtpTimeoutMs: 30_000, imapPoolSize: 10, smtpPoolSize: 5 });
+    expect(sut.features).toEqual({ imapSync: true, smtpSend: true, backgroundJobs: true, emailParsing: true });
+    expect(sut.rateLimit).toEqual({ enabled: true, perMinute: 60, perHour: 1000 });
+    expect(sut.tenancy).toEqual({ headerName: 'X-Tenant-ID', defaultTenantId: 'default' });
+    expect(sut.scheduler.syncCron).toBe('0 * * * *');
+    expect(sut.log).toEqual({ level: 'INFO', dir: null });
+    expect(sut.encryption).toEqual({ currentKey: null, previousKeys: [] });
+  });
+
+  it('accepts the legacy names and lets the current name win when both are set', () => {
+    const sut = loadConfig({
+      FLASK_HOST: '127.0.0.1',
+      FLASK_PORT: '8080',
+      GUNICORN_WORKERS: '3',
+      GUNICORN_THREADS: '8',
+      CELERY_BROKER_URL: 'redis://queue:6379/1',
+      ENABLE_CELERY_TASKS: 'false',
+      PORT: '9090',
+    });
+
+    expect(sut.http.host).toBe('127.0.0.1');
+    expect(sut.http.port).toBe(9090);
+    expect(sut.http.workers).toBe(3);
+    expect(sut.http.threadsPerWorker).toBe(8);
+    expect(sut.redis.queueUrl).toBe('redis://queue:6379/1');
+    expect(sut.features.backgroundJobs).toBe(false);
+  });
+
+  it('parses booleans, numbers, log levels and keys', () => {
+    const sut = loadConfig({
+      RATE_LIMIT_ENABLED: 'no',
+      IMAP_TIMEOUT: '2.5',
+      LOG_LEVEL: 'debug',
+      ENCRYPTION_KEY: KEY_HEX,
+      ENCRYPTION_KEYS: OLD_KEY_BASE64,
+      CORS_ORIGINS: 'https://app.example.com, localhost:3000',
+    });
+
+    expect(sut.rateLimit.enabled).toBe(false);
+    expect(sut.mail.imapTimeoutMs).toBe(2500);
+    expect(sut.log.level).toBe('DEBUG');
+    expect(sut.encryption.currentKey).toEqual(Buffer.from(KEY_HEX, 'hex'));
+    expect(sut.encryption.previousKeys).toEqual([Buffer.alloc(32, 7)]);
+    expect(sut.http.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:3000', 'https://localhost:3000']);
+  });
+
+  it('treats an empty assignment as unset', () => {
+    expect(loadConfig({ LOG_DIR: '', PORT: '' }).http.port).toBe(5000);
+  });
+
+  it('requires JWT_SECRET and ENCRYPTION_KEY in production, naming both on one line', () => {
+    const attempt = (): unknown => loadConfig({ NODE_ENV: 'production' });
+
+    expect(attempt).toThrow(ConfigValidationError);
+    expect(attempt).toThrow(/JWT_SECRET is required when NODE_ENV=production/);
+    expect(attempt).toThrow(/ENCRYPTION_KEY is required/);
+    try {
+      attempt();
+    } catch (error: unknown) {
+      expect((error as Error).message).not.toContain('\n');
+    }
+  });
+
+  it('accepts JWT_PUBLIC_KEY instead of JWT_SECRET in production', () => {
+    const sut = loadConfig({
+      NODE_ENV: 'production',
+      ENCRYPTION_KEY: KEY_HEX,
+      JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\\nMIIB\\n-----END PUBLIC KEY-----',
+    });
+
+    expect(sut.auth.jwtSecret).toBeNull();
+    expect(sut.auth.jwtPublicKey).toBe('-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----');
+  });
+
+  it('names every malformed variable and never echoes secrets', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'abc', SYNC_CRON: 'every hour', ENCRYPTION_KEY: 'short-secret', DATABASE_URL: 'mysql://x' });
+    } catch (error: unknown) {
+      message = (error as Error).message;
+    }
+
+    expect(message).toMatch(/PORT must .*\(got "abc"\)/);
+    expect(message).toMatch(/SYNC_CRON must be a cron expression/);
+    expect(message).toMatch(/ENCRYPTION_KEY .*32 bytes/);
+    expect(message).toMatch(/DATABASE_URL/);
+    expect(message).not.toContain('short-secret');
+    expect(message).not.toContain('mysql://x');
+  });
+});

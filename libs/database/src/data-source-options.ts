@@ -1,0 +1,25 @@
+import { join } from 'node:path';
+
+import type { AppConfig } from '@app/config';
+import type { DataSourceOptions } from 'typeorm';
+
+import { ENTITIES } from './entities/index.js';
+
+/** The one description of the database connection, shared by the apps and the TypeORM CLI. */
+export function dataSourceOptions(config: AppConfig, applicationName: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: config.databaseUrl,
+    applicationName,
+    entities: ENTITIES,
+    migrations: [join(import.meta.dirname, 'migrations', '*.{ts,js}')],
+    migrationsTableName: 'schema_migrations',
+    // gen_random_uuid() is built into PostgreSQL 13+; the app role may not create extensions.
+    uuidExtension: 'pgcrypto',
+    installExtensions: false,
+    synchronize: false,
+    migrationsRun: false,
+    poolSize: config.databasePoolSize,
+    extra: { connectionTimeoutMillis: 5_000 },
+  };
+}

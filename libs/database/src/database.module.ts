@@ -1,0 +1,23 @@
+import { AppConfig } from '@app/config';
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+
+import { dataSourceOptions } from './data-source-options.js';
+
+@Module({})
+export class DatabaseModule {
+  /** `applicationName` shows up in pg_stat_activity, so operators can tell the apps' connections apart. */
+  static forRoot(applicationName: string): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => dataSourceOptions(config, applicationName),
+        }),
+      ],
+      exports: [TypeOrmModule],
+    };
+  }
+}

@@ -1,0 +1,83 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+  VersionColumn,
+} from 'typeorm';
+
+import { MailAccount } from './mail-account.entity.js';
+import type { MailAddress } from './mail-message.entity.js';
+
+export interface DraftAttachment {
+  filename: string;
+  contentType: string;
+  size: number;
+  /** Where the bytes are kept until the draft is sent or deleted. */
+  storageKey: string;
+}
+
+/** A message being written. The version guards concurrent edits (optimistic concurrency). */
+@Entity('drafts')
+@Index('idx_drafts_tenant_account', ['tenantId', 'accountId'])
+export class Draft {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  @Column({ name: 'account_id', type: 'uuid' })
+  accountId!: string;
+
+  @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_drafts_account' })
+  account?: MailAccount;
+
+  @Column({ name: 'to', type: 'jsonb', default: () => "'[]'" })
+  to!: MailAddress[];
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  cc!: MailAddress[];
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  bcc!: MailAddress[];
+
+  @Column({ type: 'text', default: '' })
+  subject!: string;
+
+  @Column({ name: 'text_body', type: 'text', nullable: true })
+  textBody!: string | null;
+
+  @Column({ name: 'html_body', type: 'text', nullable: true })
+  htmlBody!: string | null;
+
+  @Column({ name: 'in_reply_to', type: 'text', nullable: true })
+  inReplyTo!: string | null;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  references!: string[];
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  attachments!: DraftAttachment[];
+
+  /** Where the IMAP copy in Drafts lives, so an update can replace it. */
+  @Column({ name: 'imap_uid', type: 'bigint', nullable: true })
+  imapUid!: string | null;
+
+  @Column({ name: 'imap_uid_validity', type: 'bigint', nullable: true })
+  imapUidValidity!: string | null;
+
+  @VersionColumn()
+  version!: number;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,17 @@
+import { Draft } from './draft.entity.js';
+import { MailAccount } from './mail-account.entity.js';
+import { MailAttachment } from './mail-attachment.entity.js';
+import { MailFolder } from './mail-folder.entity.js';
+import { MailMessage } from './mail-message.entity.js';
+import { OutboundMessage } from './outbound-message.entity.js';
+import { SyncRun } from './sync-run.entity.js';
+
+export * from './draft.entity.js';
+export * from './mail-account.entity.js';
+export * from './mail-attachment.entity.js';
+export * from './mail-folder.entity.js';
+export * from './mail-message.entity.js';
+export * from './outbound-message.entity.js';
+export * from './sync-run.entity.js';
+
+export const ENTITIES = [MailAccount, MailFolder, MailMessage, MailAttachment, Draft, OutboundMessage, SyncRun];

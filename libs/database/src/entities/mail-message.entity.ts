@@ -1,0 +1,166 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  Unique,
+  UpdateDateColumn,
+} from 'typeorm';
+
+import { MailAccount } from './mail-account.entity.js';
+import { MailFolder } from './mail-folder.entity.js';
+
+export interface MailAddress {
+  name: string;
+  address: string;
+}
+
+/**
+ * Subject weighted A, addresses B, body D. 'simple' (no stemming) because mailboxes mix
+ * languages; the body is capped because a tsvector may not exceed 1 MB.
+ */
+export const SEARCH_VECTOR_EXPRESSION = [
+  `setweight(to_tsvector('simple', coalesce("subject", '')), 'A')`,
+  `setweight(to_tsvector('simple', coalesce("from_name", '') || ' ' || coalesce("from_address", '')) || to_tsvector('simple', "to") || to_tsvector('simple', "cc"), 'B')`,
+  `setweight(to_tsvector('simple', left(coalesce("text_body", ''), 200000)), 'D')`,
+].join(' || ');
+
+/** `parsed`: bodies and attachments decoded; `envelope`: headers only (parsing disabled or pending); `unparseable`: kept from the envelope because the MIME could not be decoded. */
+export const PARSE_STATES = ['parsed', 'envelope', 'unparseable'] as const;
+export type ParseState = (typeof PARSE_STATES)[number];
+
+/**
+ * One message as it sits in one folder. The same RFC 5322 message in two folders is two rows:
+ * IMAP identity is (folder, UIDVALIDITY, UID), and that is what makes sync idempotent.
+ */
+@Entity('mail_messages')
+@Unique('uq_mail_messages_imap_identity', ['accountId', 'folderId', 'uidValidity', 'uid'])
+@Index('idx_mail_messages_tenant', ['tenantId'])
+@Index('idx_mail_messages_account', ['accountId'])
+// Newest-first listing and keyset pagination need DESC order, which decorators cannot express:
+// these are created by the migration and left alone by schema diffs.
+@Index('idx_mail_messages_folder_received', { synchronize: false })
+@Index('idx_mail_messages_account_received', { synchronize: false })
+@Index('idx_mail_messages_search', { synchronize: false })
+@Index('idx_mail_messages_account_thread', ['accountId', 'threadId'])
+@Index('idx_mail_messages_account_message_id', ['accountId', 'messageId'])
+export class MailMessage {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  @Column({ name: 'account_id', type: 'uuid' })
+  accountId!: string;
+
+  @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_mail_messages_account' })
+  account?: MailAccount;
+
+  @Column({ name: 'folder_id', type: 'uuid' })
+  folderId!: string;
+
+  @ManyToOne(() => MailFolder, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'folder_id', foreignKeyConstraintName: 'fk_mail_messages_folder' })
+  folder?: MailFolder;
+
+  @Column({ name: 'uid_validity', type: 'bigint' })
+  uidValidity!: string;
+
+  @Column({ type: 'bigint' })
+  uid!: string;
+
+  @Column({ type: 'bigint', nullable: true })
+  modseq!: string | null;
+
+  @Column({ name: 'message_id', type: 'text', nullable: true })
+  messageId!: string | null;
+
+  @Column({ name: 'in_reply_to', type: 'text', nullable: true })
+  inReplyTo!: string | null;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  references!: string[];
+
+  @Column({ name: 'thread_id', type: 'uuid', nullable: true })
+  threadId!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  subject!: string | null;
+
+  @Column({ name: 'from_name', type: 'text', nullable: true })
+  fromName!: string | null;
+
+  @Column({ name: 'from_address', type: 'text', nullable: true })
+  fromAddress!: string | null;
+
+  @Column({ name: 'to', type: 'jsonb', default: () => "'[]'" })
+  to!: MailAddress[];
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  cc!: MailAddress[];
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  bcc!: MailAddress[];
+
+  @Column({ name: 'reply_to', type: 'jsonb', default: () => "'[]'" })
+  replyTo!: MailAddress[];
+
+  /** The Date header, as the sender claimed it. */
+  @Column({ name: 'sent_at', type: 'timestamptz', nullable: true })
+  sentAt!: Date | null;
+
+  /** IMAP INTERNALDATE: when the server received it; the order mail clients list by. */
+  @Column({ name: 'received_at', type: 'timestamptz' })
+  receivedAt!: Date;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  flags!: string[];
+
+  @Column({ type: 'integer', default: 0 })
+  size!: number;
+
+  @Column({ name: 'has_attachments', type: 'boolean', default: false })
+  hasAttachments!: boolean;
+
+  @Column({ type: 'text', nullable: true })
+  snippet!: string | null;
+
+  @Column({ name: 'text_body', type: 'text', nullable: true })
+  textBody!: string | null;
+
+  @Column({ name: 'html_body', type: 'text', nullable: true })
+  htmlBody!: string | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  headers!: Record<string, string | string[]> | null;
+
+  @Column({ name: 'parse_state', type: 'varchar', length: 16, default: 'envelope' })
+  parseState!: ParseState;
+
+  /**
+   * Maintained by PostgreSQL (a stored generated column, see the initial migration): subject
+   * weighted A, addresses B, body D. Never written by the application.
+   */
+  @Column({
+    name: 'search_vector',
+    type: 'tsvector',
+    select: false,
+    insert: false,
+    update: false,
+    nullable: true,
+    generatedType: 'STORED',
+    asExpression: SEARCH_VECTOR_EXPRESSION,
+  })
+  searchVector?: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,90 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  Unique,
+  UpdateDateColumn,
+} from 'typeorm';
+
+import { MailAccount } from './mail-account.entity.js';
+import type { MailAddress } from './mail-message.entity.js';
+
+export const SEND_STATES = ['queued', 'sending', 'sent', 'failed'] as const;
+export type SendState = (typeof SEND_STATES)[number];
+
+export interface OutboundContent {
+  from: MailAddress;
+  to: MailAddress[];
+  cc: MailAddress[];
+  bcc: MailAddress[];
+  replyTo: MailAddress[];
+  subject: string;
+  text: string | null;
+  html: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  attachments: { filename: string; contentType: string; size: number; storageKey: string }[];
+}
+
+/**
+ * A send request and its state machine (queued → sending → sent | failed). The Message-ID is
+ * fixed here before the first attempt so that a retry can recognise a message already accepted.
+ */
+@Entity('outbound_messages')
+@Unique('uq_outbound_messages_idempotency', ['tenantId', 'idempotencyKey'])
+@Index('idx_outbound_messages_tenant_account', ['tenantId', 'accountId'])
+@Index('idx_outbound_messages_state', ['state', 'updatedAt'])
+export class OutboundMessage {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  @Column({ name: 'account_id', type: 'uuid' })
+  accountId!: string;
+
+  @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_outbound_messages_account' })
+  account?: MailAccount;
+
+  @Column({ name: 'draft_id', type: 'uuid', nullable: true })
+  draftId!: string | null;
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true })
+  idempotencyKey!: string | null;
+
+  @Column({ type: 'varchar', length: 16, default: 'queued' })
+  state!: SendState;
+
+  @Column({ name: 'message_id', type: 'text' })
+  messageId!: string;
+
+  @Column({ type: 'jsonb' })
+  content!: OutboundContent;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ name: 'last_response', type: 'text', nullable: true })
+  lastResponse!: string | null;
+
+  @Column({ name: 'smtp_accepted_at', type: 'timestamptz', nullable: true })
+  smtpAcceptedAt!: Date | null;
+
+  @Column({ name: 'sent_copy_appended_at', type: 'timestamptz', nullable: true })
+  sentCopyAppendedAt!: Date | null;
+
+  @Column({ name: 'sent_at', type: 'timestamptz', nullable: true })
+  sentAt!: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

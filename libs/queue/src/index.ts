@@ -1,0 +1,6 @@
+export { assertEveryJobHasOneHandler, HandlesJobs, handledJobs, JobHandlerRegistrationError } from './job-handler.js';
+export type { JobPayloads, ParseMessagePayload, SendEmailPayload, SyncAccountPayload } from './job-payloads.js';
+export { jobOptions } from './job-options.js';
+export { JobProducer } from './job-producer.js';
+export { QueueModule } from './queue.module.js';
+export { JobName, QUEUE_OF_JOB, QueueName } from './queue-names.js';

@@ -1,0 +1,35 @@
+import type { JobsOptions } from 'bullmq';
+
+import type { JobPayloads } from './job-payloads.js';
+import { JobName } from './queue-names.js';
+
+const KEEP_COMPLETED = { age: 24 * 3600, count: 1000 };
+const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5000 };
+
+/**
+ * The single place job options are decided. Sync and parse jobs are deduplicated per target while
+ * queued or running, so a manual trigger, the cron and a push notification collapse into one run.
+ */
+export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): JobsOptions {
+  const common: JobsOptions = { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED };
+  switch (name) {
+    case JobName.SyncAccount: {
+      const { tenantId, accountId } = payload as JobPayloads[JobName.SyncAccount];
+      return {
+        ...common,
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 30_000 },
+        deduplication: { id: `sync:${tenantId}:${accountId}` },
+      };
+    }
+    case JobName.SendEmail: {
+      const { outboundMessageId } = payload as JobPayloads[JobName.SendEmail];
+      // The outbound record id is the job id: a second enqueue of the same send is a no-op.
+      return { ...common, jobId: `send:${outboundMessageId}`, attempts: 8, backoff: { type: 'exponential', delay: 15_000 } };
+    }
+    case JobName.ParseMessage: {
+      const { messageId } = payload as JobPayloads[JobName.ParseMessage];
+      return { ...common, attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, deduplication: { id: `parse:${messageId}` } };
+    }
+  }
+}

@@ -1,0 +1,1 @@
+export { InjectRedis, REDIS_CLIENT, RedisModule } from './redis.module.js';

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: dependencies, lint, types, build, then unit,
+# integration and e2e tests (which start their own PostgreSQL database, Redis prefix and
+# Dovecot/Postfix, installing the mail servers with apt-get when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+npm run lint
+npm run typecheck
+npm run build
+node --experimental-vm-modules node_modules/jest/bin/jest.js --ci "$@"
