@@ -1,9 +1,11 @@
 import { ConfigModule } from '@app/config';
+import { CryptoModule } from '@app/crypto';
 import type { AppConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { LoggingModule } from '@app/observability';
 import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
+import { TenancyModule } from '@app/tenancy';
 import { Module, ValidationPipe } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
@@ -21,6 +23,8 @@ export class ApiModule {
         LoggingModule.forRoot('api'),
         DatabaseModule.forRoot('email_service-api'),
         RedisModule,
+        TenancyModule,
+        CryptoModule,
         QueueModule,
         HealthModule,
       ],

@@ -1,9 +1,11 @@
 import { ConfigModule } from '@app/config';
+import { CryptoModule } from '@app/crypto';
 import type { AppConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { HealthCheckModule, LoggingModule } from '@app/observability';
 import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
+import { TenancyModule } from '@app/tenancy';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -21,6 +23,8 @@ export class SchedulerModule {
         LoggingModule.forRoot('scheduler'),
         DatabaseModule.forRoot('email_service-scheduler'),
         RedisModule,
+        TenancyModule,
+        CryptoModule,
         QueueModule,
         HealthCheckModule.forApp('scheduler'),
         ScheduleModule.forRoot(),

@@ -1,9 +1,11 @@
 import { ConfigModule } from '@app/config';
+import { CryptoModule } from '@app/crypto';
 import type { AppConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { HealthCheckModule, LoggingModule } from '@app/observability';
 import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
+import { TenancyModule } from '@app/tenancy';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 
@@ -19,6 +21,8 @@ export class WorkerModule {
         LoggingModule.forRoot('worker'),
         DatabaseModule.forRoot('email_service-worker'),
         RedisModule,
+        TenancyModule,
+        CryptoModule,
         QueueModule,
         HealthCheckModule.forApp('worker'),
       ],

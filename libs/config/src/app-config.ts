@@ -85,6 +85,7 @@ export class AppConfig {
     readonly serviceVersion: string,
     readonly http: HttpConfig,
     readonly databaseUrl: string,
+    readonly databaseMigrationUrl: string,
     readonly databasePoolSize: number,
     readonly redis: RedisConfig,
     readonly auth: AuthConfig,

@@ -85,7 +85,12 @@ export class EnvironmentVariables {
   API_THREADS = 2;
 
   @IsUrl(POSTGRES_URL_OPTIONS)
-  DATABASE_URL = 'postgresql://postgres@localhost:5432/mail_service';
+  DATABASE_URL = 'postgresql://email_service_app:email_service_app@localhost:5432/mail_service';
+
+  /** Owner connection used only by the migration step; the apps use DATABASE_URL (a role without bypass of row-level security). */
+  @IsOptional()
+  @IsUrl(POSTGRES_URL_OPTIONS)
+  DATABASE_MIGRATION_URL?: string;
 
   @Transform(toNumber)
   @IsInt()
@@ -244,6 +249,7 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'ENCRYPTION_KEY',
   'ENCRYPTION_KEYS',
   'DATABASE_URL',
+  'DATABASE_MIGRATION_URL',
   'REDIS_URL',
   'QUEUE_REDIS_URL',
 ]);

@@ -80,6 +80,7 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
       trustProxy: vars.TRUST_PROXY,
     },
     vars.DATABASE_URL,
+    vars.DATABASE_MIGRATION_URL ?? vars.DATABASE_URL,
     vars.DATABASE_POOL_SIZE,
     { url: vars.REDIS_URL, queueUrl: vars.QUEUE_REDIS_URL ?? vars.REDIS_URL, keyPrefix: vars.REDIS_KEY_PREFIX },
     { jwtSecret: vars.JWT_SECRET ?? null, jwtPublicKey: vars.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n') ?? null },

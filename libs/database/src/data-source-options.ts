@@ -6,10 +6,10 @@ import type { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities/index.js';
 
 /** The one description of the database connection, shared by the apps and the TypeORM CLI. */
-export function dataSourceOptions(config: AppConfig, applicationName: string): DataSourceOptions {
+export function dataSourceOptions(config: AppConfig, applicationName: string, url = config.databaseUrl): DataSourceOptions {
   return {
     type: 'postgres',
-    url: config.databaseUrl,
+    url,
     applicationName,
     entities: ENTITIES,
     migrations: [join(import.meta.dirname, 'migrations', '*.{ts,js}')],

@@ -4,6 +4,10 @@ import type { DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { dataSourceOptions } from './data-source-options.js';
+import { AccountRepository } from './repositories/account.repository.js';
+import { TenantRepository } from './repositories/tenant.repository.js';
+
+const REPOSITORIES = [AccountRepository, TenantRepository];
 
 @Module({})
 export class DatabaseModule {
@@ -11,13 +15,15 @@ export class DatabaseModule {
   static forRoot(applicationName: string): DynamicModule {
     return {
       module: DatabaseModule,
+      global: true,
       imports: [
         TypeOrmModule.forRootAsync({
           inject: [AppConfig],
           useFactory: (config: AppConfig) => dataSourceOptions(config, applicationName),
         }),
       ],
-      exports: [TypeOrmModule],
+      providers: REPOSITORIES,
+      exports: [TypeOrmModule, ...REPOSITORIES],
     };
   }
 }

@@ -3,5 +3,7 @@ import { DataSource } from 'typeorm';
 
 import { dataSourceOptions } from './data-source-options.js';
 
-/** Entry point of the TypeORM CLI (`npm run migration:run`, `migration:generate`). */
-export default new DataSource(dataSourceOptions(loadConfig(), 'email_service-migrations'));
+const config = loadConfig();
+
+/** Entry point of the TypeORM CLI (`npm run migration:run`, `migration:generate`), as the schema owner. */
+export default new DataSource(dataSourceOptions(config, 'email_service-migrations', config.databaseMigrationUrl));

@@ -2,11 +2,13 @@ import { loadConfigOrExit } from '@app/config';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 
+import { provisionAppRole } from '../app-role.js';
 import { dataSourceOptions } from '../data-source-options.js';
 
 /**
  * The one-shot migration step of every deployment (compose `migrate` service, Kubernetes Job,
- * `npm start`): creates the database when it does not exist yet, then applies pending migrations.
+ * `npm start`): creates the database when it does not exist yet, applies pending migrations as
+ * the owner, then provisions the apps' role.
  */
 async function createDatabaseIfMissing(databaseUrl: string): Promise<void> {
   const target = new URL(databaseUrl);
@@ -28,8 +30,8 @@ async function createDatabaseIfMissing(databaseUrl: string): Promise<void> {
 
 async function migrate(): Promise<void> {
   const config = loadConfigOrExit();
-  await createDatabaseIfMissing(config.databaseUrl);
-  const dataSource = new DataSource(dataSourceOptions(config, 'email_service-migrate'));
+  await createDatabaseIfMissing(config.databaseMigrationUrl);
+  const dataSource = new DataSource(dataSourceOptions(config, 'email_service-migrate', config.databaseMigrationUrl));
   await dataSource.initialize();
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
@@ -37,6 +39,8 @@ async function migrate(): Promise<void> {
   } finally {
     await dataSource.destroy();
   }
+  const role = await provisionAppRole(config.databaseMigrationUrl, config.databaseUrl);
+  if (role) process.stdout.write(`App role ${role} may use the tables, subject to row-level security\n`);
 }
 
 await migrate();

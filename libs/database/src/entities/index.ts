@@ -5,6 +5,7 @@ import { MailFolder } from './mail-folder.entity.js';
 import { MailMessage } from './mail-message.entity.js';
 import { OutboundMessage } from './outbound-message.entity.js';
 import { SyncRun } from './sync-run.entity.js';
+import { Tenant } from './tenant.entity.js';
 
 export * from './draft.entity.js';
 export * from './mail-account.entity.js';
@@ -13,5 +14,6 @@ export * from './mail-folder.entity.js';
 export * from './mail-message.entity.js';
 export * from './outbound-message.entity.js';
 export * from './sync-run.entity.js';
+export * from './tenant.entity.js';
 
-export const ENTITIES = [MailAccount, MailFolder, MailMessage, MailAttachment, Draft, OutboundMessage, SyncRun];
+export const ENTITIES = [Tenant, MailAccount, MailFolder, MailMessage, MailAttachment, Draft, OutboundMessage, SyncRun];

@@ -1,0 +1,2 @@
+export { CredentialCipher, CredentialDecryptionError, EncryptionKeyMissingError, keyIdOf } from './credential-cipher.js';
+export { CryptoModule } from './crypto.module.js';

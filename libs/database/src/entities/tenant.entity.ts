@@ -1,0 +1,11 @@
+import { CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+/** Every tenant that has owned data; the crons iterate it to fan work out per tenant. */
+@Entity('tenants')
+export class Tenant {
+  @PrimaryColumn({ type: 'varchar', length: 64, primaryKeyConstraintName: 'PK_tenants' })
+  id!: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}

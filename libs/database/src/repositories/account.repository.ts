@@ -1,0 +1,131 @@
+import { TenantScope } from '@app/tenancy';
+import { Injectable } from '@nestjs/common';
+import { Brackets } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+
+import { MailAccount } from '../entities/mail-account.entity.js';
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
+import type { Page } from './keyset-cursor.js';
+import { TenantRepository } from './tenant.repository.js';
+
+export type NewMailAccount = Omit<
+  MailAccount,
+  'id' | 'tenantId' | 'createdAt' | 'updatedAt' | 'syncState' | 'lastSyncedAt' | 'lastError' | 'lastErrorAt' | 'failureCount' | 'nextSyncAfter' | 'active'
+>;
+
+export type MailAccountChanges = Partial<Omit<MailAccount, 'id' | 'tenantId' | 'createdAt' | 'updatedAt'>>;
+
+export class DuplicateAccountError extends Error {
+  constructor(readonly email: string) {
+    super(`an account for ${email} already exists`);
+  }
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Accounts of the current tenant. Every query filters by tenant and runs under row-level security. */
+@Injectable()
+export class AccountRepository {
+  constructor(
+    private readonly scope: TenantScope,
+    private readonly tenants: TenantRepository,
+  ) {}
+
+  async list(limit: number, cursor?: string): Promise<Page<MailAccount>> {
+    const after = cursor ? decodeCursor(cursor) : null;
+    return this.scope.transaction(async (manager, tenantId) => {
+      const query = manager
+        .getRepository(MailAccount)
+        .createQueryBuilder('account')
+        .where('account.tenantId = :tenantId', { tenantId })
+        .orderBy('account.createdAt', 'ASC')
+        .addOrderBy('account.id', 'ASC')
+        .take(limit + 1);
+      if (after) {
+        query.andWhere(
+          new Brackets((keyset) =>
+            keyset
+              .where('account.createdAt > :at', { at: after.at })
+              .orWhere('account.createdAt = :at AND account.id > :id', { at: after.at, id: after.id }),
+          ),
+        );
+      }
+      const rows = await query.getMany();
+      const items = rows.slice(0, limit);
+      const last = items.at(-1);
+      return {
+        items,
+        nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
+      };
+    });
+  }
+
+  async findById(id: string): Promise<MailAccount | null> {
+    return this.scope.transaction((manager, tenantId) => manager.findOneBy(MailAccount, { id, tenantId }));
+  }
+
+  /** Includes the encrypted password; only for code that is about to connect or re-encrypt. */
+  async findByIdWithSecret(id: string): Promise<MailAccount | null> {
+    return this.scope.transaction((manager, tenantId) =>
+      manager
+        .getRepository(MailAccount)
+        .createQueryBuilder('account')
+        .addSelect('account.encryptedPassword')
+        .where('account.id = :id AND account.tenantId = :tenantId', { id, tenantId })
+        .getOne(),
+    );
+  }
+
+  async listIdsWithSecret(): Promise<Pick<MailAccount, 'id' | 'encryptedPassword'>[]> {
+    return this.scope.transaction((manager, tenantId) =>
+      manager
+        .getRepository(MailAccount)
+        .createQueryBuilder('account')
+        .select(['account.id', 'account.encryptedPassword'])
+        .where('account.tenantId = :tenantId', { tenantId })
+        .getMany(),
+    );
+  }
+
+  async create(values: NewMailAccount): Promise<MailAccount> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      await this.tenants.register(tenantId);
+      try {
+        const inserted = await manager.save(MailAccount, manager.create(MailAccount, { ...values, tenantId }));
+        return await this.reload(manager, inserted.id, tenantId);
+      } catch (error: unknown) {
+        throw translateUniqueViolation(error, values.email);
+      }
+    });
+  }
+
+  /** Returns the updated account, or null when it does not exist for this tenant. */
+  async update(id: string, changes: MailAccountChanges): Promise<MailAccount | null> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      try {
+        const result = await manager.update(MailAccount, { id, tenantId }, changes);
+        if (!result.affected) return null;
+      } catch (error: unknown) {
+        throw translateUniqueViolation(error, changes.email ?? '');
+      }
+      return this.reload(manager, id, tenantId);
+    });
+  }
+
+  /** Deletes the account; folders, messages, attachments, drafts, sends and sync runs go with it (ON DELETE CASCADE). */
+  async delete(id: string): Promise<boolean> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      const result = await manager.delete(MailAccount, { id, tenantId });
+      return Boolean(result.affected);
+    });
+  }
+
+  private async reload(manager: EntityManager, id: string, tenantId: string): Promise<MailAccount> {
+    return manager.findOneByOrFail(MailAccount, { id, tenantId });
+  }
+}
+
+function translateUniqueViolation(error: unknown, email: string): unknown {
+  const code = typeof error === 'object' && error !== null && 'driverError' in error ? (error.driverError as { code?: string }).code : undefined;
+  return code === UNIQUE_VIOLATION ? new DuplicateAccountError(email) : error;
+}

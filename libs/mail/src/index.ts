@@ -1,0 +1,10 @@
+export { imapClientOptions } from './imap/imap-client-options.js';
+export type { ImapClientOptions } from './imap/imap-client-options.js';
+export { verifyImapLogin } from './imap/verify-imap-login.js';
+export { MailServerLoginError, serverReason } from './mail-server-settings.js';
+export type { ConnectionSecurity, MailServerSettings } from './mail-server-settings.js';
+export { smtpTransportOptions } from './smtp/smtp-transport-options.js';
+export { verifySmtpLogin } from './smtp/verify-smtp-login.js';
+export { AccountMailSettings, AccountNotFoundError } from './account-mail-settings.js';
+export type { AccountConnection } from './account-mail-settings.js';
+export { MailModule } from './mail.module.js';

@@ -1,0 +1,3 @@
+export { MissingTenantError, TenantContext } from './tenant-context.js';
+export { TenancyModule } from './tenancy.module.js';
+export { TenantScope } from './tenant-scope.js';

@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+
+import { TenantContext } from './tenant-context.js';
+
+const ACTIVE_TRANSACTION = 'tenantTransaction';
+
+interface ActiveTransaction {
+  tenantId: string;
+  manager: EntityManager;
+}
+
+/**
+ * Every read and write of tenant-owned tables goes through here. It opens a transaction, sets
+ * `app.tenant_id` for it (transaction-local), and so PostgreSQL's row-level security hides every
+ * other tenant's rows even from a query that forgot its tenant filter. Nested calls join the
+ * transaction already open for the same tenant, so a service can compose repository calls
+ * atomically.
+ */
+@Injectable()
+export class TenantScope {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly context: TenantContext,
+  ) {}
+
+  async transaction<T>(work: (manager: EntityManager, tenantId: string) => Promise<T>): Promise<T> {
+    const tenantId = this.context.tenantId;
+    const active = this.context.get<ActiveTransaction>(ACTIVE_TRANSACTION);
+    if (active && active.tenantId === tenantId) return work(active.manager, tenantId);
+
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
+      const transaction: ActiveTransaction = { tenantId, manager };
+      return this.context.with(ACTIVE_TRANSACTION, transaction, () => work(manager, tenantId));
+    });
+  }
+}
