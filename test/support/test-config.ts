@@ -1,6 +1,9 @@
 import { loadConfig } from '@app/config';
 import type { AppConfig } from '@app/config';
 
+export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-long-enough-for-hs256';
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 1).toString('base64');
+
 /**
  * Configuration for an app under test: the run's database, Redis prefix and secrets from the
  * global setup, one API process, plus whatever a test overrides.
@@ -11,8 +14,8 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
     NODE_ENV: 'test',
     API_WORKERS: '1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
-    JWT_SECRET: 'test-jwt-secret-that-is-long-enough-for-hs256',
-    ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    JWT_SECRET: TEST_JWT_SECRET,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     WORKER_HEALTH_PORT: '0',
     SCHEDULER_HEALTH_PORT: '0',
     ...overrides,
