@@ -1,28 +1,29 @@
-import { loadConfig } from '@app/config';
-import { dataSourceOptions, provisionAppRole } from '@app/database';
-import { DataSource } from 'typeorm';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
 
-import { startMailStack } from '../infra/mail-stack.js';
-import {
-  createDatabase,
-  databaseUrlFor,
-  dropStaleDatabases,
-  findFreePortRange,
-  newRunNames,
-  TEST_REDIS_URL,
-} from './test-services.js';
+import pg from 'pg';
 
+/*
+ * Jest loads global setup with Node's own resolver, outside its module mapping: this file may
+ * import only node built-ins and packages, so it drives the project through the same commands
+ * a deployment uses (the built migrate step, the mail-stack script).
+ */
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+
+const ADMIN_DATABASE_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const DATABASE_PREFIX = 'mail_test_';
+/** Databases of runs older than this are leftovers of killed runs. */
+const STALE_AFTER_MS = 6 * 3600 * 1000;
 /** The apps under test connect as this role, so row-level security applies to them as in production. */
 const TEST_APP_ROLE = 'email_service_test_app';
-
-function appRoleUrl(ownerUrl: string): string {
-  const url = new URL(ownerUrl);
-  url.username = TEST_APP_ROLE;
-  url.password = TEST_APP_ROLE;
-  return url.toString();
-}
-
-/** Ports the mail stack takes above its base port (see test/infra/README.md). */
+/** Consecutive ports the mail stack takes above its base port (test/infra/README.md). */
 const MAIL_STACK_PORTS = 8;
 
 interface SharedRun {
@@ -33,41 +34,83 @@ declare global {
   var mailServiceTestRun: SharedRun | undefined;
 }
 
+function databaseUrl(databaseName: string, role?: string): string {
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${databaseName}`;
+  if (role) {
+    url.username = role;
+    url.password = role;
+  }
+  return url.toString();
+}
+
+/** Run ids start with a base-36 timestamp, so a leftover database tells its own age. */
+async function dropStaleDatabases(): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${DATABASE_PREFIX}%`]);
+    for (const { datname } of rows) {
+      const startedAt = parseInt(datname.slice(DATABASE_PREFIX.length, DATABASE_PREFIX.length + 8), 36);
+      if (Date.now() - startedAt > STALE_AFTER_MS) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Random bases make concurrent runs on one machine unlikely to race for the same ports. */
+async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const base = 20_000 + Math.floor(Math.random() * 2_000) * 10;
+    const free = await Promise.all(Array.from({ length: count }, (_, offset) => portIsFree(base + offset)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no range of ${count} free ports found`);
+}
+
 /**
- * Runs once per jest project that needs services; the integration and e2e projects of one
- * `jest` invocation share a single run (database, Redis prefix, mail servers).
+ * One environment per `jest` run, shared by the integration and e2e projects: a fresh database
+ * migrated by the real migrate step, a Redis key prefix and a private Dovecot + Postfix. Test
+ * workers inherit it through the environment variables set here.
  */
 export default async function globalSetup(): Promise<void> {
   if (globalThis.mailServiceTestRun) {
     globalThis.mailServiceTestRun.users += 1;
     return;
   }
-  const names = newRunNames();
-  await dropStaleDatabases();
-  await createDatabase(names.databaseName);
-
-  const ownerUrl = databaseUrlFor(names.databaseName);
+  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const databaseName = `${DATABASE_PREFIX}${runId}`;
+  const mailStackDir = join(tmpdir(), `mail-stack-${runId}`);
   const environment = {
     NODE_ENV: 'test',
-    DATABASE_URL: appRoleUrl(ownerUrl),
-    DATABASE_MIGRATION_URL: ownerUrl,
+    DATABASE_URL: databaseUrl(databaseName, TEST_APP_ROLE),
+    DATABASE_MIGRATION_URL: databaseUrl(databaseName),
     REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: names.redisKeyPrefix,
-    TEST_RUN_ID: names.runId,
-    TEST_DATABASE_NAME: names.databaseName,
-    MAIL_STACK_DIR: names.mailStackDir,
+    REDIS_KEY_PREFIX: `test-${runId}`,
+    TEST_RUN_ID: runId,
+    TEST_DATABASE_NAME: databaseName,
+    MAIL_STACK_DIR: mailStackDir,
   };
   Object.assign(process.env, environment);
-
-  const dataSource = new DataSource(dataSourceOptions(loadConfig(environment), 'email_service-test-setup', ownerUrl));
-  await dataSource.initialize();
-  try {
-    await dataSource.runMigrations({ transaction: 'each' });
-  } finally {
-    await dataSource.destroy();
-  }
-  await provisionAppRole(ownerUrl, environment.DATABASE_URL);
-
-  await startMailStack({ stateDir: names.mailStackDir, basePort: await findFreePortRange(MAIL_STACK_PORTS) });
+  // Registered before anything is created, so a failure below still gets cleaned up.
   globalThis.mailServiceTestRun = { users: 1 };
+
+  await dropStaleDatabases();
+  await run(process.execPath, [join(ROOT, 'dist', 'libs', 'database', 'src', 'cli', 'migrate.js')], {
+    cwd: ROOT,
+    env: { ...process.env, ...environment },
+  });
+  await run('bash', [join(ROOT, 'test', 'infra', 'mail-stack.sh'), 'start', mailStackDir, String(await freePortRange(MAIL_STACK_PORTS))], {
+    cwd: ROOT,
+    timeout: 180_000,
+  });
 }

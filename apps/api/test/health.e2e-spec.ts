@@ -1,27 +1,21 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-
 import { TcpProxy } from '../../../test/support/tcp-proxy.js';
-import { eventually, testConfig } from '../../../test/support/test-config.js';
-import { createApiApp } from '../src/api-app.factory.js';
+import { ApiProcess } from '../../../test/support/api-process.js';
+import { eventually } from '../../../test/support/test-config.js';
 
 describe('GET /health', () => {
   const postgres = new TcpProxy('127.0.0.1', 5432);
   const redis = new TcpProxy('127.0.0.1', 6379);
-  let app: NestFastifyApplication;
+  let app: ApiProcess;
 
   beforeAll(async () => {
     await Promise.all([postgres.start(), redis.start()]);
     const databaseUrl = new URL(process.env.DATABASE_URL ?? '');
     databaseUrl.host = `127.0.0.1:${postgres.port}`;
-    app = await createApiApp(
-      testConfig({ DATABASE_URL: databaseUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redis.port}/0` }),
-    );
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    app = await ApiProcess.start({ DATABASE_URL: databaseUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redis.port}/0` });
   });
 
   afterAll(async () => {
-    await app.close();
+    await app.stop();
     await Promise.all([postgres.stop(), redis.stop()]);
   });
 

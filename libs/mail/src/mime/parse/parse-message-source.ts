@@ -1,0 +1,80 @@
+import { simpleParser } from 'mailparser';
+import type { AddressObject, Attachment } from 'mailparser';
+
+import { headerSection, parseHeaderBlock, snippetOf, threadHeaders, withoutNul } from './header-block.js';
+import type { ParsedAddress, ParsedAttachment, ParsedMessage, ParseOutcome } from './parsed-message.js';
+
+/** HTML beyond this is stored but not converted to text: html-to-text is quadratic on some inputs. */
+const MAX_HTML_TO_TEXT = 2 * 1024 * 1024;
+
+function addressesOf(field: AddressObject | AddressObject[] | undefined): ParsedAddress[] {
+  if (!field) return [];
+  const objects = Array.isArray(field) ? field : [field];
+  const flattened: ParsedAddress[] = [];
+  const visit = (entries: AddressObject['value']): void => {
+    for (const entry of entries) {
+      if (entry.group) visit(entry.group);
+      else if (entry.address || entry.name) flattened.push({ name: withoutNul(entry.name ?? ''), address: withoutNul(entry.address ?? '') });
+    }
+  };
+  for (const object of objects) visit(object.value);
+  return flattened;
+}
+
+function attachmentOf(attachment: Attachment): ParsedAttachment {
+  return {
+    partId: attachment.partId,
+    filename: attachment.filename ? withoutNul(attachment.filename) : null,
+    contentType: attachment.contentType,
+    size: attachment.size,
+    contentId: attachment.contentId ?? null,
+    inline: attachment.contentDisposition === 'inline' || attachment.related === true,
+  };
+}
+
+function optionalText(value: string | false | undefined): string | null {
+  return typeof value === 'string' && value !== '' ? withoutNul(value) : null;
+}
+
+/** Decodes one message (any charset, RFC 2047/2231 words) with mailparser. */
+export async function parseMessageSource(source: Buffer): Promise<ParsedMessage> {
+  const parsed = await simpleParser(source, {
+    keepCidLinks: true,
+    skipImageLinks: true,
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    checksumAlgo: false,
+    maxHtmlLengthToParse: MAX_HTML_TO_TEXT,
+  });
+  const headers = parseHeaderBlock(headerSection(source));
+  const thread = threadHeaders(headers);
+  const text = optionalText(parsed.text);
+  // mailparser substitutes "now" for an unparseable Date header; only a header that parses counts.
+  const date = headers.date !== undefined && parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null;
+  return {
+    subject: parsed.subject !== undefined ? withoutNul(parsed.subject) : null,
+    messageId: parsed.messageId ? withoutNul(parsed.messageId) : null,
+    inReplyTo: thread.inReplyTo,
+    references: thread.references,
+    from: addressesOf(parsed.from)[0] ?? null,
+    to: addressesOf(parsed.to),
+    cc: addressesOf(parsed.cc),
+    bcc: addressesOf(parsed.bcc),
+    replyTo: addressesOf(parsed.replyTo),
+    date,
+    text,
+    html: optionalText(parsed.html),
+    snippet: snippetOf(text),
+    headers,
+    attachments: parsed.attachments.map(attachmentOf),
+  };
+}
+
+/** Never throws: a source mailparser rejects is reported, so the caller can keep the envelope instead. */
+export async function tryParseMessageSource(source: Buffer): Promise<ParseOutcome> {
+  try {
+    return { ok: true, message: await parseMessageSource(source) };
+  } catch (error: unknown) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
