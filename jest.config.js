@@ -22,9 +22,11 @@ const withServices = {
 };
 
 export default {
+  // Integration and e2e hooks start real processes and servers; jest only honours this at the top level.
+  testTimeout: 60_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test,bench}/**/*.spec.ts'] },
     { ...withServices, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs,test}/**/*.integration-spec.ts'] },
-    { ...withServices, displayName: 'e2e', testMatch: ['<rootDir>/{apps,test}/**/*.e2e-spec.ts'], testTimeout: 60_000 },
+    { ...withServices, displayName: 'e2e', testMatch: ['<rootDir>/{apps,test}/**/*.e2e-spec.ts'] },
   ],
 };

@@ -10,8 +10,15 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 
+import { AuthModule } from './auth/auth.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { AccountsModule } from './modules/accounts/accounts.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { MailboxesModule } from './modules/mailboxes/mailboxes.module.js';
+import { MessagesModule } from './modules/messages/messages.module.js';
+import { SearchModule } from './modules/search/search.module.js';
+import { ThreadsModule } from './modules/threads/threads.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 
 @Module({})
 export class ApiModule {
@@ -26,7 +33,15 @@ export class ApiModule {
         TenancyModule,
         CryptoModule,
         QueueModule,
+        // Guard order: rate limits count every caller, including those without a valid token.
+        RateLimitModule,
+        AuthModule,
         HealthModule,
+        MailboxesModule,
+        MessagesModule,
+        SearchModule,
+        ThreadsModule,
+        AccountsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

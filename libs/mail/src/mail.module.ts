@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 
 import { AccountMailSettings } from './account-mail-settings.js';
+import { MimeParserPool } from './mime/parse/mime-parser-pool.js';
 
 /** Per-account IMAP/SMTP access; relies on the global DatabaseModule, CryptoModule and TenancyModule. */
 @Module({
-  providers: [AccountMailSettings],
-  exports: [AccountMailSettings],
+  providers: [AccountMailSettings, MimeParserPool],
+  exports: [AccountMailSettings, MimeParserPool],
 })
 export class MailModule {}

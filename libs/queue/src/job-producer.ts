@@ -24,6 +24,22 @@ export class JobProducer {
     return job as Job<JobPayloads[N]>;
   }
 
+  /** Drops jobs of an account that have not started yet; a running one, or a send (keyed by its outbound record), finds its rows gone and stops. */
+  async removePendingJobsOfAccount(tenantId: string, accountId: string): Promise<number> {
+    let removed = 0;
+    for (const queue of this.allQueues()) {
+      const pending = await queue.getJobs(['waiting', 'delayed', 'prioritized']);
+      for (const job of pending) {
+        const data = job.data as { tenantId?: unknown; accountId?: unknown };
+        if (data.tenantId === tenantId && data.accountId === accountId) {
+          await job.remove();
+          removed += 1;
+        }
+      }
+    }
+    return removed;
+  }
+
   queueFor(name: JobName): Queue {
     return this.queues[QUEUE_OF_JOB[name]];
   }

@@ -1,6 +1,6 @@
 import { AppConfig } from '@app/config';
 import { BullModule } from '@nestjs/bullmq';
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 
 import { JobProducer } from './job-producer.js';
 import { QueueName } from './queue-names.js';
@@ -8,6 +8,7 @@ import { QueueName } from './queue-names.js';
 const QUEUES = Object.values(QueueName).map((name) => ({ name }));
 
 /** The queues and their producer; the worker adds its processors on top of this module. */
+@Global()
 @Module({
   imports: [
     BullModule.forRootAsync({

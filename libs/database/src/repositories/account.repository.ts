@@ -23,6 +23,9 @@ export class DuplicateAccountError extends Error {
 
 const UNIQUE_VIOLATION = '23505';
 
+/** Cursors carry JavaScript dates (milliseconds); PostgreSQL keeps microseconds, so compare at the cursor's precision. */
+const CREATED_MS = "date_trunc('milliseconds', account.created_at)";
+
 /** Accounts of the current tenant. Every query filters by tenant and runs under row-level security. */
 @Injectable()
 export class AccountRepository {
@@ -38,15 +41,15 @@ export class AccountRepository {
         .getRepository(MailAccount)
         .createQueryBuilder('account')
         .where('account.tenantId = :tenantId', { tenantId })
-        .orderBy('account.createdAt', 'ASC')
+        .orderBy(CREATED_MS, 'ASC')
         .addOrderBy('account.id', 'ASC')
         .take(limit + 1);
       if (after) {
         query.andWhere(
           new Brackets((keyset) =>
             keyset
-              .where('account.createdAt > :at', { at: after.at })
-              .orWhere('account.createdAt = :at AND account.id > :id', { at: after.at, id: after.id }),
+              .where(`${CREATED_MS} > :at`, { at: after.at })
+              .orWhere(`${CREATED_MS} = :at AND account.id > :id`, { at: after.at, id: after.id }),
           ),
         );
       }

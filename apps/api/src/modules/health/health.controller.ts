@@ -2,11 +2,16 @@ import { DependencyHealthService } from '@app/observability';
 import type { HealthReport } from '@app/observability';
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 
+import { Public } from '../../auth/public.decorator.js';
 import { HealthReportDto } from './health-report.dto.js';
 
 @ApiTags('health')
+@Public()
+// Load balancers and orchestrators probe constantly; their probes must never be rate limited.
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(private readonly health: DependencyHealthService) {}

@@ -1,0 +1,128 @@
+import { AppConfig } from '@app/config';
+import { CredentialCipher } from '@app/crypto';
+import { AccountRepository, DuplicateAccountError, InvalidCursorError } from '@app/database';
+import type { MailAccount, MailAccountChanges, Page } from '@app/database';
+import { MailServerLoginError, verifyImapLogin, verifySmtpLogin } from '@app/mail';
+import { JobProducer } from '@app/queue';
+import { TenantContext } from '@app/tenancy';
+import { BadRequestException, ConflictException, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+
+import { resolveServerSettings } from './account-defaults.js';
+import type { ResolvedServerSettings } from './account-defaults.js';
+import type { CreateAccountDto } from './dto/create-account.dto.js';
+import type { UpdateAccountDto } from './dto/update-account.dto.js';
+
+@Injectable()
+export class AccountsService {
+  constructor(
+    private readonly accounts: AccountRepository,
+    private readonly cipher: CredentialCipher,
+    private readonly jobs: JobProducer,
+    private readonly tenant: TenantContext,
+    private readonly config: AppConfig,
+  ) {}
+
+  async list(limit: number, cursor?: string): Promise<Page<MailAccount>> {
+    try {
+      return await this.accounts.list(limit, cursor);
+    } catch (error: unknown) {
+      if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<MailAccount> {
+    const account = await this.accounts.findById(id);
+    if (!account) throw new NotFoundException(`Account ${id} not found`);
+    return account;
+  }
+
+  async create(dto: CreateAccountDto, verify: boolean): Promise<MailAccount> {
+    const email = dto.email.trim();
+    const imap = resolveServerSettings('imap', email, dto.imap);
+    const smtp = resolveServerSettings('smtp', email, dto.smtp);
+    const allowSelfSigned = dto.allowSelfSignedCertificates ?? false;
+    if (verify) await this.verifyLogins(imap, smtp, dto.password, allowSelfSigned);
+    return this.translateDuplicate(() =>
+      this.accounts.create({
+        email,
+        displayName: dto.displayName ?? null,
+        ...columnsOf(imap, smtp),
+        encryptedPassword: this.cipher.encrypt(dto.password),
+        allowSelfSignedCertificates: allowSelfSigned,
+      }),
+    );
+  }
+
+  async update(id: string, dto: UpdateAccountDto, verify: boolean): Promise<MailAccount> {
+    const current = await this.accounts.findByIdWithSecret(id);
+    if (!current) throw new NotFoundException(`Account ${id} not found`);
+    const email = dto.email?.trim() ?? current.email;
+    const imap = resolveServerSettings('imap', email, dto.imap, serverOf(current, 'imap'));
+    const smtp = resolveServerSettings('smtp', email, dto.smtp, serverOf(current, 'smtp'));
+    const allowSelfSigned = dto.allowSelfSignedCertificates ?? current.allowSelfSignedCertificates;
+    const password = dto.password ?? this.cipher.decrypt(current.encryptedPassword);
+    const connectionChanged = dto.password !== undefined || dto.imap !== undefined || dto.smtp !== undefined || dto.email !== undefined;
+    if (verify && connectionChanged) await this.verifyLogins(imap, smtp, password, allowSelfSigned);
+
+    const changes: MailAccountChanges = {
+      email,
+      ...columnsOf(imap, smtp),
+      allowSelfSignedCertificates: allowSelfSigned,
+      ...(dto.displayName !== undefined ? { displayName: dto.displayName } : {}),
+      ...(dto.active !== undefined ? { active: dto.active } : {}),
+      ...(dto.password !== undefined ? { encryptedPassword: this.cipher.encrypt(dto.password) } : {}),
+    };
+    const updated = await this.translateDuplicate(() => this.accounts.update(id, changes));
+    if (!updated) throw new NotFoundException(`Account ${id} not found`);
+    return updated;
+  }
+
+  /** Removes the account with everything synced for it, and its jobs still waiting in the queues. */
+  async delete(id: string): Promise<void> {
+    const deleted = await this.accounts.delete(id);
+    if (!deleted) throw new NotFoundException(`Account ${id} not found`);
+    await this.jobs.removePendingJobsOfAccount(this.tenant.tenantId, id);
+  }
+
+  private async verifyLogins(imap: ResolvedServerSettings, smtp: ResolvedServerSettings, password: string, allowSelfSigned: boolean): Promise<void> {
+    try {
+      await verifyImapLogin({ ...imap, password, allowSelfSignedCertificates: allowSelfSigned }, this.config.mail.imapTimeoutMs);
+      await verifySmtpLogin({ ...smtp, password, allowSelfSignedCertificates: allowSelfSigned }, this.config.mail.smtpTimeoutMs);
+    } catch (error: unknown) {
+      if (error instanceof MailServerLoginError) throw new UnprocessableEntityException(error.message);
+      throw error;
+    }
+  }
+
+  private async translateDuplicate<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error: unknown) {
+      if (error instanceof DuplicateAccountError) throw new ConflictException(error.message);
+      throw error;
+    }
+  }
+}
+
+function columnsOf(imap: ResolvedServerSettings, smtp: ResolvedServerSettings): Pick<
+  MailAccount,
+  'imapHost' | 'imapPort' | 'imapSecurity' | 'imapUsername' | 'smtpHost' | 'smtpPort' | 'smtpSecurity' | 'smtpUsername'
+> {
+  return {
+    imapHost: imap.host,
+    imapPort: imap.port,
+    imapSecurity: imap.security,
+    imapUsername: imap.username,
+    smtpHost: smtp.host,
+    smtpPort: smtp.port,
+    smtpSecurity: smtp.security,
+    smtpUsername: smtp.username,
+  };
+}
+
+function serverOf(account: MailAccount, protocol: 'imap' | 'smtp'): ResolvedServerSettings {
+  return protocol === 'imap'
+    ? { host: account.imapHost, port: account.imapPort, security: account.imapSecurity, username: account.imapUsername }
+    : { host: account.smtpHost, port: account.smtpPort, security: account.smtpSecurity, username: account.smtpUsername };
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+
+import pg from 'pg';
+
+const TENANT_OWNED_TABLES = ['mail_accounts', 'mail_folders', 'mail_messages', 'mail_attachments', 'drafts', 'outbound_messages', 'sync_runs'];
+
+async function withClient<T>(url: string | undefined, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('row-level security for the app role', () => {
+  const tenant = `rls-${randomUUID().slice(0, 8)}`;
+  const other = `rls-other-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    // Seeded as the owner, bypassing the application entirely.
+    await withClient(process.env.DATABASE_MIGRATION_URL, async (owner) => {
+      for (const tenantId of [tenant, other]) {
+        const accountId = randomUUID();
+        const folderId = randomUUID();
+        const messageId = randomUUID();
+        await owner.query(
+          `INSERT INTO mail_accounts (id, tenant_id, email, imap_host, imap_port, imap_security, imap_username, smtp_host, smtp_port, smtp_security, smtp_username, encrypted_password)
+           VALUES ($1, $2, $3, 'h', 993, 'tls', 'u', 'h', 465, 'tls', 'u', 'x')`,
+          [accountId, tenantId, `${tenantId}@example.test`],
+        );
+        await owner.query(`INSERT INTO mail_folders (id, tenant_id, account_id, path, name) VALUES ($1, $2, $3, 'INBOX', 'INBOX')`, [folderId, tenantId, accountId]);
+        await owner.query(
+          `INSERT INTO mail_messages (id, tenant_id, account_id, folder_id, uid_validity, uid, received_at, subject) VALUES ($1, $2, $3, $4, 1, 1, now(), 'secret')`,
+          [messageId, tenantId, accountId, folderId],
+        );
+        await owner.query(`INSERT INTO mail_attachments (tenant_id, message_id, part_id, content_type) VALUES ($1, $2, '2', 'text/plain')`, [tenantId, messageId]);
+        await owner.query(`INSERT INTO drafts (tenant_id, account_id, version) VALUES ($1, $2, 1)`, [tenantId, accountId]);
+        await owner.query(`INSERT INTO outbound_messages (tenant_id, account_id, message_id, content) VALUES ($1, $2, '<m@x>', '{}')`, [tenantId, accountId]);
+        await owner.query(`INSERT INTO sync_runs (tenant_id, account_id, trigger) VALUES ($1, $2, 'manual')`, [tenantId, accountId]);
+      }
+    });
+  });
+
+  it.each(TENANT_OWNED_TABLES)('a raw query on %s without a tenant set returns no rows', async (table) => {
+    const rows = await withClient(process.env.DATABASE_URL, async (app) => (await app.query<Record<string, unknown>>(`SELECT * FROM ${table}`)).rows);
+
+    expect(rows).toEqual([]);
+  });
+
+  it.each(TENANT_OWNED_TABLES)('with a tenant set, %s shows exactly that tenant’s rows', async (table) => {
+    const rows = await withClient(process.env.DATABASE_URL, async (app) => {
+      await app.query('BEGIN');
+      await app.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenant]);
+      const result = await app.query<{ tenant_id: string }>(`SELECT tenant_id FROM ${table}`);
+      await app.query('COMMIT');
+      return result.rows;
+    });
+
+    expect(rows.length).toBeGreaterThan(0);
+    expect(new Set(rows.map((row) => row.tenant_id))).toEqual(new Set([tenant]));
+  });
+
+  it('refuses to write a row of another tenant', async () => {
+    const attempt = withClient(process.env.DATABASE_URL, async (app) => {
+      await app.query('BEGIN');
+      await app.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenant]);
+      await app.query(`INSERT INTO sync_runs (tenant_id, account_id, trigger) SELECT $1, id, 'manual' FROM mail_accounts LIMIT 1`, [other]);
+    });
+
+    await expect(attempt).rejects.toThrow(/row-level security/);
+  });
+
+  it('the app role is neither superuser nor exempt from row-level security', async () => {
+    const role = await withClient(process.env.DATABASE_URL, async (app) => (await app.query<{ rolsuper: boolean; rolbypassrls: boolean }>('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user')).rows[0]);
+
+    expect(role).toEqual({ rolsuper: false, rolbypassrls: false });
+  });
+});
