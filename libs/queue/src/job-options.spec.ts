@@ -10,10 +10,7 @@ describe('jobOptions', () => {
     expect(sut.removeOnComplete).toEqual({ age: 86_400, count: 1000 });
   });
 
-  it('uses the outbound record as the send job id, so a second enqueue is a no-op', () => {
-    const sut = jobOptions(JobName.SendEmail, { tenantId: 't1', outboundMessageId: 'o1' });
-
-    expect(sut.jobId).toBe('send:o1');
-    expect(sut.backoff).toEqual({ type: 'exponential', delay: 15_000 });
+  it('deduplicates parsing per message', () => {
+    expect(jobOptions(JobName.ParseMessage, { tenantId: 't1', messageId: 'm1' }).deduplication).toEqual({ id: 'parse:m1' });
   });
 });

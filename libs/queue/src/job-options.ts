@@ -22,11 +22,6 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
         deduplication: { id: `sync:${tenantId}:${accountId}` },
       };
     }
-    case JobName.SendEmail: {
-      const { outboundMessageId } = payload as JobPayloads[JobName.SendEmail];
-      // The outbound record id is the job id: a second enqueue of the same send is a no-op.
-      return { ...common, jobId: `send:${outboundMessageId}`, attempts: 8, backoff: { type: 'exponential', delay: 15_000 } };
-    }
     case JobName.ParseMessage: {
       const { messageId } = payload as JobPayloads[JobName.ParseMessage];
       return { ...common, attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, deduplication: { id: `parse:${messageId}` } };

@@ -15,16 +15,11 @@ export interface SyncAccountPayload extends TenantScopedPayload {
   syncRunId?: string;
 }
 
-export interface SendEmailPayload extends TenantScopedPayload {
-  outboundMessageId: string;
-}
-
 export interface ParseMessagePayload extends TenantScopedPayload {
   messageId: string;
 }
 
 export interface JobPayloads {
   [JobName.SyncAccount]: SyncAccountPayload;
-  [JobName.SendEmail]: SendEmailPayload;
   [JobName.ParseMessage]: ParseMessagePayload;
 }

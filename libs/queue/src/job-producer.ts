@@ -13,10 +13,9 @@ export class JobProducer {
 
   constructor(
     @InjectQueue(QueueName.Sync) syncQueue: Queue,
-    @InjectQueue(QueueName.Send) sendQueue: Queue,
     @InjectQueue(QueueName.Parse) parseQueue: Queue,
   ) {
-    this.queues = { [QueueName.Sync]: syncQueue, [QueueName.Send]: sendQueue, [QueueName.Parse]: parseQueue };
+    this.queues = { [QueueName.Sync]: syncQueue, [QueueName.Parse]: parseQueue };
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<Job<JobPayloads[N]>> {
