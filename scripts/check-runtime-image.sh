@@ -257,6 +257,10 @@ replay_dockerfile() {
     RUN)
       if [[ $stage == builder ]]; then
         timed "builder: ${rest:0:26}" replay_builder_run "$workdir" "$rest"
+      elif [[ $rest =~ ^chmod\ ([0-7]{3,4})\ (/[^ ]+)$ ]]; then
+        chmod "${BASH_REMATCH[1]}" "${STAGE_ROOT[$stage]}${BASH_REMATCH[2]}" ||
+          fail "Dockerfile: RUN $rest: no such file in the $stage stage"
+        say "   RUN $rest"
       else
         # System packages and folders (tini, /var/log/mail-service) are not part of the app tree.
         say "   (not replayed: RUN ${rest:0:60}...)"
@@ -420,6 +424,22 @@ run_migrate() {
     fail "migrate: no schema_migrations table in $DB_NAME after the migrate step"
   ((applied > 0)) || fail "migrate: no migration was applied (were the compiled migrations left out of dist/?)"
   say "   $applied migration(s) recorded in $DB_NAME.schema_migrations"
+
+  # deployment/OPERATIONS.md reverts a migration with the TypeORM CLI from the image.
+  local cli=(node node_modules/typeorm/cli.js migration:show -d dist/libs/database/src/typeorm.data-source.js)
+  runtime_env "$ENTRYPOINT" "${cli[@]}" </dev/null >"$LOGS/typeorm-cli.log" 2>&1 ||
+    fail_with_log typeorm-cli "the TypeORM CLI does not run from the image: ${cli[*]}"
+  grep -q '\[X\]' "$LOGS/typeorm-cli.log" || fail_with_log typeorm-cli "migration:show lists no applied migration"
+  say "   TypeORM CLI (migration:show) runs from the image: $(grep -c '\[X\]' "$LOGS/typeorm-cli.log") applied"
+
+  # Operator commands (apps/cli) run from the image through the entrypoint's pass-through.
+  local mint=dist/apps/cli/src/mint-token.js
+  if [[ -f $RUNTIME_APP/$mint ]]; then
+    runtime_env "$ENTRYPOINT" node "$mint" --tenant imagecheck </dev/null >"$LOGS/cli.log" 2>&1 ||
+      fail_with_log cli "node $mint failed"
+    grep -Eq '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "$LOGS/cli.log" || fail_with_log cli "node $mint printed no token"
+    say "   operator CLI (apps/cli mint-token) runs from the image"
+  fi
 }
 
 run_api() {

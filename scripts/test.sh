@@ -13,3 +13,7 @@ npm run lint
 npm run typecheck
 npm run build
 node --experimental-vm-modules node_modules/jest/bin/jest.js --ci "$@"
+# Deployment files: compose (base + scale-out), nginx, Kubernetes schemas, mail-server images;
+# then the image's npm build/prune steps replayed in a clean copy, every entrypoint started.
+bash scripts/check-deployment.sh
+bash scripts/check-runtime-image.sh
