@@ -23,7 +23,7 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
 }
 
 /** Polls until `check` passes or the deadline expires; the last failure is rethrown. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000, intervalMs = 200): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
