@@ -59,4 +59,17 @@ describe('API platform: docs, errors, request ids', () => {
     expect(Object.keys(body).sort()).toEqual(['error', 'message', 'requestId', 'statusCode']);
     expect(JSON.stringify(body)).not.toMatch(/at .*\.(js|ts):\d+/);
   });
+
+  it('allows the configured CORS origins (scheme-less entries as http and https) and no others', async () => {
+    const preflight = (origin: string) =>
+      app.inject({ method: 'OPTIONS', url: '/api/accounts', headers: { origin, 'access-control-request-method': 'GET' } });
+
+    const allowedHttp = await preflight('http://localhost:3000');
+    const allowedHttps = await preflight('https://localhost:3000');
+    const foreign = await preflight('https://evil.example');
+
+    expect(allowedHttp.headers['access-control-allow-origin']).toBe('http://localhost:3000');
+    expect(allowedHttps.headers['access-control-allow-origin']).toBe('https://localhost:3000');
+    expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+  });
 });

@@ -37,4 +37,24 @@ describe('rate limiting shared through Redis', () => {
 
     expect(response.statusCode).toBe(200);
   });
+
+  it('counts per client IP: X-Forwarded-For is ignored unless TRUST_PROXY is set', async () => {
+    const limits = { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_REQUESTS_PER_MINUTE: '2', REDIS_KEY_PREFIX: `ratelimit-${randomUUID()}` };
+    const direct = await ApiProcess.start(limits);
+    const proxied = await ApiProcess.start({ ...limits, TRUST_PROXY: 'true' });
+    try {
+      const statuses = async (api: ApiProcess): Promise<number[]> => {
+        const results: number[] = [];
+        for (const client of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+          results.push((await api.inject({ url: '/api/accounts', headers: { authorization: bearerFor('xff'), 'x-forwarded-for': client } })).statusCode);
+        }
+        return results;
+      };
+
+      expect(await statuses(direct)).toEqual([200, 200, 429]);
+      expect(await statuses(proxied)).toEqual([200, 200, 200]);
+    } finally {
+      await Promise.all([direct.stop(), proxied.stop()]);
+    }
+  });
 });
