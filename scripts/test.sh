@@ -17,7 +17,7 @@ fi
 npm run lint
 npm run typecheck
 npm run build
-node --experimental-vm-modules node_modules/jest/bin/jest.js --ci "$@"
+node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --maxWorkers=2 "$@"
 # Deployment files: compose (base + scale-out), nginx, Kubernetes schemas, mail-server images;
 # then the image's npm build/prune steps replayed in a clean copy, every entrypoint started.
 bash scripts/check-deployment.sh
