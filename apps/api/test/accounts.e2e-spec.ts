@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
+import { Queue } from 'bullmq';
 import pg from 'pg';
 
 import { addMailUser, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
+import { TEST_ENCRYPTION_KEY } from '../../../test/support/test-config.js';
 
 const run = promisify(execFile);
 
@@ -126,8 +128,43 @@ describe('/api/accounts', () => {
     expect((await api.inject({ url: `/api/accounts/${target}`, headers: auth })).statusCode).toBe(404);
   });
 
+  it('deletes an account with its folders, messages and pending jobs, and nothing of another account', async () => {
+    const create = async (address: string): Promise<string> =>
+      (await api.inject({ method: 'POST', url: '/api/accounts?verify=false', headers: auth, payload: { email: address, password: 'x' } })).json<{ id: string }>().id;
+    const doomed = await create(`doomed-${randomUUID().slice(0, 8)}@example.org`);
+    const kept = await create(`kept-${randomUUID().slice(0, 8)}@example.org`);
+    for (const accountId of [doomed, kept]) {
+      const [folder] = await ownerQuery<{ id: string }>(
+        `INSERT INTO mail_folders (tenant_id, account_id, path, name) VALUES ($1, $2, 'INBOX', 'INBOX') RETURNING id`,
+        [tenant, accountId],
+      );
+      await ownerQuery(
+        `INSERT INTO mail_messages (tenant_id, account_id, folder_id, uid_validity, uid, received_at) VALUES ($1, $2, $3, 1, 1, now())`,
+        [tenant, accountId, folder?.id],
+      );
+    }
+    const queue = new Queue('mail-sync', { connection: { url: process.env.REDIS_URL }, prefix: `${process.env.REDIS_KEY_PREFIX ?? ''}:queue` });
+    try {
+      const doomedJob = await queue.add('sync-account', { tenantId: tenant, accountId: doomed, trigger: 'manual' }, { delay: 3_600_000 });
+      const keptJob = await queue.add('sync-account', { tenantId: tenant, accountId: kept, trigger: 'manual' }, { delay: 3_600_000 });
+
+      expect((await api.inject({ method: 'DELETE', url: `/api/accounts/${doomed}`, headers: auth })).statusCode).toBe(204);
+
+      expect(await queue.getJob(doomedJob.id ?? '')).toBeUndefined();
+      expect(await queue.getJob(keptJob.id ?? '')).toBeDefined();
+      await queue.remove(keptJob.id ?? '');
+    } finally {
+      await queue.close();
+    }
+    const remaining = await ownerQuery<{ account_id: string }>(
+      `SELECT account_id FROM mail_messages WHERE account_id = ANY($1) UNION ALL SELECT account_id FROM mail_folders WHERE account_id = ANY($1)`,
+      [[doomed, kept]],
+    );
+    expect(remaining.map((row) => row.account_id)).toEqual([kept, kept]);
+  });
+
   it('re-encrypts every credential under a new key with the rotation command, and accounts still log in', async () => {
-    const oldKey = process.env.TEST_ENCRYPTION_KEY_FOR_ROTATION ?? Buffer.alloc(32, 1).toString('base64');
+    const oldKey = TEST_ENCRYPTION_KEY;
     const newKey = Buffer.alloc(32, 9).toString('base64');
     const before = await ownerQuery<{ encrypted_password: string }>('SELECT encrypted_password FROM mail_accounts WHERE tenant_id = $1', [tenant]);
 
