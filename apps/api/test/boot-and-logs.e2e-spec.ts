@@ -13,7 +13,7 @@ const run = promisify(execFile);
 
 describe('boot-time configuration', () => {
   it.each(['api', 'worker', 'scheduler'])('the %s refuses to start in production without secrets, naming them on one line', async (app) => {
-    const environment = { ...process.env, NODE_ENV: 'production' };
+    const environment: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
     delete environment.JWT_SECRET;
     delete environment.JWT_PUBLIC_KEY;
     delete environment.ENCRYPTION_KEY;

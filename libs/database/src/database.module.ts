@@ -5,9 +5,11 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { dataSourceOptions } from './data-source-options.js';
 import { AccountRepository } from './repositories/account.repository.js';
+import { FolderReadRepository } from './repositories/folder-read.repository.js';
+import { MessageReadRepository } from './repositories/message-read.repository.js';
 import { TenantRepository } from './repositories/tenant.repository.js';
 
-const REPOSITORIES = [AccountRepository, TenantRepository];
+const REPOSITORIES = [AccountRepository, TenantRepository, MessageReadRepository, FolderReadRepository];
 
 @Module({})
 export class DatabaseModule {

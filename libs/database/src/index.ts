@@ -7,3 +7,10 @@ export type { MailAccountChanges, NewMailAccount } from './repositories/account.
 export { decodeCursor, encodeCursor, InvalidCursorError } from './repositories/keyset-cursor.js';
 export type { KeysetPosition, Page } from './repositories/keyset-cursor.js';
 export { TenantRepository } from './repositories/tenant.repository.js';
+export type { AddressField, MessageFilter } from './repositories/message-filter.js';
+export { compileMessageFilter } from './repositories/message-filter.sql.js';
+export type { SqlFragment } from './repositories/message-filter.sql.js';
+export { MessageReadRepository, MessageScopeNotFoundError } from './repositories/message-read.repository.js';
+export type { MessageDetailRow, MessageListCriteria, MessageSummaryRow, ThreadSummaryRow } from './repositories/message-read.repository.js';
+export { FolderReadRepository } from './repositories/folder-read.repository.js';
+export type { FolderRow } from './repositories/folder-read.repository.js';

@@ -1,3 +1,5 @@
+import { createPublicKey, createSecretKey } from 'node:crypto';
+
 import { AppConfig } from '@app/config';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
@@ -20,29 +22,26 @@ export class InvalidTokenError extends Error {}
  */
 @Injectable()
 export class TokenVerifier {
-  private readonly jwt = new JwtService();
+  private readonly decoder = new JwtService();
+  /** One verifier per accepted algorithm, holding a key object built once: given a string, jsonwebtoken re-parses it on every request. */
+  private readonly verifiers: ReadonlyMap<Algorithm, JwtService>;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(config: AppConfig) {
+    const verifiers = new Map<Algorithm, JwtService>();
+    if (config.auth.jwtSecret) verifiers.set('HS256', new JwtService({ secret: createSecretKey(Buffer.from(config.auth.jwtSecret)) }));
+    if (config.auth.jwtPublicKey) verifiers.set('RS256', new JwtService({ publicKey: createPublicKey(config.auth.jwtPublicKey) }));
+    this.verifiers = verifiers;
+  }
 
   async verify(token: string): Promise<AccessTokenClaims> {
-    const decoded = this.jwt.decode<{ header?: { alg?: string } } | null>(token, { complete: true });
-    const algorithm = decoded?.header?.alg;
-    const key = this.keyFor(algorithm);
-    if (!key || !algorithm) throw new InvalidTokenError('token is malformed or uses an unsupported algorithm');
+    const decoded = this.decoder.decode<{ header?: { alg?: string } } | null>(token, { complete: true });
+    const algorithm = decoded?.header?.alg as Algorithm | undefined;
+    const verifier = algorithm ? this.verifiers.get(algorithm) : undefined;
+    if (!verifier || !algorithm) throw new InvalidTokenError('token is malformed or uses an unsupported algorithm');
     try {
-      const claims = await this.jwt.verifyAsync<AccessTokenClaims & object>(token, {
-        ...(algorithm === 'RS256' ? { publicKey: key } : { secret: key }),
-        algorithms: [algorithm as Algorithm],
-      });
-      return claims;
+      return await verifier.verifyAsync<AccessTokenClaims & object>(token, { algorithms: [algorithm] });
     } catch (error: unknown) {
       throw new InvalidTokenError(error instanceof Error ? error.message : 'token is invalid');
     }
-  }
-
-  private keyFor(algorithm: string | undefined): string | null {
-    if (algorithm === 'HS256') return this.config.auth.jwtSecret;
-    if (algorithm === 'RS256') return this.config.auth.jwtPublicKey;
-    return null;
   }
 }

@@ -20,13 +20,21 @@ export interface MailAddress {
 
 /**
  * Subject weighted A, addresses B, body D. 'simple' (no stemming) because mailboxes mix
- * languages; the body is capped because a tsvector may not exceed 1 MB.
+ * languages; folded (lower case, accents removed: mail_search_fold) so "cafe" finds "café";
+ * the body is capped because a tsvector may not exceed 1 MB.
  */
 export const SEARCH_VECTOR_EXPRESSION = [
-  `setweight(to_tsvector('simple', coalesce("subject", '')), 'A')`,
-  `setweight(to_tsvector('simple', coalesce("from_name", '') || ' ' || coalesce("from_address", '')) || to_tsvector('simple', "to") || to_tsvector('simple', "cc"), 'B')`,
-  `setweight(to_tsvector('simple', left(coalesce("text_body", ''), 200000)), 'D')`,
+  `setweight(to_tsvector('simple', mail_search_fold(coalesce("subject", ''))), 'A')`,
+  `setweight(to_tsvector('simple', mail_search_fold(coalesce("from_name", '') || ' ' || coalesce("from_address", '') || ' ' || mail_address_text("to") || ' ' || mail_address_text("cc"))), 'B')`,
+  `setweight(to_tsvector('simple', mail_search_fold(left(coalesce("text_body", ''), 200000))), 'D')`,
 ].join(' || ');
+
+/** Folded names and addresses per address field, trigram-indexed for `from:`/`to:`/`cc:` (see migration MessageReadSearch). */
+export const ADDRESS_SEARCH_EXPRESSIONS = {
+  from: `mail_search_fold(coalesce("from_name", '') || ' ' || coalesce("from_address", ''))`,
+  to: `mail_search_fold(mail_address_text("to"))`,
+  cc: `mail_search_fold(mail_address_text("cc"))`,
+} as const;
 
 /** `parsed`: bodies and attachments decoded; `envelope`: headers only (parsing disabled or pending); `unparseable`: kept from the envelope because the MIME could not be decoded. */
 export const PARSE_STATES = ['parsed', 'envelope', 'unparseable'] as const;
@@ -45,6 +53,9 @@ export type ParseState = (typeof PARSE_STATES)[number];
 @Index('idx_mail_messages_folder_received', { synchronize: false })
 @Index('idx_mail_messages_account_received', { synchronize: false })
 @Index('idx_mail_messages_search', { synchronize: false })
+@Index('idx_mail_messages_from_search', { synchronize: false })
+@Index('idx_mail_messages_to_search', { synchronize: false })
+@Index('idx_mail_messages_cc_search', { synchronize: false })
 @Index('idx_mail_messages_account_thread', ['accountId', 'threadId'])
 @Index('idx_mail_messages_account_message_id', ['accountId', 'messageId'])
 export class MailMessage {
@@ -157,6 +168,15 @@ export class MailMessage {
     asExpression: SEARCH_VECTOR_EXPRESSION,
   })
   searchVector?: string;
+
+  @Column({ name: 'from_search', type: 'text', select: false, insert: false, update: false, nullable: true, generatedType: 'STORED', asExpression: ADDRESS_SEARCH_EXPRESSIONS.from })
+  fromSearch?: string;
+
+  @Column({ name: 'to_search', type: 'text', select: false, insert: false, update: false, nullable: true, generatedType: 'STORED', asExpression: ADDRESS_SEARCH_EXPRESSIONS.to })
+  toSearch?: string;
+
+  @Column({ name: 'cc_search', type: 'text', select: false, insert: false, update: false, nullable: true, generatedType: 'STORED', asExpression: ADDRESS_SEARCH_EXPRESSIONS.cc })
+  ccSearch?: string;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -1,0 +1,59 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+import { MailAddressDto, MessageSummaryDto } from './message-summary.dto.js';
+
+export class AttachmentDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  filename!: string | null;
+
+  @ApiProperty({ example: 'application/pdf' })
+  contentType!: string;
+
+  @ApiProperty({ description: 'Bytes' })
+  size!: number;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Content-ID without brackets; `cid:` URLs in the HTML refer to it' })
+  contentId!: string | null;
+
+  @ApiProperty({ description: 'Shown inside the body rather than listed' })
+  inline!: boolean;
+}
+
+export class MessageDetailDto extends MessageSummaryDto {
+  @ApiProperty({ type: [MailAddressDto] })
+  bcc!: MailAddressDto[];
+
+  @ApiProperty({ type: [MailAddressDto] })
+  replyTo!: MailAddressDto[];
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'The Date header, as the sender claimed it' })
+  sentAt!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  inReplyTo!: string | null;
+
+  @ApiProperty({ type: [String] })
+  references!: string[];
+
+  @ApiProperty({ type: String, nullable: true, description: 'Plain-text body' })
+  text!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'HTML body made safe to display: no scripts, event handlers, javascript: URLs or remote resources; cid: images kept',
+  })
+  html!: string | null;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Header name (lower case) to value(s)' })
+  headers!: Record<string, string | string[]> | null;
+
+  @ApiProperty({ description: 'RFC 822 size in bytes' })
+  size!: number;
+
+  @ApiProperty({ type: [AttachmentDto] })
+  attachments!: AttachmentDto[];
+}

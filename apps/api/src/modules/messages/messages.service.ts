@@ -1,0 +1,50 @@
+import { InvalidCursorError, MessageReadRepository, MessageScopeNotFoundError } from '@app/database';
+import type { MessageListCriteria, MessageSummaryRow, Page } from '@app/database';
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+
+import type { MessageDetailDto } from './dto/message-detail.dto.js';
+import { MessageSummaryDto } from './dto/message-summary.dto.js';
+import type { MessagePageDto } from './dto/message-summary.dto.js';
+import { sanitizeMailHtml } from './html-sanitizer.js';
+
+@Injectable()
+export class MessagesService {
+  constructor(private readonly messages: MessageReadRepository) {}
+
+  /** Lists and searches share this: newest first, keyset cursors, 400 for a bad cursor, 404 for an unknown account or folder. */
+  async list(criteria: MessageListCriteria, limit: number, cursor?: string): Promise<MessagePageDto> {
+    return toPage(await translateListErrors(() => this.messages.list(criteria, limit, cursor)));
+  }
+
+  async get(id: string): Promise<MessageDetailDto> {
+    const row = await this.messages.findById(id);
+    if (!row) throw new NotFoundException(`message ${id} not found`);
+    return {
+      ...MessageSummaryDto.from(row),
+      bcc: row.bcc,
+      replyTo: row.replyTo,
+      sentAt: row.sentAt?.toISOString() ?? null,
+      inReplyTo: row.inReplyTo,
+      references: row.references,
+      text: row.textBody,
+      html: row.htmlBody === null ? null : sanitizeMailHtml(row.htmlBody),
+      headers: row.headers,
+      size: row.size,
+      attachments: row.attachments,
+    };
+  }
+}
+
+function toPage(page: Page<MessageSummaryRow>): MessagePageDto {
+  return { items: page.items.map((row) => MessageSummaryDto.from(row)), nextCursor: page.nextCursor };
+}
+
+export async function translateListErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error: unknown) {
+    if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
+    if (error instanceof MessageScopeNotFoundError) throw new NotFoundException(error.message);
+    throw error;
+  }
+}
