@@ -17,6 +17,7 @@ import { HealthModule } from './modules/health/health.module.js';
 import { MailboxesModule } from './modules/mailboxes/mailboxes.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
 import { SearchModule } from './modules/search/search.module.js';
+import { SyncModule } from './modules/sync/sync.module.js';
 import { ThreadsModule } from './modules/threads/threads.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 
@@ -42,6 +43,7 @@ export class ApiModule {
         SearchModule,
         ThreadsModule,
         AccountsModule,
+        SyncModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

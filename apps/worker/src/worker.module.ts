@@ -2,6 +2,7 @@ import { ConfigModule } from '@app/config';
 import { CryptoModule } from '@app/crypto';
 import type { AppConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { MailModule } from '@app/mail';
 import { HealthCheckModule, LoggingModule } from '@app/observability';
 import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
@@ -10,6 +11,7 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 
 import { PROCESSORS } from './processors/index.js';
+import { SYNC_PROVIDERS } from './sync/index.js';
 
 @Module({})
 export class WorkerModule {
@@ -24,9 +26,10 @@ export class WorkerModule {
         TenancyModule,
         CryptoModule,
         QueueModule,
+        MailModule,
         HealthCheckModule.forApp('worker'),
       ],
-      providers: [...PROCESSORS],
+      providers: [...SYNC_PROVIDERS, ...PROCESSORS],
     };
   }
 }

@@ -6,10 +6,13 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { dataSourceOptions } from './data-source-options.js';
 import { AccountRepository } from './repositories/account.repository.js';
 import { FolderReadRepository } from './repositories/folder-read.repository.js';
+import { FolderRepository } from './repositories/folder.repository.js';
 import { MessageReadRepository } from './repositories/message-read.repository.js';
+import { MessageRepository } from './repositories/message.repository.js';
+import { SyncRunRepository } from './repositories/sync-run.repository.js';
 import { TenantRepository } from './repositories/tenant.repository.js';
 
-const REPOSITORIES = [AccountRepository, TenantRepository, MessageReadRepository, FolderReadRepository];
+const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository];
 
 @Module({})
 export class DatabaseModule {

@@ -58,6 +58,7 @@ export type ParseState = (typeof PARSE_STATES)[number];
 @Index('idx_mail_messages_cc_search', { synchronize: false })
 @Index('idx_mail_messages_account_thread', ['accountId', 'threadId'])
 @Index('idx_mail_messages_account_message_id', ['accountId', 'messageId'])
+@Index('idx_mail_messages_account_in_reply_to', ['accountId', 'inReplyTo'])
 export class MailMessage {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -8,7 +8,7 @@ export function headerSection(source: Buffer): Buffer {
 
 // PostgreSQL text and jsonb refuse NUL, which broken mail does contain.
 export function withoutNul(text: string): string {
-  return text.includes('\u0000') ? text.replace(/\u0000/g, '') : text;
+  return text.includes('\u0000') ? text.split('\u0000').join('') : text;
 }
 
 /**

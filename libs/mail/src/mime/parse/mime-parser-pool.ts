@@ -39,7 +39,9 @@ export class MimeParserPool implements OnModuleDestroy {
   private readonly slots: Slot[] = [];
   private readonly waiting: Task[] = [];
   private readonly workerFile = fileURLToPath(new URL('./parse-worker.js', import.meta.url));
-  private readonly size = Math.max(1, Math.min(2, availableParallelism()));
+  // One core stays with the calling thread, which decodes IMAP responses and feeds PostgreSQL;
+  // more parser threads than the remaining cores only add contention.
+  private readonly size = Math.max(1, Math.min(2, availableParallelism() - 1));
   private readonly inProcess = !import.meta.url.endsWith('.js') || !existsSync(this.workerFile);
   private nextId = 1;
   private watchdog: NodeJS.Timeout | null = null;

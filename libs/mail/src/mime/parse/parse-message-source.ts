@@ -32,6 +32,27 @@ function attachmentOf(attachment: Attachment): ParsedAttachment {
   };
 }
 
+const ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/**
+ * mailparser leaves `text` unset for some HTML-only structures (an HTML part inside
+ * multipart/related); the search index and snippet still need words, so tags are stripped.
+ */
+export function htmlToPlainText(html: string): string {
+  return html
+    .replace(/<(script|style|head)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<(br|\/p|\/div|\/li|\/tr|\/h[1-6])\b[^>]*>/gi, '\n')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity: string, name: string) => {
+      if (name.startsWith('#x') || name.startsWith('#X')) return String.fromCodePoint(parseInt(name.slice(2), 16) || 32);
+      if (name.startsWith('#')) return String.fromCodePoint(parseInt(name.slice(1), 10) || 32);
+      return ENTITIES[name.toLowerCase()] ?? entity;
+    })
+    .replace(/[ \t]+/g, ' ')
+    .replace(/\s*\n\s*/g, '\n')
+    .trim();
+}
+
 function optionalText(value: string | false | undefined): string | null {
   return typeof value === 'string' && value !== '' ? withoutNul(value) : null;
 }
@@ -48,7 +69,8 @@ export async function parseMessageSource(source: Buffer): Promise<ParsedMessage>
   });
   const headers = parseHeaderBlock(headerSection(source));
   const thread = threadHeaders(headers);
-  const text = optionalText(parsed.text);
+  const html = optionalText(parsed.html);
+  const text = optionalText(parsed.text) ?? (html ? optionalText(htmlToPlainText(html)) : null);
   // mailparser substitutes "now" for an unparseable Date header; only a header that parses counts.
   const date = headers.date !== undefined && parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null;
   return {
@@ -63,7 +85,7 @@ export async function parseMessageSource(source: Buffer): Promise<ParsedMessage>
     replyTo: addressesOf(parsed.replyTo),
     date,
     text,
-    html: optionalText(parsed.html),
+    html,
     snippet: snippetOf(text),
     headers,
     attachments: parsed.attachments.map(attachmentOf),

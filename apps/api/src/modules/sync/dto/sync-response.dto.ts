@@ -1,0 +1,98 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class SyncAcceptedDto {
+  @ApiProperty({ description: 'The queue job running (or about to run) the sync' })
+  jobId!: string;
+
+  @ApiProperty({ format: 'uuid', description: 'The sync run record; see GET /api/sync/status/{accountId}' })
+  syncRunId!: string;
+
+  @ApiProperty({ description: 'False when a sync of the account was already queued or running and is returned instead' })
+  created!: boolean;
+}
+
+export class SyncErrorDto {
+  @ApiProperty()
+  message!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  at!: string;
+}
+
+export class FolderStatusDto {
+  @ApiProperty({ example: 'INBOX' })
+  path!: string;
+
+  @ApiProperty({ nullable: true, enum: ['inbox', 'drafts', 'sent', 'trash', 'junk', 'archive', 'all', 'flagged'], type: String })
+  role!: string | null;
+
+  @ApiProperty({ description: 'Messages on the server at the last completed sync of the folder' })
+  total!: number;
+
+  @ApiProperty({ description: 'Messages stored for the folder' })
+  synced!: number;
+
+  @ApiProperty({ nullable: true, type: String, description: 'IMAP UIDVALIDITY (a 32-bit number, as a string)' })
+  uidValidity!: string | null;
+
+  @ApiProperty({ type: String, description: 'Highest UID stored' })
+  lastUid!: string;
+
+  @ApiProperty({ nullable: true, type: String, description: 'CONDSTORE HIGHESTMODSEQ (a 63-bit number, as a string); null without CONDSTORE' })
+  highestModseq!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' })
+  lastSyncedAt!: string | null;
+
+  @ApiProperty({ nullable: true, type: String })
+  lastError!: string | null;
+}
+
+export class LastRunDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ enum: ['queued', 'running', 'succeeded', 'failed'] })
+  state!: string;
+
+  @ApiProperty({ enum: ['manual', 'schedule', 'push'] })
+  trigger!: string;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' })
+  startedAt!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' })
+  finishedAt!: string | null;
+
+  @ApiProperty({ nullable: true, type: String })
+  error!: string | null;
+
+  @ApiProperty({ nullable: true, type: Object, example: { foldersSynced: 6, messagesAdded: 120, messagesUpdated: 3, messagesRemoved: 1 } })
+  stats!: Record<string, number> | null;
+}
+
+export class SyncStatusDto {
+  @ApiProperty({ format: 'uuid' })
+  accountId!: string;
+
+  @ApiProperty({ enum: ['idle', 'queued', 'running', 'failed'] })
+  state!: string;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'Last successful sync' })
+  lastSyncedAt!: string | null;
+
+  @ApiProperty({ nullable: true, type: SyncErrorDto })
+  lastError!: SyncErrorDto | null;
+
+  @ApiProperty({ type: [FolderStatusDto] })
+  folders!: FolderStatusDto[];
+
+  @ApiProperty({ description: 'Messages stored for the account' })
+  messageCount!: number;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'When the next scheduled attempt may run after failures (backoff)' })
+  nextSyncAfter!: string | null;
+
+  @ApiProperty({ nullable: true, type: LastRunDto })
+  lastRun!: LastRunDto | null;
+}

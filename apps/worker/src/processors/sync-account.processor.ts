@@ -1,0 +1,43 @@
+import { AppConfig } from '@app/config';
+import { HandlesJobs, JobName, QueueName } from '@app/queue';
+import type { SyncAccountPayload } from '@app/queue';
+import { TenantContext } from '@app/tenancy';
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import type { OnApplicationBootstrap } from '@nestjs/common';
+import { DelayedError } from 'bullmq';
+import type { Job } from 'bullmq';
+
+import { AccountSyncService } from '../sync/account-sync.service.js';
+import type { AccountSyncOutcome } from '../sync/account-sync.service.js';
+
+/** How long a job waits when another worker still holds the account's lease. */
+const BUSY_RETRY_MS = 15_000;
+
+@HandlesJobs(JobName.SyncAccount)
+@Processor(QueueName.Sync)
+export class SyncAccountProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly tenantContext: TenantContext,
+    private readonly accountSync: AccountSyncService,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    // @Processor options are fixed at decoration time; the validated config is only known now.
+    this.worker.concurrency = this.config.worker.syncConcurrency;
+  }
+
+  async process(job: Job<SyncAccountPayload>, token?: string): Promise<AccountSyncOutcome> {
+    if (!this.config.features.imapSync) return { state: 'skipped', reason: 'IMAP sync is disabled (ENABLE_IMAP_SYNC=false)' };
+    const outcome = await this.tenantContext.run(job.data.tenantId, () => this.accountSync.run(job.data, job.id ?? null));
+    if (outcome.state === 'busy') {
+      // Another worker syncs this account (a stalled job handed over while the first still runs):
+      // come back later instead of running twice or burning an attempt.
+      await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    return outcome;
+  }
+}

@@ -1,0 +1,194 @@
+import { AppConfig } from '@app/config';
+import { AccountRepository, FolderRepository, SyncRunRepository } from '@app/database';
+import type { MailFolder, SpecialUseRole, SyncRunStats } from '@app/database';
+import { AccountMailSettings, AccountNotFoundError, openImapSession, serverReason, withTimeout } from '@app/mail';
+import type { ImapSession } from '@app/mail';
+import type { SyncAccountPayload } from '@app/queue';
+import { Injectable, Logger } from '@nestjs/common';
+import type { ListResponse } from 'imapflow';
+
+import { FolderSyncService } from './folder-sync.service.js';
+import type { ServerCapabilities } from './folder-sync.service.js';
+import { SyncLease } from './sync-lease.js';
+
+const ROLE_OF_SPECIAL_USE: Readonly<Record<string, SpecialUseRole>> = {
+  '\\Inbox': 'inbox',
+  '\\Drafts': 'drafts',
+  '\\Sent': 'sent',
+  '\\Trash': 'trash',
+  '\\Junk': 'junk',
+  '\\Archive': 'archive',
+  '\\All': 'all',
+  '\\Flagged': 'flagged',
+};
+
+const BACKOFF_BASE_MS = 60_000;
+const BACKOFF_MAX_MS = 6 * 3600_000;
+
+export type AccountSyncOutcome =
+  | { state: 'busy' }
+  | { state: 'skipped'; reason: string }
+  | { state: 'succeeded' | 'failed'; syncRunId: string; stats: SyncRunStats & { foldersSkipped: number; foldersFailed: number }; error: string | null };
+
+/** Exponential backoff after consecutive failures, so a broken account is retried less and less often. */
+export function nextAttemptAfter(failureCount: number, now = Date.now()): Date {
+  return new Date(now + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failureCount - 1)));
+}
+
+function roleOf(entry: ListResponse): SpecialUseRole | null {
+  if (entry.path.toUpperCase() === 'INBOX') return 'inbox';
+  return entry.specialUse ? (ROLE_OF_SPECIAL_USE[entry.specialUse] ?? null) : null;
+}
+
+function isSelectable(entry: ListResponse): boolean {
+  return !entry.flags.has('\\Noselect') && !entry.flags.has('\\NonExistent');
+}
+
+/**
+ * One sync of one account: takes the account's lease, records a SyncRun, lists the folders
+ * (LIST + SPECIAL-USE + STATUS in one round trip where LIST-STATUS is offered), reconciles new,
+ * deleted and renamed folders, and syncs each folder on its own so one failing folder does not
+ * stop the others. Account-level failures are recorded with a backoff, never thrown at the worker.
+ */
+@Injectable()
+export class AccountSyncService {
+  private readonly logger = new Logger(AccountSyncService.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly accounts: AccountRepository,
+    private readonly folders: FolderRepository,
+    private readonly runs: SyncRunRepository,
+    private readonly mailSettings: AccountMailSettings,
+    private readonly folderSync: FolderSyncService,
+    private readonly lease: SyncLease,
+  ) {}
+
+  /** Must run inside the payload's tenant context. */
+  async run(payload: SyncAccountPayload, jobId: string | null): Promise<AccountSyncOutcome> {
+    const account = await this.accounts.findById(payload.accountId);
+    if (!account) return { state: 'skipped', reason: 'account not found' };
+    if (!account.active) return { state: 'skipped', reason: 'account is not active' };
+
+    const lease = await this.lease.acquire(payload.tenantId, payload.accountId);
+    if (!lease) return { state: 'busy' };
+    const stats = { foldersSynced: 0, foldersSkipped: 0, foldersFailed: 0, messagesAdded: 0, messagesUpdated: 0, messagesRemoved: 0 };
+    let runId = payload.syncRunId ?? null;
+    let session: ImapSession | null = null;
+    try {
+      const existing = runId ? await this.runs.findById(runId) : null;
+      runId = existing?.id ?? (await this.runs.create({ accountId: account.id, trigger: payload.trigger, full: payload.full ?? false, jobId })).id;
+      await this.runs.markRunning(runId, jobId);
+      await this.runs.failUnfinished(account.id, runId, 'superseded: the worker running it stopped before finishing');
+      await this.accounts.update(account.id, { syncState: 'running' });
+
+      const connection = await this.mailSettings.forAccount(account.id);
+      session = await openImapSession(connection.imap, this.config.mail.imapTimeoutMs);
+      const client = session.client;
+      const capabilities: ServerCapabilities = { condstore: client.enabled.has('CONDSTORE'), qresync: client.enabled.has('QRESYNC') };
+      const listing = await withTimeout(
+        'list',
+        this.config.mail.imapTimeoutMs,
+        client.list({ statusQuery: { messages: true, uidNext: true, uidValidity: true, unseen: true, highestModseq: capabilities.condstore } }),
+        () => client.close(),
+      );
+      const folders = await this.reconcileFolders(account.id, listing.filter(isSelectable));
+      const wanted = payload.folder ? folders.filter((entry) => entry.folder.path === payload.folder) : folders;
+
+      const failures: string[] = [];
+      for (const { folder, entry } of wanted) {
+        if (!client.usable) throw session.lastError() ?? new Error('IMAP connection closed during sync');
+        try {
+          const result = await this.folderSync.sync({
+            session,
+            tenantId: payload.tenantId,
+            accountId: account.id,
+            folder,
+            status: entry.status,
+            capabilities,
+            full: payload.full ?? false,
+            parse: this.config.features.emailParsing,
+            signal: lease.signal,
+          });
+          if (result.skipped) stats.foldersSkipped += 1;
+          else stats.foldersSynced += 1;
+          stats.messagesAdded += result.added;
+          stats.messagesUpdated += result.updated;
+          stats.messagesRemoved += result.removed;
+        } catch (error: unknown) {
+          if (lease.signal.aborted) throw error;
+          const reason = serverReason(error);
+          stats.foldersFailed += 1;
+          failures.push(`${folder.path}: ${reason}`);
+          this.logger.warn({ accountId: account.id, folder: folder.path, reason }, 'Folder sync failed');
+          await this.folders.recordError(folder.id, reason).catch(() => undefined);
+        }
+      }
+
+      const error = failures.length > 0 ? `${failures.length} folder(s) failed: ${failures.join('; ')}` : null;
+      await this.accounts.update(account.id, {
+        syncState: 'idle',
+        lastSyncedAt: new Date(),
+        lastError: error,
+        lastErrorAt: error ? new Date() : null,
+        failureCount: 0,
+        nextSyncAfter: null,
+      });
+      await this.runs.finish(runId, 'succeeded', stats, error);
+      return { state: 'succeeded', syncRunId: runId, stats, error };
+    } catch (error: unknown) {
+      const reason = this.describe(error);
+      this.logger.warn({ accountId: account.id, reason }, 'Account sync failed');
+      const failureCount = account.failureCount + 1;
+      await this.accounts
+        .update(account.id, { syncState: 'failed', lastError: reason, lastErrorAt: new Date(), failureCount, nextSyncAfter: nextAttemptAfter(failureCount) })
+        .catch(() => undefined);
+      if (runId) await this.runs.finish(runId, 'failed', stats, reason).catch(() => undefined);
+      return runId ? { state: 'failed', syncRunId: runId, stats, error: reason } : { state: 'skipped', reason };
+    } finally {
+      await session?.close().catch(() => undefined);
+      await lease.release();
+    }
+  }
+
+  private describe(error: unknown): string {
+    if (error instanceof AccountNotFoundError) return 'account not found';
+    return serverReason(error);
+  }
+
+  /**
+   * Matches the server's folders with the stored ones. A stored folder that is gone while a new
+   * path shows up with its UIDVALIDITY was renamed (servers keep UIDVALIDITY across RENAME), so
+   * its messages stay; other vanished folders are deleted with their messages. INBOX goes first.
+   */
+  private async reconcileFolders(accountId: string, listing: ListResponse[]): Promise<{ folder: MailFolder; entry: ListResponse }[]> {
+    const stored = await this.folders.listForAccount(accountId);
+    const byPath = new Map(stored.map((folder) => [folder.path, folder]));
+    const listedPaths = new Set(listing.map((entry) => entry.path));
+    const gone = stored.filter((folder) => !listedPaths.has(folder.path));
+    const result: { folder: MailFolder; entry: ListResponse }[] = [];
+
+    for (const entry of listing) {
+      const role = roleOf(entry);
+      const delimiter = entry.delimiter || null;
+      let folder = byPath.get(entry.path);
+      if (!folder) {
+        const uidValidity = entry.status?.uidValidity?.toString();
+        const renamed = uidValidity ? gone.filter((candidate) => candidate.uidValidity === uidValidity) : [];
+        const [previous] = renamed;
+        if (previous && renamed.length === 1) {
+          gone.splice(gone.indexOf(previous), 1);
+          await this.folders.rename(previous.id, entry.path, entry.name, delimiter, role);
+          folder = { ...previous, path: entry.path, name: entry.name, delimiter, role };
+        } else {
+          folder = await this.folders.create({ accountId, path: entry.path, name: entry.name, delimiter, role });
+        }
+      } else if (folder.role !== role || folder.delimiter !== delimiter) {
+        await this.folders.updateListing(folder.id, delimiter, role);
+      }
+      result.push({ folder, entry });
+    }
+    await this.folders.delete(gone.map((folder) => folder.id));
+    return result.sort((a, b) => Number(b.folder.role === 'inbox') - Number(a.folder.role === 'inbox') || a.folder.path.localeCompare(b.folder.path));
+  }
+}

@@ -1,0 +1,235 @@
+import { AppConfig, ConfigModule } from '@app/config';
+import { CredentialCipher, CryptoModule } from '@app/crypto';
+import { AccountRepository, dataSourceOptions, FolderRepository, MessageRepository, SyncRunRepository, TenantRepository } from '@app/database';
+import type { MailAccount } from '@app/database';
+import { MailModule } from '@app/mail';
+import { QueueModule } from '@app/queue';
+import type { SyncAccountPayload } from '@app/queue';
+import { RedisModule } from '@app/redis';
+import { TenancyModule, TenantContext, TenantScope } from '@app/tenancy';
+import { Global, Module } from '@nestjs/common';
+import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ImapFlow } from 'imapflow';
+import type { EntityManager } from 'typeorm';
+
+import { testConfig } from '../../../../test/support/test-config.js';
+import { AccountSyncService } from '../../src/sync/account-sync.service.js';
+import type { AccountSyncOutcome } from '../../src/sync/account-sync.service.js';
+import { SYNC_PROVIDERS } from '../../src/sync/index.js';
+
+const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository];
+
+/**
+ * DatabaseModule without the migrations glob: TypeORM loads those files with a dynamic import()
+ * from CommonJS, which Jest's ESM runtime cannot repeat for a second test file in the same worker.
+ * The global setup has migrated the database already.
+ */
+@Global()
+@Module({})
+export class TestDatabaseModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: TestDatabaseModule,
+      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config, 'email_service-sync-test'), migrations: [] })],
+      providers: REPOSITORIES,
+      exports: [TypeOrmModule, ...REPOSITORIES],
+    };
+  }
+}
+
+/** The sync engine with its real dependencies, without BullMQ workers consuming the shared queues. */
+@Module({})
+class SyncEngineTestModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: SyncEngineTestModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TestDatabaseModule.forRoot(config),
+        RedisModule,
+        TenancyModule,
+        CryptoModule,
+        QueueModule,
+        MailModule,
+      ],
+      providers: SYNC_PROVIDERS,
+    };
+  }
+}
+
+export interface StoredMessage {
+  id: string;
+  folder: string;
+  uid: number;
+  uidValidity: string;
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  threadId: string | null;
+  subject: string | null;
+  fromName: string | null;
+  fromAddress: string | null;
+  to: { name: string; address: string }[];
+  cc: { name: string; address: string }[];
+  sentAt: Date | null;
+  receivedAt: Date;
+  flags: string[];
+  size: number;
+  hasAttachments: boolean;
+  snippet: string | null;
+  textBody: string | null;
+  htmlBody: string | null;
+  headers: Record<string, string | string[]> | null;
+  parseState: string;
+  updatedAt: Date;
+  attachments: { partId: string; filename: string | null; contentType: string; size: number; contentId: string | null; inline: boolean }[];
+}
+
+export interface ServerMessage {
+  folder: string;
+  uid: number;
+  flags: string[];
+  size: number;
+  internalDate: Date;
+  messageId: string | null;
+  subject: string | null;
+}
+
+export class SyncHarness {
+  private constructor(
+    readonly app: INestApplicationContext,
+    readonly config: AppConfig,
+  ) {}
+
+  static async start(overrides: Record<string, string> = {}): Promise<SyncHarness> {
+    const config = testConfig(overrides);
+    const app = await NestFactory.createApplicationContext(SyncEngineTestModule.forRoot(config), { logger: false, abortOnError: false });
+    return new SyncHarness(app, config);
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+  }
+
+  async asTenant<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    return this.app.get(TenantContext).run(tenantId, work);
+  }
+
+  async createAccount(tenantId: string, email: string, password: string, port: number): Promise<MailAccount> {
+    const cipher = this.app.get(CredentialCipher);
+    return this.asTenant(tenantId, () =>
+      this.app.get(AccountRepository).create({
+        email,
+        displayName: null,
+        imapHost: '127.0.0.1',
+        imapPort: port,
+        imapSecurity: 'none',
+        imapUsername: email,
+        smtpHost: '127.0.0.1',
+        smtpPort: 25,
+        smtpSecurity: 'none',
+        smtpUsername: email,
+        encryptedPassword: cipher.encrypt(password),
+        allowSelfSignedCertificates: false,
+      }),
+    );
+  }
+
+  async sync(tenantId: string, accountId: string, extra: Partial<SyncAccountPayload> = {}): Promise<AccountSyncOutcome> {
+    return this.asTenant(tenantId, () => this.app.get(AccountSyncService).run({ tenantId, accountId, trigger: 'manual', ...extra }, null));
+  }
+
+  async query<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.asTenant(tenantId, () => this.app.get(TenantScope).transaction((manager) => work(manager)));
+  }
+
+  async account(tenantId: string, accountId: string): Promise<MailAccount> {
+    const account = await this.asTenant(tenantId, () => this.app.get(AccountRepository).findById(accountId));
+    if (!account) throw new Error(`account ${accountId} not found`);
+    return account;
+  }
+
+  async storedMessages(tenantId: string, accountId: string): Promise<StoredMessage[]> {
+    return this.query(tenantId, async (manager) => {
+      const rows: Record<string, unknown>[] = await manager.query(
+        `SELECT m."id", f."path" AS "folder", m."uid", m."uid_validity", m."message_id", m."in_reply_to", m."references", m."thread_id",
+           m."subject", m."from_name", m."from_address", m."to", m."cc", m."sent_at", m."received_at", m."flags", m."size",
+           m."has_attachments", m."snippet", m."text_body", m."html_body", m."headers", m."parse_state", m."updated_at",
+           coalesce((SELECT json_agg(json_build_object('partId', a."part_id", 'filename', a."filename", 'contentType', a."content_type",
+             'size', a."size", 'contentId', a."content_id", 'inline', a."inline") ORDER BY a."part_id")
+             FROM "mail_attachments" a WHERE a."message_id" = m."id"), '[]') AS "attachments"
+         FROM "mail_messages" m JOIN "mail_folders" f ON f."id" = m."folder_id"
+         WHERE m."account_id" = $1 ORDER BY f."path", m."uid"`,
+        [accountId],
+      );
+      return rows.map((row) => ({
+        id: row.id as string,
+        folder: row.folder as string,
+        uid: Number(row.uid),
+        uidValidity: row.uid_validity as string,
+        messageId: row.message_id as string | null,
+        inReplyTo: row.in_reply_to as string | null,
+        references: row.references as string[],
+        threadId: row.thread_id as string | null,
+        subject: row.subject as string | null,
+        fromName: row.from_name as string | null,
+        fromAddress: row.from_address as string | null,
+        to: row.to as StoredMessage['to'],
+        cc: row.cc as StoredMessage['cc'],
+        sentAt: row.sent_at as Date | null,
+        receivedAt: row.received_at as Date,
+        flags: row.flags as string[],
+        size: row.size as number,
+        hasAttachments: row.has_attachments as boolean,
+        snippet: row.snippet as string | null,
+        textBody: row.text_body as string | null,
+        htmlBody: row.html_body as string | null,
+        headers: row.headers as StoredMessage['headers'],
+        parseState: row.parse_state as string,
+        updatedAt: row.updated_at as Date,
+        attachments: row.attachments as StoredMessage['attachments'],
+      }));
+    });
+  }
+}
+
+/** A direct IMAP session for arranging and inspecting a mailbox in tests. */
+export async function imapAs(port: number, user: string, password: string): Promise<ImapFlow> {
+  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user, pass: password }, logger: false, disableAutoIdle: true });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** Everything the server holds for the user, folder by folder, as the sync should mirror it. */
+export async function serverMessages(port: number, user: string, password: string): Promise<ServerMessage[]> {
+  const client = await imapAs(port, user, password);
+  try {
+    const result: ServerMessage[] = [];
+    const folders = (await client.list()).filter((entry) => !entry.flags.has('\\Noselect'));
+    for (const folder of folders.sort((a, b) => a.path.localeCompare(b.path))) {
+      const lock = await client.getMailboxLock(folder.path, { readOnly: true });
+      try {
+        if (client.mailbox && client.mailbox.exists === 0) continue;
+        for (const message of await client.fetchAll('1:*', { uid: true, flags: true, size: true, internalDate: true, envelope: true }, { uid: true })) {
+          result.push({
+            folder: folder.path,
+            uid: message.uid,
+            flags: [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
+            size: message.size ?? 0,
+            internalDate: new Date(message.internalDate ?? 0),
+            messageId: message.envelope?.messageId ?? null,
+            subject: message.envelope?.subject ?? null,
+          });
+        }
+      } finally {
+        lock.release();
+      }
+    }
+    return result.sort((a, b) => a.folder.localeCompare(b.folder) || a.uid - b.uid);
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}

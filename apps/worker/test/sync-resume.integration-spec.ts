@@ -1,0 +1,87 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { JobName, JobProducer } from '@app/queue';
+
+import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
+import type { MailStack } from '../../../test/infra/mail-stack.js';
+import { eventually } from '../../../test/support/test-config.js';
+import { generateCorpus, writeCorpus } from './support/mail-corpus.js';
+import { SyncHarness } from './support/sync-harness.js';
+import { startWorker, stopWorker as stop } from './support/worker-process.js';
+
+const TENANT = `sync-resume-${process.pid}`;
+const PASSWORD = 'secret-3';
+const MESSAGES = 5_000;
+
+describe('IMAP sync engine: a worker killed mid-sync resumes from the last committed batch', () => {
+  let stack: MailStack;
+  let harness: SyncHarness;
+  let fixtures: string;
+  const workers: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    stack = readMailStack(process.env.MAIL_STACK_DIR ?? '');
+    fixtures = mkdtempSync(join(tmpdir(), 'sync-resume-'));
+    harness = await SyncHarness.start();
+  });
+
+  afterAll(async () => {
+    for (const worker of workers) await stop(worker, 'SIGKILL');
+    await harness?.close();
+    rmSync(fixtures, { recursive: true, force: true });
+  });
+
+  it(`ends with exactly ${MESSAGES} rows and no duplicates after a SIGKILL`, async () => {
+    const user = `resume-${process.pid}@${stack.domain}`;
+    await addMailUser(stack, user, PASSWORD);
+    const corpus = generateCorpus({ count: MESSAGES, domain: stack.domain, tag: 'resume', kinds: ['plain', 'plain', 'alternative'], replyRatio: 0.2 });
+    await seedMailbox(stack, user, 'INBOX', writeCorpus(fixtures, corpus));
+    const accountId = (await harness.createAccount(TENANT, user, PASSWORD, stack.imapPort)).id;
+    const count = async (): Promise<number> =>
+      harness.query(TENANT, async (manager) => {
+        const [row] = await manager.query<{ count: string }[]>(`SELECT count(*) AS "count" FROM "mail_messages" WHERE "account_id" = $1`, [accountId]);
+        return Number(row?.count ?? 0);
+      });
+
+    const job = await harness.app.get(JobProducer).enqueue(JobName.SyncAccount, { tenantId: TENANT, accountId, trigger: 'manual' });
+    const first = startWorker();
+    workers.push(first);
+    await eventually(async () => expect(await count()).toBeGreaterThanOrEqual(600), 120_000, 50);
+    await stop(first, 'SIGKILL');
+    const committed = await count();
+    expect(committed).toBeLessThan(MESSAGES);
+    const progress = await harness.query(TENANT, (manager) =>
+      manager.query<{ last_uid: string }[]>(`SELECT "last_uid" FROM "mail_folders" WHERE "account_id" = $1 AND "path" = 'INBOX'`, [accountId]),
+    );
+    // The folder's progress committed with the rows: exactly the UIDs up to last_uid are stored.
+    expect(Number(progress[0]?.last_uid)).toBe(committed);
+
+    const second = startWorker();
+    workers.push(second);
+    // BullMQ hands the stalled job over once the dead worker's lock expires (30 s).
+    const finished = await eventually(
+      async () => {
+        const state = await job.getState();
+        expect(state).toBe('completed');
+        return (await harness.app.get(JobProducer).queueFor(JobName.SyncAccount).getJob(job.id ?? ''))?.returnvalue as { stats: { messagesAdded: number } };
+      },
+      420_000,
+      1_000,
+    );
+
+    expect(finished.stats.messagesAdded).toBe(MESSAGES - committed);
+    const rows = await harness.storedMessages(TENANT, accountId);
+    expect(rows).toHaveLength(MESSAGES);
+    expect(new Set(rows.map((row) => row.uid)).size).toBe(MESSAGES);
+    expect(new Set(rows.map((row) => row.messageId))).toEqual(new Set(corpus.map((message) => message.expect.messageId)));
+    const account = await harness.account(TENANT, accountId);
+    expect(account.syncState).toBe('idle');
+    const runs = await harness.query(TENANT, (manager) =>
+      manager.query<{ state: string }[]>(`SELECT "state" FROM "sync_runs" WHERE "account_id" = $1 ORDER BY "created_at"`, [accountId]),
+    );
+    expect(runs.map((run) => run.state)).toEqual(['failed', 'succeeded']);
+  }, 600_000);
+});

@@ -1,0 +1,385 @@
+import { randomUUID } from 'node:crypto';
+
+import { TenantScope } from '@app/tenancy';
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+
+import { MailFolder } from '../entities/mail-folder.entity.js';
+import { MailMessage } from '../entities/mail-message.entity.js';
+import type { MailAddress, ParseState } from '../entities/mail-message.entity.js';
+
+export interface NewMailAttachment {
+  partId: string;
+  filename: string | null;
+  contentType: string;
+  size: number;
+  contentId: string | null;
+  inline: boolean;
+}
+
+/** One message as a sync stores it; the thread is resolved by the repository. */
+export interface SyncedMessage {
+  uid: number;
+  modseq: string | null;
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  subject: string | null;
+  fromName: string | null;
+  fromAddress: string | null;
+  to: MailAddress[];
+  cc: MailAddress[];
+  bcc: MailAddress[];
+  replyTo: MailAddress[];
+  sentAt: Date | null;
+  receivedAt: Date;
+  flags: string[];
+  size: number;
+  hasAttachments: boolean;
+  snippet: string | null;
+  textBody: string | null;
+  htmlBody: string | null;
+  headers: Record<string, string | string[]> | null;
+  parseState: ParseState;
+  attachments: NewMailAttachment[];
+}
+
+export interface FolderPosition {
+  folderId: string;
+  accountId: string;
+  uidValidity: string;
+}
+
+export interface BatchWriteResult {
+  inserted: number;
+  updated: number;
+  /** Row ids by UID, for follow-up jobs (parse-message). */
+  idsByUid: Map<number, string>;
+}
+
+export interface FlagChange {
+  uid: number;
+  flags: string[];
+  modseq: string | null;
+}
+
+export interface MessageLocation {
+  message: MailMessage;
+  folder: MailFolder;
+}
+
+const REPLY_PREFIX = /^\s*((re|fwd?|aw|sv|wg|antw)\s*(\[\d+\])?\s*:\s*)+/i;
+
+/** The subject a reply chain shares: reply and forward prefixes removed, case folded. */
+export function baseSubject(subject: string | null): string {
+  return (subject ?? '').replace(REPLY_PREFIX, '').trim().toLowerCase();
+}
+
+/**
+ * Synced messages of the current tenant. Writes are per batch: the rows, their attachments and
+ * the folder's progress commit together, so a killed sync resumes after the last whole batch and
+ * a re-run upserts the same rows instead of adding new ones.
+ */
+@Injectable()
+export class MessageRepository {
+  constructor(private readonly scope: TenantScope) {}
+
+  async writeBatch(position: FolderPosition, messages: SyncedMessage[], lastUid: number): Promise<BatchWriteResult> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      const ordered = [...messages].sort((a, b) => a.uid - b.uid);
+      const threads = await this.resolveThreads(manager, tenantId, position.accountId, ordered);
+      const rows = ordered.map((message) => ({
+        uid: message.uid,
+        modseq: message.modseq,
+        message_id: message.messageId,
+        in_reply_to: message.inReplyTo,
+        references: message.references,
+        thread_id: threads.get(message.uid),
+        subject: message.subject,
+        from_name: message.fromName,
+        from_address: message.fromAddress,
+        to: message.to,
+        cc: message.cc,
+        bcc: message.bcc,
+        reply_to: message.replyTo,
+        sent_at: message.sentAt?.toISOString() ?? null,
+        received_at: message.receivedAt.toISOString(),
+        flags: message.flags,
+        size: message.size,
+        has_attachments: message.hasAttachments,
+        snippet: message.snippet,
+        text_body: message.textBody,
+        html_body: message.htmlBody,
+        headers: message.headers,
+        parse_state: message.parseState,
+      }));
+      const written: { id: string; uid: string; inserted: boolean }[] = rows.length === 0 ? [] : await manager.query(
+        `INSERT INTO "mail_messages" ("tenant_id", "account_id", "folder_id", "uid_validity", "uid", "modseq", "message_id",
+           "in_reply_to", "references", "thread_id", "subject", "from_name", "from_address", "to", "cc", "bcc", "reply_to",
+           "sent_at", "received_at", "flags", "size", "has_attachments", "snippet", "text_body", "html_body", "headers", "parse_state")
+         SELECT $1, $2, $3, $4, r.uid, r.modseq, r.message_id, r.in_reply_to, r.references, r.thread_id, r.subject, r.from_name,
+           r.from_address, r.to, r.cc, r.bcc, r.reply_to, r.sent_at, r.received_at, r.flags, r.size, r.has_attachments,
+           r.snippet, r.text_body, r.html_body, r.headers, r.parse_state
+         FROM jsonb_to_recordset($5::jsonb) AS r(uid bigint, modseq bigint, message_id text, in_reply_to text, "references" text[],
+           thread_id uuid, subject text, from_name text, from_address text, "to" jsonb, cc jsonb, bcc jsonb, reply_to jsonb,
+           sent_at timestamptz, received_at timestamptz, flags text[], size integer, has_attachments boolean, snippet text,
+           text_body text, html_body text, headers jsonb, parse_state varchar)
+         ON CONFLICT ON CONSTRAINT "uq_mail_messages_imap_identity" DO UPDATE SET
+           "modseq" = EXCLUDED."modseq", "message_id" = EXCLUDED."message_id", "in_reply_to" = EXCLUDED."in_reply_to",
+           "references" = EXCLUDED."references", "thread_id" = EXCLUDED."thread_id", "subject" = EXCLUDED."subject",
+           "from_name" = EXCLUDED."from_name", "from_address" = EXCLUDED."from_address", "to" = EXCLUDED."to",
+           "cc" = EXCLUDED."cc", "bcc" = EXCLUDED."bcc", "reply_to" = EXCLUDED."reply_to", "sent_at" = EXCLUDED."sent_at",
+           "received_at" = EXCLUDED."received_at", "flags" = EXCLUDED."flags", "size" = EXCLUDED."size",
+           "has_attachments" = EXCLUDED."has_attachments", "headers" = EXCLUDED."headers", "updated_at" = now(),
+           -- an envelope-only pass (parsing switched off) must not erase bodies decoded earlier
+           "snippet" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."snippet" ELSE EXCLUDED."snippet" END,
+           "text_body" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."text_body" ELSE EXCLUDED."text_body" END,
+           "html_body" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."html_body" ELSE EXCLUDED."html_body" END,
+           "parse_state" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN 'parsed' ELSE EXCLUDED."parse_state" END
+         RETURNING "id", "uid", ("xmax" = 0) AS "inserted"`,
+        [tenantId, position.accountId, position.folderId, position.uidValidity, JSON.stringify(rows)],
+      );
+      const idsByUid = new Map(written.map((row) => [Number(row.uid), row.id]));
+      await this.replaceAttachments(manager, tenantId, ordered, idsByUid);
+      const inserted = written.filter((row) => row.inserted).length;
+      await manager.query(
+        `UPDATE "mail_folders" SET "last_uid" = GREATEST("last_uid", $3), "synced_count" = "synced_count" + $4, "updated_at" = now()
+         WHERE "tenant_id" = $1 AND "id" = $2`,
+        [tenantId, position.folderId, lastUid, inserted],
+      );
+      return { inserted, updated: written.length - inserted, idsByUid };
+    });
+  }
+
+  /** Stored UIDs of a folder above `afterUid`, ascending, at most `limit`: the local side of a UID diff. */
+  async uidsAfter(position: FolderPosition, afterUid: number, limit: number): Promise<number[]> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      const rows: { uid: string }[] = await manager.query(
+        `SELECT "uid" FROM "mail_messages" WHERE "tenant_id" = $1 AND "folder_id" = $2 AND "uid_validity" = $3 AND "uid" > $4
+         ORDER BY "uid" LIMIT $5`,
+        [tenantId, position.folderId, position.uidValidity, afterUid, limit],
+      );
+      return rows.map((row) => Number(row.uid));
+    });
+  }
+
+  async flagsOf(position: FolderPosition, uids: number[]): Promise<Map<number, string[]>> {
+    if (uids.length === 0) return new Map();
+    return this.scope.transaction(async (manager, tenantId) => {
+      const rows: { uid: string; flags: string[] }[] = await manager.query(
+        `SELECT "uid", "flags" FROM "mail_messages" WHERE "tenant_id" = $1 AND "folder_id" = $2 AND "uid_validity" = $3 AND "uid" = ANY($4::bigint[])`,
+        [tenantId, position.folderId, position.uidValidity, uids],
+      );
+      return new Map(rows.map((row) => [Number(row.uid), row.flags]));
+    });
+  }
+
+  async countInFolder(position: FolderPosition): Promise<number> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      const [row] = await manager.query<{ count: string }[]>(
+        `SELECT count(*) AS "count" FROM "mail_messages" WHERE "tenant_id" = $1 AND "folder_id" = $2 AND "uid_validity" = $3`,
+        [tenantId, position.folderId, position.uidValidity],
+      );
+      return Number(row?.count ?? 0);
+    });
+  }
+
+  /** Applies flag changes; returns how many stored rows changed. */
+  async updateFlags(position: FolderPosition, changes: FlagChange[]): Promise<number> {
+    if (changes.length === 0) return 0;
+    return this.scope.transaction(async (manager, tenantId) => {
+      // Wrapped in a SELECT: TypeORM returns [rows, count] for a bare UPDATE or DELETE.
+      const [row] = await manager.query<{ count: string }[]>(
+        `WITH changed AS (
+           UPDATE "mail_messages" m SET "flags" = c.flags, "modseq" = COALESCE(c.modseq, m."modseq"), "updated_at" = now()
+           FROM jsonb_to_recordset($4::jsonb) AS c(uid bigint, flags text[], modseq bigint)
+           WHERE m."tenant_id" = $1 AND m."folder_id" = $2 AND m."uid_validity" = $3 AND m."uid" = c.uid
+             AND (m."flags" IS DISTINCT FROM c.flags OR m."modseq" IS DISTINCT FROM COALESCE(c.modseq, m."modseq"))
+           RETURNING m."id")
+         SELECT count(*) AS "count" FROM changed`,
+        [tenantId, position.folderId, position.uidValidity, JSON.stringify(changes)],
+      );
+      return Number(row?.count ?? 0);
+    });
+  }
+
+  /** Removes messages the server expunged; returns how many rows went. */
+  async removeUids(position: FolderPosition, uids: number[]): Promise<number> {
+    if (uids.length === 0) return 0;
+    return this.scope.transaction(async (manager, tenantId) => {
+      const [row] = await manager.query<{ count: string }[]>(
+        `WITH removed AS (
+           DELETE FROM "mail_messages" WHERE "tenant_id" = $1 AND "folder_id" = $2 AND "uid_validity" = $3 AND "uid" = ANY($4::bigint[])
+           RETURNING "id")
+         SELECT count(*) AS "count" FROM removed`,
+        [tenantId, position.folderId, position.uidValidity, uids],
+      );
+      const removed = Number(row?.count ?? 0);
+      if (removed > 0) {
+        await manager.query(
+          `UPDATE "mail_folders" SET "synced_count" = GREATEST(0, "synced_count" - $3), "updated_at" = now() WHERE "tenant_id" = $1 AND "id" = $2`,
+          [tenantId, position.folderId, removed],
+        );
+      }
+      return removed;
+    });
+  }
+
+  async locate(messageId: string): Promise<MessageLocation | null> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      const message = await manager.findOneBy(MailMessage, { id: messageId, tenantId });
+      if (!message) return null;
+      const folder = await manager.findOneBy(MailFolder, { id: message.folderId, tenantId });
+      return folder ? { message, folder } : null;
+    });
+  }
+
+  /** Stores what a later parse (parse-message job) decoded for a message already synced. */
+  async applyParsed(messageId: string, message: SyncedMessage): Promise<boolean> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      const result = await manager.update(
+        MailMessage,
+        { id: messageId, tenantId },
+        {
+          subject: message.subject,
+          fromName: message.fromName,
+          fromAddress: message.fromAddress,
+          to: message.to,
+          cc: message.cc,
+          bcc: message.bcc,
+          replyTo: message.replyTo,
+          sentAt: message.sentAt,
+          hasAttachments: message.hasAttachments,
+          snippet: message.snippet,
+          textBody: message.textBody,
+          htmlBody: message.htmlBody,
+          headers: message.headers,
+          parseState: message.parseState,
+        },
+      );
+      if (!result.affected) return false;
+      await this.replaceAttachments(manager, tenantId, [message], new Map([[message.uid, messageId]]));
+      return true;
+    });
+  }
+
+  private async replaceAttachments(
+    manager: EntityManager,
+    tenantId: string,
+    messages: SyncedMessage[],
+    idsByUid: Map<number, string>,
+  ): Promise<void> {
+    const messageIds = messages.map((message) => idsByUid.get(message.uid)).filter((id): id is string => id !== undefined);
+    if (messageIds.length === 0) return;
+    const rows = messages.flatMap((message) => {
+      const id = idsByUid.get(message.uid);
+      return id === undefined
+        ? []
+        : message.attachments.map((attachment) => ({
+            message_id: id,
+            part_id: attachment.partId,
+            filename: attachment.filename,
+            content_type: attachment.contentType.slice(0, 255),
+            size: attachment.size,
+            content_id: attachment.contentId,
+            inline: attachment.inline,
+          }));
+    });
+    const json = JSON.stringify(rows);
+    await manager.query(
+      `DELETE FROM "mail_attachments" a WHERE a."tenant_id" = $1 AND a."message_id" = ANY($2::uuid[])
+         AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($3::jsonb) AS r(message_id uuid, part_id text)
+                         WHERE r.message_id = a."message_id" AND r.part_id = a."part_id")`,
+      [tenantId, messageIds, json],
+    );
+    if (rows.length === 0) return;
+    await manager.query(
+      `INSERT INTO "mail_attachments" ("tenant_id", "message_id", "part_id", "filename", "content_type", "size", "content_id", "inline")
+       SELECT $1, r.message_id, r.part_id, r.filename, r.content_type, r.size, r.content_id, r.inline
+       FROM jsonb_to_recordset($2::jsonb) AS r(message_id uuid, part_id varchar, filename text, content_type varchar, size integer,
+         content_id text, inline boolean)
+       ON CONFLICT ON CONSTRAINT "uq_mail_attachments_message_part" DO UPDATE SET "filename" = EXCLUDED."filename",
+         "content_type" = EXCLUDED."content_type", "size" = EXCLUDED."size", "content_id" = EXCLUDED."content_id", "inline" = EXCLUDED."inline"`,
+      [tenantId, json],
+    );
+  }
+
+  /**
+   * A message joins the thread of the nearest message it refers to (In-Reply-To, then References
+   * from the last entry back, as RFC 5322 section 3.6.4 orders them), of a stored message replying
+   * to it, or of another copy of itself; otherwise it starts a thread. Mail arrives in any order
+   * (a reply in INBOX before its original in Sent), so when one message links two threads they are
+   * merged. The subject is used only when both headers are missing and the subject reads as a reply.
+   */
+  private async resolveThreads(
+    manager: EntityManager,
+    tenantId: string,
+    accountId: string,
+    messages: SyncedMessage[],
+  ): Promise<Map<number, string>> {
+    const idsOf = (message: SyncedMessage): string[] => {
+      const ids = [message.inReplyTo, ...[...message.references].reverse(), message.messageId];
+      return [...new Set(ids.filter((id): id is string => Boolean(id)))];
+    };
+    const wanted = [...new Set(messages.flatMap(idsOf))];
+    // Every Message-ID known to belong to a thread: stored messages' own ids and the ids they reply to.
+    const threadOfId = new Map<string, string>();
+    if (wanted.length > 0) {
+      const own: { message_id: string; thread_id: string }[] = await manager.query(
+        `SELECT DISTINCT ON ("message_id") "message_id", "thread_id" FROM "mail_messages"
+         WHERE "tenant_id" = $1 AND "account_id" = $2 AND "message_id" = ANY($3::text[]) AND "thread_id" IS NOT NULL
+         ORDER BY "message_id", "created_at"`,
+        [tenantId, accountId, wanted],
+      );
+      const replies: { in_reply_to: string; thread_id: string }[] = await manager.query(
+        `SELECT DISTINCT ON ("in_reply_to") "in_reply_to", "thread_id" FROM "mail_messages"
+         WHERE "tenant_id" = $1 AND "account_id" = $2 AND "in_reply_to" = ANY($3::text[]) AND "thread_id" IS NOT NULL
+         ORDER BY "in_reply_to", "created_at"`,
+        [tenantId, accountId, wanted],
+      );
+      for (const row of replies) threadOfId.set(row.in_reply_to, row.thread_id);
+      for (const row of own) threadOfId.set(row.message_id, row.thread_id);
+    }
+    const threads = new Map<number, string>();
+    const merged = new Map<string, string>();
+    const current = (threadId: string): string => {
+      let id = threadId;
+      while (merged.has(id)) id = merged.get(id) as string;
+      return id;
+    };
+    for (const message of messages) {
+      const ids = idsOf(message);
+      const found = [...new Set(ids.map((id) => threadOfId.get(id)).filter((id): id is string => id !== undefined).map(current))];
+      let candidate: string | undefined = found[0];
+      if (!candidate && !message.inReplyTo && message.references.length === 0 && REPLY_PREFIX.test(message.subject ?? '')) {
+        candidate = await this.threadBySubject(manager, tenantId, accountId, baseSubject(message.subject));
+      }
+      const threadId = candidate ?? randomUUID();
+      for (const loser of found.slice(1)) merged.set(loser, threadId);
+      threads.set(message.uid, threadId);
+      for (const id of ids) threadOfId.set(id, threadId);
+    }
+    if (merged.size > 0) {
+      const pairs = [...merged.keys()].map((loser) => ({ loser, winner: current(loser) }));
+      await manager.query(
+        `UPDATE "mail_messages" m SET "thread_id" = p.winner FROM jsonb_to_recordset($3::jsonb) AS p(loser uuid, winner uuid)
+         WHERE m."tenant_id" = $1 AND m."account_id" = $2 AND m."thread_id" = p.loser`,
+        [tenantId, accountId, JSON.stringify(pairs)],
+      );
+      for (const [uid, threadId] of threads) threads.set(uid, current(threadId));
+    }
+    return threads;
+  }
+
+  private async threadBySubject(manager: EntityManager, tenantId: string, accountId: string, subject: string): Promise<string | undefined> {
+    if (subject === '') return undefined;
+    const rows: { thread_id: string }[] = await manager.query(
+      `SELECT "thread_id" FROM "mail_messages"
+       WHERE "tenant_id" = $1 AND "account_id" = $2 AND "thread_id" IS NOT NULL
+         AND lower(btrim(regexp_replace(coalesce("subject", ''), $3, '', 'i'))) = $4
+       ORDER BY "received_at" DESC LIMIT 1`,
+      [tenantId, accountId, REPLY_PREFIX.source, subject],
+    );
+    return rows[0]?.thread_id;
+  }
+}

@@ -1,0 +1,81 @@
+import { ImapFlow } from 'imapflow';
+
+import { MailServerLoginError, serverReason } from '../mail-server-settings.js';
+import type { MailServerSettings } from '../mail-server-settings.js';
+import { imapClientOptions } from './imap-client-options.js';
+
+export class ImapTimeoutError extends Error {
+  constructor(readonly operation: string, readonly timeoutMs: number) {
+    super(`IMAP ${operation} timed out after ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * Resolves or rejects with `work`, or rejects with ImapTimeoutError after `timeoutMs` and calls
+ * `onTimeout` (which should close the connection: imapflow can wait forever on a dead socket).
+ */
+export async function withTimeout<T>(operation: string, timeoutMs: number, work: Promise<T>, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new ImapTimeoutError(operation, timeoutMs));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface ImapSession {
+  client: ImapFlow;
+  /** The last error the connection emitted, if it died under us. */
+  lastError(): Error | null;
+  close(): Promise<void>;
+}
+
+/** True when the server refused the credentials, as opposed to being unreachable or failing later. */
+export function isAuthenticationFailure(error: unknown): boolean {
+  if (error instanceof MailServerLoginError) return true;
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = error as { authenticationFailed?: unknown; serverResponseCode?: unknown; code?: unknown };
+  return candidate.authenticationFailed === true || candidate.serverResponseCode === 'AUTHENTICATIONFAILED' || candidate.code === 'AUTHENTICATIONFAILED';
+}
+
+/**
+ * Connects and logs in with a deadline of its own. The connection's 'error' events are captured
+ * instead of crashing the process; callers read them through `lastError()`. A refused login
+ * becomes MailServerLoginError with the server's reason.
+ */
+export async function openImapSession(
+  settings: MailServerSettings,
+  timeoutMs: number,
+  options: { qresync?: boolean } = {},
+): Promise<ImapSession> {
+  const client = new ImapFlow({ ...imapClientOptions(settings, timeoutMs), qresync: options.qresync ?? true });
+  let lastError: Error | null = null;
+  client.on('error', (error: Error) => {
+    lastError = error;
+  });
+  const session: ImapSession = {
+    client,
+    lastError: () => lastError,
+    close: async () => {
+      if (!client.usable) {
+        client.close();
+        return;
+      }
+      await withTimeout('logout', Math.min(timeoutMs, 5_000), client.logout(), () => client.close()).catch(() => client.close());
+    },
+  };
+  try {
+    await withTimeout('connect', timeoutMs, client.connect(), () => client.close());
+  } catch (error: unknown) {
+    client.close();
+    if (isAuthenticationFailure(error)) throw new MailServerLoginError('IMAP', serverReason(error));
+    throw error;
+  }
+  return session;
+}

@@ -1,0 +1,37 @@
+import { generateCorpus } from '../../../../../apps/worker/test/support/mail-corpus.js';
+import type { MessageKind } from '../../../../../apps/worker/test/support/mail-corpus.js';
+import { parseMessageSource, tryParseMessageSource } from './parse-message-source.js';
+
+describe('parseMessageSource', () => {
+  const kinds: MessageKind[] = ['plain', 'html', 'alternative', 'attachment', 'related', 'koi8', 'rfc2231'];
+
+  it.each(kinds)('decodes a %s message into text, html, addresses and attachments', async (kind) => {
+    const [message] = generateCorpus({ count: 1, domain: 'example.test', tag: kind, kinds: [kind], maxAttachmentBytes: 50_000 });
+    if (!message) throw new Error('no message generated');
+    const sut = await parseMessageSource(message.raw);
+
+    expect(sut.subject).toBe(message.expect.subject);
+    expect(sut.messageId).toBe(message.expect.messageId);
+    expect(sut.from).toEqual({ name: message.expect.fromName, address: message.expect.fromAddress });
+    expect(sut.to.map((entry) => entry.address)).toEqual(message.expect.to);
+    if (message.expect.textIncludes) expect(sut.text).toContain(message.expect.textIncludes);
+    if (message.expect.htmlIncludes) expect(sut.html).toContain(message.expect.htmlIncludes);
+    expect(sut.attachments.map(({ filename, contentType, size }) => ({ filename, contentType, size }))).toEqual(
+      message.expect.attachments.map(({ filename, contentType, size }) => ({ filename, contentType, size })),
+    );
+  });
+
+  it('decodes RFC 2047 subjects in several charsets', async () => {
+    const messages = generateCorpus({ count: 40, domain: 'example.test', tag: 'charsets', kinds: ['plain'], replyRatio: 0 });
+    for (const message of messages) {
+      expect((await parseMessageSource(message.raw)).subject).toBe(message.expect.subject);
+    }
+  });
+
+  it('reports a message mailparser refuses instead of throwing', async () => {
+    const [message] = generateCorpus({ count: 1, domain: 'example.test', tag: 'broken', kinds: ['unparseable'] });
+    if (!message) throw new Error('no message generated');
+
+    await expect(tryParseMessageSource(message.raw)).resolves.toMatchObject({ ok: false });
+  });
+});
