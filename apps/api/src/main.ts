@@ -16,7 +16,10 @@ function superviseWorkers(config: AppConfig): void {
   };
   for (let i = 0; i < config.http.workers; i += 1) fork();
   cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
     process.stderr.write(`API process ${worker.process.pid} exited (${signal ?? code}); starting a replacement\n`);
     fork();
   });

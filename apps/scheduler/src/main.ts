@@ -18,7 +18,7 @@ async function bootstrap(): Promise<void> {
     process.once('SIGTERM', () => server.close());
   }
   const report = await health.check();
-  logger.log({ checks: report.checks, syncCron: config.scheduler.syncCron }, `Scheduler up (${report.status})`);
+  logger.log({ checks: report.checks, syncCron: config.scheduler.syncCron }, `Scheduler up (${report.status})`, 'SchedulerBootstrap');
 }
 
 await bootstrap();

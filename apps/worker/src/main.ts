@@ -28,7 +28,7 @@ async function bootstrap(): Promise<void> {
     process.once('SIGTERM', () => server.close());
   }
   const report = await health.check();
-  logger.log({ checks: report.checks, processors: PROCESSORS.map((processor) => processor.name) }, `Worker up (${report.status})`);
+  logger.log({ checks: report.checks, processors: PROCESSORS.map((processor) => processor.name) }, `Worker up (${report.status})`, 'WorkerBootstrap');
 }
 
 await bootstrap();
