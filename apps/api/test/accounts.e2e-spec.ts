@@ -168,7 +168,8 @@ describe('/api/accounts', () => {
     const newKey = Buffer.alloc(32, 9).toString('base64');
     const before = await ownerQuery<{ encrypted_password: string }>('SELECT encrypted_password FROM mail_accounts WHERE tenant_id = $1', [tenant]);
 
-    const { stdout } = await run(process.execPath, ['dist/apps/cli/src/rotate-encryption-key.js'], {
+    // Scoped to this file's tenant: other test files seed rows with placeholder ciphertext.
+    const { stdout } = await run(process.execPath, ['dist/apps/cli/src/rotate-encryption-key.js', '--tenant', tenant], {
       env: { ...process.env, NODE_ENV: 'test', ENCRYPTION_KEY: newKey, ENCRYPTION_KEYS: oldKey },
     });
     expect(stdout).toMatch(/re-encrypted [1-9]\d* credential/i);

@@ -59,8 +59,8 @@ describe('logs', () => {
     expect(line).toMatchObject({ request_id: 'log-check-1', tenant_id: tenant, kind: 'access', level: 'info', service: 'email_service' });
     expect(typeof line.duration_ms).toBe('number');
     expect(JSON.stringify(line)).not.toMatch(/authorization|Bearer/i);
-    expect(api.logs).toContain('"request_id":"log-check-1"');
-    expect(readFileSync(join(logDir, 'service.log'), 'utf8')).toContain('log-check-1');
+    await eventually(() => expect(api.logs).toContain('"request_id":"log-check-1"'));
+    await eventually(() => expect(readFileSync(join(logDir, 'service.log'), 'utf8')).toContain('log-check-1'));
   });
 
   it('keeps error.log to errors only', async () => {
