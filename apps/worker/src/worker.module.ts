@@ -11,6 +11,7 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 
 import { PROCESSORS } from './processors/index.js';
+import { SEND_PROVIDERS } from './send/index.js';
 import { SYNC_PROVIDERS } from './sync/index.js';
 
 @Module({})
@@ -29,7 +30,7 @@ export class WorkerModule {
         MailModule,
         HealthCheckModule.forApp('worker'),
       ],
-      providers: [...SYNC_PROVIDERS, ...PROCESSORS],
+      providers: [...SYNC_PROVIDERS, ...SEND_PROVIDERS, ...PROCESSORS],
     };
   }
 }

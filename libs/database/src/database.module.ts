@@ -11,8 +11,11 @@ import { MessageReadRepository } from './repositories/message-read.repository.js
 import { MessageRepository } from './repositories/message.repository.js';
 import { SyncRunRepository } from './repositories/sync-run.repository.js';
 import { TenantRepository } from './repositories/tenant.repository.js';
+import { DraftRepository } from './repositories/draft.repository.js';
+import { OutboundMessageRepository } from './repositories/outbound-message.repository.js';
+import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
 
-const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository];
+const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository];
 
 @Module({})
 export class DatabaseModule {

@@ -20,3 +20,9 @@ export { MessageReadRepository, MessageScopeNotFoundError } from './repositories
 export type { MessageDetailRow, MessageListCriteria, MessageSummaryRow, ThreadSummaryRow } from './repositories/message-read.repository.js';
 export { FolderReadRepository } from './repositories/folder-read.repository.js';
 export type { FolderRow } from './repositories/folder-read.repository.js';
+export { DraftRepository } from './repositories/draft.repository.js';
+export type { DraftContent, DraftUpdateResult } from './repositories/draft.repository.js';
+export { IDEMPOTENCY_WINDOW_HOURS, OutboundMessageRepository } from './repositories/outbound-message.repository.js';
+export type { NewOutboundMessage, OutboundCreation } from './repositories/outbound-message.repository.js';
+export { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
+export type { NewStoredAttachment, StoredAttachmentRef } from './repositories/stored-attachment.repository.js';

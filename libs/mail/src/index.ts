@@ -16,3 +16,9 @@ export { headerSection, messageIdsOf, parseHeaderBlock, snippetOf, threadHeaders
 export { MimeParserPool } from './mime/parse/mime-parser-pool.js';
 export { parseMessageSource, tryParseMessageSource } from './mime/parse/parse-message-source.js';
 export type { ParsedAddress, ParsedAttachment, ParsedMessage, ParseOutcome } from './mime/parse/parsed-message.js';
+export { asciiAddress, buildOutboundMime, messageIdDomain, smtpEnvelope } from './mime/build/outbound-mime.js';
+export type { OutboundAddress, OutboundAttachmentContent, OutboundMimeInput, SmtpEnvelope } from './mime/build/outbound-mime.js';
+export { classifySmtpFailure } from './smtp/smtp-failure.js';
+export type { SmtpFailure, SmtpFailureKind } from './smtp/smtp-failure.js';
+export { SmtpTransportPool } from './smtp/smtp-transport-pool.js';
+export type { SmtpAcceptance } from './smtp/smtp-transport-pool.js';

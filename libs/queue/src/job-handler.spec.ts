@@ -10,11 +10,14 @@ class ParseProcessor {}
 @HandlesJobs(JobName.ParseMessage)
 class SecondParseProcessor {}
 
+@HandlesJobs(JobName.SendEmail, JobName.SyncDraft)
+class SendProcessor {}
+
 describe('assertEveryJobHasOneHandler', () => {
   const allJobs = Object.values(JobName);
 
   it('accepts one handler per job', () => {
-    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor])).not.toThrow();
+    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SendProcessor])).not.toThrow();
   });
 
   it('names a job without a handler', () => {
@@ -25,7 +28,7 @@ describe('assertEveryJobHasOneHandler', () => {
   });
 
   it('names a job with two handlers and both classes', () => {
-    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SecondParseProcessor])).toThrow(
+    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SecondParseProcessor, SendProcessor])).toThrow(
       'job "parse-message" has 2 processors (ParseProcessor, SecondParseProcessor)',
     );
   });

@@ -13,4 +13,16 @@ describe('jobOptions', () => {
   it('deduplicates parsing per message', () => {
     expect(jobOptions(JobName.ParseMessage, { tenantId: 't1', messageId: 'm1' }).deduplication).toEqual({ id: 'parse:m1' });
   });
+
+  it('keys a send by its record, so enqueueing the same record twice adds one job', () => {
+    const sut = jobOptions(JobName.SendEmail, { tenantId: 't1', outboundMessageId: 'o1' });
+
+    expect(sut.jobId).toBe('send-o1');
+    expect(sut.deduplication).toBeUndefined();
+  });
+
+  it('keys a draft mirror job by draft and version', () => {
+    expect(jobOptions(JobName.SyncDraft, { tenantId: 't1', accountId: 'a1', draftId: 'd1', version: 3 }).jobId).toBe('draft-d1-v3');
+    expect(jobOptions(JobName.SyncDraft, { tenantId: 't1', accountId: 'a1', draftId: 'd1', version: 3, removed: true }).jobId).toBe('draft-d1-v3-removed');
+  });
 });

@@ -26,5 +26,18 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
       const { messageId } = payload as JobPayloads[JobName.ParseMessage];
       return { ...common, attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, deduplication: { id: `parse:${messageId}` } };
     }
+    case JobName.SendEmail: {
+      // The job id is the send record: a second enqueue of the same record is a no-op (BullMQ
+      // refuses ':' in custom ids, hence the dash). SMTP
+      // retries are decided by the processor's own state machine (it reschedules the job);
+      // BullMQ attempts only cover infrastructure failures (database or Redis unavailable).
+      const { outboundMessageId } = payload as JobPayloads[JobName.SendEmail];
+      return { ...common, jobId: `send-${outboundMessageId}`, attempts: 8, backoff: { type: 'exponential', delay: 5_000 } };
+    }
+    case JobName.SyncDraft: {
+      // One job per draft version; each mirrors the latest state, so stale ones finish as no-ops.
+      const { draftId, version, removed } = payload as JobPayloads[JobName.SyncDraft];
+      return { ...common, jobId: `draft-${draftId}-v${version}${removed ? '-removed' : ''}`, attempts: 5, backoff: { type: 'exponential', delay: 5_000 } };
+    }
   }
 }

@@ -19,7 +19,22 @@ export interface ParseMessagePayload extends TenantScopedPayload {
   messageId: string;
 }
 
+export interface SendEmailPayload extends TenantScopedPayload {
+  outboundMessageId: string;
+}
+
+export interface SyncDraftPayload extends TenantScopedPayload {
+  accountId: string;
+  draftId: string;
+  /** The draft version the job was enqueued for; the job always mirrors the latest state. */
+  version: number;
+  /** Enqueued because the draft was deleted (its last version stays the same, so it needs a job id of its own). */
+  removed?: boolean;
+}
+
 export interface JobPayloads {
   [JobName.SyncAccount]: SyncAccountPayload;
   [JobName.ParseMessage]: ParseMessagePayload;
+  [JobName.SendEmail]: SendEmailPayload;
+  [JobName.SyncDraft]: SyncDraftPayload;
 }

@@ -5,15 +5,21 @@
 export enum QueueName {
   Sync = 'mail-sync',
   Parse = 'mail-parse',
+  Send = 'mail-send',
 }
 
 export enum JobName {
   SyncAccount = 'sync-account',
   ParseMessage = 'parse-message',
+  SendEmail = 'send-email',
+  /** Mirrors a draft stored in PostgreSQL into the account's IMAP Drafts folder (or removes it there). */
+  SyncDraft = 'sync-draft',
 }
 
 /** Which queue carries each job; the worker checks at boot that every job has exactly one handler. */
 export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
   [JobName.SyncAccount]: QueueName.Sync,
   [JobName.ParseMessage]: QueueName.Parse,
+  [JobName.SendEmail]: QueueName.Send,
+  [JobName.SyncDraft]: QueueName.Send,
 };

@@ -1,0 +1,69 @@
+import { AppConfig } from '@app/config';
+import { HandlesJobs, JobName, QueueName } from '@app/queue';
+import type { SendEmailPayload, SyncDraftPayload } from '@app/queue';
+import { TenantContext } from '@app/tenancy';
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import type { OnApplicationBootstrap } from '@nestjs/common';
+import { DelayedError, UnrecoverableError } from 'bullmq';
+import type { Job } from 'bullmq';
+
+import { DraftMailboxService } from '../send/draft-mailbox.service.js';
+import type { DraftMirrorOutcome } from '../send/draft-mailbox.service.js';
+import { SendEmailService } from '../send/send-email.service.js';
+import type { SendOutcome } from '../send/send-email.service.js';
+
+/** How long a send waits while ENABLE_SMTP_SEND=false on this worker before it looks again. */
+const DISABLED_RECHECK_MS = 60_000;
+
+type SendQueueJob = Job<SendEmailPayload, unknown, JobName.SendEmail> | Job<SyncDraftPayload, unknown, JobName.SyncDraft>;
+
+/**
+ * The send queue: sending a message and mirroring drafts into the IMAP Drafts folder. Both talk
+ * to the account's servers and share SEND_CONCURRENCY.
+ *
+ * A transient SMTP failure reschedules the same job (moveToDelayed) after the delay the send
+ * state machine chose, which does not use up a BullMQ attempt; BullMQ's own attempts only retry
+ * unexpected errors (database, Redis, IMAP while filing the Sent copy). A permanent failure ends
+ * the job as failed without retries.
+ */
+@HandlesJobs(JobName.SendEmail, JobName.SyncDraft)
+@Processor(QueueName.Send)
+export class SendEmailProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly tenantContext: TenantContext,
+    private readonly sender: SendEmailService,
+    private readonly draftMailbox: DraftMailboxService,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    // @Processor options are fixed at decoration time; the validated config is only known now.
+    this.worker.concurrency = this.config.worker.sendConcurrency;
+  }
+
+  async process(job: SendQueueJob, token?: string): Promise<SendOutcome | DraftMirrorOutcome> {
+    if (job.name === JobName.SyncDraft) {
+      const { tenantId, accountId, draftId } = job.data;
+      return this.tenantContext.run(tenantId, () => this.draftMailbox.mirror(accountId, draftId));
+    }
+    const payload = job.data;
+    if (!this.config.features.smtpSend) return this.later(job, DISABLED_RECHECK_MS, token);
+    const outcome = await this.tenantContext.run(payload.tenantId, () => this.sender.send(payload.outboundMessageId));
+    switch (outcome.state) {
+      case 'retry':
+        return this.later(job, outcome.delayMs, token);
+      case 'failed':
+        throw new UnrecoverableError(outcome.reason);
+      case 'sent':
+      case 'missing':
+        return outcome;
+    }
+  }
+
+  private async later(job: SendQueueJob, delayMs: number, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    throw new DelayedError();
+  }
+}

@@ -1,0 +1,79 @@
+import { StoredAttachmentRepository } from '@app/database';
+import type { Draft, MailAccount, OutboundContent } from '@app/database';
+import { buildOutboundMime, messageIdDomain, smtpEnvelope } from '@app/mail';
+import type { OutboundAttachmentContent, OutboundMimeInput, SmtpEnvelope } from '@app/mail';
+import { Injectable } from '@nestjs/common';
+
+export class MissingAttachmentError extends Error {
+  constructor(readonly filename: string) {
+    super(`the bytes of attachment "${filename}" are no longer stored`);
+  }
+}
+
+export interface BuiltMessage {
+  envelope: SmtpEnvelope;
+  /** Without Bcc: what recipients receive. */
+  forTransmission: Buffer;
+  /** With Bcc: what the sender keeps in Sent; built only when a copy is filed. */
+  forMailbox(): Promise<Buffer>;
+}
+
+/** A draft's IMAP copy gets a Message-ID per version, so the mirror can tell stale copies from the current one. */
+export function draftMessageId(draft: Pick<Draft, 'id' | 'version'>, senderAddress: string): string {
+  return `<${draft.id}.v${draft.version}.draft@${messageIdDomain(senderAddress)}>`;
+}
+
+export function draftVersionOf(messageId: string | undefined, draftId: string): number | null {
+  const match = messageId ? new RegExp(`^<?${draftId}\\.v(\\d+)\\.draft@`).exec(messageId) : null;
+  return match ? Number(match[1]) : null;
+}
+
+/** Turns send records and drafts into MIME, fetching attachment bytes from the store. */
+@Injectable()
+export class OutboundMessageBuilder {
+  constructor(private readonly storedAttachments: StoredAttachmentRepository) {}
+
+  async forSend(content: OutboundContent, messageId: string, date: Date): Promise<BuiltMessage> {
+    const input: OutboundMimeInput = {
+      ...content,
+      attachments: await this.attachmentBytes(content.attachments),
+      messageId,
+      date,
+    };
+    return {
+      envelope: smtpEnvelope(input),
+      forTransmission: await buildOutboundMime(input, { keepBcc: false }),
+      forMailbox: () => buildOutboundMime(input, { keepBcc: true }),
+    };
+  }
+
+  async forDraft(draft: Draft, account: Pick<MailAccount, 'email' | 'displayName'>): Promise<Buffer> {
+    return buildOutboundMime(
+      {
+        from: { name: account.displayName ?? '', address: account.email },
+        to: draft.to,
+        cc: draft.cc,
+        bcc: draft.bcc,
+        replyTo: [],
+        subject: draft.subject,
+        text: draft.textBody,
+        html: draft.htmlBody,
+        inReplyTo: draft.inReplyTo,
+        references: draft.references,
+        attachments: await this.attachmentBytes(draft.attachments),
+        messageId: draftMessageId(draft, account.email),
+        date: draft.updatedAt,
+      },
+      { keepBcc: true },
+    );
+  }
+
+  private async attachmentBytes(refs: OutboundContent['attachments']): Promise<OutboundAttachmentContent[]> {
+    const bytes = await this.storedAttachments.load(refs.map((ref) => ref.storageKey));
+    return refs.map((ref) => {
+      const content = bytes.get(ref.storageKey);
+      if (!content) throw new MissingAttachmentError(ref.filename);
+      return { filename: ref.filename, contentType: ref.contentType, content };
+    });
+  }
+}

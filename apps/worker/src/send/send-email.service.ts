@@ -1,0 +1,186 @@
+import { AppConfig } from '@app/config';
+import { DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
+import type { OutboundMessage } from '@app/database';
+import { AccountMailSettings, AccountNotFoundError, classifySmtpFailure, openImapSession, SmtpTransportPool } from '@app/mail';
+import type { AccountConnection } from '@app/mail';
+import { TenantScope } from '@app/tenancy';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+
+import { DraftMailboxService } from './draft-mailbox.service.js';
+import { appendOnce, folderWithSpecialUse } from './mailbox-copies.js';
+import { MissingAttachmentError, OutboundMessageBuilder } from './outbound-message-builder.js';
+import type { BuiltMessage } from './outbound-message-builder.js';
+import { InjectSentCopyPolicy, providerFilesSentCopy } from './provider-filing.js';
+import type { SentCopyPolicy } from './provider-filing.js';
+import { InjectSendRetryPolicy, retryDelayMs } from './send-retry-policy.js';
+import type { SendRetryPolicy } from './send-retry-policy.js';
+
+export type SentCopyFiling = 'appended' | 'already-present' | 'filed-by-provider' | 'no-sent-folder';
+
+export type SendOutcome =
+  | { state: 'sent'; filing: SentCopyFiling; smtpAttempted: boolean }
+  | { state: 'failed'; reason: string }
+  | { state: 'retry'; delayMs: number; reason: string }
+  | { state: 'missing' };
+
+/**
+ * Points in a send where tests stop the worker the way a crash would. Bound only by test
+ * modules; the worker module never provides it, so production code paths never call one.
+ */
+export interface SendTestHooks {
+  afterSmtpAccepted?(record: OutboundMessage): Promise<void>;
+}
+export const SEND_TEST_HOOKS = Symbol('SendTestHooks');
+
+type Prepared =
+  | { state: 'done'; outcome: SendOutcome }
+  | { state: 'ready'; record: OutboundMessage; connection: AccountConnection; message: BuiltMessage; attempt: number | null };
+
+/**
+ * One send record through its state machine: queued → sending → sent | failed.
+ *
+ * The record, not the queue, is the source of truth. Once the server has accepted the message
+ * (smtpAcceptedAt set), no retry, stalled-job recovery or duplicate job hands it to SMTP again;
+ * it only finishes the Sent copy and removes the draft. Before that, each attempt is counted and
+ * classified by the server's reply: permanent replies fail the record at once, transient ones are
+ * retried with backoff until the policy's attempts run out.
+ */
+@Injectable()
+export class SendEmailService {
+  private readonly logger = new Logger(SendEmailService.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly scope: TenantScope,
+    private readonly outbound: OutboundMessageRepository,
+    private readonly drafts: DraftRepository,
+    private readonly storedAttachments: StoredAttachmentRepository,
+    private readonly mailSettings: AccountMailSettings,
+    private readonly smtp: SmtpTransportPool,
+    private readonly builder: OutboundMessageBuilder,
+    private readonly draftMailbox: DraftMailboxService,
+    @InjectSendRetryPolicy() private readonly policy: SendRetryPolicy,
+    @InjectSentCopyPolicy() private readonly sentCopyPolicy: SentCopyPolicy,
+    @Optional() @Inject(SEND_TEST_HOOKS) private readonly hooks: SendTestHooks | null = null,
+  ) {}
+
+  async send(outboundMessageId: string): Promise<SendOutcome> {
+    // Reading the record, loading the account, building the MIME and claiming the attempt share
+    // one transaction: one round of BEGIN/COMMIT per job instead of one per step. The claim is
+    // committed before any byte goes to SMTP.
+    const prepared = await this.scope.transaction(() => this.prepare(outboundMessageId));
+    if (prepared.state !== 'ready') return prepared.outcome;
+    const { record, connection, message, attempt } = prepared;
+
+    let smtpAttempted = false;
+    if (!record.smtpAcceptedAt) {
+      if (attempt === null) return this.settledElsewhere(record.id, message, connection);
+      smtpAttempted = true;
+      const failure = await this.transmit(record, connection, message);
+      if (failure) return this.afterFailure(record, attempt, failure.reason, failure.permanent);
+      await this.hooks?.afterSmtpAccepted?.(record);
+    }
+    return this.finish(record, connection, message, smtpAttempted);
+  }
+
+  private async prepare(outboundMessageId: string): Promise<Prepared> {
+    const record = await this.outbound.findById(outboundMessageId);
+    if (!record) return { state: 'done', outcome: { state: 'missing' } };
+    if (record.state === 'failed') return { state: 'done', outcome: { state: 'failed', reason: record.lastResponse ?? 'failed' } };
+    if (record.smtpAcceptedAt && record.sentCopyAppendedAt) {
+      await this.cleanUp(record);
+      return { state: 'done', outcome: { state: 'sent', filing: 'already-present', smtpAttempted: false } };
+    }
+
+    let connection: AccountConnection;
+    try {
+      connection = await this.mailSettings.forAccount(record.accountId);
+    } catch (error: unknown) {
+      if (error instanceof AccountNotFoundError) return { state: 'done', outcome: { state: 'missing' } };
+      throw error;
+    }
+
+    let message: BuiltMessage;
+    try {
+      message = await this.builder.forSend(record.content, record.messageId, record.createdAt);
+    } catch (error: unknown) {
+      if (!(error instanceof MissingAttachmentError) || record.smtpAcceptedAt) throw error;
+      await this.outbound.markFailed(record.id, error.message);
+      return { state: 'done', outcome: { state: 'failed', reason: error.message } };
+    }
+    const attempt = record.smtpAcceptedAt ? null : await this.outbound.beginAttempt(record.id);
+    return { state: 'ready', record, connection, message, attempt };
+  }
+
+  /** Another run moved the record on between our read and our claim: finish only what is left. */
+  private async settledElsewhere(id: string, message: BuiltMessage, connection: AccountConnection): Promise<SendOutcome> {
+    const current = await this.outbound.findById(id);
+    if (!current) return { state: 'missing' };
+    if (current.state === 'failed') return { state: 'failed', reason: current.lastResponse ?? 'failed' };
+    if (current.smtpAcceptedAt) return this.finish(current, connection, message, false);
+    return { state: 'missing' };
+  }
+
+  private async transmit(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage): Promise<{ reason: string; permanent: boolean } | null> {
+    try {
+      const acceptance = await this.smtp.send(`${record.tenantId}:${record.accountId}`, connection.smtp, message.envelope, message.forTransmission);
+      const refused = acceptance.rejected.length > 0 ? ` (refused recipients: ${acceptance.rejected.join(', ')})` : '';
+      await this.outbound.markAccepted(record.id, `${acceptance.response}${refused}`, providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host));
+      return null;
+    } catch (error: unknown) {
+      const failure = classifySmtpFailure(error);
+      this.logger.warn({ outboundMessageId: record.id, responseCode: failure.responseCode, reason: failure.reason }, `SMTP attempt failed (${failure.kind})`);
+      return { reason: failure.reason, permanent: failure.kind === 'permanent' };
+    }
+  }
+
+  private async afterFailure(record: OutboundMessage, attempt: number, reason: string, permanent: boolean): Promise<SendOutcome> {
+    if (permanent) {
+      await this.outbound.markFailed(record.id, reason);
+      return { state: 'failed', reason };
+    }
+    if (attempt >= this.policy.maxAttempts) {
+      const finalReason = `gave up after ${attempt} attempts: ${reason}`;
+      await this.outbound.markFailed(record.id, finalReason);
+      return { state: 'failed', reason: finalReason };
+    }
+    await this.outbound.markRetrying(record.id, reason);
+    return { state: 'retry', delayMs: retryDelayMs(this.policy, attempt), reason };
+  }
+
+  private async finish(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage, smtpAttempted: boolean): Promise<SendOutcome> {
+    let filing: SentCopyFiling = 'already-present';
+    if (providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host)) {
+      filing = 'filed-by-provider';
+      if (!smtpAttempted) await this.outbound.markSentCopyFiled(record.id);
+    } else if (smtpAttempted || !(await this.outbound.findById(record.id))?.sentCopyAppendedAt) {
+      filing = await this.fileSentCopy(record, connection, message);
+      await this.outbound.markSentCopyFiled(record.id);
+    }
+    await this.cleanUp(record);
+    return { state: 'sent', filing, smtpAttempted };
+  }
+
+  /** The draft a message was sent from goes away (row and IMAP copy), and so do bytes nothing needs any more. */
+  private async cleanUp(record: OutboundMessage): Promise<void> {
+    if (record.draftId) {
+      await this.drafts.delete(record.draftId);
+      await this.draftMailbox.mirror(record.accountId, record.draftId);
+    }
+    await this.storedAttachments.deleteUnreferenced(record.content.attachments.map((attachment) => attachment.storageKey));
+  }
+
+  private async fileSentCopy(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage): Promise<SentCopyFiling> {
+    const session = await openImapSession(connection.imap, this.config.mail.imapTimeoutMs, { qresync: false });
+    try {
+      const path = await folderWithSpecialUse(session.client, '\\Sent');
+      if (!path) {
+        this.logger.warn({ outboundMessageId: record.id, accountId: record.accountId }, 'No Sent folder: the sent copy is not filed');
+        return 'no-sent-folder';
+      }
+      return await appendOnce(session.client, path, await message.forMailbox(), record.messageId, ['\\Seen'], record.createdAt);
+    } finally {
+      await session.close();
+    }
+  }
+}

@@ -1,0 +1,242 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
+
+import { AppConfig, ConfigModule } from '@app/config';
+import { CredentialCipher, CryptoModule } from '@app/crypto';
+import { AccountRepository, DatabaseModule, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
+import type { Draft, DraftContent, MailAccount, NewStoredAttachment, OutboundContent, OutboundMessage } from '@app/database';
+import { MailModule, messageIdDomain } from '@app/mail';
+import { JobName, JobProducer, QueueModule } from '@app/queue';
+import { TenancyModule, TenantContext } from '@app/tenancy';
+import { Module } from '@nestjs/common';
+import type { DynamicModule, INestApplicationContext, Provider } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ImapFlow } from 'imapflow';
+
+import { eventually, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, testConfig } from '../../../test/support/test-config.js';
+import { SendEmailProcessor } from '../src/processors/send-email.processor.js';
+import { SEND_PROVIDERS, SEND_RETRY_POLICY, SEND_TEST_HOOKS } from '../src/send/index.js';
+import type { SendRetryPolicy, SendTestHooks } from '../src/send/index.js';
+
+/** Retries in tests come within a second, not minutes. */
+export const FAST_RETRY_POLICY: SendRetryPolicy = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000 };
+
+export interface SendHarnessOptions {
+  policy?: SendRetryPolicy;
+  hooks?: SendTestHooks;
+  /** Config overrides; REDIS_KEY_PREFIX defaults to a prefix of its own so other suites' workers never take these jobs. */
+  env?: Record<string, string>;
+  /** False: only produce jobs and read records, leaving the queue to another worker (a child process). */
+  consume?: boolean;
+}
+
+@Module({})
+class SendWorkerTestModule {
+  static forRoot(config: AppConfig, options: SendHarnessOptions): DynamicModule {
+    const overrides: Provider[] = [{ provide: SEND_RETRY_POLICY, useValue: options.policy ?? FAST_RETRY_POLICY }];
+    if (options.hooks) overrides.push({ provide: SEND_TEST_HOOKS, useValue: options.hooks });
+    return {
+      module: SendWorkerTestModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-send-test'), TenancyModule, CryptoModule, QueueModule, MailModule],
+      providers: [...SEND_PROVIDERS, ...overrides, ...(options.consume === false ? [] : [SendEmailProcessor])],
+    };
+  }
+}
+
+/** The send processor of the worker, consuming its queue in this process, with the real libs behind it. */
+export class SendHarness {
+  private constructor(
+    readonly app: INestApplicationContext,
+    readonly config: AppConfig,
+  ) {}
+
+  static async start(options: SendHarnessOptions = {}): Promise<SendHarness> {
+    const config = testConfig({ REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}-send-${randomUUID().slice(0, 8)}`, ...options.env });
+    const app = await NestFactory.createApplicationContext(SendWorkerTestModule.forRoot(config, options), { logger: false, abortOnError: false });
+    return new SendHarness(app, config);
+  }
+
+  get redisKeyPrefix(): string {
+    return this.config.redis.keyPrefix;
+  }
+
+  async close(): Promise<void> {
+    const queues = this.app.get(JobProducer).allQueues();
+    await this.app.close();
+    // The run's teardown only removes keys under its own prefix; this prefix is ours to clean.
+    for (const queue of queues) await queue.obliterate({ force: true }).catch(() => undefined);
+  }
+
+  async asTenant<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    return this.app.get(TenantContext).run(tenantId, work);
+  }
+
+  async createAccount(
+    tenantId: string,
+    email: string,
+    password: string,
+    servers: { imapPort: number; smtpPort: number; displayName?: string },
+  ): Promise<MailAccount> {
+    const cipher = this.app.get(CredentialCipher);
+    return this.asTenant(tenantId, () =>
+      this.app.get(AccountRepository).create({
+        email,
+        displayName: servers.displayName ?? null,
+        imapHost: '127.0.0.1',
+        imapPort: servers.imapPort,
+        imapSecurity: 'none',
+        imapUsername: email,
+        smtpHost: '127.0.0.1',
+        smtpPort: servers.smtpPort,
+        smtpSecurity: 'none',
+        smtpUsername: email,
+        encryptedPassword: cipher.encrypt(password),
+        allowSelfSignedCertificates: false,
+      }),
+    );
+  }
+
+  /** Stores a send record the way the API does and enqueues its job. */
+  async queueSend(
+    tenantId: string,
+    account: MailAccount,
+    content: Partial<OutboundContent>,
+    attachments: NewStoredAttachment[] = [],
+    draftId: string | null = null,
+  ): Promise<OutboundMessage> {
+    return this.asTenant(tenantId, async () => {
+      const refs = await this.app.get(StoredAttachmentRepository).store(account.id, attachments);
+      const { record } = await this.app.get(OutboundMessageRepository).createIdempotent(
+        {
+          accountId: account.id,
+          draftId,
+          messageId: `<${randomUUID()}@${messageIdDomain(account.email)}>`,
+          content: {
+            from: { name: account.displayName ?? '', address: account.email },
+            to: [],
+            cc: [],
+            bcc: [],
+            replyTo: [],
+            subject: '',
+            text: null,
+            html: null,
+            inReplyTo: null,
+            references: [],
+            ...content,
+            attachments: refs,
+          },
+        },
+        null,
+      );
+      await this.app.get(JobProducer).enqueue(JobName.SendEmail, { tenantId, outboundMessageId: record.id });
+      return record;
+    });
+  }
+
+  async createDraft(tenantId: string, account: MailAccount, content: Partial<DraftContent>): Promise<Draft> {
+    return this.asTenant(tenantId, async () => {
+      const draft = await this.app.get(DraftRepository).create(account.id, {
+        to: [],
+        cc: [],
+        bcc: [],
+        subject: '',
+        textBody: null,
+        htmlBody: null,
+        inReplyTo: null,
+        references: [],
+        attachments: [],
+        ...content,
+      });
+      await this.app.get(JobProducer).enqueue(JobName.SyncDraft, { tenantId, accountId: account.id, draftId: draft.id, version: draft.version });
+      return draft;
+    });
+  }
+
+  async record(tenantId: string, id: string): Promise<OutboundMessage> {
+    const record = await this.asTenant(tenantId, () => this.app.get(OutboundMessageRepository).findById(id));
+    if (!record) throw new Error(`send ${id} not found`);
+    return record;
+  }
+
+  async draft(tenantId: string, id: string): Promise<Draft | null> {
+    return this.asTenant(tenantId, () => this.app.get(DraftRepository).findById(id));
+  }
+
+  /** Waits until the record reaches a final state (sent with its Sent copy filed, or failed). */
+  async settled(tenantId: string, id: string, timeoutMs = 30_000): Promise<OutboundMessage> {
+    return eventually(async () => {
+      const record = await this.record(tenantId, id);
+      if (record.state === 'failed' || (record.state === 'sent' && record.sentCopyAppendedAt)) return record;
+      throw new Error(`send ${id} is ${record.state} (attempts ${record.attempts}, last response ${record.lastResponse ?? 'none'})`);
+    }, timeoutMs);
+  }
+}
+
+export interface MailboxMessage {
+  uid: number;
+  messageId: string | null;
+  flags: string[];
+  source: Buffer;
+}
+
+/** Reads a folder over IMAP as its owner would see it. */
+export async function mailboxMessages(port: number, user: string, password: string, folder: string): Promise<MailboxMessage[]> {
+  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user, pass: password }, logger: false, disableAutoIdle: true });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const lock = await client.getMailboxLock(folder, { readOnly: true });
+    try {
+      if (!client.mailbox || client.mailbox.exists === 0) return [];
+      const messages = await client.fetchAll('1:*', { uid: true, envelope: true, flags: true, source: true }, { uid: true });
+      return messages.map((message) => ({
+        uid: message.uid,
+        messageId: message.envelope?.messageId ?? null,
+        flags: [...(message.flags ?? [])],
+        source: message.source ?? Buffer.alloc(0),
+      }));
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}
+
+const WORKER_ENTRY = join(import.meta.dirname, '..', '..', '..', 'dist', 'apps', 'worker', 'src', 'main.js');
+
+/**
+ * The built worker (`npm run build`) as a child process on the harness's queue prefix. Suites in
+ * different Jest projects that share a Jest worker process cannot both run BullMQ workers
+ * in-process (the second one's dynamic imports resolve against the first one's torn-down module
+ * registry), so HTTP-level suites use this instead of an in-process processor.
+ */
+export function startWorkerProcess(redisKeyPrefix: string, output: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [WORKER_ENTRY], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_JWT_SECRET,
+      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+      REDIS_KEY_PREFIX: redisKeyPrefix,
+      WORKER_HEALTH_PORT: '0',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  return child;
+}
+
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}

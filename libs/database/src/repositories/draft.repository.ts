@@ -1,0 +1,99 @@
+import { TenantScope } from '@app/tenancy';
+import { Injectable } from '@nestjs/common';
+import { Brackets } from 'typeorm';
+
+import { Draft } from '../entities/draft.entity.js';
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
+import type { Page } from './keyset-cursor.js';
+
+export type DraftContent = Pick<Draft, 'to' | 'cc' | 'bcc' | 'subject' | 'textBody' | 'htmlBody' | 'inReplyTo' | 'references' | 'attachments'>;
+
+export type DraftUpdateResult = { state: 'updated'; draft: Draft } | { state: 'not-found' } | { state: 'stale'; currentVersion: number };
+
+const CREATED_MS = "date_trunc('milliseconds', draft.created_at)";
+
+/**
+ * Drafts of the current tenant. Edits are guarded by the version column: an update names the
+ * version it was based on and loses against any edit that landed in between.
+ */
+@Injectable()
+export class DraftRepository {
+  constructor(private readonly scope: TenantScope) {}
+
+  async create(accountId: string, content: DraftContent): Promise<Draft> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      const saved = await manager.save(Draft, manager.create(Draft, { ...content, accountId, tenantId, imapUid: null, imapUidValidity: null }));
+      return manager.findOneByOrFail(Draft, { id: saved.id, tenantId });
+    });
+  }
+
+  async findById(id: string): Promise<Draft | null> {
+    return this.scope.transaction((manager, tenantId) => manager.findOneBy(Draft, { id, tenantId }));
+  }
+
+  /** Locks the draft row until the surrounding transaction ends, so two sends of one draft serialise. */
+  async findByIdForUpdate(id: string): Promise<Draft | null> {
+    return this.scope.transaction((manager, tenantId) =>
+      manager.getRepository(Draft).createQueryBuilder('draft').setLock('pessimistic_write').where('draft.id = :id AND draft.tenantId = :tenantId', { id, tenantId }).getOne(),
+    );
+  }
+
+  async list(accountId: string | undefined, limit: number, cursor?: string): Promise<Page<Draft>> {
+    const after = cursor ? decodeCursor(cursor) : null;
+    return this.scope.transaction(async (manager, tenantId) => {
+      const query = manager
+        .getRepository(Draft)
+        .createQueryBuilder('draft')
+        .where('draft.tenantId = :tenantId', { tenantId })
+        .orderBy(CREATED_MS, 'ASC')
+        .addOrderBy('draft.id', 'ASC')
+        .take(limit + 1);
+      if (accountId) query.andWhere('draft.accountId = :accountId', { accountId });
+      if (after) {
+        query.andWhere(
+          new Brackets((keyset) =>
+            keyset.where(`${CREATED_MS} > :at`, { at: after.at }).orWhere(`${CREATED_MS} = :at AND draft.id > :id`, { at: after.at, id: after.id }),
+          ),
+        );
+      }
+      const rows = await query.getMany();
+      const items = rows.slice(0, limit);
+      const last = items.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null };
+    });
+  }
+
+  /** Replaces the content when `expectedVersion` is still current; the version goes up by one. */
+  async update(id: string, expectedVersion: number, content: DraftContent): Promise<DraftUpdateResult> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      // TypeORM's update builder increments the @VersionColumn and sets updated_at itself.
+      const result = await manager
+        .createQueryBuilder()
+        .update(Draft)
+        .set(content)
+        .where('id = :id AND tenant_id = :tenantId AND version = :expectedVersion', { id, tenantId, expectedVersion })
+        .execute();
+      const current = await manager.findOneBy(Draft, { id, tenantId });
+      if (!current) return { state: 'not-found' };
+      if (!result.affected) return { state: 'stale', currentVersion: current.version };
+      return { state: 'updated', draft: current };
+    });
+  }
+
+  /** Where the IMAP copy of the draft now lives; not an edit, so the version stays. */
+  async setImapLocation(id: string, uid: number | null, uidValidity: string | null): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.query(`UPDATE "drafts" SET "imap_uid" = $3, "imap_uid_validity" = $4 WHERE "id" = $1 AND "tenant_id" = $2`, [id, tenantId, uid, uidValidity]),
+    );
+  }
+
+  /** Returns the deleted draft (its attachments may need cleaning up), or null when there was none. */
+  async delete(id: string): Promise<Draft | null> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      const draft = await manager.findOneBy(Draft, { id, tenantId });
+      if (!draft) return null;
+      await manager.delete(Draft, { id, tenantId });
+      return draft;
+    });
+  }
+}

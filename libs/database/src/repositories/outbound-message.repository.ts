@@ -1,0 +1,148 @@
+import { TenantScope } from '@app/tenancy';
+import { Injectable } from '@nestjs/common';
+import { In, IsNull, Not } from 'typeorm';
+
+import { OutboundMessage } from '../entities/outbound-message.entity.js';
+import type { OutboundContent } from '../entities/outbound-message.entity.js';
+
+export interface NewOutboundMessage {
+  accountId: string;
+  draftId: string | null;
+  messageId: string;
+  content: OutboundContent;
+}
+
+export interface OutboundCreation {
+  record: OutboundMessage;
+  /** False when an earlier request with the same Idempotency-Key (or the same draft) already created it. */
+  created: boolean;
+}
+
+/** How long an Idempotency-Key stays bound to the send it first created. */
+export const IDEMPOTENCY_WINDOW_HOURS = 24;
+
+/**
+ * Send records of the current tenant and the transitions of their state machine
+ * (queued → sending → sent | failed). Each transition is one conditional UPDATE, so two workers
+ * holding the same job after a stall cannot both move a record forward.
+ */
+@Injectable()
+export class OutboundMessageRepository {
+  constructor(private readonly scope: TenantScope) {}
+
+  /**
+   * Inserts the record unless the tenant already has one for `idempotencyKey` within the window.
+   * The unique (tenant_id, idempotency_key) constraint settles concurrent requests: the losers'
+   * INSERT ... ON CONFLICT DO NOTHING waits for the winner's commit, inserts nothing, and they
+   * read the winner's row. A key older than the window is released first so it can be reused.
+   */
+  async createIdempotent(values: NewOutboundMessage, idempotencyKey: string | null): Promise<OutboundCreation> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      if (idempotencyKey !== null) {
+        await manager.query(
+          `UPDATE "outbound_messages" SET "idempotency_key" = NULL
+            WHERE "tenant_id" = $1 AND "idempotency_key" = $2 AND "created_at" < now() - make_interval(hours => $3)`,
+          [tenantId, idempotencyKey, IDEMPOTENCY_WINDOW_HOURS],
+        );
+      }
+      const inserted: { id: string }[] = await manager.query(
+        `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "state", "message_id", "content")
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6::jsonb)
+         ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
+         RETURNING "id"`,
+        [tenantId, values.accountId, values.draftId, idempotencyKey, values.messageId, JSON.stringify(values.content)],
+      );
+      const id = inserted[0]?.id;
+      if (id) return { record: await manager.findOneByOrFail(OutboundMessage, { id, tenantId }), created: true };
+      const existing = await manager.findOneBy(OutboundMessage, { tenantId, idempotencyKey: idempotencyKey ?? undefined });
+      if (!existing) throw new Error('idempotent insert conflicted but no record holds the key');
+      return { record: existing, created: false };
+    });
+  }
+
+  /** Binds a key to an existing send that has none, unless the key already names another send. */
+  async attachIdempotencyKey(id: string, idempotencyKey: string): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.query(
+        `UPDATE "outbound_messages" SET "idempotency_key" = $3
+          WHERE "id" = $1 AND "tenant_id" = $2 AND "idempotency_key" IS NULL
+            AND NOT EXISTS (SELECT 1 FROM "outbound_messages" WHERE "tenant_id" = $2 AND "idempotency_key" = $3)`,
+        [id, tenantId, idempotencyKey],
+      ),
+    );
+  }
+
+  /** The send an Idempotency-Key created within the window, if any. */
+  async findByIdempotencyKey(idempotencyKey: string): Promise<OutboundMessage | null> {
+    return this.scope.transaction((manager, tenantId) =>
+      manager
+        .getRepository(OutboundMessage)
+        .createQueryBuilder('outbound')
+        .where('outbound.tenantId = :tenantId AND outbound.idempotencyKey = :idempotencyKey', { tenantId, idempotencyKey })
+        .andWhere(`outbound.createdAt >= now() - make_interval(hours => :hours)`, { hours: IDEMPOTENCY_WINDOW_HOURS })
+        .getOne(),
+    );
+  }
+
+  async findById(id: string): Promise<OutboundMessage | null> {
+    return this.scope.transaction((manager, tenantId) => manager.findOneBy(OutboundMessage, { id, tenantId }));
+  }
+
+  /** The send of a draft that is queued, in progress or done; a failed one does not block sending again. */
+  async findLiveForDraft(draftId: string): Promise<OutboundMessage | null> {
+    return this.scope.transaction((manager, tenantId) =>
+      manager.findOne(OutboundMessage, { where: { tenantId, draftId, state: Not('failed') }, order: { createdAt: 'DESC' } }),
+    );
+  }
+
+  /**
+   * Starts an SMTP attempt: queued (or sending, left by a crashed worker) → sending, attempts + 1.
+   * Null when the record is gone, finished, or already accepted by the server.
+   */
+  async beginAttempt(id: string): Promise<number | null> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      const result = await manager
+        .createQueryBuilder()
+        .update(OutboundMessage)
+        .set({ state: 'sending', attempts: () => '"attempts" + 1' })
+        .where({ id, tenantId, state: In(['queued', 'sending']), smtpAcceptedAt: IsNull() })
+        .returning(['attempts'])
+        .execute();
+      const rows = result.raw as { attempts: number }[];
+      return rows[0]?.attempts ?? null;
+    });
+  }
+
+  /**
+   * The server took the message: from here on it is never handed to SMTP again. `sentCopyFiled`
+   * when the provider files the Sent copy itself, so there is nothing left to do.
+   */
+  async markAccepted(id: string, response: string, sentCopyFiled = false): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.update(
+        OutboundMessage,
+        { id, tenantId, smtpAcceptedAt: IsNull() },
+        { state: 'sent', smtpAcceptedAt: () => 'now()', sentAt: () => 'now()', lastResponse: response, ...(sentCopyFiled ? { sentCopyAppendedAt: () => 'now()' } : {}) },
+      ),
+    );
+  }
+
+  /** A transient failure: back to queued until the retry, with the server's words kept for the client. */
+  async markRetrying(id: string, response: string): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.update(OutboundMessage, { id, tenantId, state: 'sending', smtpAcceptedAt: IsNull() }, { state: 'queued', lastResponse: response }),
+    );
+  }
+
+  async markFailed(id: string, response: string): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.update(OutboundMessage, { id, tenantId, smtpAcceptedAt: IsNull() }, { state: 'failed', lastResponse: response }),
+    );
+  }
+
+  async markSentCopyFiled(id: string): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.update(OutboundMessage, { id, tenantId, sentCopyAppendedAt: IsNull() }, { sentCopyAppendedAt: () => 'now()' }),
+    );
+  }
+}
