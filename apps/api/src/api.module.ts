@@ -13,6 +13,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { AccountsModule } from './modules/accounts/accounts.module.js';
+import { ComposeModule } from './modules/compose/compose.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MailboxesModule } from './modules/mailboxes/mailboxes.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
@@ -43,6 +44,7 @@ export class ApiModule {
         SearchModule,
         ThreadsModule,
         AccountsModule,
+        ComposeModule,
         SyncModule,
       ],
       providers: [

@@ -1,0 +1,121 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiPayloadTooLargeResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+
+import { ComposeService } from './compose.service.js';
+import type { SendResult } from './compose.service.js';
+import { ComposeMessageDto } from './dto/compose-message.dto.js';
+import { CreateDraftDto, ListDraftsQueryDto, UpdateDraftDto } from './dto/draft.dto.js';
+import { DraftDto, DraftPageDto, SendRecordDto } from './dto/responses.dto.js';
+import { DraftsService } from './drafts.service.js';
+import { parseIdempotencyKey } from './message-content.js';
+
+const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'Repeating a request with the same key within 24 h returns the first result and sends nothing new',
+};
+const REPLAYED_HEADER = 'idempotent-replayed';
+
+@ApiTags('compose')
+@ApiBearerAuth()
+@Controller('compose')
+export class ComposeController {
+  constructor(
+    private readonly compose: ComposeService,
+    private readonly drafts: DraftsService,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiAcceptedResponse({ type: SendRecordDto, description: 'Queued; poll GET /api/compose/outbox/{id}' })
+  @ApiBadRequestResponse({ description: 'Invalid addresses, no recipient, line breaks in header values' })
+  @ApiPayloadTooLargeResponse({ description: 'Bodies and attachments exceed the message size limit' })
+  @ApiServiceUnavailableResponse({ description: 'Sending is disabled (ENABLE_SMTP_SEND=false)' })
+  async send(
+    @Body() body: ComposeMessageDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SendRecordDto> {
+    return respond(await this.compose.compose(body, parseIdempotencyKey(key)), reply);
+  }
+
+  @Post('send/:draftId')
+  @HttpCode(202)
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiAcceptedResponse({ type: SendRecordDto })
+  @ApiNotFoundResponse()
+  @ApiServiceUnavailableResponse({ description: 'Sending is disabled (ENABLE_SMTP_SEND=false)' })
+  async sendDraft(
+    @Param('draftId', ParseUUIDPipe) draftId: string,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SendRecordDto> {
+    return respond(await this.compose.sendDraft(draftId, parseIdempotencyKey(key)), reply);
+  }
+
+  @Get('outbox/:id')
+  @ApiOkResponse({ type: SendRecordDto })
+  @ApiNotFoundResponse()
+  async outboxItem(@Param('id', ParseUUIDPipe) id: string): Promise<SendRecordDto> {
+    return SendRecordDto.from(await this.compose.outboxItem(id));
+  }
+
+  @Post('draft')
+  @ApiCreatedResponse({ type: DraftDto })
+  @ApiNotFoundResponse({ description: 'No such account' })
+  @ApiPayloadTooLargeResponse()
+  async createDraft(@Body() body: CreateDraftDto): Promise<DraftDto> {
+    return DraftDto.from(await this.drafts.create(body));
+  }
+
+  @Get('drafts')
+  @ApiOkResponse({ type: DraftPageDto })
+  async listDrafts(@Query() query: ListDraftsQueryDto): Promise<DraftPageDto> {
+    const page = await this.drafts.list(query.accountId, query.limit, query.cursor);
+    return { items: page.items.map((draft) => DraftDto.from(draft)), nextCursor: page.nextCursor };
+  }
+
+  @Get('drafts/:id')
+  @ApiOkResponse({ type: DraftDto })
+  @ApiNotFoundResponse()
+  async getDraft(@Param('id', ParseUUIDPipe) id: string): Promise<DraftDto> {
+    return DraftDto.from(await this.drafts.get(id));
+  }
+
+  @Put('drafts/:id')
+  @ApiOkResponse({ type: DraftDto })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: 'The version is stale, or the draft is being sent' })
+  async updateDraft(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateDraftDto): Promise<DraftDto> {
+    return DraftDto.from(await this.drafts.update(id, body));
+  }
+
+  @Delete('drafts/:id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted here; the IMAP copy follows' })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: 'The draft is being sent' })
+  async deleteDraft(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
+    await this.drafts.delete(id);
+  }
+}
+
+function respond(result: SendResult, reply: FastifyReply): SendRecordDto {
+  if (!result.created) void reply.header(REPLAYED_HEADER, 'true');
+  return SendRecordDto.from(result.record);
+}

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+
+import { AppConfig } from '@app/config';
+import { AccountRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
+import type { MailAccount, OutboundContent, OutboundCreation, OutboundMessage } from '@app/database';
+import { messageIdDomain } from '@app/mail';
+import { JobName, JobProducer } from '@app/queue';
+import { TenantContext, TenantScope } from '@app/tenancy';
+import { BadRequestException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+
+import type { ComposeMessageDto } from './dto/compose-message.dto.js';
+import { assertWithinSizeLimit, decodeAttachments } from './message-content.js';
+import { toMailboxes } from './recipients.js';
+
+export interface SendResult {
+  record: OutboundMessage;
+  /** False when the Idempotency-Key (or the draft) already had a send: nothing new was queued. */
+  created: boolean;
+}
+
+/**
+ * Sending: validates, fixes the Message-ID, stores the send record (state queued) and enqueues
+ * the job that performs it. The API never talks SMTP itself (SPEC §1).
+ */
+@Injectable()
+export class ComposeService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly scope: TenantScope,
+    private readonly tenant: TenantContext,
+    private readonly accounts: AccountRepository,
+    private readonly drafts: DraftRepository,
+    private readonly outbound: OutboundMessageRepository,
+    private readonly storedAttachments: StoredAttachmentRepository,
+    private readonly jobs: JobProducer,
+  ) {}
+
+  async compose(dto: ComposeMessageDto, idempotencyKey: string | null): Promise<SendResult> {
+    this.assertSendingEnabled();
+    const to = toMailboxes(dto.to);
+    const cc = toMailboxes(dto.cc);
+    const bcc = toMailboxes(dto.bcc);
+    if (to.length + cc.length + bcc.length === 0) throw new BadRequestException('At least one recipient (to, cc or bcc) is required');
+    const attachments = decodeAttachments(dto);
+    assertWithinSizeLimit(dto.text, dto.html, attachments.reduce((sum, attachment) => sum + attachment.content.length, 0));
+
+    if (idempotencyKey !== null) {
+      // A replay must not store the attachments again only to find the key taken.
+      const replay = await this.outbound.findByIdempotencyKey(idempotencyKey);
+      if (replay) return { record: replay, created: false };
+    }
+    const account = await this.accountOrFail(dto.accountId);
+    const creation = await this.scope.transaction(async () => {
+      const refs = await this.storedAttachments.store(account.id, attachments);
+      const content: OutboundContent = {
+        from: { name: account.displayName ?? '', address: account.email },
+        to,
+        cc,
+        bcc,
+        replyTo: toMailboxes(dto.replyTo),
+        subject: dto.subject ?? '',
+        text: dto.text ?? null,
+        html: dto.html ?? null,
+        inReplyTo: dto.inReplyTo ?? null,
+        references: referencesOf(dto.inReplyTo, dto.references),
+        attachments: refs,
+      };
+      const result = await this.outbound.createIdempotent({ accountId: account.id, draftId: null, messageId: newMessageId(account), content }, idempotencyKey);
+      // Lost a race for the key: the bytes stored for this request belong to nothing.
+      if (!result.created) await this.storedAttachments.deleteUnreferenced(refs.map((ref) => ref.storageKey));
+      return result;
+    });
+    return this.enqueue(creation);
+  }
+
+  async sendDraft(draftId: string, idempotencyKey: string | null): Promise<SendResult> {
+    this.assertSendingEnabled();
+    if (idempotencyKey !== null) {
+      const replay = await this.outbound.findByIdempotencyKey(idempotencyKey);
+      if (replay) return { record: replay, created: false };
+    }
+    const creation = await this.scope.transaction(async (): Promise<OutboundCreation> => {
+      // The row lock serialises double clicks on "send": the second sees the first one's record.
+      const draft = await this.drafts.findByIdForUpdate(draftId);
+      if (!draft) throw new NotFoundException(`Draft ${draftId} not found`);
+      const live = await this.outbound.findLiveForDraft(draftId);
+      if (live) {
+        // The send that won the race may have come without a key; bind ours to it so a replay
+        // after the draft is gone still finds it.
+        if (idempotencyKey !== null && live.idempotencyKey === null) await this.outbound.attachIdempotencyKey(live.id, idempotencyKey);
+        return { record: live, created: false };
+      }
+      if (draft.to.length + draft.cc.length + draft.bcc.length === 0) throw new BadRequestException('The draft has no recipients');
+      assertWithinSizeLimit(draft.textBody, draft.htmlBody, draft.attachments.reduce((sum, attachment) => sum + attachment.size, 0));
+      const account = await this.accountOrFail(draft.accountId);
+      const content: OutboundContent = {
+        from: { name: account.displayName ?? '', address: account.email },
+        to: draft.to,
+        cc: draft.cc,
+        bcc: draft.bcc,
+        replyTo: [],
+        subject: draft.subject,
+        text: draft.textBody,
+        html: draft.htmlBody,
+        inReplyTo: draft.inReplyTo,
+        references: draft.references.length > 0 ? draft.references : referencesOf(draft.inReplyTo ?? undefined, undefined),
+        attachments: draft.attachments,
+      };
+      return this.outbound.createIdempotent({ accountId: account.id, draftId, messageId: newMessageId(account), content }, idempotencyKey);
+    });
+    return this.enqueue(creation);
+  }
+
+  async outboxItem(id: string): Promise<OutboundMessage> {
+    const record = await this.outbound.findById(id);
+    if (!record) throw new NotFoundException(`Send ${id} not found`);
+    return record;
+  }
+
+  /**
+   * Enqueued after the commit, so the worker always finds the row. A replay enqueues again when
+   * the record is still queued: the job id is the record's, so this adds nothing if the job
+   * exists and repairs the rare case where the first request died between commit and enqueue.
+   */
+  private async enqueue(creation: OutboundCreation): Promise<SendResult> {
+    if (creation.created || creation.record.state === 'queued') {
+      await this.jobs.enqueue(JobName.SendEmail, { tenantId: this.tenant.tenantId, outboundMessageId: creation.record.id });
+    }
+    return creation;
+  }
+
+  private assertSendingEnabled(): void {
+    if (!this.config.features.smtpSend) throw new ServiceUnavailableException('Sending is disabled on this server (ENABLE_SMTP_SEND=false); nothing was stored or queued');
+    if (!this.config.features.backgroundJobs) {
+      throw new ServiceUnavailableException('Background jobs are disabled on this server (ENABLE_BACKGROUND_JOBS=false), so sends cannot be queued; nothing was stored');
+    }
+  }
+
+  private async accountOrFail(accountId: string): Promise<MailAccount> {
+    const account = await this.accounts.findById(accountId);
+    if (!account) throw new NotFoundException(`Account ${accountId} not found`);
+    return account;
+  }
+}
+
+/** RFC 5322 §3.6.4: a reply's References are the parent's References plus the parent's Message-ID. */
+function referencesOf(inReplyTo: string | undefined, references: string[] | undefined): string[] {
+  const list = [...(references ?? [])];
+  if (inReplyTo && !list.includes(inReplyTo)) list.push(inReplyTo);
+  return list;
+}
+
+function newMessageId(account: Pick<MailAccount, 'email'>): string {
+  return `<${randomUUID()}@${messageIdDomain(account.email)}>`;
+}

@@ -1,0 +1,118 @@
+import { AppConfig } from '@app/config';
+import { AccountRepository, DraftRepository, InvalidCursorError, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
+import type { Draft, DraftContent, Page } from '@app/database';
+import { JobName, JobProducer } from '@app/queue';
+import { TenantContext, TenantScope } from '@app/tenancy';
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+
+import type { CreateDraftDto, UpdateDraftDto } from './dto/draft.dto.js';
+import type { MessageFieldsDto } from './dto/message-fields.dto.js';
+import { assertWithinSizeLimit, decodeAttachments } from './message-content.js';
+import { toMailboxes } from './recipients.js';
+
+/**
+ * Drafts live in PostgreSQL; the worker mirrors each one into the account's IMAP Drafts folder
+ * (a sync-draft job per change), so other mail clients see them too.
+ */
+@Injectable()
+export class DraftsService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly scope: TenantScope,
+    private readonly tenant: TenantContext,
+    private readonly accounts: AccountRepository,
+    private readonly drafts: DraftRepository,
+    private readonly outbound: OutboundMessageRepository,
+    private readonly storedAttachments: StoredAttachmentRepository,
+    private readonly jobs: JobProducer,
+  ) {}
+
+  async create(dto: CreateDraftDto): Promise<Draft> {
+    const attachments = decodeAttachments(dto);
+    assertWithinSizeLimit(dto.text, dto.html, attachments.reduce((sum, attachment) => sum + attachment.content.length, 0));
+    const account = await this.accounts.findById(dto.accountId);
+    if (!account) throw new NotFoundException(`Account ${dto.accountId} not found`);
+    const draft = await this.scope.transaction(async () => {
+      const refs = await this.storedAttachments.store(account.id, attachments);
+      return this.drafts.create(account.id, { ...contentOf(dto), attachments: refs });
+    });
+    await this.mirror(draft);
+    return draft;
+  }
+
+  async list(accountId: string | undefined, limit: number, cursor?: string): Promise<Page<Draft>> {
+    try {
+      return await this.drafts.list(accountId, limit, cursor);
+    } catch (error: unknown) {
+      if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<Draft> {
+    const draft = await this.drafts.findById(id);
+    if (!draft) throw new NotFoundException(`Draft ${id} not found`);
+    return draft;
+  }
+
+  async update(id: string, dto: UpdateDraftDto): Promise<Draft> {
+    const attachments = decodeAttachments(dto);
+    assertWithinSizeLimit(dto.text, dto.html, attachments.reduce((sum, attachment) => sum + attachment.content.length, 0));
+    const { draft, previousKeys } = await this.scope.transaction(async () => {
+      const current = await this.drafts.findByIdForUpdate(id);
+      if (!current) throw new NotFoundException(`Draft ${id} not found`);
+      await this.assertNotBeingSent(id);
+      if (current.version !== dto.version) throw staleVersion(id, dto.version, current.version);
+      const refs = await this.storedAttachments.store(current.accountId, attachments);
+      const result = await this.drafts.update(id, dto.version, { ...contentOf(dto), attachments: refs });
+      if (result.state === 'not-found') throw new NotFoundException(`Draft ${id} not found`);
+      if (result.state === 'stale') throw staleVersion(id, dto.version, result.currentVersion);
+      return { draft: result.draft, previousKeys: current.attachments.map((attachment) => attachment.storageKey) };
+    });
+    await this.storedAttachments.deleteUnreferenced(previousKeys);
+    await this.mirror(draft);
+    return draft;
+  }
+
+  async delete(id: string): Promise<void> {
+    const deleted = await this.scope.transaction(async () => {
+      const current = await this.drafts.findByIdForUpdate(id);
+      if (!current) throw new NotFoundException(`Draft ${id} not found`);
+      await this.assertNotBeingSent(id);
+      return this.drafts.delete(id);
+    });
+    if (!deleted) throw new NotFoundException(`Draft ${id} not found`);
+    await this.storedAttachments.deleteUnreferenced(deleted.attachments.map((attachment) => attachment.storageKey));
+    await this.mirror(deleted, true);
+  }
+
+  private async assertNotBeingSent(id: string): Promise<void> {
+    const live = await this.outbound.findLiveForDraft(id);
+    if (live) throw new ConflictException(`Draft ${id} is being sent (send ${live.id}, ${live.state}) and can no longer change`);
+  }
+
+  /** The IMAP side follows when background jobs run; the draft in PostgreSQL is the source of truth either way. */
+  private async mirror(draft: Draft, removed = false): Promise<void> {
+    if (!this.config.features.backgroundJobs) return;
+    await this.jobs.enqueue(JobName.SyncDraft, { tenantId: this.tenant.tenantId, accountId: draft.accountId, draftId: draft.id, version: draft.version, removed });
+  }
+}
+
+function contentOf(dto: MessageFieldsDto): Omit<DraftContent, 'attachments'> {
+  const references = [...(dto.references ?? [])];
+  if (dto.inReplyTo && !references.includes(dto.inReplyTo)) references.push(dto.inReplyTo);
+  return {
+    to: toMailboxes(dto.to),
+    cc: toMailboxes(dto.cc),
+    bcc: toMailboxes(dto.bcc),
+    subject: dto.subject ?? '',
+    textBody: dto.text ?? null,
+    htmlBody: dto.html ?? null,
+    inReplyTo: dto.inReplyTo ?? null,
+    references,
+  };
+}
+
+function staleVersion(id: string, given: number, current: number): ConflictException {
+  return new ConflictException(`Draft ${id} was changed meanwhile: the edit is based on version ${given}, the stored version is ${current}`);
+}
