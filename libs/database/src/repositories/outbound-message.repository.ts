@@ -34,26 +34,48 @@ export class OutboundMessageRepository {
    * Inserts the record unless the tenant already has one for `idempotencyKey` within the window.
    * The unique (tenant_id, idempotency_key) constraint settles concurrent requests: the losers'
    * INSERT ... ON CONFLICT DO NOTHING waits for the winner's commit, inserts nothing, and they
-   * read the winner's row. A key older than the window is released first so it can be reused.
+   * read the winner's row. A key older than the window is released and the insert tried again.
+   * The common case is one statement: the new row is built from the values and what the INSERT
+   * returns, not read back.
    */
   async createIdempotent(values: NewOutboundMessage, idempotencyKey: string | null): Promise<OutboundCreation> {
     return this.scope.transaction(async (manager, tenantId) => {
-      if (idempotencyKey !== null) {
-        await manager.query(
-          `UPDATE "outbound_messages" SET "idempotency_key" = NULL
-            WHERE "tenant_id" = $1 AND "idempotency_key" = $2 AND "created_at" < now() - make_interval(hours => $3)`,
-          [tenantId, idempotencyKey, IDEMPOTENCY_WINDOW_HOURS],
+      const insert = async (): Promise<OutboundMessage | null> => {
+        const inserted: { id: string; created_at: Date; updated_at: Date }[] = await manager.query(
+          `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "state", "message_id", "content")
+           VALUES ($1, $2, $3, $4, 'queued', $5, $6::jsonb)
+           ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
+           RETURNING "id", "created_at", "updated_at"`,
+          [tenantId, values.accountId, values.draftId, idempotencyKey, values.messageId, JSON.stringify(values.content)],
         );
-      }
-      const inserted: { id: string }[] = await manager.query(
-        `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "state", "message_id", "content")
-         VALUES ($1, $2, $3, $4, 'queued', $5, $6::jsonb)
-         ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
-         RETURNING "id"`,
-        [tenantId, values.accountId, values.draftId, idempotencyKey, values.messageId, JSON.stringify(values.content)],
+        const row = inserted[0];
+        if (!row) return null;
+        return manager.create(OutboundMessage, {
+          ...values,
+          id: row.id,
+          tenantId,
+          idempotencyKey,
+          state: 'queued',
+          attempts: 0,
+          lastResponse: null,
+          smtpAcceptedAt: null,
+          sentCopyAppendedAt: null,
+          sentAt: null,
+          createdAt: row.created_at,
+          updatedAt: row.updated_at,
+        });
+      };
+
+      const created = await insert();
+      if (created) return { record: created, created: true };
+      const released: { id: string }[] = await manager.query(
+        `UPDATE "outbound_messages" SET "idempotency_key" = NULL
+          WHERE "tenant_id" = $1 AND "idempotency_key" = $2 AND "created_at" < now() - make_interval(hours => $3)
+          RETURNING "id"`,
+        [tenantId, idempotencyKey, IDEMPOTENCY_WINDOW_HOURS],
       );
-      const id = inserted[0]?.id;
-      if (id) return { record: await manager.findOneByOrFail(OutboundMessage, { id, tenantId }), created: true };
+      const afterRelease = released.length > 0 ? await insert() : null;
+      if (afterRelease) return { record: afterRelease, created: true };
       const existing = await manager.findOneBy(OutboundMessage, { tenantId, idempotencyKey: idempotencyKey ?? undefined });
       if (!existing) throw new Error('idempotent insert conflicted but no record holds the key');
       return { record: existing, created: false };
