@@ -16,3 +16,5 @@ export { headerSection, messageIdsOf, parseHeaderBlock, snippetOf, threadHeaders
 export { MimeParserPool } from './mime/parse/mime-parser-pool.js';
 export { parseMessageSource, tryParseMessageSource } from './mime/parse/parse-message-source.js';
 export type { ParsedAddress, ParsedAttachment, ParsedMessage, ParseOutcome } from './mime/parse/parsed-message.js';
+export { ImapConnectionPool, ImapPoolClosedError, ImapPoolExhaustedError } from './imap/imap-connection-pool.js';
+export type { ImapLease, ImapPoolOptions, ImapPoolStats } from './imap/imap-connection-pool.js';
