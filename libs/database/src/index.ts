@@ -17,6 +17,6 @@ export type { AddressField, MessageFilter } from './repositories/message-filter.
 export { compileMessageFilter } from './repositories/message-filter.sql.js';
 export type { SqlFragment } from './repositories/message-filter.sql.js';
 export { MessageReadRepository, MessageScopeNotFoundError } from './repositories/message-read.repository.js';
-export type { MessageDetailRow, MessageListCriteria, MessageSummaryRow, ThreadSummaryRow } from './repositories/message-read.repository.js';
+export type { AttachmentSourceRow, MessageDetailRow, MessageListCriteria, MessageSummaryRow, ThreadSummaryRow } from './repositories/message-read.repository.js';
 export { FolderReadRepository } from './repositories/folder-read.repository.js';
 export type { FolderRow } from './repositories/folder-read.repository.js';

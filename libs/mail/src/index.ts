@@ -18,3 +18,5 @@ export { parseMessageSource, tryParseMessageSource } from './mime/parse/parse-me
 export type { ParsedAddress, ParsedAttachment, ParsedMessage, ParseOutcome } from './mime/parse/parsed-message.js';
 export { ImapConnectionPool, ImapPoolClosedError, ImapPoolExhaustedError } from './imap/imap-connection-pool.js';
 export type { ImapLease, ImapPoolOptions, ImapPoolStats } from './imap/imap-connection-pool.js';
+export { downloadMessagePart, MessagePartGoneError } from './imap/part-download.js';
+export type { MessagePartLocation, PartDownload } from './imap/part-download.js';

@@ -1,5 +1,21 @@
-import { Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Readable } from 'node:stream';
+
+import { Controller, Get, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiGatewayTimeoutResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+
+import { MessageAttachmentsService } from './attachments/message-attachments.service.js';
 
 import { ListMessagesQueryDto } from './dto/list-messages-query.dto.js';
 import { MessageDetailDto } from './dto/message-detail.dto.js';
@@ -10,7 +26,10 @@ import { MessagesService } from './messages.service.js';
 @ApiBearerAuth()
 @Controller('messages')
 export class MessagesController {
-  constructor(private readonly messages: MessagesService) {}
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly attachments: MessageAttachmentsService,
+  ) {}
 
   @Get()
   @ApiOkResponse({ type: MessagePageDto, description: 'Newest first (by the time the server received each message)' })
@@ -26,5 +45,30 @@ export class MessagesController {
   @ApiNotFoundResponse()
   async get(@Param('id', ParseUUIDPipe) id: string): Promise<MessageDetailDto> {
     return this.messages.get(id);
+  }
+
+  @Get(':id/attachments/:attachmentId')
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({
+    schema: { type: 'string', format: 'binary' },
+    description: 'The decoded bytes, streamed from the IMAP server; Content-Disposition carries the file name (RFC 6266)',
+  })
+  @ApiNotFoundResponse({ description: 'No such message or attachment for the tenant, or it is no longer on the server' })
+  @ApiConflictResponse({ description: 'The message is being moved; its new location is not known yet' })
+  @ApiBadGatewayResponse({ description: 'The IMAP server refused the login or could not be reached' })
+  @ApiServiceUnavailableResponse({ description: 'Every IMAP connection of this process is busy' })
+  @ApiGatewayTimeoutResponse({ description: 'The IMAP server did not answer in time' })
+  async downloadAttachment(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('attachmentId', ParseUUIDPipe) attachmentId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Readable> {
+    const download = await this.attachments.open(id, attachmentId);
+    void reply
+      .header('content-type', download.contentType)
+      .header('content-disposition', download.contentDisposition)
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'private, no-store');
+    return download.content;
   }
 }

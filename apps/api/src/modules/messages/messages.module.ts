@@ -1,11 +1,15 @@
+import { MailModule } from '@app/mail';
 import { Module } from '@nestjs/common';
+
+import { MessageAttachmentsService } from './attachments/message-attachments.service.js';
 
 import { MessagesController } from './messages.controller.js';
 import { MessagesService } from './messages.service.js';
 
 @Module({
+  imports: [MailModule],
   controllers: [MessagesController],
-  providers: [MessagesService],
+  providers: [MessagesService, MessageAttachmentsService],
   exports: [MessagesService],
 })
 export class MessagesModule {}
