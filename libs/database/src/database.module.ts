@@ -7,12 +7,13 @@ import { dataSourceOptions } from './data-source-options.js';
 import { AccountRepository } from './repositories/account.repository.js';
 import { FolderReadRepository } from './repositories/folder-read.repository.js';
 import { FolderRepository } from './repositories/folder.repository.js';
+import { MessageActionRepository } from './repositories/message-action.repository.js';
 import { MessageReadRepository } from './repositories/message-read.repository.js';
 import { MessageRepository } from './repositories/message.repository.js';
 import { SyncRunRepository } from './repositories/sync-run.repository.js';
 import { TenantRepository } from './repositories/tenant.repository.js';
 
-const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository];
+const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, MessageActionRepository];
 
 @Module({})
 export class DatabaseModule {

@@ -20,3 +20,5 @@ export { MessageReadRepository, MessageScopeNotFoundError } from './repositories
 export type { AttachmentSourceRow, MessageDetailRow, MessageListCriteria, MessageSummaryRow, ThreadSummaryRow } from './repositories/message-read.repository.js';
 export { FolderReadRepository } from './repositories/folder-read.repository.js';
 export type { FolderRow } from './repositories/folder-read.repository.js';
+export { MessageActionBusyError, MessageActionRepository, MessageActionTargetNotFoundError } from './repositories/message-action.repository.js';
+export type { ActionToApply, FlagsRequest, RequestedAction } from './repositories/message-action.repository.js';

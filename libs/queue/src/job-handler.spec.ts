@@ -10,11 +10,14 @@ class ParseProcessor {}
 @HandlesJobs(JobName.ParseMessage)
 class SecondParseProcessor {}
 
+@HandlesJobs(JobName.ApplyMessageAction)
+class ActionProcessor {}
+
 describe('assertEveryJobHasOneHandler', () => {
   const allJobs = Object.values(JobName);
 
   it('accepts one handler per job', () => {
-    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor])).not.toThrow();
+    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, ActionProcessor])).not.toThrow();
   });
 
   it('names a job without a handler', () => {

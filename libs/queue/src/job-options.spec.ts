@@ -13,4 +13,11 @@ describe('jobOptions', () => {
   it('deduplicates parsing per message', () => {
     expect(jobOptions(JobName.ParseMessage, { tenantId: 't1', messageId: 'm1' }).deduplication).toEqual({ id: 'parse:m1' });
   });
+
+  it('gives each message action one job, retried before the change is undone', () => {
+    const sut = jobOptions(JobName.ApplyMessageAction, { tenantId: 't1', accountId: 'a1', messageId: 'm1', actionId: 'x1' });
+
+    expect(sut.jobId).toBe('action-x1');
+    expect(sut.attempts).toBeGreaterThan(1);
+  });
 });

@@ -26,5 +26,11 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
       const { messageId } = payload as JobPayloads[JobName.ParseMessage];
       return { ...common, attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, deduplication: { id: `parse:${messageId}` } };
     }
+    case JobName.ApplyMessageAction: {
+      // One job per recorded action; a server that is down is retried a few times before the
+      // optimistic change is undone, so the user is not left looking at a state that never happens.
+      const { actionId } = payload as JobPayloads[JobName.ApplyMessageAction];
+      return { ...common, attempts: 5, backoff: { type: 'exponential', delay: 2_000 }, jobId: `action-${actionId}` };
+    }
   }
 }

@@ -19,7 +19,15 @@ export interface ParseMessagePayload extends TenantScopedPayload {
   messageId: string;
 }
 
+/** A flag change, move or delete already applied to PostgreSQL, to be applied to the IMAP server. */
+export interface ApplyMessageActionPayload extends TenantScopedPayload {
+  accountId: string;
+  messageId: string;
+  actionId: string;
+}
+
 export interface JobPayloads {
   [JobName.SyncAccount]: SyncAccountPayload;
   [JobName.ParseMessage]: ParseMessagePayload;
+  [JobName.ApplyMessageAction]: ApplyMessageActionPayload;
 }

@@ -14,8 +14,9 @@ export class JobProducer {
   constructor(
     @InjectQueue(QueueName.Sync) syncQueue: Queue,
     @InjectQueue(QueueName.Parse) parseQueue: Queue,
+    @InjectQueue(QueueName.Actions) actionsQueue: Queue,
   ) {
-    this.queues = { [QueueName.Sync]: syncQueue, [QueueName.Parse]: parseQueue };
+    this.queues = { [QueueName.Sync]: syncQueue, [QueueName.Parse]: parseQueue, [QueueName.Actions]: actionsQueue };
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<Job<JobPayloads[N]>> {

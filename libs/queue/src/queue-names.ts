@@ -5,15 +5,18 @@
 export enum QueueName {
   Sync = 'mail-sync',
   Parse = 'mail-parse',
+  Actions = 'mail-actions',
 }
 
 export enum JobName {
   SyncAccount = 'sync-account',
   ParseMessage = 'parse-message',
+  ApplyMessageAction = 'apply-message-action',
 }
 
 /** Which queue carries each job; the worker checks at boot that every job has exactly one handler. */
 export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
   [JobName.SyncAccount]: QueueName.Sync,
   [JobName.ParseMessage]: QueueName.Parse,
+  [JobName.ApplyMessageAction]: QueueName.Actions,
 };

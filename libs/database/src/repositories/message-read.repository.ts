@@ -5,6 +5,7 @@ import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { MailAccount } from '../entities/mail-account.entity.js';
 import { MailAttachment } from '../entities/mail-attachment.entity.js';
 import { MailFolder } from '../entities/mail-folder.entity.js';
+import type { MessageActionError } from '../entities/mail-message-action.entity.js';
 import type { MailAddress } from '../entities/mail-message.entity.js';
 import { MailMessage } from '../entities/mail-message.entity.js';
 import { decodeCursor, encodeCursor } from './keyset-cursor.js';
@@ -42,6 +43,7 @@ export interface MessageDetailRow extends MessageSummaryRow {
   headers: Record<string, string | string[]> | null;
   size: number;
   attachments: Pick<MailAttachment, 'id' | 'filename' | 'contentType' | 'size' | 'contentId' | 'inline'>[];
+  actionError: MessageActionError | null;
 }
 
 export interface MessageListCriteria {
@@ -191,6 +193,7 @@ export class MessageReadRepository {
         .addSelect('m.html_body', 'htmlBody')
         .addSelect('m.headers', 'headers')
         .addSelect('m.size', 'size')
+        .addSelect('m.action_error', 'actionError')
         .andWhere('m.id = :id', { id })
         .getRawOne<RawSummary & Omit<MessageDetailRow, 'attachments'>>();
       if (!row) return null;
