@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 
-import { Controller, Get, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -16,10 +17,12 @@ import {
 import type { FastifyReply } from 'fastify';
 
 import { MessageAttachmentsService } from './attachments/message-attachments.service.js';
+import { MessageActionAcceptedDto, MoveMessageDto, UpdateMessageFlagsDto } from './dto/message-actions.dto.js';
 
 import { ListMessagesQueryDto } from './dto/list-messages-query.dto.js';
 import { MessageDetailDto } from './dto/message-detail.dto.js';
 import { MessagePageDto } from './dto/message-summary.dto.js';
+import { MessageActionsService } from './message-actions.service.js';
 import { MessagesService } from './messages.service.js';
 
 @ApiTags('messages')
@@ -29,6 +32,7 @@ export class MessagesController {
   constructor(
     private readonly messages: MessagesService,
     private readonly attachments: MessageAttachmentsService,
+    private readonly actions: MessageActionsService,
   ) {}
 
   @Get()
@@ -70,5 +74,36 @@ export class MessagesController {
       .header('x-content-type-options', 'nosniff')
       .header('cache-control', 'private, no-store');
     return download.content;
+  }
+
+  @Patch(':id')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: MessageActionAcceptedDto, description: 'Changed here at once; applied on the IMAP server by a job' })
+  @ApiBadRequestResponse({ description: 'Neither `seen` nor `flagged` given, or not booleans' })
+  @ApiNotFoundResponse({ description: 'No such message for the tenant' })
+  @ApiConflictResponse({ description: 'A move or delete of the message is still being applied' })
+  @ApiServiceUnavailableResponse({ description: 'IMAP access or background jobs are disabled, or the job could not be queued' })
+  async setFlags(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateMessageFlagsDto): Promise<MessageActionAcceptedDto> {
+    return this.actions.setFlags(id, body);
+  }
+
+  @Post(':id/move')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: MessageActionAcceptedDto, description: 'Shown in the destination at once; moved on the IMAP server by a job' })
+  @ApiNotFoundResponse({ description: 'No such message, or no such folder in its account' })
+  @ApiConflictResponse({ description: 'A move or delete of the message is still being applied' })
+  @ApiServiceUnavailableResponse({ description: 'IMAP access or background jobs are disabled, or the job could not be queued' })
+  async move(@Param('id', ParseUUIDPipe) id: string, @Body() body: MoveMessageDto): Promise<MessageActionAcceptedDto> {
+    return this.actions.move(id, body.folder);
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: MessageActionAcceptedDto, description: 'Moved to Trash, or expunged when already in Trash (or the account has none); applied on the IMAP server by a job' })
+  @ApiNotFoundResponse({ description: 'No such message for the tenant' })
+  @ApiConflictResponse({ description: 'A move or delete of the message is still being applied' })
+  @ApiServiceUnavailableResponse({ description: 'IMAP access or background jobs are disabled, or the job could not be queued' })
+  async delete(@Param('id', ParseUUIDPipe) id: string): Promise<MessageActionAcceptedDto> {
+    return this.actions.delete(id);
   }
 }
