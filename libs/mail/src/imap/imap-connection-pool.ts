@@ -180,9 +180,14 @@ export class ImapConnectionPool implements OnApplicationShutdown {
   private lend(pooled: PooledConnection): ImapLease {
     pooled.state = 'leased';
     let released = false;
+    // A refusal logged for an earlier user of this connection is not this caller's.
+    const earlierRefusal = pooled.session.lastCommandError();
     return {
       client: pooled.session.client,
-      lastCommandError: () => pooled.session.lastCommandError(),
+      lastCommandError: () => {
+        const refusal = pooled.session.lastCommandError();
+        return refusal === earlierRefusal ? null : refusal;
+      },
       release: () => {
         if (released) return;
         released = true;
