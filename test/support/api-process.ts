@@ -58,6 +58,11 @@ export class ApiProcess {
     return api;
   }
 
+  /** The process id, e.g. to read its memory use from /proc. */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
   /** Everything the process printed, for assertions on logs and for failure messages. */
   get logs(): string {
     return this.output.join('');

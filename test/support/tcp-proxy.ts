@@ -46,6 +46,11 @@ export class TcpProxy {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Stops forwarding on the open connections without closing them: a peer that vanished without a FIN. */
+  freeze(): void {
+    for (const socket of this.sockets) socket.pause();
+  }
+
   /** Listens again on the same port, as if the dependency came back. */
   async restore(): Promise<void> {
     await this.start(this.listeningPort);

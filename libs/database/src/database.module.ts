@@ -7,6 +7,7 @@ import { dataSourceOptions } from './data-source-options.js';
 import { AccountRepository } from './repositories/account.repository.js';
 import { FolderReadRepository } from './repositories/folder-read.repository.js';
 import { FolderRepository } from './repositories/folder.repository.js';
+import { MessageActionRepository } from './repositories/message-action.repository.js';
 import { MessageReadRepository } from './repositories/message-read.repository.js';
 import { MessageRepository } from './repositories/message.repository.js';
 import { SyncRunRepository } from './repositories/sync-run.repository.js';
@@ -15,7 +16,7 @@ import { DraftRepository } from './repositories/draft.repository.js';
 import { OutboundMessageRepository } from './repositories/outbound-message.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
 
-const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository];
+const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository, MessageActionRepository];
 
 @Module({})
 export class DatabaseModule {

@@ -17,7 +17,7 @@ export type { AddressField, MessageFilter } from './repositories/message-filter.
 export { compileMessageFilter } from './repositories/message-filter.sql.js';
 export type { SqlFragment } from './repositories/message-filter.sql.js';
 export { MessageReadRepository, MessageScopeNotFoundError } from './repositories/message-read.repository.js';
-export type { MessageDetailRow, MessageListCriteria, MessageSummaryRow, ThreadSummaryRow } from './repositories/message-read.repository.js';
+export type { AttachmentSourceRow, MessageDetailRow, MessageListCriteria, MessageSummaryRow, ThreadSummaryRow } from './repositories/message-read.repository.js';
 export { FolderReadRepository } from './repositories/folder-read.repository.js';
 export type { FolderRow } from './repositories/folder-read.repository.js';
 export { DraftRepository } from './repositories/draft.repository.js';
@@ -26,3 +26,5 @@ export { IDEMPOTENCY_WINDOW_HOURS, OutboundMessageRepository } from './repositor
 export type { NewOutboundMessage, OutboundCreation } from './repositories/outbound-message.repository.js';
 export { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
 export type { NewStoredAttachment, StoredAttachmentRef } from './repositories/stored-attachment.repository.js';
+export { MessageActionBusyError, MessageActionRepository, MessageActionTargetNotFoundError } from './repositories/message-action.repository.js';
+export type { ActionToApply, FlagsRequest, RequestedAction } from './repositories/message-action.repository.js';

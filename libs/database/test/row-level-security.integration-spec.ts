@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import pg from 'pg';
 
-const TENANT_OWNED_TABLES = ['mail_accounts', 'mail_folders', 'mail_messages', 'mail_attachments', 'drafts', 'outbound_messages', 'sync_runs'];
+const TENANT_OWNED_TABLES = ['mail_accounts', 'mail_folders', 'mail_messages', 'mail_attachments', 'mail_message_actions', 'drafts', 'outbound_messages', 'sync_runs'];
 
 async function withClient<T>(url: string | undefined, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
@@ -36,6 +36,10 @@ describe('row-level security for the app role', () => {
           [messageId, tenantId, accountId, folderId],
         );
         await owner.query(`INSERT INTO mail_attachments (tenant_id, message_id, part_id, content_type) VALUES ($1, $2, '2', 'text/plain')`, [tenantId, messageId]);
+        await owner.query(
+          `INSERT INTO mail_message_actions (tenant_id, account_id, message_id, kind, change, origin) VALUES ($1, $2, $3, 'flags', '{}', '{}')`,
+          [tenantId, accountId, messageId],
+        );
         await owner.query(`INSERT INTO drafts (tenant_id, account_id, version) VALUES ($1, $2, 1)`, [tenantId, accountId]);
         await owner.query(`INSERT INTO outbound_messages (tenant_id, account_id, message_id, content) VALUES ($1, $2, '<m@x>', '{}')`, [tenantId, accountId]);
         await owner.query(`INSERT INTO sync_runs (tenant_id, account_id, trigger) VALUES ($1, $2, 'manual')`, [tenantId, accountId]);

@@ -22,3 +22,7 @@ export { classifySmtpFailure } from './smtp/smtp-failure.js';
 export type { SmtpFailure, SmtpFailureKind } from './smtp/smtp-failure.js';
 export { SmtpTransportPool } from './smtp/smtp-transport-pool.js';
 export type { SmtpAcceptance } from './smtp/smtp-transport-pool.js';
+export { ImapConnectionPool, ImapPoolClosedError, ImapPoolExhaustedError } from './imap/imap-connection-pool.js';
+export type { ImapLease, ImapPoolOptions, ImapPoolStats } from './imap/imap-connection-pool.js';
+export { downloadMessagePart, MessagePartGoneError } from './imap/part-download.js';
+export type { MessagePartLocation, PartDownload } from './imap/part-download.js';

@@ -1,12 +1,34 @@
+import { AppConfig } from '@app/config';
 import { Module } from '@nestjs/common';
 
 import { AccountMailSettings } from './account-mail-settings.js';
+import { ImapConnectionPool } from './imap/imap-connection-pool.js';
 import { MimeParserPool } from './mime/parse/mime-parser-pool.js';
 import { SmtpTransportPool } from './smtp/smtp-transport-pool.js';
 
+/** Logged out after this long unused; servers drop idle sessions after 30 minutes at the earliest (RFC 9051 section 5.4). */
+const IMAP_IDLE_TIMEOUT_MS = 2 * 60_000;
+/** Reused within this long after its last command, a connection is taken to be alive without a NOOP round trip. */
+const IMAP_CHECK_AFTER_MS = 15_000;
+
 /** Per-account IMAP/SMTP access; relies on the global DatabaseModule, CryptoModule and TenancyModule. */
 @Module({
-  providers: [AccountMailSettings, MimeParserPool, SmtpTransportPool],
-  exports: [AccountMailSettings, MimeParserPool, SmtpTransportPool],
+  providers: [
+    AccountMailSettings,
+    MimeParserPool,
+    SmtpTransportPool,
+    {
+      provide: ImapConnectionPool,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) =>
+        new ImapConnectionPool({
+          size: config.mail.imapPoolSize,
+          timeoutMs: config.mail.imapTimeoutMs,
+          idleTimeoutMs: IMAP_IDLE_TIMEOUT_MS,
+          checkAfterMs: IMAP_CHECK_AFTER_MS,
+        }),
+    },
+  ],
+  exports: [AccountMailSettings, MimeParserPool, SmtpTransportPool, ImapConnectionPool],
 })
 export class MailModule {}

@@ -13,11 +13,14 @@ class SecondParseProcessor {}
 @HandlesJobs(JobName.SendEmail, JobName.SyncDraft)
 class SendProcessor {}
 
+@HandlesJobs(JobName.ApplyMessageAction)
+class ActionProcessor {}
+
 describe('assertEveryJobHasOneHandler', () => {
   const allJobs = Object.values(JobName);
 
   it('accepts one handler per job', () => {
-    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SendProcessor])).not.toThrow();
+    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SendProcessor, ActionProcessor])).not.toThrow();
   });
 
   it('names a job without a handler', () => {
@@ -28,7 +31,7 @@ describe('assertEveryJobHasOneHandler', () => {
   });
 
   it('names a job with two handlers and both classes', () => {
-    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SecondParseProcessor, SendProcessor])).toThrow(
+    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SecondParseProcessor, SendProcessor, ActionProcessor])).toThrow(
       'job "parse-message" has 2 processors (ParseProcessor, SecondParseProcessor)',
     );
   });

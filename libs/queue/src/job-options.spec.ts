@@ -25,4 +25,11 @@ describe('jobOptions', () => {
     expect(jobOptions(JobName.SyncDraft, { tenantId: 't1', accountId: 'a1', draftId: 'd1', version: 3 }).jobId).toBe('draft-d1-v3');
     expect(jobOptions(JobName.SyncDraft, { tenantId: 't1', accountId: 'a1', draftId: 'd1', version: 3, removed: true }).jobId).toBe('draft-d1-v3-removed');
   });
+
+  it('gives each message action one job, retried before the change is undone', () => {
+    const sut = jobOptions(JobName.ApplyMessageAction, { tenantId: 't1', accountId: 'a1', messageId: 'm1', actionId: 'x1' });
+
+    expect(sut.jobId).toBe('action-x1');
+    expect(sut.attempts).toBeGreaterThan(1);
+  });
 });

@@ -39,5 +39,11 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
       const { draftId, version, removed } = payload as JobPayloads[JobName.SyncDraft];
       return { ...common, jobId: `draft-${draftId}-v${version}${removed ? '-removed' : ''}`, attempts: 5, backoff: { type: 'exponential', delay: 5_000 } };
     }
+    case JobName.ApplyMessageAction: {
+      // One job per recorded action; a server that is down is retried a few times before the
+      // optimistic change is undone, so the user is not left looking at a state that never happens.
+      const { actionId } = payload as JobPayloads[JobName.ApplyMessageAction];
+      return { ...common, attempts: 5, backoff: { type: 'exponential', delay: 2_000 }, jobId: `action-${actionId}` };
+    }
   }
 }

@@ -32,9 +32,17 @@ export interface SyncDraftPayload extends TenantScopedPayload {
   removed?: boolean;
 }
 
+/** A flag change, move or delete already applied to PostgreSQL, to be applied to the IMAP server. */
+export interface ApplyMessageActionPayload extends TenantScopedPayload {
+  accountId: string;
+  messageId: string;
+  actionId: string;
+}
+
 export interface JobPayloads {
   [JobName.SyncAccount]: SyncAccountPayload;
   [JobName.ParseMessage]: ParseMessagePayload;
   [JobName.SendEmail]: SendEmailPayload;
   [JobName.SyncDraft]: SyncDraftPayload;
+  [JobName.ApplyMessageAction]: ApplyMessageActionPayload;
 }

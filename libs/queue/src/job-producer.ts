@@ -15,8 +15,9 @@ export class JobProducer {
     @InjectQueue(QueueName.Sync) syncQueue: Queue,
     @InjectQueue(QueueName.Parse) parseQueue: Queue,
     @InjectQueue(QueueName.Send) sendQueue: Queue,
+    @InjectQueue(QueueName.Actions) actionsQueue: Queue,
   ) {
-    this.queues = { [QueueName.Sync]: syncQueue, [QueueName.Parse]: parseQueue, [QueueName.Send]: sendQueue };
+    this.queues = { [QueueName.Sync]: syncQueue, [QueueName.Parse]: parseQueue, [QueueName.Send]: sendQueue, [QueueName.Actions]: actionsQueue };
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<Job<JobPayloads[N]>> {

@@ -6,6 +6,7 @@ export enum QueueName {
   Sync = 'mail-sync',
   Parse = 'mail-parse',
   Send = 'mail-send',
+  Actions = 'mail-actions',
 }
 
 export enum JobName {
@@ -14,6 +15,7 @@ export enum JobName {
   SendEmail = 'send-email',
   /** Mirrors a draft stored in PostgreSQL into the account's IMAP Drafts folder (or removes it there). */
   SyncDraft = 'sync-draft',
+  ApplyMessageAction = 'apply-message-action',
 }
 
 /** Which queue carries each job; the worker checks at boot that every job has exactly one handler. */
@@ -22,4 +24,5 @@ export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
   [JobName.ParseMessage]: QueueName.Parse,
   [JobName.SendEmail]: QueueName.Send,
   [JobName.SyncDraft]: QueueName.Send,
+  [JobName.ApplyMessageAction]: QueueName.Actions,
 };

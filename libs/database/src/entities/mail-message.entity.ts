@@ -12,6 +12,7 @@ import {
 
 import { MailAccount } from './mail-account.entity.js';
 import { MailFolder } from './mail-folder.entity.js';
+import type { MessageActionError } from './mail-message-action.entity.js';
 
 export interface MailAddress {
   name: string;
@@ -153,6 +154,10 @@ export class MailMessage {
 
   @Column({ name: 'parse_state', type: 'varchar', length: 16, default: 'envelope' })
   parseState!: ParseState;
+
+  /** The last flag change, move or delete the server refused; it was undone locally. */
+  @Column({ name: 'action_error', type: 'jsonb', nullable: true })
+  actionError!: MessageActionError | null;
 
   /**
    * Maintained by PostgreSQL (a stored generated column, see the initial migration): subject

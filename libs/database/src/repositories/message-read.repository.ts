@@ -5,6 +5,7 @@ import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { MailAccount } from '../entities/mail-account.entity.js';
 import { MailAttachment } from '../entities/mail-attachment.entity.js';
 import { MailFolder } from '../entities/mail-folder.entity.js';
+import type { MessageActionError } from '../entities/mail-message-action.entity.js';
 import type { MailAddress } from '../entities/mail-message.entity.js';
 import { MailMessage } from '../entities/mail-message.entity.js';
 import { decodeCursor, encodeCursor } from './keyset-cursor.js';
@@ -42,6 +43,7 @@ export interface MessageDetailRow extends MessageSummaryRow {
   headers: Record<string, string | string[]> | null;
   size: number;
   attachments: Pick<MailAttachment, 'id' | 'filename' | 'contentType' | 'size' | 'contentId' | 'inline'>[];
+  actionError: MessageActionError | null;
 }
 
 export interface MessageListCriteria {
@@ -64,6 +66,18 @@ export interface ThreadSummaryRow {
   participants: MailAddress[];
   latestMessageId: string;
   snippet: string | null;
+}
+
+/** Where the bytes of one attachment sit on the IMAP server, with what the download answers carry. */
+export interface AttachmentSourceRow {
+  accountId: string;
+  folderPath: string;
+  /** '0' while a move of the message is being applied and its UID in the new folder is not known yet. */
+  uidValidity: string;
+  uid: string;
+  partId: string;
+  filename: string | null;
+  contentType: string;
 }
 
 /** The requested account or folder does not exist for this tenant. */
@@ -179,6 +193,7 @@ export class MessageReadRepository {
         .addSelect('m.html_body', 'htmlBody')
         .addSelect('m.headers', 'headers')
         .addSelect('m.size', 'size')
+        .addSelect('m.action_error', 'actionError')
         .andWhere('m.id = :id', { id })
         .getRawOne<RawSummary & Omit<MessageDetailRow, 'attachments'>>();
       if (!row) return null;
@@ -191,6 +206,22 @@ export class MessageReadRepository {
         .getMany();
       const { cursorAt: _cursorAt, ...detail } = row;
       return { ...detail, attachments };
+    });
+  }
+
+  async findAttachmentSource(messageId: string, attachmentId: string): Promise<AttachmentSourceRow | null> {
+    if (!UUID.test(messageId) || !UUID.test(attachmentId)) return null;
+    return this.scope.transaction(async (manager, tenantId) => {
+      const rows = await manager.query<AttachmentSourceRow[]>(
+        `SELECT m.account_id AS "accountId", f.path AS "folderPath", m.uid_validity AS "uidValidity", m.uid AS "uid",
+                a.part_id AS "partId", a.filename AS "filename", a.content_type AS "contentType"
+         FROM mail_attachments a
+         JOIN mail_messages m ON m.id = a.message_id AND m.tenant_id = $1
+         JOIN mail_folders f ON f.id = m.folder_id AND f.tenant_id = $1
+         WHERE a.tenant_id = $1 AND a.id = $2 AND a.message_id = $3`,
+        [tenantId, attachmentId, messageId],
+      );
+      return rows[0] ?? null;
     });
   }
 

@@ -33,6 +33,11 @@ export interface ImapSession {
   client: ImapFlow;
   /** The last error the connection emitted, if it died under us. */
   lastError(): Error | null;
+  /**
+   * The last command the server refused (NO/BAD). imapflow answers such commands with `false`
+   * and only logs the reason, so the session keeps it for callers that must report it.
+   */
+  lastCommandError(): Error | null;
   close(): Promise<void>;
 }
 
@@ -54,7 +59,19 @@ export async function openImapSession(
   timeoutMs: number,
   options: { qresync?: boolean } = {},
 ): Promise<ImapSession> {
-  const client = new ImapFlow({ ...imapClientOptions(settings, timeoutMs), qresync: options.qresync ?? true });
+  let lastCommandError: Error | null = null;
+  const ignore = (): void => undefined;
+  const logger = {
+    trace: ignore,
+    debug: ignore,
+    info: ignore,
+    warn: (entry: { err?: unknown }) => {
+      if (entry.err instanceof Error) lastCommandError = entry.err;
+    },
+    error: ignore,
+    fatal: ignore,
+  };
+  const client = new ImapFlow({ ...imapClientOptions(settings, timeoutMs), logger, qresync: options.qresync ?? true });
   let lastError: Error | null = null;
   client.on('error', (error: Error) => {
     lastError = error;
@@ -62,6 +79,7 @@ export async function openImapSession(
   const session: ImapSession = {
     client,
     lastError: () => lastError,
+    lastCommandError: () => lastCommandError,
     close: async () => {
       if (!client.usable) {
         client.close();

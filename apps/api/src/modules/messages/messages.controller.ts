@@ -1,16 +1,39 @@
-import { Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Readable } from 'node:stream';
+
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiGatewayTimeoutResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+
+import { MessageAttachmentsService } from './attachments/message-attachments.service.js';
+import { MessageActionAcceptedDto, MoveMessageDto, UpdateMessageFlagsDto } from './dto/message-actions.dto.js';
 
 import { ListMessagesQueryDto } from './dto/list-messages-query.dto.js';
 import { MessageDetailDto } from './dto/message-detail.dto.js';
 import { MessagePageDto } from './dto/message-summary.dto.js';
+import { MessageActionsService } from './message-actions.service.js';
 import { MessagesService } from './messages.service.js';
 
 @ApiTags('messages')
 @ApiBearerAuth()
 @Controller('messages')
 export class MessagesController {
-  constructor(private readonly messages: MessagesService) {}
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly attachments: MessageAttachmentsService,
+    private readonly actions: MessageActionsService,
+  ) {}
 
   @Get()
   @ApiOkResponse({ type: MessagePageDto, description: 'Newest first (by the time the server received each message)' })
@@ -26,5 +49,61 @@ export class MessagesController {
   @ApiNotFoundResponse()
   async get(@Param('id', ParseUUIDPipe) id: string): Promise<MessageDetailDto> {
     return this.messages.get(id);
+  }
+
+  @Get(':id/attachments/:attachmentId')
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({
+    schema: { type: 'string', format: 'binary' },
+    description: 'The decoded bytes, streamed from the IMAP server; Content-Disposition carries the file name (RFC 6266)',
+  })
+  @ApiNotFoundResponse({ description: 'No such message or attachment for the tenant, or it is no longer on the server' })
+  @ApiConflictResponse({ description: 'The message is being moved; its new location is not known yet' })
+  @ApiBadGatewayResponse({ description: 'The IMAP server refused the login or could not be reached' })
+  @ApiServiceUnavailableResponse({ description: 'Every IMAP connection of this process is busy' })
+  @ApiGatewayTimeoutResponse({ description: 'The IMAP server did not answer in time' })
+  async downloadAttachment(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('attachmentId', ParseUUIDPipe) attachmentId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Readable> {
+    const download = await this.attachments.open(id, attachmentId);
+    void reply
+      .header('content-type', download.contentType)
+      .header('content-disposition', download.contentDisposition)
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'private, no-store');
+    return download.content;
+  }
+
+  @Patch(':id')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: MessageActionAcceptedDto, description: 'Changed here at once; applied on the IMAP server by a job' })
+  @ApiBadRequestResponse({ description: 'Neither `seen` nor `flagged` given, or not booleans' })
+  @ApiNotFoundResponse({ description: 'No such message for the tenant' })
+  @ApiConflictResponse({ description: 'A move or delete of the message is still being applied' })
+  @ApiServiceUnavailableResponse({ description: 'IMAP access or background jobs are disabled, or the job could not be queued' })
+  async setFlags(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateMessageFlagsDto): Promise<MessageActionAcceptedDto> {
+    return this.actions.setFlags(id, body);
+  }
+
+  @Post(':id/move')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: MessageActionAcceptedDto, description: 'Shown in the destination at once; moved on the IMAP server by a job' })
+  @ApiNotFoundResponse({ description: 'No such message, or no such folder in its account' })
+  @ApiConflictResponse({ description: 'A move or delete of the message is still being applied' })
+  @ApiServiceUnavailableResponse({ description: 'IMAP access or background jobs are disabled, or the job could not be queued' })
+  async move(@Param('id', ParseUUIDPipe) id: string, @Body() body: MoveMessageDto): Promise<MessageActionAcceptedDto> {
+    return this.actions.move(id, body.folder);
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: MessageActionAcceptedDto, description: 'Moved to Trash, or expunged when already in Trash (or the account has none); applied on the IMAP server by a job' })
+  @ApiNotFoundResponse({ description: 'No such message for the tenant' })
+  @ApiConflictResponse({ description: 'A move or delete of the message is still being applied' })
+  @ApiServiceUnavailableResponse({ description: 'IMAP access or background jobs are disabled, or the job could not be queued' })
+  async delete(@Param('id', ParseUUIDPipe) id: string): Promise<MessageActionAcceptedDto> {
+    return this.actions.delete(id);
   }
 }

@@ -31,6 +31,7 @@ export class MessagesService {
       headers: row.headers,
       size: row.size,
       attachments: row.attachments,
+      actionError: row.actionError,
     };
   }
 }

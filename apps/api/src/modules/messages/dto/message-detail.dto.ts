@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
+import { MessageActionErrorDto } from './message-actions.dto.js';
 import { MailAddressDto, MessageSummaryDto } from './message-summary.dto.js';
 
 export class AttachmentDto {
@@ -56,4 +57,11 @@ export class MessageDetailDto extends MessageSummaryDto {
 
   @ApiProperty({ type: [AttachmentDto] })
   attachments!: AttachmentDto[];
+
+  @ApiProperty({
+    type: MessageActionErrorDto,
+    nullable: true,
+    description: 'The last flag change, move or delete the IMAP server refused; it was undone here. Cleared by the next action',
+  })
+  actionError!: MessageActionErrorDto | null;
 }

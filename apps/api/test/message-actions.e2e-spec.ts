@@ -1,0 +1,274 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { ImapFlow } from 'imapflow';
+
+import { startWorker, stopWorker } from '../../worker/test/support/worker-process.js';
+import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
+import type { MailStack } from '../../../test/infra/mail-stack.js';
+import { ApiProcess } from '../../../test/support/api-process.js';
+import { bearerFor } from '../../../test/support/auth.js';
+import { eventually } from '../../../test/support/test-config.js';
+
+interface Summary {
+  id: string;
+  folder: string;
+  subject: string;
+  flags: string[];
+}
+
+interface Detail extends Summary {
+  actionError: { action: string; message: string; at: string } | null;
+}
+
+interface Accepted {
+  actionId: string | null;
+  state: string;
+  action: string;
+  messageId: string;
+  folder: string | null;
+  flags: string[];
+  expunged: boolean;
+}
+
+const SUBJECTS = ['Flag me', 'Move me', 'Delete me', 'Refuse me', 'Wait for me'];
+
+function rawMessage(to: string, subject: string, index: number): string {
+  return [
+    'From: Sender <sender@example.com>',
+    `To: <${to}>`,
+    `Subject: ${subject}`,
+    `Date: Mon, 0${index + 1} Jul 2024 10:00:00 +0000`,
+    `Message-ID: <actions-${index}-${randomUUID()}@example.com>`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    `Body of ${subject}.`,
+    '',
+  ].join('\r\n');
+}
+
+describe('message actions: flags, move and delete applied to Dovecot', () => {
+  const tenant = `actions-${randomUUID().slice(0, 8)}`;
+  const auth = { authorization: bearerFor(tenant) };
+  const password = 'actions password';
+  let stack: MailStack;
+  let email: string;
+  let api: ApiProcess;
+  let accountId: string;
+  let fixtures: string;
+  const ids = new Map<string, string>();
+
+  /** A fresh session per look, so nothing cached by an earlier one hides the server's state. */
+  async function onServer<T>(work: (client: ImapFlow) => Promise<T>): Promise<T> {
+    const client = new ImapFlow({ host: stack.host, port: stack.imapPort, secure: false, doSTARTTLS: false, auth: { user: email, pass: password }, logger: false, disableAutoIdle: true });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.logout().catch(() => client.close());
+    }
+  }
+
+  /** Subject → flags of every message in `folder` on the server. */
+  async function serverFolder(folder: string): Promise<Map<string, string[]>> {
+    return onServer(async (client) => {
+      const lock = await client.getMailboxLock(folder, { readOnly: true });
+      try {
+        const found = new Map<string, string[]>();
+        if (client.mailbox && client.mailbox.exists === 0) return found;
+        for (const message of await client.fetchAll('1:*', { uid: true, flags: true, envelope: true })) {
+          found.set(message.envelope?.subject ?? '', [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort());
+        }
+        return found;
+      } finally {
+        lock.release();
+      }
+    });
+  }
+
+  async function syncAndWait(): Promise<void> {
+    const requested = await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth });
+    expect(requested.statusCode).toBe(202);
+    const runId = requested.json<{ syncRunId: string }>().syncRunId;
+    await eventually(
+      async () => {
+        const status = await api.inject({ url: `/api/sync/status/${accountId}`, headers: auth });
+        expect(status.json<{ lastRun: { id: string; state: string } }>().lastRun).toMatchObject({ id: runId, state: 'succeeded' });
+      },
+      90_000,
+      300,
+    );
+  }
+
+  async function folderList(folder: string): Promise<Summary[]> {
+    const response = await api.inject({ url: `/api/messages?accountId=${accountId}&folder=${encodeURIComponent(folder)}`, headers: auth });
+    expect(response.statusCode).toBe(200);
+    return response.json<{ items: Summary[] }>().items;
+  }
+
+  async function detail(subject: string): Promise<Detail> {
+    const response = await api.inject({ url: `/api/messages/${ids.get(subject) ?? ''}`, headers: auth });
+    expect(response.statusCode).toBe(200);
+    return response.json<Detail>();
+  }
+
+  async function act(method: string, subject: string, path = '', payload?: unknown): Promise<{ statusCode: number; body: Accepted }> {
+    const response = await api.inject({ method, url: `/api/messages/${ids.get(subject) ?? ''}${path}`, headers: auth, payload });
+    return { statusCode: response.statusCode, body: response.json<Accepted>() };
+  }
+
+  beforeAll(async () => {
+    stack = readMailStack(process.env.MAIL_STACK_DIR ?? '');
+    email = `actions-${randomUUID().slice(0, 8)}@${stack.domain}`;
+    await addMailUser(stack, email, password);
+    fixtures = mkdtempSync(join(tmpdir(), 'actions-e2e-'));
+    const files = SUBJECTS.map((subject, index) => {
+      const file = join(fixtures, `${index}.eml`);
+      writeFileSync(file, rawMessage(email, subject, index));
+      return file;
+    });
+    await seedMailbox(stack, email, 'INBOX', files);
+    await onServer(async (client) => {
+      await client.mailboxCreate('Doomed');
+    });
+
+    api = await ApiProcess.start();
+    const created = await api.inject({
+      method: 'POST',
+      url: '/api/accounts',
+      headers: auth,
+      payload: { email, password, imap: { host: stack.host, port: stack.imapPort, security: 'none' }, smtp: { host: stack.host, port: stack.smtpPort, security: 'none' } },
+    });
+    expect(created.statusCode).toBe(201);
+    accountId = created.json<{ id: string }>().id;
+    const worker = startWorker();
+    try {
+      await syncAndWait();
+    } finally {
+      await stopWorker(worker);
+    }
+    for (const message of await folderList('INBOX')) ids.set(message.subject, message.id);
+    expect([...ids.keys()].sort()).toEqual([...SUBJECTS].sort());
+  }, 180_000);
+
+  afterAll(async () => {
+    await api?.stop();
+    rmSync(fixtures, { recursive: true, force: true });
+  });
+
+  it('shows a move at once and refuses further changes until the server has it', async () => {
+    const moved = await act('POST', 'Wait for me', '/move', { folder: 'archive' });
+
+    expect(moved.statusCode).toBe(202);
+    expect(moved.body).toMatchObject({ state: 'pending', action: 'move', folder: 'Archive', expunged: false });
+    expect((await folderList('Archive')).map((message) => message.subject)).toEqual(['Wait for me']);
+    expect((await folderList('INBOX')).map((message) => message.subject)).not.toContain('Wait for me');
+    for (const [method, path, payload] of [['PATCH', '', { seen: true }], ['DELETE', '', undefined], ['POST', '/move', { folder: 'INBOX' }]] as const) {
+      const refused = await act(method, 'Wait for me', path, payload);
+      expect(refused.statusCode).toBe(409);
+    }
+  });
+
+  it('validates requests and keeps other tenants out', async () => {
+    expect((await act('PATCH', 'Flag me', '', {})).statusCode).toBe(400);
+    expect((await act('PATCH', 'Flag me', '', { seen: 'yes' })).statusCode).toBe(400);
+    expect((await act('PATCH', 'Flag me', '', { seen: true, color: 'red' })).statusCode).toBe(400);
+    expect((await act('POST', 'Flag me', '/move', { folder: 'Nowhere' })).statusCode).toBe(404);
+    expect((await act('POST', 'Flag me', '/move', {})).statusCode).toBe(400);
+    const foreign = await api.inject({ method: 'PATCH', url: `/api/messages/${ids.get('Flag me') ?? ''}`, headers: { authorization: bearerFor(`other-${tenant}`) }, payload: { seen: true } });
+    expect(foreign.statusCode).toBe(404);
+    expect((await api.inject({ method: 'DELETE', url: `/api/messages/${randomUUID()}`, headers: auth })).statusCode).toBe(404);
+    expect((await detail('Flag me')).flags).toEqual([]);
+  });
+
+  describe('with the worker running', () => {
+    let worker: ChildProcess;
+
+    beforeAll(() => {
+      worker = startWorker();
+    });
+
+    afterAll(async () => {
+      await stopWorker(worker);
+    });
+
+    it('applies the move that waited, without duplicating it on the next sync', async () => {
+      await eventually(async () => expect((await serverFolder('Archive')).has('Wait for me')).toBe(true), 30_000);
+      await syncAndWait();
+      await eventually(async () => expect(await folderList('Archive')).toEqual([expect.objectContaining({ id: ids.get('Wait for me'), subject: 'Wait for me' })]));
+    }, 120_000);
+
+    it('sets and clears flags on the server, and the next sync agrees', async () => {
+      const flagged = await act('PATCH', 'Flag me', '', { seen: true, flagged: true });
+      expect(flagged.statusCode).toBe(202);
+      expect(flagged.body).toMatchObject({ state: 'pending', action: 'flags', folder: 'INBOX', flags: ['\\Flagged', '\\Seen'] });
+      expect((await detail('Flag me')).flags).toEqual(['\\Flagged', '\\Seen']);
+      await eventually(async () => expect((await serverFolder('INBOX')).get('Flag me')).toEqual(['\\Flagged', '\\Seen']), 30_000);
+
+      const unread = await act('PATCH', 'Flag me', '', { seen: false });
+      expect(unread.body).toMatchObject({ state: 'pending', flags: ['\\Flagged'] });
+      await eventually(async () => expect((await serverFolder('INBOX')).get('Flag me')).toEqual(['\\Flagged']), 30_000);
+      expect((await act('PATCH', 'Flag me', '', { flagged: true })).body).toMatchObject({ actionId: null, state: 'unchanged' });
+
+      await syncAndWait();
+      expect(await detail('Flag me')).toMatchObject({ folder: 'INBOX', flags: ['\\Flagged'], actionError: null });
+    }, 120_000);
+
+    it('moves to another folder on the server, and the next sync keeps it there once, under the same id', async () => {
+      const moved = await act('POST', 'Move me', '/move', { folder: 'Archive' });
+      expect(moved.statusCode).toBe(202);
+      await eventually(async () => {
+        expect((await serverFolder('Archive')).has('Move me')).toBe(true);
+        expect((await serverFolder('INBOX')).has('Move me')).toBe(false);
+      }, 30_000);
+
+      await syncAndWait();
+      await eventually(async () => {
+        const archive = (await folderList('Archive')).filter((message) => message.subject === 'Move me');
+        expect(archive.map((message) => message.id)).toEqual([ids.get('Move me')]);
+      });
+      expect((await folderList('INBOX')).map((message) => message.subject)).not.toContain('Move me');
+    }, 120_000);
+
+    it('deletes into Trash, then expunges from Trash; the next syncs agree', async () => {
+      const trashed = await act('DELETE', 'Delete me');
+      expect(trashed.statusCode).toBe(202);
+      expect(trashed.body).toMatchObject({ state: 'pending', action: 'delete', folder: 'Trash', expunged: false });
+      await eventually(async () => expect((await serverFolder('Trash')).has('Delete me')).toBe(true), 30_000);
+      await syncAndWait();
+      await eventually(async () => expect((await folderList('Trash')).map((message) => message.id)).toEqual([ids.get('Delete me')]));
+
+      const expunged = await act('DELETE', 'Delete me');
+      expect(expunged.body).toMatchObject({ state: 'pending', action: 'delete', folder: null, expunged: true });
+      expect((await api.inject({ url: `/api/messages/${ids.get('Delete me') ?? ''}`, headers: auth })).statusCode).toBe(404);
+      await eventually(async () => expect((await serverFolder('Trash')).has('Delete me')).toBe(false), 30_000);
+      await syncAndWait();
+      expect(await folderList('Trash')).toEqual([]);
+      expect((await api.inject({ url: `/api/messages/${ids.get('Delete me') ?? ''}`, headers: auth })).statusCode).toBe(404);
+    }, 120_000);
+
+    it('undoes a move the server refuses and shows why on the message', async () => {
+      // Known locally from the last sync, gone on the server: the MOVE gets a NO.
+      await onServer(async (client) => {
+        await client.mailboxDelete('Doomed');
+      });
+      const moved = await act('POST', 'Refuse me', '/move', { folder: 'Doomed' });
+      expect(moved.body).toMatchObject({ state: 'pending', folder: 'Doomed' });
+
+      const reverted = await eventually(async () => {
+        const message = await detail('Refuse me');
+        expect(message.actionError).not.toBeNull();
+        return message;
+      }, 30_000);
+      expect(reverted).toMatchObject({ folder: 'INBOX', actionError: { action: 'move', message: expect.stringMatching(/refused to move the message to Doomed: .+/) as unknown } });
+      expect((await serverFolder('INBOX')).has('Refuse me')).toBe(true);
+
+      await syncAndWait();
+      expect((await folderList('INBOX')).filter((message) => message.subject === 'Refuse me').map((message) => message.id)).toEqual([ids.get('Refuse me')]);
+    }, 120_000);
+  });
+});

@@ -1,0 +1,3 @@
+import { MessageActionService } from './message-action.service.js';
+
+export const ACTION_PROVIDERS = [MessageActionService];
