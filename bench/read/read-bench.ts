@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 
 import { loadConfig } from '@app/config';
-import { dataSourceOptions, provisionAppRole } from '@app/database';
+import { migrationDataSourceOptions, provisionAppRole } from '@app/database';
 import { JwtService } from '@nestjs/jwt';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     let started = Date.now();
-    const migrator = new DataSource(dataSourceOptions(config, 'email_service-bench-migrate', ownerUrl));
+    const migrator = new DataSource(migrationDataSourceOptions(config, 'email_service-bench-migrate', ownerUrl));
     await migrator.initialize();
     await migrator.runMigrations({ transaction: 'each' });
     await migrator.destroy();

@@ -17,7 +17,7 @@ import { once } from 'node:events';
 
 import { AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
-import { AccountRepository, DatabaseModule, dataSourceOptions, OutboundMessageRepository, provisionAppRole } from '@app/database';
+import { AccountRepository, DatabaseModule, migrationDataSourceOptions, OutboundMessageRepository, provisionAppRole } from '@app/database';
 import type { MailAccount } from '@app/database';
 import { MailModule } from '@app/mail';
 import { JobName, JobProducer, QueueModule } from '@app/queue';
@@ -275,7 +275,7 @@ async function main(): Promise<void> {
   await admin((client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(databaseName)}`));
   const sink = await Sink.start();
   try {
-    const migrator = new DataSource(dataSourceOptions(config, 'email_service-bench-migrate', ownerUrl));
+    const migrator = new DataSource(migrationDataSourceOptions(config, 'email_service-bench-migrate', ownerUrl));
     await migrator.initialize();
     await migrator.runMigrations({ transaction: 'each' });
     await migrator.destroy();

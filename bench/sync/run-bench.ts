@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
-import { AccountRepository, DatabaseModule, dataSourceOptions, provisionAppRole } from '@app/database';
+import { AccountRepository, DatabaseModule, migrationDataSourceOptions, provisionAppRole } from '@app/database';
 import { MailModule } from '@app/mail';
 import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const config = loadConfig(env);
   await admin(`CREATE DATABASE "${databaseName}"`);
   try {
-    const migrations = new DataSource(dataSourceOptions(config, 'email_service-bench-migrate', ownerUrl));
+    const migrations = new DataSource(migrationDataSourceOptions(config, 'email_service-bench-migrate', ownerUrl));
     await migrations.initialize();
     await migrations.runMigrations({ transaction: 'each' });
     await migrations.destroy();

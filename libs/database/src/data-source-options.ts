@@ -5,14 +5,16 @@ import type { DataSourceOptions } from 'typeorm';
 
 import { ENTITIES } from './entities/index.js';
 
-/** The one description of the database connection, shared by the apps and the TypeORM CLI. */
+/**
+ * The one description of the database connection, shared by the apps and the migration tools.
+ * The apps never run migrations, so their connection does not load them.
+ */
 export function dataSourceOptions(config: AppConfig, applicationName: string, url = config.databaseUrl): DataSourceOptions {
   return {
     type: 'postgres',
     url,
     applicationName,
     entities: ENTITIES,
-    migrations: [join(import.meta.dirname, 'migrations', '*.{ts,js}')],
     migrationsTableName: 'schema_migrations',
     // gen_random_uuid() is built into PostgreSQL 13+; the app role may not create extensions.
     uuidExtension: 'pgcrypto',
@@ -22,4 +24,9 @@ export function dataSourceOptions(config: AppConfig, applicationName: string, ur
     poolSize: config.databasePoolSize,
     extra: { connectionTimeoutMillis: 5_000 },
   };
+}
+
+/** The owner's connection with the migrations: for the migrate step, the TypeORM CLI and benchmarks that build a database. */
+export function migrationDataSourceOptions(config: AppConfig, applicationName: string, url = config.databaseMigrationUrl): DataSourceOptions {
+  return { ...dataSourceOptions(config, applicationName, url), migrations: [join(import.meta.dirname, 'migrations', '*.{ts,js}')] };
 }

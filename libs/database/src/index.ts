@@ -1,6 +1,6 @@
 export { provisionAppRole } from './app-role.js';
 export { DatabaseModule } from './database.module.js';
-export { dataSourceOptions } from './data-source-options.js';
+export { dataSourceOptions, migrationDataSourceOptions } from './data-source-options.js';
 export * from './entities/index.js';
 export { AccountRepository, DuplicateAccountError } from './repositories/account.repository.js';
 export type { MailAccountChanges, NewMailAccount } from './repositories/account.repository.js';

@@ -32,7 +32,7 @@ export class TestDatabaseModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: TestDatabaseModule,
-      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config, 'email_service-sync-test'), migrations: [] })],
+      imports: [TypeOrmModule.forRoot(dataSourceOptions(config, 'email_service-sync-test'))],
       providers: REPOSITORIES,
       exports: [TypeOrmModule, ...REPOSITORIES],
     };

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 
 import { provisionAppRole } from '../app-role.js';
-import { dataSourceOptions } from '../data-source-options.js';
+import { migrationDataSourceOptions } from '../data-source-options.js';
 
 /**
  * The one-shot migration step of every deployment (compose `migrate` service, Kubernetes Job,
@@ -31,7 +31,7 @@ async function createDatabaseIfMissing(databaseUrl: string): Promise<void> {
 async function migrate(): Promise<void> {
   const config = loadConfigOrExit();
   await createDatabaseIfMissing(config.databaseMigrationUrl);
-  const dataSource = new DataSource(dataSourceOptions(config, 'email_service-migrate', config.databaseMigrationUrl));
+  const dataSource = new DataSource(migrationDataSourceOptions(config, 'email_service-migrate'));
   await dataSource.initialize();
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
