@@ -65,16 +65,15 @@ export class SendEmailService {
   ) {}
 
   async send(outboundMessageId: string): Promise<SendOutcome> {
-    // Reading the record, loading the account, building the MIME and claiming the attempt share
-    // one transaction: one round of BEGIN/COMMIT per job instead of one per step. The claim is
-    // committed before any byte goes to SMTP.
+    // Claiming the attempt, loading the account and building the MIME share one transaction: one
+    // round of BEGIN/COMMIT per job instead of one per step. The claim is committed before any
+    // byte goes to SMTP.
     const prepared = await this.scope.transaction(() => this.prepare(outboundMessageId));
     if (prepared.state !== 'ready') return prepared.outcome;
     const { record, connection, message, attempt } = prepared;
 
     let smtpAttempted = false;
-    if (!record.smtpAcceptedAt) {
-      if (attempt === null) return this.settledElsewhere(record.id, message, connection);
+    if (attempt !== null) {
       smtpAttempted = true;
       const failure = await this.transmit(record, connection, message);
       if (failure) return this.afterFailure(record, attempt, failure.reason, failure.permanent);
@@ -83,13 +82,22 @@ export class SendEmailService {
     return this.finish(record, connection, message, smtpAttempted);
   }
 
+  /**
+   * The common case claims the record in one statement. When the claim finds nothing to do, the
+   * record tells why: gone, failed, or accepted by the server already (a retry after a crash),
+   * in which case only the Sent copy and the clean-up may be left.
+   */
   private async prepare(outboundMessageId: string): Promise<Prepared> {
-    const record = await this.outbound.findById(outboundMessageId);
+    const claimed = await this.outbound.claimAttempt(outboundMessageId);
+    const record = claimed?.record ?? (await this.outbound.findById(outboundMessageId));
     if (!record) return { state: 'done', outcome: { state: 'missing' } };
-    if (record.state === 'failed') return { state: 'done', outcome: { state: 'failed', reason: record.lastResponse ?? 'failed' } };
-    if (record.smtpAcceptedAt && record.sentCopyAppendedAt) {
-      await this.cleanUp(record);
-      return { state: 'done', outcome: { state: 'sent', filing: 'already-present', smtpAttempted: false } };
+    if (!claimed) {
+      if (record.state === 'failed') return { state: 'done', outcome: { state: 'failed', reason: record.lastResponse ?? 'failed' } };
+      if (!record.smtpAcceptedAt) return { state: 'done', outcome: { state: 'missing' } };
+      if (record.sentCopyAppendedAt) {
+        await this.cleanUp(record);
+        return { state: 'done', outcome: { state: 'sent', filing: 'already-present', smtpAttempted: false } };
+      }
     }
 
     let connection: AccountConnection;
@@ -108,17 +116,7 @@ export class SendEmailService {
       await this.outbound.markFailed(record.id, error.message);
       return { state: 'done', outcome: { state: 'failed', reason: error.message } };
     }
-    const attempt = record.smtpAcceptedAt ? null : await this.outbound.beginAttempt(record.id);
-    return { state: 'ready', record, connection, message, attempt };
-  }
-
-  /** Another run moved the record on between our read and our claim: finish only what is left. */
-  private async settledElsewhere(id: string, message: BuiltMessage, connection: AccountConnection): Promise<SendOutcome> {
-    const current = await this.outbound.findById(id);
-    if (!current) return { state: 'missing' };
-    if (current.state === 'failed') return { state: 'failed', reason: current.lastResponse ?? 'failed' };
-    if (current.smtpAcceptedAt) return this.finish(current, connection, message, false);
-    return { state: 'missing' };
+    return { state: 'ready', record, connection, message, attempt: claimed?.attempt ?? null };
   }
 
   private async transmit(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage): Promise<{ reason: string; permanent: boolean } | null> {
@@ -153,7 +151,7 @@ export class SendEmailService {
     if (providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host)) {
       filing = 'filed-by-provider';
       if (!smtpAttempted) await this.outbound.markSentCopyFiled(record.id);
-    } else if (smtpAttempted || !(await this.outbound.findById(record.id))?.sentCopyAppendedAt) {
+    } else if (smtpAttempted || !record.sentCopyAppendedAt) {
       filing = await this.fileSentCopy(record, connection, message);
       await this.outbound.markSentCopyFiled(record.id);
     }

@@ -1,9 +1,10 @@
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
-import { In, IsNull, Not } from 'typeorm';
+import { IsNull, Not } from 'typeorm';
 
 import { OutboundMessage } from '../entities/outbound-message.entity.js';
 import type { OutboundContent } from '../entities/outbound-message.entity.js';
+import { entityFromRow } from './entity-from-row.js';
 
 export interface NewOutboundMessage {
   accountId: string;
@@ -68,7 +69,8 @@ export class OutboundMessageRepository {
 
       const created = await insert();
       if (created) return { record: created, created: true };
-      const released: { id: string }[] = await manager.query(
+      // TypeORM answers an UPDATE with [rows, affected count].
+      const [released]: [{ id: string }[], number] = await manager.query(
         `UPDATE "outbound_messages" SET "idempotency_key" = NULL
           WHERE "tenant_id" = $1 AND "idempotency_key" = $2 AND "created_at" < now() - make_interval(hours => $3)
           RETURNING "id"`,
@@ -118,20 +120,22 @@ export class OutboundMessageRepository {
   }
 
   /**
-   * Starts an SMTP attempt: queued (or sending, left by a crashed worker) → sending, attempts + 1.
-   * Null when the record is gone, finished, or already accepted by the server.
+   * Starts an SMTP attempt: queued (or sending, left by a crashed worker) → sending, attempts + 1,
+   * returning the claimed record in the same statement. Null when the record is gone, finished,
+   * or already accepted by the server.
    */
-  async beginAttempt(id: string): Promise<number | null> {
+  async claimAttempt(id: string): Promise<{ record: OutboundMessage; attempt: number } | null> {
     return this.scope.transaction(async (manager, tenantId) => {
-      const result = await manager
-        .createQueryBuilder()
-        .update(OutboundMessage)
-        .set({ state: 'sending', attempts: () => '"attempts" + 1' })
-        .where({ id, tenantId, state: In(['queued', 'sending']), smtpAcceptedAt: IsNull() })
-        .returning(['attempts'])
-        .execute();
-      const rows = result.raw as { attempts: number }[];
-      return rows[0]?.attempts ?? null;
+      const [rows]: [Record<string, unknown>[], number] = await manager.query(
+        `UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
+          WHERE "id" = $1 AND "tenant_id" = $2 AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
+          RETURNING *`,
+        [id, tenantId],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      const record = entityFromRow(manager, OutboundMessage, row);
+      return { record, attempt: record.attempts };
     });
   }
 
