@@ -31,6 +31,16 @@ export class AccountMailSettings {
   async forAccount(accountId: string): Promise<AccountConnection> {
     const account = await this.accounts.findByIdWithSecret(accountId);
     if (!account) throw new AccountNotFoundError(accountId);
+    return this.connectionOf(account);
+  }
+
+  /** The settings of each account that exists; missing ones are absent from the map. */
+  async forAccounts(accountIds: readonly string[]): Promise<Map<string, AccountConnection>> {
+    const accounts = await this.accounts.findManyWithSecret([...new Set(accountIds)]);
+    return new Map(accounts.map((account) => [account.id, this.connectionOf(account)]));
+  }
+
+  private connectionOf(account: MailAccount): AccountConnection {
     const password = this.cipher.decrypt(account.encryptedPassword);
     const { encryptedPassword: _secret, ...withoutSecret } = account;
     return {

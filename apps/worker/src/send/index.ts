@@ -5,6 +5,7 @@ import { OutboundMessageBuilder } from './outbound-message-builder.js';
 import { DEFAULT_SENT_COPY_POLICY, SENT_COPY_POLICY } from './provider-filing.js';
 import { DEFAULT_SEND_RETRY_POLICY, SEND_RETRY_POLICY } from './send-retry-policy.js';
 import { SendEmailService } from './send-email.service.js';
+import { SendRecordBatches } from './send-record-batches.js';
 
 export { DraftMailboxService } from './draft-mailbox.service.js';
 export type { DraftMirrorOutcome } from './draft-mailbox.service.js';
@@ -19,6 +20,7 @@ export type { SendRetryPolicy } from './send-retry-policy.js';
 export const SEND_PROVIDERS: Provider[] = [
   OutboundMessageBuilder,
   DraftMailboxService,
+  SendRecordBatches,
   SendEmailService,
   { provide: SEND_RETRY_POLICY, useValue: DEFAULT_SEND_RETRY_POLICY },
   { provide: SENT_COPY_POLICY, useValue: DEFAULT_SENT_COPY_POLICY },

@@ -12,6 +12,7 @@ import { MissingAttachmentError, OutboundMessageBuilder } from './outbound-messa
 import type { BuiltMessage } from './outbound-message-builder.js';
 import { InjectSentCopyPolicy, providerFilesSentCopy } from './provider-filing.js';
 import type { SentCopyPolicy } from './provider-filing.js';
+import { SendRecordBatches } from './send-record-batches.js';
 import { InjectSendRetryPolicy, retryDelayMs } from './send-retry-policy.js';
 import type { SendRetryPolicy } from './send-retry-policy.js';
 
@@ -59,16 +60,14 @@ export class SendEmailService {
     private readonly smtp: SmtpTransportPool,
     private readonly builder: OutboundMessageBuilder,
     private readonly draftMailbox: DraftMailboxService,
+    private readonly batches: SendRecordBatches,
     @InjectSendRetryPolicy() private readonly policy: SendRetryPolicy,
     @InjectSentCopyPolicy() private readonly sentCopyPolicy: SentCopyPolicy,
     @Optional() @Inject(SEND_TEST_HOOKS) private readonly hooks: SendTestHooks | null = null,
   ) {}
 
   async send(outboundMessageId: string): Promise<SendOutcome> {
-    // Claiming the attempt, loading the account and building the MIME share one transaction: one
-    // round of BEGIN/COMMIT per job instead of one per step. The claim is committed before any
-    // byte goes to SMTP.
-    const prepared = await this.scope.transaction(() => this.prepare(outboundMessageId));
+    const prepared = await this.prepare(outboundMessageId);
     if (prepared.state !== 'ready') return prepared.outcome;
     const { record, connection, message, attempt } = prepared;
 
@@ -83,23 +82,28 @@ export class SendEmailService {
   }
 
   /**
-   * The common case claims the record in one statement. When the claim finds nothing to do, the
+   * The common case claims the record and loads its account in one write shared with the other
+   * sends in flight, committed before any byte goes to SMTP. When there is nothing to claim, the
    * record tells why: gone, failed, or accepted by the server already (a retry after a crash),
    * in which case only the Sent copy and the clean-up may be left.
    */
   private async prepare(outboundMessageId: string): Promise<Prepared> {
-    const claimed = await this.outbound.claimAttempt(outboundMessageId);
-    const record = claimed?.record ?? (await this.outbound.findById(outboundMessageId));
-    if (!record) return { state: 'done', outcome: { state: 'missing' } };
-    if (!claimed) {
-      if (record.state === 'failed') return { state: 'done', outcome: { state: 'failed', reason: record.lastResponse ?? 'failed' } };
-      if (!record.smtpAcceptedAt) return { state: 'done', outcome: { state: 'missing' } };
-      if (record.sentCopyAppendedAt) {
-        await this.cleanUp(record);
-        return { state: 'done', outcome: { state: 'sent', filing: 'already-present', smtpAttempted: false } };
-      }
-    }
+    const claimed = await this.batches.claim(outboundMessageId);
+    if (!claimed) return this.scope.transaction(() => this.resume(outboundMessageId));
+    const { record, connection } = claimed;
+    if (connection === null || connection instanceof AccountNotFoundError) return { state: 'done', outcome: { state: 'missing' } };
+    if (connection instanceof Error) throw connection;
+    return this.ready(record, connection, record.attempts);
+  }
 
+  private async resume(outboundMessageId: string): Promise<Prepared> {
+    const record = await this.outbound.findById(outboundMessageId);
+    if (!record || (!record.smtpAcceptedAt && record.state !== 'failed')) return { state: 'done', outcome: { state: 'missing' } };
+    if (record.state === 'failed') return { state: 'done', outcome: { state: 'failed', reason: record.lastResponse ?? 'failed' } };
+    if (record.sentCopyAppendedAt) {
+      await this.cleanUp(record);
+      return { state: 'done', outcome: { state: 'sent', filing: 'already-present', smtpAttempted: false } };
+    }
     let connection: AccountConnection;
     try {
       connection = await this.mailSettings.forAccount(record.accountId);
@@ -107,7 +111,10 @@ export class SendEmailService {
       if (error instanceof AccountNotFoundError) return { state: 'done', outcome: { state: 'missing' } };
       throw error;
     }
+    return this.ready(record, connection, null);
+  }
 
+  private async ready(record: OutboundMessage, connection: AccountConnection, attempt: number | null): Promise<Prepared> {
     let message: BuiltMessage;
     try {
       message = await this.builder.forSend(record.content, record.messageId, record.createdAt);
@@ -116,20 +123,26 @@ export class SendEmailService {
       await this.outbound.markFailed(record.id, error.message);
       return { state: 'done', outcome: { state: 'failed', reason: error.message } };
     }
-    return { state: 'ready', record, connection, message, attempt: claimed?.attempt ?? null };
+    return { state: 'ready', record, connection, message, attempt };
   }
 
+  /**
+   * Null once the server accepted the message and that is recorded. A failure to record it is
+   * not an SMTP failure: it propagates, and the retry finds the record still claimable.
+   */
   private async transmit(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage): Promise<{ reason: string; permanent: boolean } | null> {
+    let response: string;
     try {
       const acceptance = await this.smtp.send(`${record.tenantId}:${record.accountId}`, connection.smtp, message.envelope, message.forTransmission);
       const refused = acceptance.rejected.length > 0 ? ` (refused recipients: ${acceptance.rejected.join(', ')})` : '';
-      await this.outbound.markAccepted(record.id, `${acceptance.response}${refused}`, providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host));
-      return null;
+      response = `${acceptance.response}${refused}`;
     } catch (error: unknown) {
       const failure = classifySmtpFailure(error);
       this.logger.warn({ outboundMessageId: record.id, responseCode: failure.responseCode, reason: failure.reason }, `SMTP attempt failed (${failure.kind})`);
       return { reason: failure.reason, permanent: failure.kind === 'permanent' };
     }
+    await this.batches.accepted({ id: record.id, response, sentCopyFiled: providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host) });
+    return null;
   }
 
   private async afterFailure(record: OutboundMessage, attempt: number, reason: string, permanent: boolean): Promise<SendOutcome> {

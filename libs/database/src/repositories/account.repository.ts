@@ -79,6 +79,18 @@ export class AccountRepository {
     );
   }
 
+  /** Like findByIdWithSecret, for several accounts in one query. */
+  async findManyWithSecret(ids: readonly string[]): Promise<MailAccount[]> {
+    return this.scope.transaction((manager, tenantId) =>
+      manager
+        .getRepository(MailAccount)
+        .createQueryBuilder('account')
+        .addSelect('account.encryptedPassword')
+        .where('account.id = ANY(:ids) AND account.tenantId = :tenantId', { ids, tenantId })
+        .getMany(),
+    );
+  }
+
   async listIdsWithSecret(): Promise<Pick<MailAccount, 'id' | 'encryptedPassword'>[]> {
     return this.scope.transaction((manager, tenantId) =>
       manager

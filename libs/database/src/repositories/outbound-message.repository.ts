@@ -120,35 +120,37 @@ export class OutboundMessageRepository {
   }
 
   /**
-   * Starts an SMTP attempt: queued (or sending, left by a crashed worker) → sending, attempts + 1,
-   * returning the claimed record in the same statement. Null when the record is gone, finished,
-   * or already accepted by the server.
+   * Starts an SMTP attempt for each record: queued (or sending, left by a crashed worker) →
+   * sending, attempts + 1, returning the claimed records in the same statement. A record that is
+   * gone, finished, or already accepted by the server is absent from the result.
    */
-  async claimAttempt(id: string): Promise<{ record: OutboundMessage; attempt: number } | null> {
+  async claimAttempts(ids: readonly string[]): Promise<Map<string, OutboundMessage>> {
     return this.scope.transaction(async (manager, tenantId) => {
+      // TypeORM answers an UPDATE with [rows, affected count].
       const [rows]: [Record<string, unknown>[], number] = await manager.query(
         `UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
-          WHERE "id" = $1 AND "tenant_id" = $2 AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
+          WHERE "id" = ANY($1::uuid[]) AND "tenant_id" = $2 AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
           RETURNING *`,
-        [id, tenantId],
+        [ids, tenantId],
       );
-      const row = rows[0];
-      if (!row) return null;
-      const record = entityFromRow(manager, OutboundMessage, row);
-      return { record, attempt: record.attempts };
+      const claimed = rows.map((row) => entityFromRow(manager, OutboundMessage, row));
+      return new Map(claimed.map((record) => [record.id, record]));
     });
   }
 
   /**
-   * The server took the message: from here on it is never handed to SMTP again. `sentCopyFiled`
+   * The server took these messages: from here on none is handed to SMTP again. `sentCopyFiled`
    * when the provider files the Sent copy itself, so there is nothing left to do.
    */
-  async markAccepted(id: string, response: string, sentCopyFiled = false): Promise<void> {
+  async markAccepted(acceptances: readonly { id: string; response: string; sentCopyFiled: boolean }[]): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.update(
-        OutboundMessage,
-        { id, tenantId, smtpAcceptedAt: IsNull() },
-        { state: 'sent', smtpAcceptedAt: () => 'now()', sentAt: () => 'now()', lastResponse: response, ...(sentCopyFiled ? { sentCopyAppendedAt: () => 'now()' } : {}) },
+      manager.query(
+        `UPDATE "outbound_messages" o
+            SET "state" = 'sent', "smtp_accepted_at" = now(), "sent_at" = now(), "last_response" = accepted.response, "updated_at" = now(),
+                "sent_copy_appended_at" = CASE WHEN accepted.sent_copy_filed THEN now() ELSE o."sent_copy_appended_at" END
+           FROM unnest($1::uuid[], $2::text[], $3::boolean[]) AS accepted(id, response, sent_copy_filed)
+          WHERE o."id" = accepted.id AND o."tenant_id" = $4 AND o."smtp_accepted_at" IS NULL`,
+        [acceptances.map((item) => item.id), acceptances.map((item) => item.response), acceptances.map((item) => item.sentCopyFiled), tenantId],
       ),
     );
   }
