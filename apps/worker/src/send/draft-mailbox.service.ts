@@ -1,6 +1,5 @@
-import { AppConfig } from '@app/config';
 import { DraftRepository } from '@app/database';
-import { AccountMailSettings, AccountNotFoundError, openImapSession } from '@app/mail';
+import { AccountMailSettings, AccountNotFoundError, ImapConnectionPool } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 
@@ -20,8 +19,8 @@ export type DraftMirrorOutcome =
 @Injectable()
 export class DraftMailboxService {
   constructor(
-    private readonly config: AppConfig,
     private readonly scope: TenantScope,
+    private readonly imapPool: ImapConnectionPool,
     private readonly drafts: DraftRepository,
     private readonly mailSettings: AccountMailSettings,
     private readonly builder: OutboundMessageBuilder,
@@ -40,9 +39,7 @@ export class DraftMailboxService {
     return this.scope.transaction(async (manager) => {
       await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`draft-mirror:${draftId}`]);
       const draft = await this.drafts.findById(draftId);
-      const session = await openImapSession(connection.imap, this.config.mail.imapTimeoutMs, { qresync: false });
-      try {
-        const client = session.client;
+      return this.imapPool.withConnection(connection.imap, async (client) => {
         const path = await folderWithSpecialUse(client, '\\Drafts');
         if (!path) return { state: 'skipped', reason: 'the account has no Drafts folder' };
         const lock = await client.getMailboxLock(path);
@@ -65,9 +62,7 @@ export class DraftMailboxService {
         } finally {
           lock.release();
         }
-      } finally {
-        await session.close();
-      }
+      });
     });
   }
 }

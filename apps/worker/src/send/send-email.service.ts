@@ -1,7 +1,6 @@
-import { AppConfig } from '@app/config';
 import { DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
 import type { OutboundMessage } from '@app/database';
-import { AccountMailSettings, AccountNotFoundError, classifySmtpFailure, openImapSession, SmtpTransportPool } from '@app/mail';
+import { AccountMailSettings, AccountNotFoundError, classifySmtpFailure, ImapConnectionPool, SmtpTransportPool } from '@app/mail';
 import type { AccountConnection } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
@@ -51,7 +50,7 @@ export class SendEmailService {
   private readonly logger = new Logger(SendEmailService.name);
 
   constructor(
-    private readonly config: AppConfig,
+    private readonly imapPool: ImapConnectionPool,
     private readonly scope: TenantScope,
     private readonly outbound: OutboundMessageRepository,
     private readonly drafts: DraftRepository,
@@ -182,16 +181,13 @@ export class SendEmailService {
   }
 
   private async fileSentCopy(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage): Promise<SentCopyFiling> {
-    const session = await openImapSession(connection.imap, this.config.mail.imapTimeoutMs, { qresync: false });
-    try {
-      const path = await folderWithSpecialUse(session.client, '\\Sent');
+    return this.imapPool.withConnection(connection.imap, async (client) => {
+      const path = await folderWithSpecialUse(client, '\\Sent');
       if (!path) {
         this.logger.warn({ outboundMessageId: record.id, accountId: record.accountId }, 'No Sent folder: the sent copy is not filed');
         return 'no-sent-folder';
       }
-      return await appendOnce(session.client, path, await message.forMailbox(), record.messageId, ['\\Seen'], record.createdAt);
-    } finally {
-      await session.close();
-    }
+      return appendOnce(client, path, await message.forMailbox(), record.messageId, ['\\Seen'], record.createdAt);
+    });
   }
 }
