@@ -173,10 +173,25 @@ describe('/api/compose', () => {
       method: 'POST',
       url: '/api/compose',
       headers: { ...auth, 'idempotency-key': key },
-      payload: { accountId, to: [recipient], subject: 'a different body, same key', text: 'ignored' },
+      payload: { text: 'only once', subject: `idempotent ${key}`, to: [{ address: recipient, name: 'R' }], accountId },
     });
     expect(again.statusCode).toBe(202);
+    expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json<SendRecord>()).toMatchObject({ id: record.id, state: 'sent' });
+
+    const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+    const reused = await api.inject({
+      method: 'POST',
+      url: '/api/compose',
+      headers: { ...auth, 'idempotency-key': key },
+      payload: { accountId, to: [recipient], subject: 'a different body, same key', text: 'must not go out' },
+    });
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json()).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity' });
+    expect(reused.json<{ message: string }>().message).toContain(`Idempotency-Key "${key}" was already used for a different request`);
+    expect(reused.headers['idempotent-replayed']).toBeUndefined();
+    const after = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+    expect(after[0]?.count).toBe(before[0]?.count);
 
     await eventually(async () => expect(await inboxOf(recipient, 'INBOX', record.messageId)).toHaveLength(1));
     // Give a stray second delivery the time Postfix needs to hand it to Dovecot.
@@ -233,7 +248,17 @@ describe('/api/compose', () => {
     expect((await simpleParser(delivered[0] ?? Buffer.alloc(0))).subject).toBe('draft v2');
     const replay = await api.inject({ method: 'POST', url: `/api/compose/send/${draft.id}`, headers: { ...auth, 'idempotency-key': key } });
     expect(replay.statusCode).toBe(202);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.json<SendRecord>().id).toBe(record.id);
+
+    const otherDraft = (await api.inject({ method: 'POST', url: '/api/compose/draft', headers: auth, payload: { accountId, to: [recipient], subject: 'another draft' } })).json<DraftBody>();
+    const reused = await api.inject({ method: 'POST', url: `/api/compose/send/${otherDraft.id}`, headers: { ...auth, 'idempotency-key': key } });
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json<{ message: string }>().message).toContain('was already used for a different request');
+    const sendsOfOther = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1 AND draft_id = $2', [tenant, otherDraft.id]);
+    expect(sendsOfOther[0]?.count).toBe('0');
+    const composedWithDraftKey = await api.inject({ method: 'POST', url: '/api/compose', headers: { ...auth, 'idempotency-key': key }, payload: { accountId, to: [recipient], subject: 'x' } });
+    expect(composedWithDraftKey.statusCode).toBe(422);
   }, 90_000);
 
   it('deletes a draft here and in the IMAP Drafts folder', async () => {

@@ -12,6 +12,7 @@ import {
   ApiPayloadTooLargeResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
@@ -26,8 +27,10 @@ import { parseIdempotencyKey } from './message-content.js';
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
   required: false,
-  description: 'Repeating a request with the same key within 24 h returns the first result and sends nothing new',
+  description:
+    'Repeating a request with the same key within 24 h returns the first result and sends nothing new; the same key with a different request answers 422',
 };
+const KEY_REUSED = { description: 'The Idempotency-Key was used for a different request; nothing was sent' };
 const REPLAYED_HEADER = 'idempotent-replayed';
 
 @ApiTags('compose')
@@ -45,6 +48,7 @@ export class ComposeController {
   @ApiAcceptedResponse({ type: SendRecordDto, description: 'Queued; poll GET /api/compose/outbox/{id}' })
   @ApiBadRequestResponse({ description: 'Invalid addresses, no recipient, line breaks in header values' })
   @ApiPayloadTooLargeResponse({ description: 'Bodies and attachments exceed the message size limit' })
+  @ApiUnprocessableEntityResponse(KEY_REUSED)
   @ApiServiceUnavailableResponse({ description: 'Sending is disabled (ENABLE_SMTP_SEND=false)' })
   async send(
     @Body() body: ComposeMessageDto,
@@ -59,6 +63,7 @@ export class ComposeController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiAcceptedResponse({ type: SendRecordDto })
   @ApiNotFoundResponse()
+  @ApiUnprocessableEntityResponse(KEY_REUSED)
   @ApiServiceUnavailableResponse({ description: 'Sending is disabled (ENABLE_SMTP_SEND=false)' })
   async sendDraft(
     @Param('draftId', ParseUUIDPipe) draftId: string,
