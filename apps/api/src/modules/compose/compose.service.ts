@@ -8,6 +8,7 @@ import { JobName, JobProducer } from '@app/queue';
 import { TenantContext, TenantScope } from '@app/tenancy';
 import { BadRequestException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 
+import { AttachmentsService } from './attachments.service.js';
 import type { ComposeMessageDto } from './dto/compose-message.dto.js';
 import { assertWithinSizeLimit, decodeAttachments } from './message-content.js';
 import { assertSameRequest, idempotentRequest } from './request-fingerprint.js';
@@ -34,6 +35,7 @@ export class ComposeService {
     private readonly drafts: DraftRepository,
     private readonly outbound: OutboundMessageRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
+    private readonly attachments: AttachmentsService,
     private readonly jobs: JobProducer,
   ) {}
 
@@ -43,8 +45,7 @@ export class ComposeService {
     const cc = toMailboxes(dto.cc);
     const bcc = toMailboxes(dto.bcc);
     if (to.length + cc.length + bcc.length === 0) throw new BadRequestException('At least one recipient (to, cc or bcc) is required');
-    const attachments = decodeAttachments(dto);
-    assertWithinSizeLimit(dto.text, dto.html, attachments.reduce((sum, attachment) => sum + attachment.content.length, 0));
+    const inline = decodeAttachments(dto);
 
     const idempotency = idempotentRequest(idempotencyKey, 'compose', dto);
     // A replay must not store the attachments again only to find the key taken.
@@ -52,7 +53,9 @@ export class ComposeService {
     if (replay) return replay;
     const account = await this.accountOrFail(dto.accountId);
     const creation = await this.scope.transaction(async () => {
-      const refs = await this.storedAttachments.store(account.id, attachments);
+      const uploaded = await this.attachments.referenced(account.id, dto.attachmentIds);
+      assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [...inline.map((file) => ({ size: file.content.length })), ...uploaded]);
+      const stored = await this.storedAttachments.store(account.id, inline);
       const content: OutboundContent = {
         from: { name: account.displayName ?? '', address: account.email },
         to,
@@ -64,13 +67,13 @@ export class ComposeService {
         html: dto.html ?? null,
         inReplyTo: dto.inReplyTo ?? null,
         references: referencesOf(dto.inReplyTo, dto.references),
-        attachments: refs,
+        attachments: [...stored, ...uploaded],
       };
       const result = await this.outbound.createIdempotent({ accountId: account.id, draftId: null, messageId: newMessageId(account), content }, idempotencyKey, idempotency?.fingerprint);
       // Thrown inside the transaction, so the attachments stored above are rolled back with it.
       if (!result.created) assertSameRequest(result.record, idempotency);
-      // Lost a race for the key: the bytes stored for this request belong to nothing.
-      if (!result.created) await this.storedAttachments.deleteUnreferenced(refs.map((ref) => ref.storageKey));
+      // Lost a race for the key: the inline bytes stored for this request belong to nothing (the uploads stay for the client to use).
+      if (!result.created) await this.storedAttachments.deleteUnreferenced(stored.map((ref) => ref.storageKey));
       return result;
     });
     return this.enqueue(creation);
@@ -93,7 +96,7 @@ export class ComposeService {
         return { record: live, created: false };
       }
       if (draft.to.length + draft.cc.length + draft.bcc.length === 0) throw new BadRequestException('The draft has no recipients');
-      assertWithinSizeLimit(draft.textBody, draft.htmlBody, draft.attachments.reduce((sum, attachment) => sum + attachment.size, 0));
+      assertWithinSizeLimit(this.config.mail.maxMessageBytes, draft.textBody, draft.htmlBody, draft.attachments);
       const account = await this.accountOrFail(draft.accountId);
       const content: OutboundContent = {
         from: { name: account.displayName ?? '', address: account.email },
