@@ -1,5 +1,6 @@
 import type { AppConfig } from '@app/config';
 import { generateRequestId, REQUEST_ID_HEADER } from '@app/observability';
+import fastifyMultipart from '@fastify/multipart';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -9,8 +10,17 @@ import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module.js';
 import { setUpApiDocs } from './swagger.js';
 
-/** Request bodies above this are refused with 413 before they reach a handler. */
-export const BODY_LIMIT_BYTES = 25 * 1024 * 1024;
+/** Room in a JSON body for everything around the base64 attachments: addresses, escaping, field names. */
+const JSON_ENVELOPE_BYTES = 1024 * 1024;
+
+/**
+ * Request bodies above this are refused with 413 before they reach a handler: a message of the
+ * largest size (MAX_MESSAGE_SIZE_MB) with its attachments base64-encoded in JSON, 25 MiB by
+ * default. Multipart uploads are streamed and limited on their own (AttachmentsService).
+ */
+export function bodyLimitBytes(config: AppConfig): number {
+  return Math.ceil(config.mail.maxMessageBytes / 3) * 4 + JSON_ENVELOPE_BYTES;
+}
 
 /**
  * Builds the API exactly as it runs in production (adapter, prefix, CORS, docs); `main.ts` listens
@@ -18,13 +28,16 @@ export const BODY_LIMIT_BYTES = 25 * 1024 * 1024;
  */
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    bodyLimit: BODY_LIMIT_BYTES,
+    bodyLimit: bodyLimitBytes(config),
     trustProxy: config.http.trustProxy,
     genReqId: (req: RawRequestDefaultExpression) => generateRequestId(req.headers[REQUEST_ID_HEADER]),
     logger: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
+  // Multipart bodies stay unread until a handler asks for them (POST /api/compose/attachments),
+  // so the guards run first and a refused upload is never buffered.
+  await app.register(fastifyMultipart, { throwFileSizeLimit: false });
   app
     .getHttpAdapter()
     .getInstance()

@@ -27,7 +27,32 @@ interface DraftBody {
   subject: string;
 }
 
+interface StoredAttachmentBody {
+  id: string;
+  filename: string;
+  contentType: string;
+  size: number;
+}
+
 const PASSWORD = 'compose-secret';
+const MIB = 1024 * 1024;
+
+/** A multipart/form-data body written by hand, for parts that FormData would escape or refuse to build. */
+function multipartBody(parts: { disposition: string; contentType?: string; content: Buffer }[]): { body: Buffer; contentType: string } {
+  const boundary = `----compose-test-${randomUUID()}`;
+  const chunks = parts.flatMap((part) => [
+    Buffer.from(`--${boundary}\r\nContent-Disposition: ${part.disposition}\r\n${part.contentType ? `Content-Type: ${part.contentType}\r\n` : ''}\r\n`),
+    part.content,
+    Buffer.from('\r\n'),
+  ]);
+  return { body: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+function formWith(files: { name: string; type: string; content: Buffer }[]): FormData {
+  const form = new FormData();
+  for (const file of files) form.append('file', new Blob([file.content], { type: file.type }), file.name);
+  return form;
+}
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -75,7 +100,8 @@ describe('/api/compose', () => {
     ]);
     worker = await SendHarness.start({ consume: false });
     workerProcess = startWorkerProcess(worker.redisKeyPrefix, workerOutput);
-    api = await ApiProcess.start({ REDIS_KEY_PREFIX: worker.redisKeyPrefix });
+    // Room for the 20 MB upload below; the default (18) stays under common providers' 25 MB once base64-encoded.
+    api = await ApiProcess.start({ REDIS_KEY_PREFIX: worker.redisKeyPrefix, MAX_MESSAGE_SIZE_MB: '25' });
     const created = await api.inject({
       method: 'POST',
       url: '/api/accounts',
@@ -91,6 +117,15 @@ describe('/api/compose', () => {
     expect(created.statusCode).toBe(201);
     accountId = created.json<{ id: string }>().id;
   }, 90_000);
+
+  const upload = async (target: ApiProcess, account: string, body: FormData | Buffer, headers: Record<string, string> = auth): Promise<{ status: number; json: () => unknown }> => {
+    const response = await fetch(`${target.baseUrl}/api/compose/attachments?accountId=${account}`, { method: 'POST', headers, body });
+    const text = await response.text();
+    return { status: response.status, json: () => JSON.parse(text) as unknown };
+  };
+
+  const storedCount = async (): Promise<string | undefined> =>
+    (await ownerQuery<{ count: string }>('SELECT count(*) FROM stored_attachments WHERE tenant_id = $1', [tenant]))[0]?.count;
 
   afterAll(async () => {
     await api?.stop();
@@ -173,10 +208,25 @@ describe('/api/compose', () => {
       method: 'POST',
       url: '/api/compose',
       headers: { ...auth, 'idempotency-key': key },
-      payload: { accountId, to: [recipient], subject: 'a different body, same key', text: 'ignored' },
+      payload: { text: 'only once', subject: `idempotent ${key}`, to: [{ address: recipient, name: 'R' }], accountId },
     });
     expect(again.statusCode).toBe(202);
+    expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json<SendRecord>()).toMatchObject({ id: record.id, state: 'sent' });
+
+    const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+    const reused = await api.inject({
+      method: 'POST',
+      url: '/api/compose',
+      headers: { ...auth, 'idempotency-key': key },
+      payload: { accountId, to: [recipient], subject: 'a different body, same key', text: 'must not go out' },
+    });
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json()).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity' });
+    expect(reused.json<{ message: string }>().message).toContain(`Idempotency-Key "${key}" was already used for a different request`);
+    expect(reused.headers['idempotent-replayed']).toBeUndefined();
+    const after = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+    expect(after[0]?.count).toBe(before[0]?.count);
 
     await eventually(async () => expect(await inboxOf(recipient, 'INBOX', record.messageId)).toHaveLength(1));
     // Give a stray second delivery the time Postfix needs to hand it to Dovecot.
@@ -233,7 +283,17 @@ describe('/api/compose', () => {
     expect((await simpleParser(delivered[0] ?? Buffer.alloc(0))).subject).toBe('draft v2');
     const replay = await api.inject({ method: 'POST', url: `/api/compose/send/${draft.id}`, headers: { ...auth, 'idempotency-key': key } });
     expect(replay.statusCode).toBe(202);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.json<SendRecord>().id).toBe(record.id);
+
+    const otherDraft = (await api.inject({ method: 'POST', url: '/api/compose/draft', headers: auth, payload: { accountId, to: [recipient], subject: 'another draft' } })).json<DraftBody>();
+    const reused = await api.inject({ method: 'POST', url: `/api/compose/send/${otherDraft.id}`, headers: { ...auth, 'idempotency-key': key } });
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json<{ message: string }>().message).toContain('was already used for a different request');
+    const sendsOfOther = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1 AND draft_id = $2', [tenant, otherDraft.id]);
+    expect(sendsOfOther[0]?.count).toBe('0');
+    const composedWithDraftKey = await api.inject({ method: 'POST', url: '/api/compose', headers: { ...auth, 'idempotency-key': key }, payload: { accountId, to: [recipient], subject: 'x' } });
+    expect(composedWithDraftKey.statusCode).toBe(422);
   }, 90_000);
 
   it('deletes a draft here and in the IMAP Drafts folder', async () => {
@@ -267,15 +327,176 @@ describe('/api/compose', () => {
     const idn = await api.inject({ method: 'POST', url: '/api/compose/draft', headers: auth, payload: { accountId, to: ['Jürgen <juergen@bücher.example>'] } });
     expect(idn.statusCode).toBe(201);
     expect(idn.json<{ to: unknown[] }>().to).toEqual([{ name: 'Jürgen', address: 'juergen@bücher.example' }]);
+  }, 60_000);
 
-    const tooLarge = await api.inject({
+  it('uploads a 20 MB file as multipart and sends it by reference through Postfix to Dovecot, byte for byte', async () => {
+    const bytes = randomBytes(20 * MIB);
+    const uploaded = await upload(api, accountId, formWith([{ name: 'Größe 20 MB.bin', type: 'application/octet-stream', content: bytes }]));
+    expect(uploaded.status).toBe(201);
+    const [file] = uploaded.json() as StoredAttachmentBody[];
+    expect(file?.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(file).toEqual({ id: file?.id, filename: 'Größe 20 MB.bin', contentType: 'application/octet-stream', size: 20 * MIB });
+
+    const response = await api.inject({
       method: 'POST',
       url: '/api/compose',
-      headers: auth,
-      payload: { ...base, attachments: [{ filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(16 * 1024 * 1024, 1).toString('base64') }] },
+      headers: { ...auth, 'idempotency-key': `upload-${randomUUID()}` },
+      payload: { accountId, to: [recipient], subject: 'twenty megabytes', text: 'see attachment', attachmentIds: [file?.id] },
     });
-    expect(tooLarge.statusCode).toBe(413);
-    expect(tooLarge.json<{ message: string }>().message).toMatch(/the limit is 15\.0 MB/);
+    expect(response.statusCode).toBe(202);
+    const record = await waitUntilSent(response.json<SendRecord>().id);
+
+    const delivered = await eventually(async () => {
+      const found = await inboxOf(recipient, 'INBOX', record.messageId);
+      if (found.length === 0) throw new Error('not delivered yet');
+      return found;
+    }, 30_000);
+    expect(delivered).toHaveLength(1);
+    const parsed = await simpleParser(delivered[0] ?? Buffer.alloc(0));
+    expect(parsed.attachments.map((attachment) => attachment.filename)).toEqual(['Größe 20 MB.bin']);
+    expect(sha256(parsed.attachments[0]?.content ?? Buffer.alloc(0))).toBe(sha256(bytes));
+  }, 120_000);
+
+  it('keeps an upload in a draft across updates that name it, and sends it with the draft', async () => {
+    const uploaded = await upload(api, accountId, formWith([
+      { name: 'one.txt', type: 'text/plain', content: Buffer.from('first file') },
+      { name: 'two.pdf', type: 'application/pdf', content: Buffer.from('%PDF-1.4 second') },
+    ]));
+    expect(uploaded.status).toBe(201);
+    const files = uploaded.json() as StoredAttachmentBody[];
+    expect(files.map((file) => [file.filename, file.contentType, file.size])).toEqual([['one.txt', 'text/plain', 10], ['two.pdf', 'application/pdf', 15]]);
+
+    const created = await api.inject({
+      method: 'POST',
+      url: '/api/compose/draft',
+      headers: auth,
+      payload: { accountId, to: [recipient], subject: 'with uploads', attachments: [{ filename: 'inline.txt', contentType: 'text/plain', content: Buffer.from('inline').toString('base64') }], attachmentIds: files.map((file) => file.id) },
+    });
+    expect(created.statusCode).toBe(201);
+    const draft = created.json<DraftBody & { attachments: StoredAttachmentBody[] }>();
+    expect(draft.attachments.map((attachment) => attachment.filename)).toEqual(['inline.txt', 'one.txt', 'two.pdf']);
+    expect(draft.attachments.slice(1).map((attachment) => attachment.id)).toEqual(files.map((file) => file.id));
+
+    const kept = draft.attachments.filter((attachment) => attachment.filename !== 'one.txt').map((attachment) => attachment.id);
+    const updated = await api.inject({ method: 'PUT', url: `/api/compose/drafts/${draft.id}`, headers: auth, payload: { version: 1, to: [recipient], subject: 'with uploads', attachmentIds: kept } });
+    expect(updated.statusCode).toBe(200);
+    expect(updated.json<{ attachments: StoredAttachmentBody[] }>().attachments.map((attachment) => attachment.filename)).toEqual(['inline.txt', 'two.pdf']);
+    const dropped = await ownerQuery<{ count: string }>('SELECT count(*) FROM stored_attachments WHERE id = $1', [files[0]?.id]);
+    expect(dropped[0]?.count).toBe('0');
+
+    const sent = await api.inject({ method: 'POST', url: `/api/compose/send/${draft.id}`, headers: auth });
+    expect(sent.statusCode).toBe(202);
+    const record = await waitUntilSent(sent.json<SendRecord>().id);
+    const delivered = await eventually(async () => {
+      const found = await inboxOf(recipient, 'INBOX', record.messageId);
+      if (found.length === 0) throw new Error('not delivered yet');
+      return found;
+    });
+    const parsed = await simpleParser(delivered[0] ?? Buffer.alloc(0));
+    expect(parsed.attachments.map((attachment) => [attachment.filename, attachment.content.toString()])).toEqual([['inline.txt', 'inline'], ['two.pdf', '%PDF-1.4 second']]);
+  }, 90_000);
+
+  it('keeps uploads to their tenant and account: a foreign id is refused with 400 and nothing is stored or sent', async () => {
+    const otherTenant = `compose-other-${randomUUID().slice(0, 8)}`;
+    const otherAuth = { authorization: bearerFor(otherTenant) };
+    const otherAccount = await api.inject({ method: 'POST', url: '/api/accounts?verify=false', headers: otherAuth, payload: { email: `other-${otherTenant}@example.test`, password: 'x' } });
+    expect(otherAccount.statusCode).toBe(201);
+    const foreign = await upload(api, otherAccount.json<{ id: string }>().id, formWith([{ name: 'secret.txt', type: 'text/plain', content: Buffer.from('tenant b only') }]), otherAuth);
+    expect(foreign.status).toBe(201);
+    const [foreignFile] = foreign.json() as StoredAttachmentBody[];
+
+    const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+    const storedBefore = await storedCount();
+    for (const request of [
+      { method: 'POST', url: '/api/compose', payload: { accountId, to: [recipient], subject: 'steal', attachmentIds: [foreignFile?.id] } },
+      { method: 'POST', url: '/api/compose/draft', payload: { accountId, to: [recipient], subject: 'steal', attachmentIds: [foreignFile?.id] } },
+      { method: 'POST', url: '/api/compose', payload: { accountId, to: [recipient], subject: 'unknown', attachmentIds: [randomUUID()] } },
+    ]) {
+      const response = await api.inject({ ...request, headers: auth });
+      expect({ request, status: response.statusCode }).toEqual({ request, status: 400 });
+      expect(response.json<{ message: string }>().message).toContain('name no attachment stored for account');
+      expect(response.body).not.toContain('secret.txt');
+    }
+    expect(await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant])).toEqual(sendsBefore);
+    expect(await storedCount()).toBe(storedBefore);
+
+    const intoForeignAccount = await upload(api, otherAccount.json<{ id: string }>().id, formWith([{ name: 'x.txt', type: 'text/plain', content: Buffer.from('x') }]));
+    expect(intoForeignAccount.status).toBe(404);
+    expect(await storedCount()).toBe(storedBefore);
+  }, 60_000);
+
+  it('refuses uploads that are not files, have unusable names or types, or are no multipart body, storing nothing', async () => {
+    const before = await storedCount();
+    const good = { disposition: 'form-data; name="file"; filename="ok.txt"', contentType: 'text/plain', content: Buffer.from('fine') };
+    const cases: [string, { body: Buffer; contentType: string }, number][] = [
+      ['a line break in the filename', multipartBody([{ disposition: `form-data; name="file"; filename*=UTF-8''evil%0D%0A.txt`, contentType: 'text/plain', content: Buffer.from('x') }]), 400],
+      ['a tab in the filename', multipartBody([good, { disposition: 'form-data; name="file"; filename="a\tb.txt"', contentType: 'text/plain', content: Buffer.from('x') }]), 400],
+      ['an empty filename', multipartBody([{ disposition: 'form-data; name="file"; filename=""', contentType: 'text/plain', content: Buffer.from('x') }]), 400],
+      ['a content type that is no MIME type', multipartBody([good, { disposition: 'form-data; name="file"; filename="b.txt"', contentType: 'nonsense', content: Buffer.from('x') }]), 400],
+      ['a form field', multipartBody([good, { disposition: 'form-data; name="note"', content: Buffer.from('hello') }]), 400],
+      ['no part at all', multipartBody([]), 400],
+    ];
+    for (const [name, { body, contentType }, status] of cases) {
+      const response = await upload(api, accountId, body, { ...auth, 'content-type': contentType });
+      expect({ name, status: response.status }).toEqual({ name, status });
+      const error = response.json() as { statusCode: number; requestId: unknown };
+      expect(error.statusCode).toBe(status);
+      expect(typeof error.requestId).toBe('string');
+    }
+    const json = await api.inject({ method: 'POST', url: `/api/compose/attachments?accountId=${accountId}`, headers: auth, payload: { file: 'x' } });
+    expect(json.statusCode).toBe(415);
+    expect(json.json()).toMatchObject({ statusCode: 415, error: 'Unsupported Media Type' });
+    expect(await storedCount()).toBe(before);
+
+    // The multipart parser drops a part whose filename holds a line break before the API sees it:
+    // next to a good file, only the good one is stored, and the answer shows which.
+    const mixed = multipartBody([good, { disposition: `form-data; name="file"; filename*=UTF-8''evil%0D%0ABcc%3A%20x.txt`, contentType: 'text/plain', content: Buffer.from('x') }]);
+    const response = await upload(api, accountId, mixed.body, { ...auth, 'content-type': mixed.contentType });
+    expect(response.status).toBe(201);
+    expect((response.json() as StoredAttachmentBody[]).map((file) => file.filename)).toEqual(['ok.txt']);
+    expect(await storedCount()).toBe(String(Number(before) + 1));
+  }, 60_000);
+
+  it('documents the upload as a multipart body of files and attachmentIds on messages and drafts', async () => {
+    const document = (await api.inject({ url: '/docs-json' })).json<{
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> } }>>;
+      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    }>();
+    const body = document.paths['/api/compose/attachments']?.post?.requestBody?.content['multipart/form-data'];
+    expect(body?.schema.properties?.file).toEqual({ type: 'array', items: { type: 'string', format: 'binary' } });
+    for (const schema of ['ComposeMessageDto', 'CreateDraftDto', 'UpdateDraftDto']) {
+      expect({ schema, property: document.components.schemas[schema]?.properties.attachmentIds }).toMatchObject({ schema, property: { type: 'array' } });
+    }
+  });
+
+  it('enforces MAX_MESSAGE_SIZE_MB while an upload streams in, and on JSON bodies, with 413 and nothing stored', async () => {
+    const small = await ApiProcess.start({ REDIS_KEY_PREFIX: worker.redisKeyPrefix, MAX_MESSAGE_SIZE_MB: '1' });
+    try {
+      const before = await storedCount();
+      for (const files of [
+        [{ name: 'big.bin', type: 'application/octet-stream', content: randomBytes(2 * MIB) }],
+        [{ name: 'a.bin', type: 'application/octet-stream', content: randomBytes(0.6 * MIB) }, { name: 'b.bin', type: 'application/octet-stream', content: randomBytes(0.6 * MIB) }],
+      ]) {
+        const response = await upload(small, accountId, formWith(files));
+        expect(response.status).toBe(413);
+        expect(response.json()).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
+        expect((response.json() as { message: string }).message).toContain('exceeds 1.0 MB');
+      }
+      expect(await storedCount()).toBe(before);
+      // The connection is still usable after a refused upload: the API read the body to its end.
+      expect((await upload(small, accountId, formWith([{ name: 'fits.bin', type: 'application/octet-stream', content: randomBytes(MIB / 2) }]))).status).toBe(201);
+
+      const tooLarge = await small.inject({
+        method: 'POST',
+        url: '/api/compose',
+        headers: auth,
+        payload: { accountId, to: [recipient], subject: 'ok', attachments: [{ filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(1.5 * MIB, 1).toString('base64') }] },
+      });
+      expect(tooLarge.statusCode).toBe(413);
+      expect(tooLarge.json<{ message: string }>().message).toMatch(/the limit is 1\.0 MB/);
+    } finally {
+      await small.stop();
+    }
   }, 60_000);
 
   it('answers 503 and stores nothing when sending is disabled', async () => {

@@ -35,6 +35,8 @@ export interface MailConfig {
   smtpTimeoutMs: number;
   imapPoolSize: number;
   smtpPoolSize: number;
+  /** Bodies plus decoded attachments of one outgoing message (MAX_MESSAGE_SIZE_MB). */
+  maxMessageBytes: number;
 }
 
 export interface FeatureFlags {

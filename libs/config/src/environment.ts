@@ -156,6 +156,16 @@ export class EnvironmentVariables {
   @Max(1000)
   SMTP_POOL_SIZE = 5;
 
+  /**
+   * Bodies plus decoded attachments of one outgoing message, in MiB. Base64 makes the message on
+   * the wire about 37 % larger, so 18 stays under the 25 MB that common providers accept.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(1024)
+  MAX_MESSAGE_SIZE_MB = 18;
+
   @Transform(toUpperCase)
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevelName = 'INFO';

@@ -16,7 +16,7 @@ describe('loadConfig', () => {
       trustProxy: false,
     });
     expect(sut.redis).toEqual({ url: 'redis://localhost:6379/0', queueUrl: 'redis://localhost:6379/0', keyPrefix: 'mail' });
-    expect(sut.mail).toEqual({ imapTimeoutMs: 30_000, smtpTimeoutMs: 30_000, imapPoolSize: 10, smtpPoolSize: 5 });
+    expect(sut.mail).toEqual({ imapTimeoutMs: 30_000, smtpTimeoutMs: 30_000, imapPoolSize: 10, smtpPoolSize: 5, maxMessageBytes: 18 * 1024 * 1024 });
     expect(sut.features).toEqual({ imapSync: true, smtpSend: true, backgroundJobs: true, emailParsing: true });
     expect(sut.rateLimit).toEqual({ enabled: true, perMinute: 60, perHour: 1000 });
     expect(sut.tenancy).toEqual({ headerName: 'X-Tenant-ID', defaultTenantId: 'default' });
@@ -52,10 +52,12 @@ describe('loadConfig', () => {
       ENCRYPTION_KEY: KEY_HEX,
       ENCRYPTION_KEYS: OLD_KEY_BASE64,
       CORS_ORIGINS: 'https://app.example.com, localhost:3000',
+      MAX_MESSAGE_SIZE_MB: '25',
     });
 
     expect(sut.rateLimit.enabled).toBe(false);
     expect(sut.mail.imapTimeoutMs).toBe(2500);
+    expect(sut.mail.maxMessageBytes).toBe(25 * 1024 * 1024);
     expect(sut.log.level).toBe('DEBUG');
     expect(sut.encryption.currentKey).toEqual(Buffer.from(KEY_HEX, 'hex'));
     expect(sut.encryption.previousKeys).toEqual([Buffer.alloc(32, 7)]);
@@ -93,7 +95,7 @@ describe('loadConfig', () => {
   it('names every malformed variable and never echoes secrets', () => {
     let message = '';
     try {
-      loadConfig({ PORT: 'abc', SYNC_CRON: 'every hour', ENCRYPTION_KEY: 'short-secret', DATABASE_URL: 'mysql://x' });
+      loadConfig({ PORT: 'abc', SYNC_CRON: 'every hour', ENCRYPTION_KEY: 'short-secret', DATABASE_URL: 'mysql://x', MAX_MESSAGE_SIZE_MB: '0.5' });
     } catch (error: unknown) {
       message = (error as Error).message;
     }
@@ -102,6 +104,7 @@ describe('loadConfig', () => {
     expect(message).toMatch(/SYNC_CRON must be a cron expression/);
     expect(message).toMatch(/ENCRYPTION_KEY .*32 bytes/);
     expect(message).toMatch(/DATABASE_URL/);
+    expect(message).toMatch(/MAX_MESSAGE_SIZE_MB must .*\(got "0\.5"\)/);
     expect(message).not.toContain('short-secret');
     expect(message).not.toContain('mysql://x');
   });

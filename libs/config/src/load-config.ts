@@ -90,6 +90,7 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
       smtpTimeoutMs: Math.round(vars.SMTP_TIMEOUT * 1000),
       imapPoolSize: vars.IMAP_POOL_SIZE,
       smtpPoolSize: vars.SMTP_POOL_SIZE,
+      maxMessageBytes: vars.MAX_MESSAGE_SIZE_MB * 1024 * 1024,
     },
     {
       imapSync: vars.ENABLE_IMAP_SYNC,

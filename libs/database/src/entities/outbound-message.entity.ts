@@ -58,6 +58,10 @@ export class OutboundMessage {
   @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true })
   idempotencyKey!: string | null;
 
+  /** SHA-256 of the request that came with the Idempotency-Key, so a replay can be told from a new request reusing the key. */
+  @Column({ name: 'request_fingerprint', type: 'char', length: 64, nullable: true })
+  requestFingerprint!: string | null;
+
   @Column({ type: 'varchar', length: 16, default: 'queued' })
   state!: SendState;
 

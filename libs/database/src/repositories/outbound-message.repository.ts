@@ -39,15 +39,15 @@ export class OutboundMessageRepository {
    * The common case is one statement: the new row is built from the values and what the INSERT
    * returns, not read back.
    */
-  async createIdempotent(values: NewOutboundMessage, idempotencyKey: string | null): Promise<OutboundCreation> {
+  async createIdempotent(values: NewOutboundMessage, idempotencyKey: string | null, requestFingerprint: string | null = null): Promise<OutboundCreation> {
     return this.scope.transaction(async (manager, tenantId) => {
       const insert = async (): Promise<OutboundMessage | null> => {
         const inserted: { id: string; created_at: Date; updated_at: Date }[] = await manager.query(
-          `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "state", "message_id", "content")
-           VALUES ($1, $2, $3, $4, 'queued', $5, $6::jsonb)
+          `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
+           VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7::jsonb)
            ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
            RETURNING "id", "created_at", "updated_at"`,
-          [tenantId, values.accountId, values.draftId, idempotencyKey, values.messageId, JSON.stringify(values.content)],
+          [tenantId, values.accountId, values.draftId, idempotencyKey, requestFingerprint, values.messageId, JSON.stringify(values.content)],
         );
         const row = inserted[0];
         if (!row) return null;
@@ -56,6 +56,7 @@ export class OutboundMessageRepository {
           id: row.id,
           tenantId,
           idempotencyKey,
+          requestFingerprint,
           state: 'queued',
           attempts: 0,
           lastResponse: null,
@@ -85,13 +86,13 @@ export class OutboundMessageRepository {
   }
 
   /** Binds a key to an existing send that has none, unless the key already names another send. */
-  async attachIdempotencyKey(id: string, idempotencyKey: string): Promise<void> {
+  async attachIdempotencyKey(id: string, idempotencyKey: string, requestFingerprint: string | null = null): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
       manager.query(
-        `UPDATE "outbound_messages" SET "idempotency_key" = $3
+        `UPDATE "outbound_messages" SET "idempotency_key" = $3, "request_fingerprint" = $4
           WHERE "id" = $1 AND "tenant_id" = $2 AND "idempotency_key" IS NULL
             AND NOT EXISTS (SELECT 1 FROM "outbound_messages" WHERE "tenant_id" = $2 AND "idempotency_key" = $3)`,
-        [id, tenantId, idempotencyKey],
+        [id, tenantId, idempotencyKey, requestFingerprint],
       ),
     );
   }

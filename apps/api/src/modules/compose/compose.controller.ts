@@ -1,9 +1,11 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiBody,
   ApiConflictResponse,
+  ApiConsumes,
   ApiCreatedResponse,
   ApiHeader,
   ApiNoContentResponse,
@@ -12,22 +14,27 @@ import {
   ApiPayloadTooLargeResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
+  ApiUnprocessableEntityResponse,
+  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
+import { AttachmentsService } from './attachments.service.js';
 import { ComposeService } from './compose.service.js';
 import type { SendResult } from './compose.service.js';
 import { ComposeMessageDto } from './dto/compose-message.dto.js';
-import { CreateDraftDto, ListDraftsQueryDto, UpdateDraftDto } from './dto/draft.dto.js';
-import { DraftDto, DraftPageDto, SendRecordDto } from './dto/responses.dto.js';
+import { CreateDraftDto, ListDraftsQueryDto, UpdateDraftDto, UploadAttachmentsQueryDto } from './dto/draft.dto.js';
+import { DraftDto, DraftPageDto, SendRecordDto, StoredAttachmentDto } from './dto/responses.dto.js';
 import { DraftsService } from './drafts.service.js';
 import { parseIdempotencyKey } from './message-content.js';
 
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
   required: false,
-  description: 'Repeating a request with the same key within 24 h returns the first result and sends nothing new',
+  description:
+    'Repeating a request with the same key within 24 h returns the first result and sends nothing new; the same key with a different request answers 422',
 };
+const KEY_REUSED = { description: 'The Idempotency-Key was used for a different request; nothing was sent' };
 const REPLAYED_HEADER = 'idempotent-replayed';
 
 @ApiTags('compose')
@@ -37,6 +44,7 @@ export class ComposeController {
   constructor(
     private readonly compose: ComposeService,
     private readonly drafts: DraftsService,
+    private readonly attachments: AttachmentsService,
   ) {}
 
   @Post()
@@ -45,6 +53,7 @@ export class ComposeController {
   @ApiAcceptedResponse({ type: SendRecordDto, description: 'Queued; poll GET /api/compose/outbox/{id}' })
   @ApiBadRequestResponse({ description: 'Invalid addresses, no recipient, line breaks in header values' })
   @ApiPayloadTooLargeResponse({ description: 'Bodies and attachments exceed the message size limit' })
+  @ApiUnprocessableEntityResponse(KEY_REUSED)
   @ApiServiceUnavailableResponse({ description: 'Sending is disabled (ENABLE_SMTP_SEND=false)' })
   async send(
     @Body() body: ComposeMessageDto,
@@ -59,6 +68,7 @@ export class ComposeController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiAcceptedResponse({ type: SendRecordDto })
   @ApiNotFoundResponse()
+  @ApiUnprocessableEntityResponse(KEY_REUSED)
   @ApiServiceUnavailableResponse({ description: 'Sending is disabled (ENABLE_SMTP_SEND=false)' })
   async sendDraft(
     @Param('draftId', ParseUUIDPipe) draftId: string,
@@ -73,6 +83,25 @@ export class ComposeController {
   @ApiNotFoundResponse()
   async outboxItem(@Param('id', ParseUUIDPipe) id: string): Promise<SendRecordDto> {
     return SendRecordDto.from(await this.compose.outboxItem(id));
+  }
+
+  @Post('attachments')
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    description:
+      'One or more file parts (any field name); each needs a filename, and its Content-Type becomes the attachment\'s. A part whose filename contains a line break is dropped by the parser; the answer lists what was stored.',
+    schema: { type: 'object', required: ['file'], properties: { file: { type: 'array', items: { type: 'string', format: 'binary' } } } },
+  })
+  @ApiCreatedResponse({
+    type: [StoredAttachmentDto],
+    description: 'Stored for the account; name them in attachmentIds of a draft or of POST /api/compose. Uploads not used within 24 hours are removed.',
+  })
+  @ApiBadRequestResponse({ description: 'No file part, a form field, or a filename or Content-Type that cannot go into a mail header' })
+  @ApiNotFoundResponse({ description: 'No such account' })
+  @ApiPayloadTooLargeResponse({ description: 'The files together exceed the message size limit (MAX_MESSAGE_SIZE_MB); nothing is stored' })
+  @ApiUnsupportedMediaTypeResponse({ description: 'The body is not multipart/form-data' })
+  async uploadAttachments(@Query() query: UploadAttachmentsQueryDto, @Req() request: FastifyRequest): Promise<StoredAttachmentDto[]> {
+    return (await this.attachments.upload(query.accountId, request)).map((attachment) => StoredAttachmentDto.from(attachment));
   }
 
   @Post('draft')

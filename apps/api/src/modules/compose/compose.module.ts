@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 
+import { AttachmentsService } from './attachments.service.js';
 import { ComposeController } from './compose.controller.js';
 import { ComposeService } from './compose.service.js';
 import { DraftsService } from './drafts.service.js';
 
 @Module({
   controllers: [ComposeController],
-  providers: [ComposeService, DraftsService],
+  providers: [AttachmentsService, ComposeService, DraftsService],
 })
 export class ComposeModule {}

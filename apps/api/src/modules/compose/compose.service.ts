@@ -8,8 +8,11 @@ import { JobName, JobProducer } from '@app/queue';
 import { TenantContext, TenantScope } from '@app/tenancy';
 import { BadRequestException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 
+import { AttachmentsService } from './attachments.service.js';
 import type { ComposeMessageDto } from './dto/compose-message.dto.js';
 import { assertWithinSizeLimit, decodeAttachments } from './message-content.js';
+import { assertSameRequest, idempotentRequest } from './request-fingerprint.js';
+import type { IdempotentRequest } from './request-fingerprint.js';
 import { toMailboxes } from './recipients.js';
 
 export interface SendResult {
@@ -32,6 +35,7 @@ export class ComposeService {
     private readonly drafts: DraftRepository,
     private readonly outbound: OutboundMessageRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
+    private readonly attachments: AttachmentsService,
     private readonly jobs: JobProducer,
   ) {}
 
@@ -41,17 +45,17 @@ export class ComposeService {
     const cc = toMailboxes(dto.cc);
     const bcc = toMailboxes(dto.bcc);
     if (to.length + cc.length + bcc.length === 0) throw new BadRequestException('At least one recipient (to, cc or bcc) is required');
-    const attachments = decodeAttachments(dto);
-    assertWithinSizeLimit(dto.text, dto.html, attachments.reduce((sum, attachment) => sum + attachment.content.length, 0));
+    const inline = decodeAttachments(dto);
 
-    if (idempotencyKey !== null) {
-      // A replay must not store the attachments again only to find the key taken.
-      const replay = await this.outbound.findByIdempotencyKey(idempotencyKey);
-      if (replay) return { record: replay, created: false };
-    }
+    const idempotency = idempotentRequest(idempotencyKey, 'compose', dto);
+    // A replay must not store the attachments again only to find the key taken.
+    const replay = await this.replayOf(idempotency);
+    if (replay) return replay;
     const account = await this.accountOrFail(dto.accountId);
     const creation = await this.scope.transaction(async () => {
-      const refs = await this.storedAttachments.store(account.id, attachments);
+      const uploaded = await this.attachments.referenced(account.id, dto.attachmentIds);
+      assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [...inline.map((file) => ({ size: file.content.length })), ...uploaded]);
+      const stored = await this.storedAttachments.store(account.id, inline);
       const content: OutboundContent = {
         from: { name: account.displayName ?? '', address: account.email },
         to,
@@ -63,11 +67,13 @@ export class ComposeService {
         html: dto.html ?? null,
         inReplyTo: dto.inReplyTo ?? null,
         references: referencesOf(dto.inReplyTo, dto.references),
-        attachments: refs,
+        attachments: [...stored, ...uploaded],
       };
-      const result = await this.outbound.createIdempotent({ accountId: account.id, draftId: null, messageId: newMessageId(account), content }, idempotencyKey);
-      // Lost a race for the key: the bytes stored for this request belong to nothing.
-      if (!result.created) await this.storedAttachments.deleteUnreferenced(refs.map((ref) => ref.storageKey));
+      const result = await this.outbound.createIdempotent({ accountId: account.id, draftId: null, messageId: newMessageId(account), content }, idempotencyKey, idempotency?.fingerprint);
+      // Thrown inside the transaction, so the attachments stored above are rolled back with it.
+      if (!result.created) assertSameRequest(result.record, idempotency);
+      // Lost a race for the key: the inline bytes stored for this request belong to nothing (the uploads stay for the client to use).
+      if (!result.created) await this.storedAttachments.deleteUnreferenced(stored.map((ref) => ref.storageKey));
       return result;
     });
     return this.enqueue(creation);
@@ -75,10 +81,9 @@ export class ComposeService {
 
   async sendDraft(draftId: string, idempotencyKey: string | null): Promise<SendResult> {
     this.assertSendingEnabled();
-    if (idempotencyKey !== null) {
-      const replay = await this.outbound.findByIdempotencyKey(idempotencyKey);
-      if (replay) return { record: replay, created: false };
-    }
+    const idempotency = idempotentRequest(idempotencyKey, 'send-draft', draftId);
+    const replay = await this.replayOf(idempotency);
+    if (replay) return replay;
     const creation = await this.scope.transaction(async (): Promise<OutboundCreation> => {
       // The row lock serialises double clicks on "send": the second sees the first one's record.
       const draft = await this.drafts.findByIdForUpdate(draftId);
@@ -87,11 +92,11 @@ export class ComposeService {
       if (live) {
         // The send that won the race may have come without a key; bind ours to it so a replay
         // after the draft is gone still finds it.
-        if (idempotencyKey !== null && live.idempotencyKey === null) await this.outbound.attachIdempotencyKey(live.id, idempotencyKey);
+        if (idempotency && live.idempotencyKey === null) await this.outbound.attachIdempotencyKey(live.id, idempotency.key, idempotency.fingerprint);
         return { record: live, created: false };
       }
       if (draft.to.length + draft.cc.length + draft.bcc.length === 0) throw new BadRequestException('The draft has no recipients');
-      assertWithinSizeLimit(draft.textBody, draft.htmlBody, draft.attachments.reduce((sum, attachment) => sum + attachment.size, 0));
+      assertWithinSizeLimit(this.config.mail.maxMessageBytes, draft.textBody, draft.htmlBody, draft.attachments);
       const account = await this.accountOrFail(draft.accountId);
       const content: OutboundContent = {
         from: { name: account.displayName ?? '', address: account.email },
@@ -106,7 +111,9 @@ export class ComposeService {
         references: draft.references.length > 0 ? draft.references : referencesOf(draft.inReplyTo ?? undefined, undefined),
         attachments: draft.attachments,
       };
-      return this.outbound.createIdempotent({ accountId: account.id, draftId, messageId: newMessageId(account), content }, idempotencyKey);
+      const result = await this.outbound.createIdempotent({ accountId: account.id, draftId, messageId: newMessageId(account), content }, idempotencyKey, idempotency?.fingerprint);
+      if (!result.created) assertSameRequest(result.record, idempotency);
+      return result;
     });
     return this.enqueue(creation);
   }
@@ -115,6 +122,15 @@ export class ComposeService {
     const record = await this.outbound.findById(id);
     if (!record) throw new NotFoundException(`Send ${id} not found`);
     return record;
+  }
+
+  /** The send an earlier request with this key created, provided it asked for the same thing (else 422). */
+  private async replayOf(idempotency: IdempotentRequest | null): Promise<SendResult | null> {
+    if (idempotency === null) return null;
+    const record = await this.outbound.findByIdempotencyKey(idempotency.key);
+    if (!record) return null;
+    assertSameRequest(record, idempotency);
+    return { record, created: false };
   }
 
   /**

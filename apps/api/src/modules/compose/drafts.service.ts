@@ -1,10 +1,11 @@
 import { AppConfig } from '@app/config';
 import { AccountRepository, DraftRepository, InvalidCursorError, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
-import type { Draft, DraftContent, Page } from '@app/database';
+import type { Draft, DraftContent, NewStoredAttachment, Page, StoredAttachmentRef } from '@app/database';
 import { JobName, JobProducer } from '@app/queue';
 import { TenantContext, TenantScope } from '@app/tenancy';
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 
+import { AttachmentsService } from './attachments.service.js';
 import type { CreateDraftDto, UpdateDraftDto } from './dto/draft.dto.js';
 import type { MessageFieldsDto } from './dto/message-fields.dto.js';
 import { assertWithinSizeLimit, decodeAttachments } from './message-content.js';
@@ -24,17 +25,17 @@ export class DraftsService {
     private readonly drafts: DraftRepository,
     private readonly outbound: OutboundMessageRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
+    private readonly attachments: AttachmentsService,
     private readonly jobs: JobProducer,
   ) {}
 
   async create(dto: CreateDraftDto): Promise<Draft> {
-    const attachments = decodeAttachments(dto);
-    assertWithinSizeLimit(dto.text, dto.html, attachments.reduce((sum, attachment) => sum + attachment.content.length, 0));
+    const inline = decodeAttachments(dto);
     const account = await this.accounts.findById(dto.accountId);
     if (!account) throw new NotFoundException(`Account ${dto.accountId} not found`);
     const draft = await this.scope.transaction(async () => {
-      const refs = await this.storedAttachments.store(account.id, attachments);
-      return this.drafts.create(account.id, { ...contentOf(dto), attachments: refs });
+      const attachments = await this.storeAttachments(account.id, dto, inline);
+      return this.drafts.create(account.id, { ...contentOf(dto), attachments });
     });
     await this.mirror(draft);
     return draft;
@@ -56,15 +57,14 @@ export class DraftsService {
   }
 
   async update(id: string, dto: UpdateDraftDto): Promise<Draft> {
-    const attachments = decodeAttachments(dto);
-    assertWithinSizeLimit(dto.text, dto.html, attachments.reduce((sum, attachment) => sum + attachment.content.length, 0));
+    const inline = decodeAttachments(dto);
     const { draft, previousKeys } = await this.scope.transaction(async () => {
       const current = await this.drafts.findByIdForUpdate(id);
       if (!current) throw new NotFoundException(`Draft ${id} not found`);
       await this.assertNotBeingSent(id);
       if (current.version !== dto.version) throw staleVersion(id, dto.version, current.version);
-      const refs = await this.storedAttachments.store(current.accountId, attachments);
-      const result = await this.drafts.update(id, dto.version, { ...contentOf(dto), attachments: refs });
+      const attachments = await this.storeAttachments(current.accountId, dto, inline);
+      const result = await this.drafts.update(id, dto.version, { ...contentOf(dto), attachments });
       if (result.state === 'not-found') throw new NotFoundException(`Draft ${id} not found`);
       if (result.state === 'stale') throw staleVersion(id, dto.version, result.currentVersion);
       return { draft: result.draft, previousKeys: current.attachments.map((attachment) => attachment.storageKey) };
@@ -84,6 +84,13 @@ export class DraftsService {
     if (!deleted) throw new NotFoundException(`Draft ${id} not found`);
     await this.storedAttachments.deleteUnreferenced(deleted.attachments.map((attachment) => attachment.storageKey));
     await this.mirror(deleted, true);
+  }
+
+  /** Inline attachments stored, then the ones named by id; called in the transaction that saves the draft. */
+  private async storeAttachments(accountId: string, dto: MessageFieldsDto, inline: NewStoredAttachment[]): Promise<StoredAttachmentRef[]> {
+    const named = await this.attachments.referenced(accountId, dto.attachmentIds);
+    assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [...inline.map((file) => ({ size: file.content.length })), ...named]);
+    return [...(await this.storedAttachments.store(accountId, inline)), ...named];
   }
 
   private async assertNotBeingSent(id: string): Promise<void> {

@@ -3,13 +3,6 @@ import { BadRequestException, PayloadTooLargeException } from '@nestjs/common';
 
 import type { MessageFieldsDto } from './dto/message-fields.dto.js';
 
-/**
- * Bodies and attachments together, decoded. Common providers cap a message at 20-25 MB after
- * base64 (+33 %); 15 MB of content stays under that once encoded, and under the API's 25 MB
- * request limit once base64-encoded in the JSON body.
- */
-export const MAX_MESSAGE_BYTES = 15 * 1024 * 1024;
-
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export function decodeAttachments(dto: MessageFieldsDto): NewStoredAttachment[] {
@@ -20,13 +13,17 @@ export function decodeAttachments(dto: MessageFieldsDto): NewStoredAttachment[] 
   }));
 }
 
-export function assertWithinSizeLimit(text: string | null | undefined, html: string | null | undefined, attachmentBytes: number): void {
-  const total = Buffer.byteLength(text ?? '') + Buffer.byteLength(html ?? '') + attachmentBytes;
-  if (total > MAX_MESSAGE_BYTES) {
-    throw new PayloadTooLargeException(
-      `The message is ${megabytes(total)} MB (bodies and decoded attachments); the limit is ${megabytes(MAX_MESSAGE_BYTES)} MB`,
-    );
+/** `limitBytes` is MAX_MESSAGE_SIZE_MB: bodies and decoded attachments together. */
+export function assertWithinSizeLimit(limitBytes: number, text: string | null | undefined, html: string | null | undefined, attachments: readonly { size: number }[]): void {
+  const total = Buffer.byteLength(text ?? '') + Buffer.byteLength(html ?? '') + attachments.reduce((sum, attachment) => sum + attachment.size, 0);
+  if (total > limitBytes) {
+    throw new PayloadTooLargeException(`The message is ${megabytes(total)} MB (bodies and decoded attachments); the limit is ${megabytes(limitBytes)} MB`);
   }
+}
+
+/** The answer to an upload above the limit; nothing of it is stored. */
+export function uploadTooLarge(limitBytes: number): PayloadTooLargeException {
+  return new PayloadTooLargeException(`The upload exceeds ${megabytes(limitBytes)} MB, the size limit of a message (MAX_MESSAGE_SIZE_MB); nothing was stored`);
 }
 
 /** `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): any printable ASCII, up to 255 characters here. */

@@ -18,6 +18,12 @@ export class UpdateDraftDto extends MessageFieldsDto {
   version!: number;
 }
 
+export class UploadAttachmentsQueryDto {
+  @ApiProperty({ format: 'uuid', description: 'The account whose drafts and messages may use the files' })
+  @IsUUID()
+  accountId!: string;
+}
+
 export class ListDraftsQueryDto {
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()

@@ -1,14 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBase64, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsBase64, IsOptional, IsString, IsUUID, Length, Matches, ValidateNested } from 'class-validator';
 
 import { IsRecipientList } from '../recipients.js';
 
-const NO_LINE_BREAKS = /^[^\r\n]*$/;
+export const NO_LINE_BREAKS = /^[^\r\n]*$/;
 /** RFC 5322 §3.6.4 msg-id: `<left@right>`, no whitespace. */
 const MESSAGE_ID = /^<[^\s<>@]+@[^\s<>@]+>$/;
-const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
+export const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
 
 export const MAX_RECIPIENTS_PER_FIELD = 500;
 export const MAX_ATTACHMENTS = 50;
@@ -76,13 +76,26 @@ export class MessageFieldsDto {
   @IsString()
   html?: string;
 
-  @ApiPropertyOptional({ type: [AttachmentUploadDto] })
+  @ApiPropertyOptional({ type: [AttachmentUploadDto], description: 'Attachments sent inline, base64-encoded; for larger files use attachmentIds' })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_ATTACHMENTS)
   @ValidateNested({ each: true })
   @Type(() => AttachmentUploadDto)
   attachments?: AttachmentUploadDto[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    format: 'uuid',
+    description:
+      'Attachments stored before, by id: files from POST /api/compose/attachments (multipart) for the same account, or the attachments of a draft of it (a draft update keeps only those listed here). They follow the inline attachments in the message.',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_ATTACHMENTS)
+  @ArrayUnique()
+  @IsUUID(undefined, { each: true })
+  attachmentIds?: string[];
 
   @ApiPropertyOptional({ example: '<original@example.com>', description: 'Message-ID of the message being replied to' })
   @IsOptional()

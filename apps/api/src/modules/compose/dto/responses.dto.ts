@@ -1,5 +1,5 @@
 import { SEND_STATES } from '@app/database';
-import type { Draft, MailAddress, OutboundMessage, SendState } from '@app/database';
+import type { Draft, MailAddress, OutboundMessage, SendState, StoredAttachmentRef } from '@app/database';
 import { ApiProperty } from '@nestjs/swagger';
 
 export class MailAddressDto {
@@ -30,11 +30,16 @@ export class SendRecordDto {
   }
 }
 
-export class DraftAttachmentDto {
+/** An attachment stored for a draft or an upload; its id goes into attachmentIds. */
+export class StoredAttachmentDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() filename!: string;
   @ApiProperty() contentType!: string;
-  @ApiProperty() size!: number;
+  @ApiProperty({ description: 'Bytes' }) size!: number;
+
+  static from(attachment: StoredAttachmentRef): StoredAttachmentDto {
+    return { id: attachment.storageKey, filename: attachment.filename, contentType: attachment.contentType, size: attachment.size };
+  }
 }
 
 export class DraftDto {
@@ -49,7 +54,7 @@ export class DraftDto {
   @ApiProperty({ nullable: true, type: String }) html!: string | null;
   @ApiProperty({ nullable: true, type: String }) inReplyTo!: string | null;
   @ApiProperty({ type: [String] }) references!: string[];
-  @ApiProperty({ type: [DraftAttachmentDto] }) attachments!: DraftAttachmentDto[];
+  @ApiProperty({ type: [StoredAttachmentDto] }) attachments!: StoredAttachmentDto[];
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 
@@ -66,12 +71,7 @@ export class DraftDto {
       html: draft.htmlBody,
       inReplyTo: draft.inReplyTo,
       references: draft.references,
-      attachments: draft.attachments.map((attachment) => ({
-        id: attachment.storageKey,
-        filename: attachment.filename,
-        contentType: attachment.contentType,
-        size: attachment.size,
-      })),
+      attachments: draft.attachments.map((attachment) => StoredAttachmentDto.from(attachment)),
       createdAt: draft.createdAt.toISOString(),
       updatedAt: draft.updatedAt.toISOString(),
     };
