@@ -1,21 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsBoolean, IsOptional } from 'class-validator';
 
-export class ListAccountsQueryDto {
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  cursor?: string;
+import { PageQueryDto } from '../../../common/dto/page-query.dto.js';
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value))
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit = 50;
-}
+export class ListAccountsQueryDto extends PageQueryDto {}
 
 export class VerifyQueryDto {
   @ApiPropertyOptional({ default: true, description: 'false skips the IMAP/SMTP login test' })

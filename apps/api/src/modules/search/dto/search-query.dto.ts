@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 
-import { PageQueryDto } from '../../messages/dto/list-messages-query.dto.js';
+import { PageQueryDto } from '../../../common/dto/page-query.dto.js';
 
 export class SearchQueryDto extends PageQueryDto {
   @ApiProperty({

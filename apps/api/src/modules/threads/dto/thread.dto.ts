@@ -2,7 +2,7 @@ import type { ThreadSummaryRow } from '@app/database';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
 
-import { PageQueryDto } from '../../messages/dto/list-messages-query.dto.js';
+import { PageQueryDto } from '../../../common/dto/page-query.dto.js';
 import { MailAddressDto, MessageSummaryDto } from '../../messages/dto/message-summary.dto.js';
 
 export class ListThreadsQueryDto extends PageQueryDto {
