@@ -10,7 +10,7 @@ import { TenancyModule } from '@app/tenancy';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 
-import { PROCESSORS } from './processors/index.js';
+import { processorProviders } from './processors/index.js';
 import { SYNC_PROVIDERS } from './sync/index.js';
 
 @Module({})
@@ -29,7 +29,7 @@ export class WorkerModule {
         MailModule,
         HealthCheckModule.forApp('worker'),
       ],
-      providers: [...SYNC_PROVIDERS, ...PROCESSORS],
+      providers: [...SYNC_PROVIDERS, ...processorProviders(config)],
     };
   }
 }
