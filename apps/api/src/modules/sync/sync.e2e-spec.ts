@@ -87,9 +87,10 @@ describe('/api/sync', () => {
         120_000,
         500,
       );
-      expect(status).toMatchObject({ state: 'idle', lastError: null, messageCount: 12 });
+      expect(status).toMatchObject({ state: 'idle', lastError: null, messageCount: 12, failureCount: 0, nextSyncAfter: null });
       const inbox = (status as unknown as { folders: Record<string, unknown>[] }).folders.find((folder) => folder.path === 'INBOX');
       expect(inbox).toMatchObject({ role: 'inbox', total: 12, synced: 12, lastUid: '12', uidValidity: expect.stringMatching(/^\d+$/) as unknown });
+      expect(inbox).toMatchObject({ lastError: null, lastErrorAt: null, failureCount: 0, nextSyncAfter: null });
       expect(inbox?.highestModseq).toEqual(expect.stringMatching(/^\d+$/) as unknown);
       expect((status as unknown as { lastSyncedAt: string }).lastSyncedAt).toEqual(expect.any(String) as unknown);
       expect((status as unknown as { lastRun: Record<string, unknown> }).lastRun).toMatchObject({ startedAt: expect.any(String) as unknown, finishedAt: expect.any(String) as unknown });
