@@ -70,6 +70,12 @@ export interface MessageLocation {
 
 const REPLY_PREFIX = /^\s*((re|fwd?|aw|sv|wg|antw)\s*(\[\d+\])?\s*:\s*)+/i;
 
+/** In-Reply-To, then References from the last entry back: nearest ancestor first (RFC 5322 section 3.6.4). */
+function referencedIdsOf(message: Pick<SyncedMessage, 'inReplyTo' | 'references'>): string[] {
+  const ids = [message.inReplyTo, ...[...message.references].reverse()];
+  return [...new Set(ids.filter((id): id is string => Boolean(id)))];
+}
+
 /** The subject a reply chain shares: reply and forward prefixes removed, case folded. */
 export function baseSubject(subject: string | null): string {
   return (subject ?? '').replace(REPLY_PREFIX, '').trim().toLowerCase();
@@ -141,6 +147,7 @@ export class MessageRepository {
       );
       const idsByUid = new Map(written.map((row) => [Number(row.uid), row.id]));
       await this.replaceAttachments(manager, tenantId, ordered, idsByUid);
+      await this.storeReferences(manager, tenantId, position.accountId, ordered, idsByUid, new Set(written.filter((row) => row.inserted).map((row) => row.id)));
       const inserted = written.filter((row) => row.inserted).length;
       await manager.query(
         `UPDATE "mail_folders" SET "last_uid" = GREATEST("last_uid", $3), "synced_count" = "synced_count" + $4, "updated_at" = now()
@@ -305,6 +312,41 @@ export class MessageRepository {
   }
 
   /**
+   * The Message-IDs each message refers to, for threading from the parent's side. Rows of
+   * messages written again are replaced; new messages have none to replace.
+   */
+  private async storeReferences(
+    manager: EntityManager,
+    tenantId: string,
+    accountId: string,
+    messages: SyncedMessage[],
+    idsByUid: Map<number, string>,
+    insertedIds: Set<string>,
+  ): Promise<void> {
+    const rows = messages.flatMap((message) => {
+      const id = idsByUid.get(message.uid);
+      return id === undefined ? [] : referencedIdsOf(message).map((referenced) => ({ message_id: id, referenced_id: referenced }));
+    });
+    const json = JSON.stringify(rows);
+    const rewritten = [...idsByUid.values()].filter((id) => !insertedIds.has(id));
+    if (rewritten.length > 0) {
+      await manager.query(
+        `DELETE FROM "mail_message_references" r WHERE r."tenant_id" = $1 AND r."message_id" = ANY($2::uuid[])
+           AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($3::jsonb) AS n(message_id uuid, referenced_id text)
+                           WHERE n.message_id = r."message_id" AND n.referenced_id = r."referenced_id")`,
+        [tenantId, rewritten, json],
+      );
+    }
+    if (rows.length === 0) return;
+    await manager.query(
+      `INSERT INTO "mail_message_references" ("message_id", "referenced_id", "tenant_id", "account_id")
+       SELECT n.message_id, n.referenced_id, $1, $2 FROM jsonb_to_recordset($3::jsonb) AS n(message_id uuid, referenced_id text)
+       ON CONFLICT DO NOTHING`,
+      [tenantId, accountId, json],
+    );
+  }
+
+  /**
    * A message joins the thread of the nearest message it refers to (In-Reply-To, then References
    * from the last entry back, as RFC 5322 section 3.6.4 orders them), of a stored message replying
    * to it, or of another copy of itself; otherwise it starts a thread. Mail arrives in any order
@@ -317,10 +359,7 @@ export class MessageRepository {
     accountId: string,
     messages: SyncedMessage[],
   ): Promise<Map<number, string>> {
-    const idsOf = (message: SyncedMessage): string[] => {
-      const ids = [message.inReplyTo, ...[...message.references].reverse(), message.messageId];
-      return [...new Set(ids.filter((id): id is string => Boolean(id)))];
-    };
+    const idsOf = (message: SyncedMessage): string[] => [...new Set([...referencedIdsOf(message), ...(message.messageId ? [message.messageId] : [])])];
     const wanted = [...new Set(messages.flatMap(idsOf))];
     // Every Message-ID known to belong to a thread: stored messages' own ids and the ids they reply to.
     const threadOfId = new Map<string, string>();
@@ -331,13 +370,16 @@ export class MessageRepository {
          ORDER BY "message_id", "created_at"`,
         [tenantId, accountId, wanted],
       );
-      const replies: { in_reply_to: string; thread_id: string }[] = await manager.query(
-        `SELECT DISTINCT ON ("in_reply_to") "in_reply_to", "thread_id" FROM "mail_messages"
-         WHERE "tenant_id" = $1 AND "account_id" = $2 AND "in_reply_to" = ANY($3::text[]) AND "thread_id" IS NOT NULL
-         ORDER BY "in_reply_to", "created_at"`,
+      // Stored messages referring to these ids (In-Reply-To or References): replies, and replies
+      // to replies, that were synced before the message they answer.
+      const referrers: { referenced_id: string; thread_id: string }[] = await manager.query(
+        `SELECT DISTINCT ON (r."referenced_id") r."referenced_id", m."thread_id"
+         FROM "mail_message_references" r JOIN "mail_messages" m ON m."id" = r."message_id"
+         WHERE r."tenant_id" = $1 AND r."account_id" = $2 AND r."referenced_id" = ANY($3::text[]) AND m."thread_id" IS NOT NULL
+         ORDER BY r."referenced_id", m."created_at"`,
         [tenantId, accountId, wanted],
       );
-      for (const row of replies) threadOfId.set(row.in_reply_to, row.thread_id);
+      for (const row of referrers) threadOfId.set(row.referenced_id, row.thread_id);
       for (const row of own) threadOfId.set(row.message_id, row.thread_id);
     }
     const threads = new Map<number, string>();
