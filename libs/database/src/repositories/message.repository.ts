@@ -146,9 +146,10 @@ export class MessageRepository {
         [tenantId, position.accountId, position.folderId, position.uidValidity, JSON.stringify(rows)],
       );
       const idsByUid = new Map(written.map((row) => [Number(row.uid), row.id]));
-      await this.replaceAttachments(manager, tenantId, ordered, idsByUid);
-      await this.storeReferences(manager, tenantId, position.accountId, ordered, idsByUid, new Set(written.filter((row) => row.inserted).map((row) => row.id)));
-      const inserted = written.filter((row) => row.inserted).length;
+      const insertedIds = new Set(written.filter((row) => row.inserted).map((row) => row.id));
+      await this.replaceAttachments(manager, tenantId, ordered, idsByUid, insertedIds);
+      await this.storeReferences(manager, tenantId, position.accountId, ordered, idsByUid, insertedIds);
+      const inserted = insertedIds.size;
       await manager.query(
         `UPDATE "mail_folders" SET "last_uid" = GREATEST("last_uid", $3), "synced_count" = "synced_count" + $4, "updated_at" = now()
          WHERE "tenant_id" = $1 AND "id" = $2`,
@@ -275,9 +276,10 @@ export class MessageRepository {
     tenantId: string,
     messages: SyncedMessage[],
     idsByUid: Map<number, string>,
+    insertedIds: ReadonlySet<string> = new Set(),
   ): Promise<void> {
-    const messageIds = messages.map((message) => idsByUid.get(message.uid)).filter((id): id is string => id !== undefined);
-    if (messageIds.length === 0) return;
+    // Rows just inserted have no attachments yet: only rewritten messages may have some to drop.
+    const rewritten = messages.map((message) => idsByUid.get(message.uid)).filter((id): id is string => id !== undefined && !insertedIds.has(id));
     const rows = messages.flatMap((message) => {
       const id = idsByUid.get(message.uid);
       return id === undefined
@@ -293,12 +295,14 @@ export class MessageRepository {
           }));
     });
     const json = JSON.stringify(rows);
-    await manager.query(
-      `DELETE FROM "mail_attachments" a WHERE a."tenant_id" = $1 AND a."message_id" = ANY($2::uuid[])
-         AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($3::jsonb) AS r(message_id uuid, part_id text)
-                         WHERE r.message_id = a."message_id" AND r.part_id = a."part_id")`,
-      [tenantId, messageIds, json],
-    );
+    if (rewritten.length > 0) {
+      await manager.query(
+        `DELETE FROM "mail_attachments" a WHERE a."tenant_id" = $1 AND a."message_id" = ANY($2::uuid[])
+           AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($3::jsonb) AS r(message_id uuid, part_id text)
+                           WHERE r.message_id = a."message_id" AND r.part_id = a."part_id")`,
+        [tenantId, rewritten, json],
+      );
+    }
     if (rows.length === 0) return;
     await manager.query(
       `INSERT INTO "mail_attachments" ("tenant_id", "message_id", "part_id", "filename", "content_type", "size", "content_id", "inline")
@@ -321,7 +325,7 @@ export class MessageRepository {
     accountId: string,
     messages: SyncedMessage[],
     idsByUid: Map<number, string>,
-    insertedIds: Set<string>,
+    insertedIds: ReadonlySet<string>,
   ): Promise<void> {
     const rows = messages.flatMap((message) => {
       const id = idsByUid.get(message.uid);
