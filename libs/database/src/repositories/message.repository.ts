@@ -68,6 +68,12 @@ export interface MessageLocation {
   folder: MailFolder;
 }
 
+/** tenant, account, folder and UIDVALIDITY, shared by every row of an INSERT. */
+const SHARED_PARAMETERS = 4;
+const PER_ROW_PARAMETERS = 23;
+/** The protocol allows 65,535 bind parameters per statement. */
+const ROWS_PER_INSERT = Math.floor((65_535 - SHARED_PARAMETERS) / PER_ROW_PARAMETERS);
+
 const REPLY_PREFIX = /^\s*((re|fwd?|aw|sv|wg|antw)\s*(\[\d+\])?\s*:\s*)+/i;
 
 /** In-Reply-To, then References from the last entry back: nearest ancestor first (RFC 5322 section 3.6.4). */
@@ -94,57 +100,63 @@ export class MessageRepository {
     return this.scope.transaction(async (manager, tenantId) => {
       const ordered = [...messages].sort((a, b) => a.uid - b.uid);
       const threads = await this.resolveThreads(manager, tenantId, position.accountId, ordered);
-      const rows = ordered.map((message) => ({
-        uid: message.uid,
-        modseq: message.modseq,
-        message_id: message.messageId,
-        in_reply_to: message.inReplyTo,
-        references: message.references,
-        thread_id: threads.get(message.uid),
-        subject: message.subject,
-        from_name: message.fromName,
-        from_address: message.fromAddress,
-        to: message.to,
-        cc: message.cc,
-        bcc: message.bcc,
-        reply_to: message.replyTo,
-        sent_at: message.sentAt?.toISOString() ?? null,
-        received_at: message.receivedAt.toISOString(),
-        flags: message.flags,
-        size: message.size,
-        has_attachments: message.hasAttachments,
-        snippet: message.snippet,
-        text_body: message.textBody,
-        html_body: message.htmlBody,
-        headers: message.headers,
-        parse_state: message.parseState,
-      }));
-      const written: { id: string; uid: string; inserted: boolean }[] = rows.length === 0 ? [] : await manager.query(
-        `INSERT INTO "mail_messages" ("tenant_id", "account_id", "folder_id", "uid_validity", "uid", "modseq", "message_id",
-           "in_reply_to", "references", "thread_id", "subject", "from_name", "from_address", "to", "cc", "bcc", "reply_to",
-           "sent_at", "received_at", "flags", "size", "has_attachments", "snippet", "text_body", "html_body", "headers", "parse_state")
-         SELECT $1, $2, $3, $4, r.uid, r.modseq, r.message_id, r.in_reply_to, r.references, r.thread_id, r.subject, r.from_name,
-           r.from_address, r.to, r.cc, r.bcc, r.reply_to, r.sent_at, r.received_at, r.flags, r.size, r.has_attachments,
-           r.snippet, r.text_body, r.html_body, r.headers, r.parse_state
-         FROM jsonb_to_recordset($5::jsonb) AS r(uid bigint, modseq bigint, message_id text, in_reply_to text, "references" text[],
-           thread_id uuid, subject text, from_name text, from_address text, "to" jsonb, cc jsonb, bcc jsonb, reply_to jsonb,
-           sent_at timestamptz, received_at timestamptz, flags text[], size integer, has_attachments boolean, snippet text,
-           text_body text, html_body text, headers jsonb, parse_state varchar)
-         ON CONFLICT ON CONSTRAINT "uq_mail_messages_imap_identity" DO UPDATE SET
-           "modseq" = EXCLUDED."modseq", "message_id" = EXCLUDED."message_id", "in_reply_to" = EXCLUDED."in_reply_to",
-           "references" = EXCLUDED."references", "thread_id" = EXCLUDED."thread_id", "subject" = EXCLUDED."subject",
-           "from_name" = EXCLUDED."from_name", "from_address" = EXCLUDED."from_address", "to" = EXCLUDED."to",
-           "cc" = EXCLUDED."cc", "bcc" = EXCLUDED."bcc", "reply_to" = EXCLUDED."reply_to", "sent_at" = EXCLUDED."sent_at",
-           "received_at" = EXCLUDED."received_at", "flags" = EXCLUDED."flags", "size" = EXCLUDED."size",
-           "has_attachments" = EXCLUDED."has_attachments", "headers" = EXCLUDED."headers", "updated_at" = now(),
-           -- an envelope-only pass (parsing switched off) must not erase bodies decoded earlier
-           "snippet" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."snippet" ELSE EXCLUDED."snippet" END,
-           "text_body" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."text_body" ELSE EXCLUDED."text_body" END,
-           "html_body" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."html_body" ELSE EXCLUDED."html_body" END,
-           "parse_state" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN 'parsed' ELSE EXCLUDED."parse_state" END
-         RETURNING "id", "uid", ("xmax" = 0) AS "inserted"`,
-        [tenantId, position.accountId, position.folderId, position.uidValidity, JSON.stringify(rows)],
-      );
+      const written: { id: string; uid: string; inserted: boolean }[] = [];
+      for (let offset = 0; offset < ordered.length; offset += ROWS_PER_INSERT) {
+        const part = ordered.slice(offset, offset + ROWS_PER_INSERT);
+        // Plain bind parameters, not one JSON document: PostgreSQL reads a text parameter as is,
+        // while a JSON batch of message bodies costs a full parse and unescape per write.
+        const values = part.flatMap((message) => [
+          message.uid,
+          message.modseq,
+          message.messageId,
+          message.inReplyTo,
+          message.references,
+          threads.get(message.uid),
+          message.subject,
+          message.fromName,
+          message.fromAddress,
+          JSON.stringify(message.to),
+          JSON.stringify(message.cc),
+          JSON.stringify(message.bcc),
+          JSON.stringify(message.replyTo),
+          message.sentAt?.toISOString() ?? null,
+          message.receivedAt.toISOString(),
+          message.flags,
+          message.size,
+          message.hasAttachments,
+          message.snippet,
+          message.textBody,
+          message.htmlBody,
+          message.headers === null ? null : JSON.stringify(message.headers),
+          message.parseState,
+        ]);
+        const tuples = part.map((_, row) => {
+          const first = SHARED_PARAMETERS + row * PER_ROW_PARAMETERS + 1;
+          return `($1, $2, $3, $4, ${Array.from({ length: PER_ROW_PARAMETERS }, (_, column) => `$${first + column}`).join(', ')})`;
+        });
+        written.push(
+          ...(await manager.query<{ id: string; uid: string; inserted: boolean }[]>(
+            `INSERT INTO "mail_messages" ("tenant_id", "account_id", "folder_id", "uid_validity", "uid", "modseq", "message_id",
+               "in_reply_to", "references", "thread_id", "subject", "from_name", "from_address", "to", "cc", "bcc", "reply_to",
+               "sent_at", "received_at", "flags", "size", "has_attachments", "snippet", "text_body", "html_body", "headers", "parse_state")
+             VALUES ${tuples.join(', ')}
+             ON CONFLICT ON CONSTRAINT "uq_mail_messages_imap_identity" DO UPDATE SET
+               "modseq" = EXCLUDED."modseq", "message_id" = EXCLUDED."message_id", "in_reply_to" = EXCLUDED."in_reply_to",
+               "references" = EXCLUDED."references", "thread_id" = EXCLUDED."thread_id", "subject" = EXCLUDED."subject",
+               "from_name" = EXCLUDED."from_name", "from_address" = EXCLUDED."from_address", "to" = EXCLUDED."to",
+               "cc" = EXCLUDED."cc", "bcc" = EXCLUDED."bcc", "reply_to" = EXCLUDED."reply_to", "sent_at" = EXCLUDED."sent_at",
+               "received_at" = EXCLUDED."received_at", "flags" = EXCLUDED."flags", "size" = EXCLUDED."size",
+               "has_attachments" = EXCLUDED."has_attachments", "headers" = EXCLUDED."headers", "updated_at" = now(),
+               -- an envelope-only pass (parsing switched off) must not erase bodies decoded earlier
+               "snippet" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."snippet" ELSE EXCLUDED."snippet" END,
+               "text_body" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."text_body" ELSE EXCLUDED."text_body" END,
+               "html_body" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."html_body" ELSE EXCLUDED."html_body" END,
+               "parse_state" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN 'parsed' ELSE EXCLUDED."parse_state" END
+             RETURNING "id", "uid", ("xmax" = 0) AS "inserted"`,
+            [tenantId, position.accountId, position.folderId, position.uidValidity, ...values],
+          )),
+        );
+      }
       const idsByUid = new Map(written.map((row) => [Number(row.uid), row.id]));
       const insertedIds = new Set(written.filter((row) => row.inserted).map((row) => row.id));
       await this.replaceAttachments(manager, tenantId, ordered, idsByUid, insertedIds);
