@@ -11,7 +11,7 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 
 import { ACTION_PROVIDERS } from './actions/index.js';
-import { PROCESSORS } from './processors/index.js';
+import { processorProviders } from './processors/index.js';
 import { SEND_PROVIDERS } from './send/index.js';
 import { SYNC_PROVIDERS } from './sync/index.js';
 
@@ -31,7 +31,7 @@ export class WorkerModule {
         MailModule,
         HealthCheckModule.forApp('worker'),
       ],
-      providers: [...SYNC_PROVIDERS, ...SEND_PROVIDERS, ...ACTION_PROVIDERS, ...PROCESSORS],
+      providers: [...SYNC_PROVIDERS, ...SEND_PROVIDERS, ...ACTION_PROVIDERS, ...processorProviders(config)],
     };
   }
 }

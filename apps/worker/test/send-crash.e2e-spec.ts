@@ -12,6 +12,8 @@ import { mailboxMessages, SendHarness, startWorkerProcess, stopProcess } from '.
 
 const TENANT = `send-crash-${process.pid}`;
 const PASSWORD = 'crash-secret';
+/** A short job lock, so the restarted worker takes the killed one's job over within seconds. */
+const WORKER_ENV = { IMAP_TIMEOUT: '120', JOB_LOCK_DURATION: '2', JOB_STALLED_INTERVAL: '1' };
 
 /**
  * An IMAP endpoint the test controls: `hold` accepts connections and never answers (a server
@@ -54,8 +56,8 @@ class HoldingProxy {
 /**
  * The built worker (`npm run build`) as a child process, killed with SIGKILL after the SMTP server
  * accepted a message and before the Sent copy was filed; the crash point is made deterministic by
- * an IMAP server that never answers. The restarted worker recovers the stalled job (BullMQ's lock
- * expires after 30 s) and must not send the message again.
+ * an IMAP server that never answers. The restarted worker recovers the stalled job once the dead
+ * worker's lock expires and must not send the message again.
  */
 describe('send-email after a worker crash (SIGKILL)', () => {
   let stack: MailStack;
@@ -85,7 +87,7 @@ describe('send-email after a worker crash (SIGKILL)', () => {
   });
 
   it('delivers exactly one message and files exactly one Sent copy', async () => {
-    worker = startWorkerProcess(harness.redisKeyPrefix, output, { IMAP_TIMEOUT: '120' });
+    worker = startWorkerProcess(harness.redisKeyPrefix, output, WORKER_ENV);
     const record = await harness.queueSend(TENANT, account, { to: [{ name: '', address: recipient }], subject: 'survives a crash', text: 'once' });
 
     await eventually(async () => {
@@ -97,7 +99,7 @@ describe('send-email after a worker crash (SIGKILL)', () => {
     worker = null;
 
     proxy.mode = 'forward';
-    worker = startWorkerProcess(harness.redisKeyPrefix, output, { IMAP_TIMEOUT: '120' });
+    worker = startWorkerProcess(harness.redisKeyPrefix, output, WORKER_ENV);
     const settled = await harness.settled(TENANT, record.id, 120_000);
     expect(settled).toMatchObject({ state: 'sent', attempts: 1 });
 

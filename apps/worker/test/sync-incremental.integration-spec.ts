@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -146,6 +146,65 @@ describe('IMAP sync engine: incremental changes, UIDVALIDITY, failures', () => {
     expect(runs).toHaveLength(2);
     expect(runs.every((run) => run.state === 'failed' && /login/i.test(run.error))).toBe(true);
     expect(healthy).toBeDefined();
+
+    // Scheduled syncs leave a backing-off account alone; a user's request still runs.
+    const scheduled = await harness.sync(TENANT, wrong, { trigger: 'schedule' });
+    expect(scheduled).toEqual({ state: 'skipped', reason: expect.stringMatching(/backing off after 2 failed sync/) as unknown });
+    expect((await harness.account(TENANT, wrong)).failureCount).toBe(2);
+    expect(await harness.sync(TENANT, wrong)).toMatchObject({ state: 'failed' });
+    expect((await harness.account(TENANT, wrong)).failureCount).toBe(3);
+  }, 60_000);
+
+  it('backs off a folder the server cannot open while the others sync; scheduled runs skip it until due', async () => {
+    const user = await seededUser('unreadable', { INBOX: 3, Broken: 2, Later: 2 });
+    const accountId = (await harness.createAccount(TENANT, user, PASSWORD, stack.imapPort)).id;
+    const [local, domain] = user.split('@');
+    const maildir = join(stack.stateDir, 'mail', domain ?? '', local ?? '', 'Maildir', '.Broken');
+    const folderState = async (): Promise<{ failureCount: number; lastError: string | null; nextSyncAfter: Date | null }> =>
+      harness.query(TENANT, async (manager) => {
+        const [row] = await manager.query<{ failure_count: number; last_error: string | null; next_sync_after: Date | null }[]>(
+          `SELECT "failure_count", "last_error", "next_sync_after" FROM "mail_folders" WHERE "account_id" = $1 AND "path" = 'Broken'`,
+          [accountId],
+        );
+        return { failureCount: row?.failure_count ?? -1, lastError: row?.last_error ?? null, nextSyncAfter: row?.next_sync_after ?? null };
+      });
+    const storedPerFolder = async (): Promise<Record<string, number>> => {
+      const counts: Record<string, number> = {};
+      for (const row of await harness.storedMessages(TENANT, accountId)) counts[row.folder] = (counts[row.folder] ?? 0) + 1;
+      return counts;
+    };
+
+    chmodSync(maildir, 0o000);
+    try {
+      const first = await harness.sync(TENANT, accountId, { trigger: 'schedule' });
+      expect(first).toMatchObject({ state: 'succeeded', stats: { foldersFailed: 1, foldersDeferred: 0 }, error: expect.stringContaining('Broken') as unknown });
+      expect(await storedPerFolder()).toEqual({ INBOX: 3, Later: 2 });
+      const failed = await folderState();
+      expect(failed.failureCount).toBe(1);
+      expect(failed.lastError).toBeTruthy();
+      expect(failed.nextSyncAfter?.getTime()).toBeGreaterThan(Date.now() + 30_000);
+      expect(await harness.account(TENANT, accountId)).toMatchObject({ syncState: 'idle', failureCount: 0, nextSyncAfter: null });
+
+      const deferred = await harness.sync(TENANT, accountId, { trigger: 'schedule' });
+      expect(deferred).toMatchObject({ state: 'succeeded', stats: { foldersFailed: 0, foldersDeferred: 1 }, error: null });
+      expect((await folderState()).failureCount).toBe(1);
+
+      // A manual sync tries it anyway; the next failure doubles the wait.
+      await harness.sync(TENANT, accountId);
+      const twice = await folderState();
+      expect(twice.failureCount).toBe(2);
+      expect((twice.nextSyncAfter?.getTime() ?? 0) - Date.now()).toBeGreaterThan((failed.nextSyncAfter?.getTime() ?? 0) - Date.now() + 30_000);
+    } finally {
+      chmodSync(maildir, 0o700);
+    }
+
+    await harness.query(TENANT, (manager) =>
+      manager.query(`UPDATE "mail_folders" SET "next_sync_after" = now() - interval '1 second' WHERE "account_id" = $1 AND "path" = 'Broken'`, [accountId]),
+    );
+    const due = await harness.sync(TENANT, accountId, { trigger: 'schedule' });
+    expect(due).toMatchObject({ state: 'succeeded', stats: { foldersFailed: 0, foldersDeferred: 0 }, error: null });
+    expect(await storedPerFolder()).toEqual({ Broken: 2, INBOX: 3, Later: 2 });
+    expect(await folderState()).toEqual({ failureCount: 0, lastError: null, nextSyncAfter: null });
   }, 60_000);
 
   it('with parsing off stores envelopes only and enqueues nothing; parse-message fills the bodies later', async () => {

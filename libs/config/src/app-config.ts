@@ -60,6 +60,13 @@ export interface TenancyConfig {
 export interface WorkerConfig {
   syncConcurrency: number;
   sendConcurrency: number;
+  /**
+   * How long a job stays claimed by a worker that stopped renewing it (BullMQ lockDuration), and
+   * the TTL of an account's sync lease: the time before another worker may take over after a crash.
+   */
+  jobLockMs: number;
+  /** How often each worker looks for jobs whose lock expired (BullMQ stalledInterval). */
+  stalledCheckMs: number;
   /** 0 disables the worker's health listener. */
   healthPort: number;
 }

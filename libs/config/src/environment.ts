@@ -227,6 +227,18 @@ export class EnvironmentVariables {
   SEND_CONCURRENCY = 5;
 
   @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  @Max(600)
+  JOB_LOCK_DURATION = 30;
+
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  @Max(600)
+  JOB_STALLED_INTERVAL = 30;
+
+  @Transform(toNumber)
   @IsInt()
   @Min(0)
   @Max(65535)

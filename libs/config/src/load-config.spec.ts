@@ -21,6 +21,7 @@ describe('loadConfig', () => {
     expect(sut.rateLimit).toEqual({ enabled: true, perMinute: 60, perHour: 1000 });
     expect(sut.tenancy).toEqual({ headerName: 'X-Tenant-ID', defaultTenantId: 'default' });
     expect(sut.scheduler.syncCron).toBe('0 * * * *');
+    expect(sut.worker).toEqual({ syncConcurrency: 2, sendConcurrency: 5, jobLockMs: 30_000, stalledCheckMs: 30_000, healthPort: 5001 });
     expect(sut.log).toEqual({ level: 'INFO', dir: null });
     expect(sut.encryption).toEqual({ currentKey: null, previousKeys: [] });
   });
@@ -48,6 +49,8 @@ describe('loadConfig', () => {
     const sut = loadConfig({
       RATE_LIMIT_ENABLED: 'no',
       IMAP_TIMEOUT: '2.5',
+      JOB_LOCK_DURATION: '2',
+      JOB_STALLED_INTERVAL: '5',
       LOG_LEVEL: 'debug',
       ENCRYPTION_KEY: KEY_HEX,
       ENCRYPTION_KEYS: OLD_KEY_BASE64,
@@ -58,6 +61,8 @@ describe('loadConfig', () => {
     expect(sut.rateLimit.enabled).toBe(false);
     expect(sut.mail.imapTimeoutMs).toBe(2500);
     expect(sut.mail.maxMessageBytes).toBe(25 * 1024 * 1024);
+    expect(sut.worker.jobLockMs).toBe(2000);
+    expect(sut.worker.stalledCheckMs).toBe(5000);
     expect(sut.log.level).toBe('DEBUG');
     expect(sut.encryption.currentKey).toEqual(Buffer.from(KEY_HEX, 'hex'));
     expect(sut.encryption.previousKeys).toEqual([Buffer.alloc(32, 7)]);

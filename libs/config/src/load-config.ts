@@ -104,7 +104,13 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
       perHour: vars.RATE_LIMIT_REQUESTS_PER_HOUR,
     },
     { headerName: vars.TENANT_ID_HEADER, defaultTenantId: vars.DEFAULT_TENANT_ID },
-    { syncConcurrency: vars.SYNC_CONCURRENCY, sendConcurrency: vars.SEND_CONCURRENCY, healthPort: vars.WORKER_HEALTH_PORT },
+    {
+      syncConcurrency: vars.SYNC_CONCURRENCY,
+      sendConcurrency: vars.SEND_CONCURRENCY,
+      jobLockMs: Math.round(vars.JOB_LOCK_DURATION * 1000),
+      stalledCheckMs: Math.round(vars.JOB_STALLED_INTERVAL * 1000),
+      healthPort: vars.WORKER_HEALTH_PORT,
+    },
     { syncCron: vars.SYNC_CRON, healthPort: vars.SCHEDULER_HEALTH_PORT },
     { level: vars.LOG_LEVEL, dir: vars.LOG_DIR ?? null },
   );

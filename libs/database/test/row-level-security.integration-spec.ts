@@ -47,6 +47,25 @@ describe('row-level security for the app role', () => {
     });
   });
 
+  it('every table with a tenant_id column forces row-level security with a tenant policy', async () => {
+    const tables = await withClient(process.env.DATABASE_MIGRATION_URL, async (owner) =>
+      (
+        await owner.query<{ table: string; forced: boolean; policies: number }>(
+          `SELECT c.relname AS table, c.relrowsecurity AND c.relforcerowsecurity AS forced,
+                  (SELECT count(*)::int FROM pg_policies p WHERE p.schemaname = 'public' AND p.tablename = c.relname AND p.qual LIKE '%app.tenant_id%') AS policies
+             FROM information_schema.columns col
+             JOIN pg_class c ON c.relname = col.table_name AND c.relkind IN ('r', 'p')
+             JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = col.table_schema
+            WHERE col.table_schema = 'public' AND col.column_name = 'tenant_id'
+            ORDER BY c.relname`,
+        )
+      ).rows,
+    );
+
+    expect(tables.map((table) => table.table)).toEqual(expect.arrayContaining([...TENANT_OWNED_TABLES, 'mail_message_references', 'stored_attachments']));
+    expect(tables.filter((table) => !table.forced || table.policies === 0)).toEqual([]);
+  });
+
   it.each(TENANT_OWNED_TABLES)('a raw query on %s without a tenant set returns no rows', async (table) => {
     const rows = await withClient(process.env.DATABASE_URL, async (app) => (await app.query<Record<string, unknown>>(`SELECT * FROM ${table}`)).rows);
 

@@ -1,4 +1,7 @@
-import type { Type } from '@nestjs/common';
+import type { AppConfig } from '@app/config';
+import { handledJobs, QUEUE_OF_JOB } from '@app/queue';
+import { Processor } from '@nestjs/bullmq';
+import type { Provider, Type } from '@nestjs/common';
 
 import { ApplyMessageActionProcessor } from './apply-message-action.processor.js';
 import { ParseMessageProcessor } from './parse-message.processor.js';
@@ -10,3 +13,19 @@ import { SyncAccountProcessor } from './sync-account.processor.js';
  * connecting to anything, so a job without a handler (or with two) stops the boot.
  */
 export const PROCESSORS: Type[] = [SyncAccountProcessor, ParseMessageProcessor, SendEmailProcessor, ApplyMessageActionProcessor];
+
+/**
+ * The processors with their BullMQ worker options taken from the validated configuration.
+ * `@Processor` options are read when BullMQ's worker is created, before any hook of ours runs,
+ * so each processor is provided as a subclass decorated with this boot's options.
+ */
+export function processorProviders(config: AppConfig): Provider[] {
+  return PROCESSORS.map((processor) => {
+    const [job] = handledJobs(processor);
+    if (!job) throw new Error(`${processor.name} handles no job`);
+    const configured = class extends processor {};
+    Object.defineProperty(configured, 'name', { value: processor.name });
+    Processor(QUEUE_OF_JOB[job], { lockDuration: config.worker.jobLockMs, stalledInterval: config.worker.stalledCheckMs })(configured);
+    return { provide: processor, useClass: configured };
+  });
+}

@@ -10,9 +10,6 @@ import type { Job } from 'bullmq';
 import { AccountSyncService } from '../sync/account-sync.service.js';
 import type { AccountSyncOutcome } from '../sync/account-sync.service.js';
 
-/** How long a job waits when another worker still holds the account's lease. */
-const BUSY_RETRY_MS = 15_000;
-
 @HandlesJobs(JobName.SyncAccount)
 @Processor(QueueName.Sync)
 export class SyncAccountProcessor extends WorkerHost implements OnApplicationBootstrap {
@@ -34,8 +31,9 @@ export class SyncAccountProcessor extends WorkerHost implements OnApplicationBoo
     const outcome = await this.tenantContext.run(job.data.tenantId, () => this.accountSync.run(job.data, job.id ?? null));
     if (outcome.state === 'busy') {
       // Another worker syncs this account (a stalled job handed over while the first still runs):
-      // come back later instead of running twice or burning an attempt.
-      await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
+      // come back once a dead holder's lease would have expired, instead of running twice or
+      // burning an attempt.
+      await job.moveToDelayed(Date.now() + this.config.worker.jobLockMs, token);
       throw new DelayedError();
     }
     return outcome;

@@ -28,7 +28,13 @@ const BACKOFF_MAX_MS = 6 * 3600_000;
 export type AccountSyncOutcome =
   | { state: 'busy' }
   | { state: 'skipped'; reason: string }
-  | { state: 'succeeded' | 'failed'; syncRunId: string; stats: SyncRunStats & { foldersSkipped: number; foldersFailed: number }; error: string | null };
+  | {
+      state: 'succeeded' | 'failed';
+      syncRunId: string;
+      /** Skipped: unchanged on the server; deferred: still backing off after failing. */
+      stats: SyncRunStats & { foldersSkipped: number; foldersDeferred: number; foldersFailed: number };
+      error: string | null;
+    };
 
 /** Exponential backoff after consecutive failures, so a broken account is retried less and less often. */
 export function nextAttemptAfter(failureCount: number, now = Date.now()): Date {
@@ -69,10 +75,15 @@ export class AccountSyncService {
     const account = await this.accounts.findById(payload.accountId);
     if (!account) return { state: 'skipped', reason: 'account not found' };
     if (!account.active) return { state: 'skipped', reason: 'account is not active' };
+    // The cron enqueues only accounts that are due; this catches jobs queued before the last
+    // failure (and push triggers). A user asking for a sync gets one regardless.
+    if (payload.trigger !== 'manual' && account.nextSyncAfter && account.nextSyncAfter.getTime() > Date.now()) {
+      return { state: 'skipped', reason: `backing off after ${account.failureCount} failed sync(s) until ${account.nextSyncAfter.toISOString()}` };
+    }
 
     const lease = await this.lease.acquire(payload.tenantId, payload.accountId);
     if (!lease) return { state: 'busy' };
-    const stats = { foldersSynced: 0, foldersSkipped: 0, foldersFailed: 0, messagesAdded: 0, messagesUpdated: 0, messagesRemoved: 0 };
+    const stats = { foldersSynced: 0, foldersSkipped: 0, foldersDeferred: 0, foldersFailed: 0, messagesAdded: 0, messagesUpdated: 0, messagesRemoved: 0 };
     let runId = payload.syncRunId ?? null;
     let session: ImapSession | null = null;
     try {
@@ -85,6 +96,7 @@ export class AccountSyncService {
       const connection = await this.mailSettings.forAccount(account.id);
       session = await openImapSession(connection.imap, this.config.mail.imapTimeoutMs);
       const client = session.client;
+      const startedAt = Date.now();
       const capabilities: ServerCapabilities = { condstore: client.enabled.has('CONDSTORE'), qresync: client.enabled.has('QRESYNC') };
       const listing = await withTimeout(
         'list',
@@ -97,7 +109,16 @@ export class AccountSyncService {
 
       const failures: string[] = [];
       for (const { folder, entry } of wanted) {
-        if (!client.usable) throw session.lastError() ?? new Error('IMAP connection closed during sync');
+        if (payload.trigger !== 'manual' && folder.nextSyncAfter && folder.nextSyncAfter.getTime() > startedAt) {
+          stats.foldersDeferred += 1;
+          continue;
+        }
+        if (!session.client.usable) {
+          // The previous folder's failure (a timeout closes the socket) must not cost the others
+          // their sync; a server that refuses the new connection fails the account instead.
+          await session.close().catch(() => undefined);
+          session = await openImapSession(connection.imap, this.config.mail.imapTimeoutMs);
+        }
         try {
           const result = await this.folderSync.sync({
             session,
@@ -121,7 +142,8 @@ export class AccountSyncService {
           stats.foldersFailed += 1;
           failures.push(`${folder.path}: ${reason}`);
           this.logger.warn({ accountId: account.id, folder: folder.path, reason }, 'Folder sync failed');
-          await this.folders.recordError(folder.id, reason).catch(() => undefined);
+          const failureCount = folder.failureCount + 1;
+          await this.folders.recordFailure(folder.id, reason, failureCount, nextAttemptAfter(failureCount)).catch(() => undefined);
         }
       }
 

@@ -12,15 +12,18 @@ import { chunk, groupBySize, toUidSet } from './uid-set.js';
 
 /** Messages whose metadata one FETCH asks for. */
 const META_BATCH = 500;
-/** One write transaction: at most this many messages, or this many source bytes. */
-const WRITE_BATCH_COUNT = 200;
+/**
+ * One write transaction: at most this many messages, or this many source bytes. Each batch costs
+ * a transaction and its thread lookups, so batches are as large as the byte bound allows.
+ */
+const WRITE_BATCH_COUNT = 500;
 const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 /** Larger messages are stored from their envelope and parsed by a parse-message job of their own. */
 const MAX_INLINE_SOURCE = 24 * 1024 * 1024;
 /** Stored UIDs compared with the server per round of a UID diff. */
 const DIFF_CHUNK = 2_000;
 /** Fetched sources whose parse and write may be in flight while the next group is fetched. */
-const PIPELINE_DEPTH = 2;
+const PIPELINE_DEPTH = 3;
 
 export interface ServerCapabilities {
   condstore: boolean;

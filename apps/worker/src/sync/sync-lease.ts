@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
+import { AppConfig } from '@app/config';
 import { InjectRedis } from '@app/redis';
 import { Injectable, Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
-
-const LEASE_TTL_MS = 30_000;
-const RENEW_EVERY_MS = 10_000;
 
 // Compare-and-act scripts: only the holder's token may extend or drop the lease.
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -20,25 +18,30 @@ export interface HeldLease {
 /**
  * One sync per account across all worker replicas. BullMQ's deduplication already keeps a second
  * job out of the queue; the lease covers what it cannot: a stalled job handed to another worker
- * while the first still runs. It expires on its own when its worker dies.
+ * while the first still runs. It expires on its own when its worker dies, after the same time as
+ * the job's BullMQ lock (JOB_LOCK_DURATION), so it does not hold a handed-over job back longer.
  */
 @Injectable()
 export class SyncLease {
   private readonly logger = new Logger(SyncLease.name);
 
-  constructor(@InjectRedis() private readonly redis: Redis) {}
+  constructor(
+    private readonly config: AppConfig,
+    @InjectRedis() private readonly redis: Redis,
+  ) {}
 
   async acquire(tenantId: string, accountId: string): Promise<HeldLease | null> {
     const key = `sync-lease:${tenantId}:${accountId}`;
     const token = randomUUID();
-    const taken = await this.redis.set(key, token, 'PX', LEASE_TTL_MS, 'NX');
+    const ttlMs = this.config.worker.jobLockMs;
+    const taken = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
     if (taken !== 'OK') return null;
 
     const controller = new AbortController();
     let renewedAt = Date.now();
     const timer = setInterval(() => {
       this.redis
-        .eval(RENEW, 1, key, token, LEASE_TTL_MS)
+        .eval(RENEW, 1, key, token, ttlMs)
         .then((renewed) => {
           if (renewed === 1) renewedAt = Date.now();
           else controller.abort(new Error('sync lease lost'));
@@ -46,9 +49,9 @@ export class SyncLease {
         .catch((error: unknown) => {
           this.logger.warn({ err: error, accountId }, 'Could not renew the sync lease');
           // Past its TTL the lease may belong to someone else already.
-          if (Date.now() - renewedAt > LEASE_TTL_MS) controller.abort(new Error('sync lease expired while Redis was unreachable'));
+          if (Date.now() - renewedAt > ttlMs) controller.abort(new Error('sync lease expired while Redis was unreachable'));
         });
-    }, RENEW_EVERY_MS);
+    }, ttlMs / 3);
     timer.unref();
 
     return {

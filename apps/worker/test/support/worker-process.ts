@@ -9,19 +9,22 @@ const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 /**
  * Boots the built WorkerModule (`npm run build`) with its processors. main.ts refuses to start
  * until every job name has a processor (send-email has none yet), so this skips that check and
- * starts the same module main.ts does.
+ * starts the same module main.ts does. The script is CommonJS on purpose: worker threads inherit
+ * the process's flags, and `--input-type=module` would stop every parser thread from loading.
  */
 const WORKER_ENTRY = `
-  const { loadConfigOrExit } = await import('./dist/libs/config/src/index.js');
-  const { WorkerModule } = await import('./dist/apps/worker/src/worker.module.js');
-  const { NestFactory } = await import('@nestjs/core');
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(loadConfigOrExit()), { logger: ['error'] });
-  app.enableShutdownHooks();
-  process.stdout.write('worker ready\\n');
+  (async () => {
+    const { loadConfigOrExit } = await import('./dist/libs/config/src/index.js');
+    const { WorkerModule } = await import('./dist/apps/worker/src/worker.module.js');
+    const { NestFactory } = await import('@nestjs/core');
+    const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(loadConfigOrExit()), { logger: ['error'] });
+    app.enableShutdownHooks();
+    process.stdout.write('worker ready\\n');
+  })();
 `;
 
 export function startWorker(overrides: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', WORKER_ENTRY], {
+  const child = spawn(process.execPath, ['-e', WORKER_ENTRY], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -4,6 +4,7 @@ import { MailAttachment } from './mail-attachment.entity.js';
 import { MailFolder } from './mail-folder.entity.js';
 import { MailMessage } from './mail-message.entity.js';
 import { MailMessageAction } from './mail-message-action.entity.js';
+import { MailMessageReference } from './mail-message-reference.entity.js';
 import { OutboundMessage } from './outbound-message.entity.js';
 import { SyncRun } from './sync-run.entity.js';
 import { Tenant } from './tenant.entity.js';
@@ -14,8 +15,9 @@ export * from './mail-attachment.entity.js';
 export * from './mail-folder.entity.js';
 export * from './mail-message.entity.js';
 export * from './mail-message-action.entity.js';
+export * from './mail-message-reference.entity.js';
 export * from './outbound-message.entity.js';
 export * from './sync-run.entity.js';
 export * from './tenant.entity.js';
 
-export const ENTITIES = [Tenant, MailAccount, MailFolder, MailMessage, MailAttachment, MailMessageAction, Draft, OutboundMessage, SyncRun];
+export const ENTITIES = [Tenant, MailAccount, MailFolder, MailMessage, MailMessageReference, MailAttachment, MailMessageAction, Draft, OutboundMessage, SyncRun];

@@ -76,6 +76,17 @@ export class MailFolder {
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError!: string | null;
 
+  @Column({ name: 'last_error_at', type: 'timestamptz', nullable: true })
+  lastErrorAt!: Date | null;
+
+  /** Consecutive failed syncs of this folder; drives its backoff. */
+  @Column({ name: 'failure_count', type: 'integer', default: 0 })
+  failureCount!: number;
+
+  /** Until then scheduled syncs leave the folder alone (a manual sync still tries it). */
+  @Column({ name: 'next_sync_after', type: 'timestamptz', nullable: true })
+  nextSyncAfter!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

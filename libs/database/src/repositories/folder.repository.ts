@@ -92,7 +92,8 @@ export class FolderRepository {
     await this.scope.transaction(async (manager, tenantId) => {
       await manager.query(
         `UPDATE "mail_folders" SET "uid_validity" = $3, "uid_next" = $4, "highest_modseq" = $5, "message_count" = $6,
-           "unseen_count" = $7, "last_synced_at" = now(), "last_error" = NULL, "updated_at" = now(),
+           "unseen_count" = $7, "last_synced_at" = now(), "last_error" = NULL, "last_error_at" = NULL, "failure_count" = 0,
+           "next_sync_after" = NULL, "updated_at" = now(),
            "synced_count" = (SELECT count(*) FROM "mail_messages" m WHERE m."tenant_id" = $1 AND m."folder_id" = $2 AND m."uid_validity" = $3)
          WHERE "tenant_id" = $1 AND "id" = $2`,
         [tenantId, id, counters.uidValidity, counters.uidNext, counters.highestModseq, counters.messageCount, counters.unseenCount],
@@ -100,7 +101,10 @@ export class FolderRepository {
     });
   }
 
-  async recordError(id: string, message: string | null): Promise<void> {
-    await this.scope.transaction((manager, tenantId) => manager.update(MailFolder, { id, tenantId }, { lastError: message }));
+  /** One more consecutive failure of the folder, not to be tried again by a scheduled sync before `nextSyncAfter`. */
+  async recordFailure(id: string, message: string, failureCount: number, nextSyncAfter: Date): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.update(MailFolder, { id, tenantId }, { lastError: message, lastErrorAt: new Date(), failureCount, nextSyncAfter }),
+    );
   }
 }

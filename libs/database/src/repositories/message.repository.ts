@@ -68,7 +68,19 @@ export interface MessageLocation {
   folder: MailFolder;
 }
 
+/** tenant, account, folder and UIDVALIDITY, shared by every row of an INSERT. */
+const SHARED_PARAMETERS = 4;
+const PER_ROW_PARAMETERS = 23;
+/** The protocol allows 65,535 bind parameters per statement. */
+const ROWS_PER_INSERT = Math.floor((65_535 - SHARED_PARAMETERS) / PER_ROW_PARAMETERS);
+
 const REPLY_PREFIX = /^\s*((re|fwd?|aw|sv|wg|antw)\s*(\[\d+\])?\s*:\s*)+/i;
+
+/** In-Reply-To, then References from the last entry back: nearest ancestor first (RFC 5322 section 3.6.4). */
+function referencedIdsOf(message: Pick<SyncedMessage, 'inReplyTo' | 'references'>): string[] {
+  const ids = [message.inReplyTo, ...[...message.references].reverse()];
+  return [...new Set(ids.filter((id): id is string => Boolean(id)))];
+}
 
 /** The subject a reply chain shares: reply and forward prefixes removed, case folded. */
 export function baseSubject(subject: string | null): string {
@@ -88,60 +100,68 @@ export class MessageRepository {
     return this.scope.transaction(async (manager, tenantId) => {
       const ordered = [...messages].sort((a, b) => a.uid - b.uid);
       const threads = await this.resolveThreads(manager, tenantId, position.accountId, ordered);
-      const rows = ordered.map((message) => ({
-        uid: message.uid,
-        modseq: message.modseq,
-        message_id: message.messageId,
-        in_reply_to: message.inReplyTo,
-        references: message.references,
-        thread_id: threads.get(message.uid),
-        subject: message.subject,
-        from_name: message.fromName,
-        from_address: message.fromAddress,
-        to: message.to,
-        cc: message.cc,
-        bcc: message.bcc,
-        reply_to: message.replyTo,
-        sent_at: message.sentAt?.toISOString() ?? null,
-        received_at: message.receivedAt.toISOString(),
-        flags: message.flags,
-        size: message.size,
-        has_attachments: message.hasAttachments,
-        snippet: message.snippet,
-        text_body: message.textBody,
-        html_body: message.htmlBody,
-        headers: message.headers,
-        parse_state: message.parseState,
-      }));
-      const written: { id: string; uid: string; inserted: boolean }[] = rows.length === 0 ? [] : await manager.query(
-        `INSERT INTO "mail_messages" ("tenant_id", "account_id", "folder_id", "uid_validity", "uid", "modseq", "message_id",
-           "in_reply_to", "references", "thread_id", "subject", "from_name", "from_address", "to", "cc", "bcc", "reply_to",
-           "sent_at", "received_at", "flags", "size", "has_attachments", "snippet", "text_body", "html_body", "headers", "parse_state")
-         SELECT $1, $2, $3, $4, r.uid, r.modseq, r.message_id, r.in_reply_to, r.references, r.thread_id, r.subject, r.from_name,
-           r.from_address, r.to, r.cc, r.bcc, r.reply_to, r.sent_at, r.received_at, r.flags, r.size, r.has_attachments,
-           r.snippet, r.text_body, r.html_body, r.headers, r.parse_state
-         FROM jsonb_to_recordset($5::jsonb) AS r(uid bigint, modseq bigint, message_id text, in_reply_to text, "references" text[],
-           thread_id uuid, subject text, from_name text, from_address text, "to" jsonb, cc jsonb, bcc jsonb, reply_to jsonb,
-           sent_at timestamptz, received_at timestamptz, flags text[], size integer, has_attachments boolean, snippet text,
-           text_body text, html_body text, headers jsonb, parse_state varchar)
-         ON CONFLICT ON CONSTRAINT "uq_mail_messages_imap_identity" DO UPDATE SET
-           "modseq" = EXCLUDED."modseq", "message_id" = EXCLUDED."message_id", "in_reply_to" = EXCLUDED."in_reply_to",
-           "references" = EXCLUDED."references", "thread_id" = EXCLUDED."thread_id", "subject" = EXCLUDED."subject",
-           "from_name" = EXCLUDED."from_name", "from_address" = EXCLUDED."from_address", "to" = EXCLUDED."to",
-           "cc" = EXCLUDED."cc", "bcc" = EXCLUDED."bcc", "reply_to" = EXCLUDED."reply_to", "sent_at" = EXCLUDED."sent_at",
-           "received_at" = EXCLUDED."received_at", "flags" = EXCLUDED."flags", "size" = EXCLUDED."size",
-           "has_attachments" = EXCLUDED."has_attachments", "headers" = EXCLUDED."headers", "updated_at" = now(),
-           -- an envelope-only pass (parsing switched off) must not erase bodies decoded earlier
-           "snippet" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."snippet" ELSE EXCLUDED."snippet" END,
-           "text_body" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."text_body" ELSE EXCLUDED."text_body" END,
-           "html_body" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."html_body" ELSE EXCLUDED."html_body" END,
-           "parse_state" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN 'parsed' ELSE EXCLUDED."parse_state" END
-         RETURNING "id", "uid", ("xmax" = 0) AS "inserted"`,
-        [tenantId, position.accountId, position.folderId, position.uidValidity, JSON.stringify(rows)],
-      );
+      const written: { id: string; uid: string; inserted: boolean }[] = [];
+      for (let offset = 0; offset < ordered.length; offset += ROWS_PER_INSERT) {
+        const part = ordered.slice(offset, offset + ROWS_PER_INSERT);
+        // Plain bind parameters, not one JSON document: PostgreSQL reads a text parameter as is,
+        // while a JSON batch of message bodies costs a full parse and unescape per write.
+        const values = part.flatMap((message) => [
+          message.uid,
+          message.modseq,
+          message.messageId,
+          message.inReplyTo,
+          message.references,
+          threads.get(message.uid),
+          message.subject,
+          message.fromName,
+          message.fromAddress,
+          JSON.stringify(message.to),
+          JSON.stringify(message.cc),
+          JSON.stringify(message.bcc),
+          JSON.stringify(message.replyTo),
+          message.sentAt?.toISOString() ?? null,
+          message.receivedAt.toISOString(),
+          message.flags,
+          message.size,
+          message.hasAttachments,
+          message.snippet,
+          message.textBody,
+          message.htmlBody,
+          message.headers === null ? null : JSON.stringify(message.headers),
+          message.parseState,
+        ]);
+        const tuples = part.map((_, row) => {
+          const first = SHARED_PARAMETERS + row * PER_ROW_PARAMETERS + 1;
+          return `($1, $2, $3, $4, ${Array.from({ length: PER_ROW_PARAMETERS }, (_, column) => `$${first + column}`).join(', ')})`;
+        });
+        written.push(
+          ...(await manager.query<{ id: string; uid: string; inserted: boolean }[]>(
+            `INSERT INTO "mail_messages" ("tenant_id", "account_id", "folder_id", "uid_validity", "uid", "modseq", "message_id",
+               "in_reply_to", "references", "thread_id", "subject", "from_name", "from_address", "to", "cc", "bcc", "reply_to",
+               "sent_at", "received_at", "flags", "size", "has_attachments", "snippet", "text_body", "html_body", "headers", "parse_state")
+             VALUES ${tuples.join(', ')}
+             ON CONFLICT ON CONSTRAINT "uq_mail_messages_imap_identity" DO UPDATE SET
+               "modseq" = EXCLUDED."modseq", "message_id" = EXCLUDED."message_id", "in_reply_to" = EXCLUDED."in_reply_to",
+               "references" = EXCLUDED."references", "thread_id" = EXCLUDED."thread_id", "subject" = EXCLUDED."subject",
+               "from_name" = EXCLUDED."from_name", "from_address" = EXCLUDED."from_address", "to" = EXCLUDED."to",
+               "cc" = EXCLUDED."cc", "bcc" = EXCLUDED."bcc", "reply_to" = EXCLUDED."reply_to", "sent_at" = EXCLUDED."sent_at",
+               "received_at" = EXCLUDED."received_at", "flags" = EXCLUDED."flags", "size" = EXCLUDED."size",
+               "has_attachments" = EXCLUDED."has_attachments", "headers" = EXCLUDED."headers", "updated_at" = now(),
+               -- an envelope-only pass (parsing switched off) must not erase bodies decoded earlier
+               "snippet" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."snippet" ELSE EXCLUDED."snippet" END,
+               "text_body" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."text_body" ELSE EXCLUDED."text_body" END,
+               "html_body" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN "mail_messages"."html_body" ELSE EXCLUDED."html_body" END,
+               "parse_state" = CASE WHEN EXCLUDED."parse_state" = 'envelope' AND "mail_messages"."parse_state" = 'parsed' THEN 'parsed' ELSE EXCLUDED."parse_state" END
+             RETURNING "id", "uid", ("xmax" = 0) AS "inserted"`,
+            [tenantId, position.accountId, position.folderId, position.uidValidity, ...values],
+          )),
+        );
+      }
       const idsByUid = new Map(written.map((row) => [Number(row.uid), row.id]));
-      await this.replaceAttachments(manager, tenantId, ordered, idsByUid);
-      const inserted = written.filter((row) => row.inserted).length;
+      const insertedIds = new Set(written.filter((row) => row.inserted).map((row) => row.id));
+      await this.replaceAttachments(manager, tenantId, ordered, idsByUid, insertedIds);
+      await this.storeReferences(manager, tenantId, position.accountId, ordered, idsByUid, insertedIds);
+      const inserted = insertedIds.size;
       await manager.query(
         `UPDATE "mail_folders" SET "last_uid" = GREATEST("last_uid", $3), "synced_count" = "synced_count" + $4, "updated_at" = now()
          WHERE "tenant_id" = $1 AND "id" = $2`,
@@ -268,9 +288,10 @@ export class MessageRepository {
     tenantId: string,
     messages: SyncedMessage[],
     idsByUid: Map<number, string>,
+    insertedIds: ReadonlySet<string> = new Set(),
   ): Promise<void> {
-    const messageIds = messages.map((message) => idsByUid.get(message.uid)).filter((id): id is string => id !== undefined);
-    if (messageIds.length === 0) return;
+    // Rows just inserted have no attachments yet: only rewritten messages may have some to drop.
+    const rewritten = messages.map((message) => idsByUid.get(message.uid)).filter((id): id is string => id !== undefined && !insertedIds.has(id));
     const rows = messages.flatMap((message) => {
       const id = idsByUid.get(message.uid);
       return id === undefined
@@ -286,12 +307,14 @@ export class MessageRepository {
           }));
     });
     const json = JSON.stringify(rows);
-    await manager.query(
-      `DELETE FROM "mail_attachments" a WHERE a."tenant_id" = $1 AND a."message_id" = ANY($2::uuid[])
-         AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($3::jsonb) AS r(message_id uuid, part_id text)
-                         WHERE r.message_id = a."message_id" AND r.part_id = a."part_id")`,
-      [tenantId, messageIds, json],
-    );
+    if (rewritten.length > 0) {
+      await manager.query(
+        `DELETE FROM "mail_attachments" a WHERE a."tenant_id" = $1 AND a."message_id" = ANY($2::uuid[])
+           AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($3::jsonb) AS r(message_id uuid, part_id text)
+                           WHERE r.message_id = a."message_id" AND r.part_id = a."part_id")`,
+        [tenantId, rewritten, json],
+      );
+    }
     if (rows.length === 0) return;
     await manager.query(
       `INSERT INTO "mail_attachments" ("tenant_id", "message_id", "part_id", "filename", "content_type", "size", "content_id", "inline")
@@ -301,6 +324,41 @@ export class MessageRepository {
        ON CONFLICT ON CONSTRAINT "uq_mail_attachments_message_part" DO UPDATE SET "filename" = EXCLUDED."filename",
          "content_type" = EXCLUDED."content_type", "size" = EXCLUDED."size", "content_id" = EXCLUDED."content_id", "inline" = EXCLUDED."inline"`,
       [tenantId, json],
+    );
+  }
+
+  /**
+   * The Message-IDs each message refers to, for threading from the parent's side. Rows of
+   * messages written again are replaced; new messages have none to replace.
+   */
+  private async storeReferences(
+    manager: EntityManager,
+    tenantId: string,
+    accountId: string,
+    messages: SyncedMessage[],
+    idsByUid: Map<number, string>,
+    insertedIds: ReadonlySet<string>,
+  ): Promise<void> {
+    const rows = messages.flatMap((message) => {
+      const id = idsByUid.get(message.uid);
+      return id === undefined ? [] : referencedIdsOf(message).map((referenced) => ({ message_id: id, referenced_id: referenced }));
+    });
+    const json = JSON.stringify(rows);
+    const rewritten = [...idsByUid.values()].filter((id) => !insertedIds.has(id));
+    if (rewritten.length > 0) {
+      await manager.query(
+        `DELETE FROM "mail_message_references" r WHERE r."tenant_id" = $1 AND r."message_id" = ANY($2::uuid[])
+           AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($3::jsonb) AS n(message_id uuid, referenced_id text)
+                           WHERE n.message_id = r."message_id" AND n.referenced_id = r."referenced_id")`,
+        [tenantId, rewritten, json],
+      );
+    }
+    if (rows.length === 0) return;
+    await manager.query(
+      `INSERT INTO "mail_message_references" ("message_id", "referenced_id", "tenant_id", "account_id")
+       SELECT n.message_id, n.referenced_id, $1, $2 FROM jsonb_to_recordset($3::jsonb) AS n(message_id uuid, referenced_id text)
+       ON CONFLICT DO NOTHING`,
+      [tenantId, accountId, json],
     );
   }
 
@@ -317,10 +375,7 @@ export class MessageRepository {
     accountId: string,
     messages: SyncedMessage[],
   ): Promise<Map<number, string>> {
-    const idsOf = (message: SyncedMessage): string[] => {
-      const ids = [message.inReplyTo, ...[...message.references].reverse(), message.messageId];
-      return [...new Set(ids.filter((id): id is string => Boolean(id)))];
-    };
+    const idsOf = (message: SyncedMessage): string[] => [...new Set([...referencedIdsOf(message), ...(message.messageId ? [message.messageId] : [])])];
     const wanted = [...new Set(messages.flatMap(idsOf))];
     // Every Message-ID known to belong to a thread: stored messages' own ids and the ids they reply to.
     const threadOfId = new Map<string, string>();
@@ -331,13 +386,16 @@ export class MessageRepository {
          ORDER BY "message_id", "created_at"`,
         [tenantId, accountId, wanted],
       );
-      const replies: { in_reply_to: string; thread_id: string }[] = await manager.query(
-        `SELECT DISTINCT ON ("in_reply_to") "in_reply_to", "thread_id" FROM "mail_messages"
-         WHERE "tenant_id" = $1 AND "account_id" = $2 AND "in_reply_to" = ANY($3::text[]) AND "thread_id" IS NOT NULL
-         ORDER BY "in_reply_to", "created_at"`,
+      // Stored messages referring to these ids (In-Reply-To or References): replies, and replies
+      // to replies, that were synced before the message they answer.
+      const referrers: { referenced_id: string; thread_id: string }[] = await manager.query(
+        `SELECT DISTINCT ON (r."referenced_id") r."referenced_id", m."thread_id"
+         FROM "mail_message_references" r JOIN "mail_messages" m ON m."id" = r."message_id"
+         WHERE r."tenant_id" = $1 AND r."account_id" = $2 AND r."referenced_id" = ANY($3::text[]) AND m."thread_id" IS NOT NULL
+         ORDER BY r."referenced_id", m."created_at"`,
         [tenantId, accountId, wanted],
       );
-      for (const row of replies) threadOfId.set(row.in_reply_to, row.thread_id);
+      for (const row of referrers) threadOfId.set(row.referenced_id, row.thread_id);
       for (const row of own) threadOfId.set(row.message_id, row.thread_id);
     }
     const threads = new Map<number, string>();

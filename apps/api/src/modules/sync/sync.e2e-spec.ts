@@ -17,6 +17,9 @@ interface Accepted {
   created: boolean;
 }
 
+/** Queues of this file's own, so its worker takes no job of another test file running beside it, nor the reverse. */
+const QUEUES = { REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:sync-api` };
+
 describe('/api/sync', () => {
   const tenant = `sync-api-${randomUUID().slice(0, 8)}`;
   const auth = { authorization: bearerFor(tenant) };
@@ -32,7 +35,7 @@ describe('/api/sync', () => {
     await addMailUser(stack, email, password);
     fixtures = mkdtempSync(join(tmpdir(), 'sync-api-'));
     await seedMailbox(stack, email, 'INBOX', writeCorpus(fixtures, generateCorpus({ count: 12, domain: stack.domain, tag: 'api', maxAttachmentBytes: 20_000 })));
-    api = await ApiProcess.start();
+    api = await ApiProcess.start(QUEUES);
     const created = await api.inject({
       method: 'POST',
       url: '/api/accounts',
@@ -72,7 +75,7 @@ describe('/api/sync', () => {
   });
 
   it('reports folders, counts and the finished run once the worker has synced', async () => {
-    const worker = startWorker();
+    const worker = startWorker(QUEUES);
     try {
       const status = await eventually(
         async () => {
@@ -84,9 +87,10 @@ describe('/api/sync', () => {
         120_000,
         500,
       );
-      expect(status).toMatchObject({ state: 'idle', lastError: null, messageCount: 12 });
+      expect(status).toMatchObject({ state: 'idle', lastError: null, messageCount: 12, failureCount: 0, nextSyncAfter: null });
       const inbox = (status as unknown as { folders: Record<string, unknown>[] }).folders.find((folder) => folder.path === 'INBOX');
       expect(inbox).toMatchObject({ role: 'inbox', total: 12, synced: 12, lastUid: '12', uidValidity: expect.stringMatching(/^\d+$/) as unknown });
+      expect(inbox).toMatchObject({ lastError: null, lastErrorAt: null, failureCount: 0, nextSyncAfter: null });
       expect(inbox?.highestModseq).toEqual(expect.stringMatching(/^\d+$/) as unknown);
       expect((status as unknown as { lastSyncedAt: string }).lastSyncedAt).toEqual(expect.any(String) as unknown);
       expect((status as unknown as { lastRun: Record<string, unknown> }).lastRun).toMatchObject({ startedAt: expect.any(String) as unknown, finishedAt: expect.any(String) as unknown });

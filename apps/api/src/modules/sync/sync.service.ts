@@ -76,8 +76,12 @@ export class SyncService {
         highestModseq: folder.highestModseq,
         lastSyncedAt: iso(folder.lastSyncedAt),
         lastError: folder.lastError,
+        lastErrorAt: iso(folder.lastErrorAt),
+        failureCount: folder.failureCount,
+        nextSyncAfter: iso(folder.nextSyncAfter),
       })),
       messageCount: folders.reduce((total, folder) => total + folder.syncedCount, 0),
+      failureCount: account.failureCount,
       nextSyncAfter: iso(account.nextSyncAfter),
       lastRun: lastRun ? this.describeRun(lastRun) : null,
     };

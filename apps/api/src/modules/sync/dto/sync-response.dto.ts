@@ -44,8 +44,22 @@ export class FolderStatusDto {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' })
   lastSyncedAt!: string | null;
 
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({ nullable: true, type: String, description: 'Why the last sync of this folder failed; null once it syncs again' })
   lastError!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' })
+  lastErrorAt!: string | null;
+
+  @ApiProperty({ description: 'Consecutive failed syncs of this folder' })
+  failureCount!: number;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'While in the future, scheduled syncs skip this folder (exponential backoff after failures); a manual sync still tries it',
+  })
+  nextSyncAfter!: string | null;
 }
 
 export class LastRunDto {
@@ -90,7 +104,15 @@ export class SyncStatusDto {
   @ApiProperty({ description: 'Messages stored for the account' })
   messageCount!: number;
 
-  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'When the next scheduled attempt may run after failures (backoff)' })
+  @ApiProperty({ description: 'Consecutive failed syncs of the account (login refused, server unreachable)' })
+  failureCount!: number;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'While in the future, scheduled syncs skip the account (exponential backoff after failures); a manual sync still runs',
+  })
   nextSyncAfter!: string | null;
 
   @ApiProperty({ nullable: true, type: LastRunDto })
