@@ -1,27 +1,33 @@
 /**
  * `npm run bench:read`: the read endpoints under load, each next to a bare Fastify + pg baseline
  * running the same SQL. Creates its own database (migrated like production), seeds 100,000
- * messages for the measured tenant and 100,000 for another, boots the real API on a free port,
- * runs autocannon, prints latency and throughput, and drops the database.
+ * messages for the measured tenant and 100,000 for another, starts the built API as deployed (its
+ * entry point, API_WORKERS processes) and the baseline with as many processes, runs autocannon,
+ * prints latency, throughput and CPU per request, and drops the database.
  *
  * Environment (all optional): BENCH_ADMIN_DATABASE_URL (a superuser connection, default
  * postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL, BENCH_MESSAGES (per tenant),
- * BENCH_DURATION (seconds per run), BENCH_CONNECTIONS, BENCH_KEEP_DATABASE=1, BENCH_EXPLAIN=1 (print each
+ * BENCH_DURATION (seconds per run), BENCH_WARMUP (seconds of load before each run), BENCH_CONNECTIONS,
+ * BENCH_API_WORKERS (API processes; the configuration default otherwise), BENCH_KEEP_DATABASE=1,
+ * BENCH_DATABASE (a database kept by an earlier run, reused as seeded), BENCH_EXPLAIN=1 (print each
  * captured statement with its plan).
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
 
 import { loadConfig } from '@app/config';
 import { migrationDataSourceOptions, provisionAppRole } from '@app/database';
+import { TenantStatement } from '@app/tenancy';
 import { JwtService } from '@nestjs/jwt';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 
 import { createApiApp } from '../../apps/api/src/api-app.factory.js';
-import { startBaseline } from './baseline-server.js';
 import type { CapturedQuery } from './baseline-server.js';
-import { seedMailbox } from './seed.js';
+import { seededMailbox, seedMailbox } from './seed.js';
+import { ServerProcess } from './server-process.js';
 
 interface Histogram {
   p50: number;
@@ -30,7 +36,7 @@ interface Histogram {
 }
 interface AutocannonResult {
   latency: Histogram;
-  requests: { average: number };
+  requests: { average: number; total: number };
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -40,8 +46,8 @@ type Autocannon = (options: {
   connections: number;
   duration: number;
   headers?: Record<string, string>;
-  workers?: number;
 }) => Promise<AutocannonResult>;
+type Measured = AutocannonResult & { cpuMsPerRequest: number };
 
 // autocannon ships no types; this is the slice of its API used here.
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
@@ -51,6 +57,8 @@ const ADMIN_URL = env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0
 const REDIS_URL = env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const MESSAGES = Number(env.BENCH_MESSAGES ?? 100_000);
 const DURATION = Number(env.BENCH_DURATION ?? 10);
+// Each process of a cluster compiles its hot paths separately; a short warm-up measures the JIT.
+const WARMUP = Number(env.BENCH_WARMUP ?? 5);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const POOL_SIZE = 10;
 const PAGE = 50;
@@ -59,6 +67,8 @@ const TENANT = 'bench-reader';
 const NOISE_TENANT = 'bench-noise';
 
 const SEARCH_QUERY = 'invoice from:sender7@example7.com';
+const API_ENTRY = join(import.meta.dirname, '..', '..', 'apps', 'api', 'src', 'main.js');
+const BASELINE_ENTRY = join(import.meta.dirname, 'baseline-main.js');
 
 function databaseUrl(name: string, role?: string): string {
   const url = new URL(ADMIN_URL);
@@ -94,7 +104,8 @@ function captureStatements(): { start: () => void; stop: () => CapturedQuery[] }
   const original = prototype.query;
   prototype.query = function (this: unknown, ...args: unknown[]) {
     const [sql, values] = args;
-    if (captured && typeof sql === 'string') captured.push({ sql, values: Array.isArray(values) ? values : [] });
+    if (captured && typeof sql === 'string') captured.push({ sql, values: Array.isArray(values) ? values : [], asTenant: false });
+    if (captured && sql instanceof TenantStatement) captured.push({ sql: sql.text, values: sql.values ?? [], asTenant: true });
     return original.apply(this, args);
   };
   return {
@@ -109,11 +120,23 @@ function captureStatements(): { start: () => void; stop: () => CapturedQuery[] }
   };
 }
 
+/** Cluster workers start after the primary: waits until all `count` processes are there. */
+async function waitForProcesses(server: ServerProcess, count: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (server.processCount < count) {
+    if (Date.now() > deadline) throw new Error(`only ${server.processCount} of ${count} processes started`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function main(): Promise<void> {
-  const databaseName = `mail_bench_read_${randomBytes(4).toString('hex')}`;
+  const reused = env.BENCH_DATABASE;
+  const databaseName = reused ?? `mail_bench_read_${randomBytes(4).toString('hex')}`;
   const ownerUrl = databaseUrl(databaseName);
   const appUrl = databaseUrl(databaseName, APP_ROLE);
-  const config = loadConfig({
+  // The API runs as deployed: its entry point, with the configuration defaults (API_WORKERS
+  // processes) unless BENCH_API_WORKERS says otherwise; the baseline gets as many processes.
+  const apiEnv: Record<string, string> = {
     NODE_ENV: 'production',
     DATABASE_URL: appUrl,
     DATABASE_MIGRATION_URL: ownerUrl,
@@ -122,13 +145,15 @@ async function main(): Promise<void> {
     REDIS_KEY_PREFIX: databaseName,
     JWT_SECRET: randomBytes(32).toString('base64url'),
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    API_WORKERS: '1',
     RATE_LIMIT_ENABLED: 'false',
     LOG_LEVEL: 'ERROR',
-  });
+    ...(env.BENCH_API_WORKERS ? { API_WORKERS: env.BENCH_API_WORKERS } : {}),
+  };
+  const config = loadConfig(apiEnv);
+  const workers = config.http.workers;
 
-  await admin((client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(databaseName)}`));
-  log(`database ${databaseName}`);
+  if (!reused) await admin((client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(databaseName)}`));
+  log(`database ${databaseName}${reused ? ' (reused: pending migrations only, no seeding)' : ''}`);
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     let started = Date.now();
@@ -141,38 +166,44 @@ async function main(): Promise<void> {
 
     started = Date.now();
     const mailbox = await admin(async (client) => {
+      if (reused) return seededMailbox(client, TENANT);
       const seeded = await seedMailbox(client, TENANT, MESSAGES, 0.42);
       await seedMailbox(client, NOISE_TENANT, MESSAGES, 0.24);
       await client.query('VACUUM ANALYZE');
+      log(`seeded ${MESSAGES} messages for ${TENANT} and ${MESSAGES} for ${NOISE_TENANT} in ${Date.now() - started} ms`);
       return seeded;
     }, ownerUrl);
-    log(`seeded ${MESSAGES} messages for ${TENANT} and ${MESSAGES} for ${NOISE_TENANT} in ${Date.now() - started} ms`);
 
-    const capture = captureStatements();
-    const app = await createApiApp(config);
-    cleanups.push(() => app.close());
-    await app.listen(0, '127.0.0.1');
-    const apiUrl = await app.getUrl();
+    // The statements are captured from an API in this process, then the measured one runs apart.
     const token = new JwtService({ secret: config.auth.jwtSecret ?? '' }).sign({ sub: 'bench', tenant: TENANT }, { expiresIn: '1h' });
     const headers = { authorization: `Bearer ${token}` };
-
     const paths = {
       list: `/api/messages?${new URLSearchParams({ accountId: mailbox.accountId, folder: 'INBOX', limit: String(PAGE) }).toString()}`,
       search: `/api/sync/search?${new URLSearchParams({ accountId: mailbox.accountId, query: SEARCH_QUERY, limit: String(PAGE) }).toString()}`,
     };
     const routes: Record<string, CapturedQuery> = {};
     const expectedIds: Record<string, string> = {};
-    for (const [name, path] of Object.entries(paths)) {
-      capture.start();
-      const response = await fetch(`${apiUrl}${path}`, { headers });
-      const statements = capture.stop();
-      const body = (await response.json()) as { items?: { id: string }[] };
-      if (response.status !== 200 || !body.items) throw new Error(`${name}: API answered ${response.status} ${JSON.stringify(body)}`);
-      const select = statements.find((statement) => /^\s*SELECT\b/i.test(statement.sql) && !statement.sql.includes('set_config'));
-      if (!select) throw new Error(`${name}: no SELECT captured`);
-      routes[`/${name}`] = select;
-      expectedIds[name] = body.items.map((item) => item.id).join(',');
-      log(`${name}: ${body.items.length} items; ${statements.length} statements per request (${statements.map((s) => s.sql.trim().split(/\s+/)[0]).join(', ')})`);
+    // The statements are captured from an API in this process; the measured one runs apart.
+    const capture = captureStatements();
+    const app = await createApiApp(config);
+    try {
+      await app.listen(0, '127.0.0.1');
+      const apiUrl = await app.getUrl();
+      for (const [name, path] of Object.entries(paths)) {
+        capture.start();
+        const response = await fetch(`${apiUrl}${path}`, { headers });
+        const statements = capture.stop();
+        const body = (await response.json()) as { items?: { id: string }[] };
+        if (response.status !== 200 || !body.items) throw new Error(`${name}: API answered ${response.status} ${JSON.stringify(body)}`);
+        const select = statements.find((statement) => /^\s*SELECT\b/i.test(statement.sql) && !statement.sql.includes('set_config'));
+        if (!select) throw new Error(`${name}: no SELECT captured`);
+        routes[`/${name}`] = select;
+        expectedIds[name] = body.items.map((item) => item.id).join(',');
+        const described = statements.map((statement) => `${statement.asTenant ? 'set_config+' : ''}${statement.sql.trim().split(/\s+/)[0] ?? ''}`);
+        log(`${name}: ${body.items.length} items; ${statements.length} round trips per request (${described.join(', ')})`);
+      }
+    } finally {
+      await app.close();
     }
 
     if (env.BENCH_EXPLAIN === '1') {
@@ -187,48 +218,65 @@ async function main(): Promise<void> {
       }, appUrl);
     }
 
-    const baseline = await startBaseline(appUrl, POOL_SIZE, TENANT, routes, PAGE);
-    cleanups.push(() => baseline.server.close(), () => baseline.pool.end());
+    const api = await ServerProcess.start(API_ENTRY, apiEnv, '/health');
+    cleanups.push(() => api.stop());
+    const baseline = await ServerProcess.start(
+      BASELINE_ENTRY,
+      {
+        BASELINE_WORKERS: String(workers),
+        DATABASE_URL: appUrl,
+        POOL_SIZE: String(POOL_SIZE),
+        TENANT_ID: TENANT,
+        BASELINE_ROUTES: JSON.stringify(routes),
+        PAGE_LIMIT: String(PAGE),
+      },
+      '/list',
+    );
+    cleanups.push(() => baseline.stop());
+    for (const server of [api, baseline]) await waitForProcesses(server, workers > 1 ? workers + 1 : 1);
     for (const name of Object.keys(paths)) {
       const response = await fetch(`${baseline.url}/${name}`);
       const body = (await response.json()) as { items: { id: string }[] };
       if (body.items.map((item) => item.id).join(',') !== expectedIds[name]) throw new Error(`${name}: baseline and API disagree`);
     }
 
-    const run = async (url: string, withHeaders: Record<string, string> = {}, connections = CONNECTIONS): Promise<AutocannonResult> => {
-      await autocannon({ url, connections, duration: 2, headers: withHeaders, workers: 1 });
-      const result = await autocannon({ url, connections, duration: DURATION, headers: withHeaders, workers: 1 });
+    const run = async (server: ServerProcess, path: string, withHeaders: Record<string, string> = {}, connections = CONNECTIONS): Promise<Measured> => {
+      const url = `${server.url}${path}`;
+      await autocannon({ url, connections, duration: WARMUP, headers: withHeaders });
+      const cpuBefore = server.cpuSeconds();
+      const result = await autocannon({ url, connections, duration: DURATION, headers: withHeaders });
+      const cpuMsPerRequest = ((server.cpuSeconds() - cpuBefore) * 1000) / Math.max(1, result.requests.total);
       if (result.non2xx || result.errors || result.timeouts) {
         throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
       }
-      return result;
+      return { ...result, cpuMsPerRequest };
     };
+    const figures = (result: Measured): string =>
+      `${result.latency.p50.toFixed(1).padStart(7)} ${result.latency.p99.toFixed(1).padStart(7)} ${result.requests.average.toFixed(0).padStart(6)} ${result.cpuMsPerRequest.toFixed(2).padStart(7)}`;
+    const header = `${'endpoint'.padEnd(12)}  API: p50 ms  p99 ms  req/s  CPU ms/req   baseline: p50 ms  p99 ms  req/s  CPU ms/req   req/s ratio`;
+    const line = (name: string, measured: { api: Measured; base: Measured }): string =>
+      `${name.padEnd(12)}  ${figures(measured.api)}         ${figures(measured.base)}       ${(measured.api.requests.average / measured.base.requests.average).toFixed(2).padStart(6)}`;
 
-    log(`\nautocannon: ${CONNECTIONS} connections, ${DURATION} s per run after 2 s warm-up; pool ${POOL_SIZE}; one API process\n`);
-    log('endpoint                 p50 ms   p99 ms    req/s   baseline p50/p99/req/s    ratio (req/s)');
-    const results: Record<string, { api: AutocannonResult; base: AutocannonResult }> = {};
+    const [load1, load5] = loadavg();
+    log(
+      `\nautocannon: ${CONNECTIONS} connections, ${DURATION} s per run after ${WARMUP} s warm-up; load average ${load1?.toFixed(2)} / ${load5?.toFixed(2)} (1 / 5 min) on ${availableParallelism()} cores` +
+        `\nAPI as deployed: ${workers} process${workers > 1 ? 'es (API_WORKERS, node cluster)' : ''}, pool ${POOL_SIZE} each; baseline: the same number of processes and pools` +
+        `\nCPU ms/req: user + system CPU of all server processes per request (load-independent, unlike latency)\n`,
+    );
+    log(header);
+    const results: Record<string, { api: Measured; base: Measured }> = {};
     for (const [name, path] of Object.entries(paths)) {
-      const api = await run(`${apiUrl}${path}`, headers);
-      const base = await run(`${baseline.url}/${name}`);
-      results[name] = { api, base };
-      log(
-        `${name.padEnd(22)} ${api.latency.p50.toFixed(1).padStart(8)} ${api.latency.p99.toFixed(1).padStart(8)} ${api.requests.average.toFixed(0).padStart(8)}` +
-          `   ${`${base.latency.p50.toFixed(1)} / ${base.latency.p99.toFixed(1)} / ${base.requests.average.toFixed(0)}`.padEnd(24)}` +
-          `${(api.requests.average / base.requests.average).toFixed(2).padStart(8)}`,
-      );
+      results[name] = { api: await run(api, path, headers), base: await run(baseline, `/${name}`) };
+      log(line(name, results[name]));
     }
 
     // One connection: the latency of a request with no queue in front of it, the part the code controls.
     log(`\nsame, 1 connection (no queueing):`);
     for (const [name, path] of Object.entries(paths)) {
-      const api = await run(`${apiUrl}${path}`, headers, 1);
-      const base = await run(`${baseline.url}/${name}`, {}, 1);
-      log(
-        `${`${name} x1`.padEnd(22)} ${api.latency.p50.toFixed(1).padStart(8)} ${api.latency.p99.toFixed(1).padStart(8)} ${api.requests.average.toFixed(0).padStart(8)}` +
-          `   ${`${base.latency.p50.toFixed(1)} / ${base.latency.p99.toFixed(1)} / ${base.requests.average.toFixed(0)}`.padEnd(24)}` +
-          `${(api.requests.average / base.requests.average).toFixed(2).padStart(8)}`,
-      );
+      log(line(`${name} x1`, { api: await run(api, path, headers, 1), base: await run(baseline, `/${name}`, {}, 1) }));
     }
+    const [after1] = loadavg();
+    log(`load average at the end: ${after1?.toFixed(2)}`);
 
     const search = results.search?.api;
     const list = results.list;
@@ -242,7 +290,7 @@ async function main(): Promise<void> {
     process.exitCode = verdicts.every(([, met]) => met) ? 0 : 1;
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    if (env.BENCH_KEEP_DATABASE === '1') log(`kept database ${databaseName}`);
+    if (reused || env.BENCH_KEEP_DATABASE === '1') log(`kept database ${databaseName}`);
     else await admin((client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(databaseName)} WITH (FORCE)`));
   }
 }

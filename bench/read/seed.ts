@@ -68,3 +68,18 @@ export async function seedMailbox(client: pg.Client, tenantId: string, count: nu
   await client.query('COMMIT');
   return { tenantId, accountId: account.id, inboxId: folderId('INBOX') };
 }
+
+/** The mailbox an earlier run seeded for `tenantId`. */
+export async function seededMailbox(client: pg.Client, tenantId: string): Promise<SeededMailbox> {
+  await client.query('BEGIN');
+  await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
+  const { rows } = await client.query<{ accountId: string; inboxId: string }>(
+    `SELECT a.id AS "accountId", f.id AS "inboxId" FROM mail_accounts a JOIN mail_folders f ON f.account_id = a.id AND f.tenant_id = $1
+     WHERE a.tenant_id = $1 AND f.path = 'INBOX'`,
+    [tenantId],
+  );
+  await client.query('COMMIT');
+  const [mailbox] = rows;
+  if (!mailbox) throw new Error(`no seeded mailbox for ${tenantId}`);
+  return { tenantId, ...mailbox };
+}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { queryAsTenant } from '@app/tenancy';
 import pg from 'pg';
 
 const TENANT_OWNED_TABLES = ['mail_accounts', 'mail_folders', 'mail_messages', 'mail_attachments', 'mail_message_actions', 'drafts', 'outbound_messages', 'sync_runs'];
@@ -93,6 +94,37 @@ describe('row-level security for the app role', () => {
     });
 
     await expect(attempt).rejects.toThrow(/row-level security/);
+  });
+
+  describe('one statement as a tenant in one round trip', () => {
+    it('sees exactly that tenant’s rows, and the next statement on the connection sees none', async () => {
+      const [scoped, after] = await withClient(process.env.DATABASE_URL, async (app) => [
+        await queryAsTenant<{ tenant_id: string }>(app, tenant, 'SELECT tenant_id FROM mail_messages', []),
+        (await app.query<{ setting: string; visible: number }>(
+          `SELECT current_setting('app.tenant_id', true) AS setting, (SELECT count(*)::int FROM mail_messages) AS visible`,
+        )).rows[0],
+      ]);
+
+      expect(scoped.map((row) => row.tenant_id)).toEqual([tenant]);
+      expect(after).toEqual({ setting: '', visible: 0 });
+    });
+
+    it('binds the statement’s values as parameters', async () => {
+      const rows = await withClient(process.env.DATABASE_URL, async (app) =>
+        queryAsTenant<{ subject: string }>(app, other, 'SELECT subject FROM mail_messages WHERE tenant_id = $1 AND subject = $2', [other, 'secret']),
+      );
+
+      expect(rows).toEqual([{ subject: 'secret' }]);
+    });
+
+    it('leaves nothing set behind when the statement fails', async () => {
+      const after = await withClient(process.env.DATABASE_URL, async (app) => {
+        await expect(queryAsTenant(app, tenant, 'SELECT 1 / (count(*) - count(*)) FROM mail_messages', [])).rejects.toThrow(/division by zero/);
+        return (await app.query<{ visible: number }>('SELECT count(*)::int AS visible FROM mail_messages')).rows[0];
+      });
+
+      expect(after).toEqual({ visible: 0 });
+    });
   });
 
   it('the app role is neither superuser nor exempt from row-level security', async () => {

@@ -1,15 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type pg from 'pg';
 import { DataSource } from 'typeorm';
-import type { EntityManager } from 'typeorm';
+import type { EntityManager, ObjectLiteral } from 'typeorm';
 
 import { TenantContext } from './tenant-context.js';
+import { queryAsTenant } from './tenant-statement.js';
 
 const ACTIVE_TRANSACTION = 'tenantTransaction';
 
 interface ActiveTransaction {
   tenantId: string;
   manager: EntityManager;
+}
+
+/** SQL with `:name` placeholders and their values, as TypeORM's query builder takes them. */
+export interface NamedStatement {
+  sql: string;
+  parameters: ObjectLiteral;
 }
 
 /**
@@ -36,5 +44,26 @@ export class TenantScope {
       const transaction: ActiveTransaction = { tenantId, manager };
       return this.context.with(ACTIVE_TRANSACTION, transaction, () => work(manager, tenantId));
     });
+  }
+
+  /**
+   * One statement in the tenant's scope, for reads that need nothing else atomic with them: in
+   * one round trip to PostgreSQL (TenantStatement) rather than the transaction's four, or inside
+   * the transaction already open for the tenant.
+   */
+  async query<Row extends ObjectLiteral>(build: (tenantId: string) => NamedStatement): Promise<Row[]> {
+    const tenantId = this.context.tenantId;
+    const { sql, parameters } = build(tenantId);
+    const [text, values] = this.dataSource.driver.escapeQueryWithParameters(sql, parameters);
+    const active = this.context.get<ActiveTransaction>(ACTIVE_TRANSACTION);
+    if (active && active.tenantId === tenantId) return active.manager.query<Row[]>(text, values);
+
+    const runner = this.dataSource.createQueryRunner('master');
+    try {
+      const client = (await runner.connect()) as pg.PoolClient;
+      return await queryAsTenant<Row>(client, tenantId, text, values as unknown[]);
+    } finally {
+      await runner.release();
+    }
   }
 }

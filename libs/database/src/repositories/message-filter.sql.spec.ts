@@ -45,10 +45,10 @@ describe('compileMessageFilter', () => {
     });
   });
 
-  it('narrows a complete address through its search-vector lexeme before the substring test', () => {
-    expect(compile({ kind: 'address', field: 'from', value: 'Alice@Example.com' })).toEqual({
-      sql: `(m.search_vector @@ plainto_tsquery('simple', mail_search_fold(:filter_1)) AND m.from_search LIKE '%' || mail_search_fold(:filter_0) || '%')`,
-      parameters: { filter_0: 'Alice@Example.com', filter_1: 'Alice@Example.com' },
+  it('narrows a complete address through its search-vector lexeme, then tests the field with no index to tempt the planner', () => {
+    expect(compile({ kind: 'address', field: 'from', value: 'Alice_50%@Example.com' })).toEqual({
+      sql: `(m.search_vector @@ plainto_tsquery('simple', mail_search_fold(:filter_0)) AND strpos(m.from_search, mail_search_fold(:filter_1)) > 0)`,
+      parameters: { filter_0: 'Alice_50%@Example.com', filter_1: 'Alice_50%@Example.com' },
     });
     expect(compile({ kind: 'address', field: 'to', value: 'alice@' })?.sql).not.toContain('search_vector');
   });

@@ -67,12 +67,14 @@ export function compileMessageFilter(filter: MessageFilter, alias: string, tenan
         return `(${column('search_vector')} @@ ${query} AND ts_filter(${column('search_vector')}, '{a}') @@ ${query})`;
       }
       case 'address': {
-        const substring = `${column(`${node.field}_search`)} LIKE '%' || mail_search_fold(${bind(escapeLike(node.value))}) || '%'`;
-        if (!COMPLETE_ADDRESS.test(node.value)) return substring;
+        const field = column(`${node.field}_search`);
+        if (!COMPLETE_ADDRESS.test(node.value)) return `${field} LIKE '%' || mail_search_fold(${bind(escapeLike(node.value))}) || '%'`;
         // A whole address is one lexeme of the search vector: one short GIN posting list finds the
         // candidates, where the trigram index would read a long list for every common trigram
-        // ("com", "exa", ...). The substring test then checks it is in the right field.
-        return `(${textMatch(node.value, false)} AND ${substring})`;
+        // ("com", "exa", ...). The substring test then checks it is in the right field. It is
+        // strpos, not LIKE, because the planner can use no index for strpos: with LIKE, statistics
+        // from some ANALYZE samples led it to AND the trigram scan in, 70 ms instead of 0.5 ms.
+        return `(${textMatch(node.value, false)} AND strpos(${field}, mail_search_fold(${bind(node.value)})) > 0)`;
       }
       case 'hasAttachment':
         return column('has_attachments');

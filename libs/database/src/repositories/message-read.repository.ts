@@ -125,26 +125,28 @@ export class MessageReadRepository {
   /** Newest first (INTERNALDATE, then id), keyset-paginated. */
   async list(criteria: MessageListCriteria, limit: number, cursor?: string): Promise<Page<MessageSummaryRow>> {
     const after = cursor ? decodeCursor(cursor) : null;
-    return this.scope.transaction(async (manager, tenantId) => {
+    const folderByPath = criteria.folder !== undefined && !UUID.test(criteria.folder);
+    if (folderByPath && !criteria.accountId) throw new MessageScopeNotFoundError('folder');
+    // Plain SQL from fixed fragments rather than the query builder: this is the hottest query of
+    // the API and building it through TypeORM cost more CPU than running it.
+    const rows = await this.scope.query<RawSummary>((tenantId) => {
       const conditions = ['m.tenant_id = :tenantId'];
       const parameters: Record<string, unknown> = { tenantId, accountId: criteria.accountId };
-      const folderByPath = criteria.folder !== undefined && !UUID.test(criteria.folder);
       // With a folder path the subquery below already pins the account; an extra account test
       // would tempt the planner onto the account index instead of the folder's.
       if (criteria.accountId && !folderByPath) conditions.push('m.account_id = :accountId');
       if (criteria.folder !== undefined) {
-        if (UUID.test(criteria.folder)) {
-          conditions.push('m.folder_id = :folderId');
-          parameters.folderId = criteria.folder;
-        } else {
-          if (!criteria.accountId) throw new MessageScopeNotFoundError('folder');
-          // A scalar subquery keeps this one round trip and lets the planner walk the folder's index;
+        if (folderByPath) {
+          // A scalar subquery keeps this one statement and lets the planner walk the folder's index;
           // an exact path wins over a role, so a folder literally named "Sent" is not shadowed.
           conditions.push(
             `m.folder_id = (SELECT folder.id FROM mail_folders folder WHERE folder.tenant_id = :tenantId AND folder.account_id = :accountId
                AND (folder.path = :folderPath OR folder.role = lower(:folderPath)) ORDER BY folder.path = :folderPath DESC LIMIT 1)`,
           );
           parameters.folderPath = criteria.folder;
+        } else {
+          conditions.push('m.folder_id = :folderId');
+          parameters.folderId = criteria.folder;
         }
       }
       if (criteria.unread !== undefined || criteria.flagged !== undefined) Object.assign(parameters, { seen: '\\Seen', flagged: '\\Flagged' });
@@ -161,23 +163,20 @@ export class MessageReadRepository {
         conditions.push('(m.received_at, m.id) < (CAST(:afterAt AS timestamptz), CAST(:afterId AS uuid))');
         Object.assign(parameters, { afterAt: after.at, afterId: after.id });
       }
-      // Plain SQL from fixed fragments rather than the query builder: this is the hottest query of
-      // the API and building it through TypeORM cost more CPU than running it.
-      const [sql, values] = manager.connection.driver.escapeQueryWithParameters(
-        `SELECT ${SUMMARY_COLUMNS} FROM mail_messages m JOIN mail_folders f ON f.id = m.folder_id AND f.tenant_id = :tenantId
-         WHERE ${conditions.join(' AND ')} ORDER BY m.received_at DESC, m.id DESC LIMIT ${limit + 1}`,
-        parameters,
-      );
-      const rows = await manager.query<RawSummary[]>(sql, values);
-      const items = rows.slice(0, limit);
-      const last = items.at(-1);
-      // An empty page may mean a scope that does not exist; only then is it worth a second query.
-      if (items.length === 0 && !after) await this.assertScopeExists(manager, tenantId, criteria);
       return {
-        items: items.map(({ cursorAt: _cursorAt, ...row }) => row),
-        nextCursor: rows.length > limit && last ? encodeCursor({ at: last.cursorAt, id: last.id }) : null,
+        sql: `SELECT ${SUMMARY_COLUMNS} FROM mail_messages m JOIN mail_folders f ON f.id = m.folder_id AND f.tenant_id = :tenantId
+              WHERE ${conditions.join(' AND ')} ORDER BY m.received_at DESC, m.id DESC LIMIT ${limit + 1}`,
+        parameters,
       };
     });
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    // An empty page may mean a scope that does not exist; only then is it worth a second query.
+    if (items.length === 0 && !after) await this.scope.transaction((manager, tenantId) => this.assertScopeExists(manager, tenantId, criteria));
+    return {
+      items: items.map(({ cursorAt: _cursorAt, ...row }) => row),
+      nextCursor: rows.length > limit && last ? encodeCursor({ at: last.cursorAt, id: last.id }) : null,
+    };
   }
 
   async findById(id: string): Promise<MessageDetailRow | null> {
