@@ -8,6 +8,7 @@ import type { RawRequestDefaultExpression } from 'fastify';
 import { Logger } from 'nestjs-pino';
 
 import { ApiModule } from './api.module.js';
+import { setUpQueueDashboard } from './queue-dashboard/queue-dashboard.js';
 import { setUpApiDocs } from './swagger.js';
 
 /** Room in a JSON body for everything around the base64 attachments: addresses, escaping, field names. */
@@ -51,6 +52,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
       httpMetrics.observe(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
+  await setUpQueueDashboard(app, config);
   app.enableShutdownHooks();
   app.setGlobalPrefix('api', { exclude: ['health', 'metrics'] });
   app.enableCors({ origin: config.http.corsOrigins.includes('*') ? true : config.http.corsOrigins, credentials: true });
