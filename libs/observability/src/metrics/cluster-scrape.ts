@@ -32,6 +32,14 @@ function isMessage(value: unknown, type: string): value is Message {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type && typeof (value as { requestId?: unknown }).requestId === 'number';
 }
 
+/**
+ * The other end may be gone (a process that exited mid-scrape); with a callback, a send on a
+ * closed channel reports its error there instead of as an 'error' event that nobody handles.
+ */
+function sendTo(target: Pick<Worker, 'send'> | NodeJS.Process, message: object): void {
+  target.send?.(message, undefined, undefined, () => undefined);
+}
+
 interface Collection {
   waitingFor: Set<number>;
   collected: CollectedMetrics[];
@@ -55,7 +63,6 @@ export function answerClusterScrapes(): void {
     new Promise((resolve, reject) => {
       const requestId = nextCollection++;
       const workers = [...listening].map((id) => cluster.workers?.[id]).filter((worker): worker is Worker => worker?.isConnected() === true);
-      const timer = setTimeout(() => collection.finish(new Error(`API processes ${[...collection.waitingFor].join(', ')} did not report their metrics in time`)), COLLECT_TIMEOUT_MS);
       const collection: Collection = {
         waitingFor: new Set(workers.map((worker) => worker.id)),
         collected: [],
@@ -66,8 +73,9 @@ export function answerClusterScrapes(): void {
           else resolve(AggregatorRegistry.aggregate(collection.collected).metrics());
         },
       };
+      const timer = setTimeout(() => collection.finish(new Error(`API processes ${[...collection.waitingFor].join(', ')} did not report their metrics in time`)), COLLECT_TIMEOUT_MS);
       collections.set(requestId, collection);
-      for (const worker of workers) worker.send({ type: COLLECT_REQUEST, requestId });
+      for (const worker of workers) sendTo(worker, { type: COLLECT_REQUEST, requestId });
       settle(collection);
     });
 
@@ -93,8 +101,8 @@ export function answerClusterScrapes(): void {
     } else if (isMessage(message, SCRAPE_REQUEST)) {
       const { requestId } = message;
       collectAll().then(
-        (text) => worker.send({ type: SCRAPE_RESULT, requestId, text }),
-        (error: unknown) => worker.send({ type: SCRAPE_RESULT, requestId, error: error instanceof Error ? error.message : String(error) }),
+        (text) => sendTo(worker, { type: SCRAPE_RESULT, requestId, text }),
+        (error: unknown) => sendTo(worker, { type: SCRAPE_RESULT, requestId, error: error instanceof Error ? error.message : String(error) }),
       );
     }
   });
@@ -108,8 +116,8 @@ export class ClusterScrapeClient {
     if (isMessage(message, COLLECT_REQUEST)) {
       const { requestId } = message;
       this.registry.getMetricsAsJSON().then(
-        (metrics) => process.send?.({ type: COLLECT_RESULT, requestId, metrics }),
-        (error: unknown) => process.send?.({ type: COLLECT_RESULT, requestId, error: error instanceof Error ? error.message : String(error) }),
+        (metrics) => sendTo(process, { type: COLLECT_RESULT, requestId, metrics }),
+        (error: unknown) => sendTo(process, { type: COLLECT_RESULT, requestId, error: error instanceof Error ? error.message : String(error) }),
       );
     } else if (isMessage(message, SCRAPE_RESULT)) {
       const waiter = this.pending.get(message.requestId);
@@ -142,7 +150,7 @@ export class ClusterScrapeClient {
           reject(error);
         },
       });
-      process.send?.({ type: SCRAPE_REQUEST, requestId });
+      sendTo(process, { type: SCRAPE_REQUEST, requestId });
     });
   }
 
