@@ -22,6 +22,7 @@ import { CredentialCipher, CryptoModule } from '@app/crypto';
 import { AccountRepository, DatabaseModule, migrationDataSourceOptions, OutboundMessageRepository, provisionAppRole } from '@app/database';
 import type { MailAccount } from '@app/database';
 import { MailModule } from '@app/mail';
+import { MetricsModule } from '@app/observability';
 import { JobName, JobProducer, QueueModule } from '@app/queue';
 import { TenancyModule, TenantContext } from '@app/tenancy';
 import { Module } from '@nestjs/common';
@@ -76,7 +77,7 @@ class SendBenchModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: SendBenchModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench-send'), TenancyModule, CryptoModule, QueueModule, MailModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench-send'), TenancyModule, CryptoModule, QueueModule, MailModule, MetricsModule.forApp('worker')],
       providers: [
         ...SEND_PROVIDERS,
         // The sink is no IMAP server: treat it like a provider that files Sent copies itself, so

@@ -9,6 +9,7 @@ import { AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
 import { AccountRepository, DatabaseModule, migrationDataSourceOptions, provisionAppRole } from '@app/database';
 import { MailModule } from '@app/mail';
+import { MetricsModule } from '@app/observability';
 import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule, TenantContext } from '@app/tenancy';
@@ -35,7 +36,7 @@ class SyncEngineBenchModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: SyncEngineBenchModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench'), RedisModule, TenancyModule, CryptoModule, QueueModule, MailModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench'), RedisModule, TenancyModule, CryptoModule, QueueModule, MailModule, MetricsModule.forApp('worker')],
       providers: SYNC_PROVIDERS,
     };
   }

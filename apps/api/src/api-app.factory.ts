@@ -1,5 +1,5 @@
 import type { AppConfig } from '@app/config';
-import { generateRequestId, REQUEST_ID_HEADER } from '@app/observability';
+import { generateRequestId, HttpMetrics, REQUEST_ID_HEADER } from '@app/observability';
 import fastifyMultipart from '@fastify/multipart';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -8,6 +8,7 @@ import type { RawRequestDefaultExpression } from 'fastify';
 import { Logger } from 'nestjs-pino';
 
 import { ApiModule } from './api.module.js';
+import { setUpQueueDashboard } from './queue-dashboard/queue-dashboard.js';
 import { setUpApiDocs } from './swagger.js';
 
 /** Room in a JSON body for everything around the base64 attachments: addresses, escaping, field names. */
@@ -38,12 +39,20 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   // Multipart bodies stay unread until a handler asks for them (POST /api/compose/attachments),
   // so the guards run first and a refused upload is never buffered.
   await app.register(fastifyMultipart, { throwFileSizeLimit: false });
+  const httpMetrics = app.get(HttpMetrics);
   app
     .getHttpAdapter()
     .getInstance()
     .addHook('onRequest', async (request, reply) => {
       void reply.header(REQUEST_ID_HEADER, request.id);
+    })
+    // After the response went out, so it adds nothing to the request's latency; the route is
+    // the template the router matched (undefined for unmatched requests), never the raw URL.
+    .addHook('onResponse', (request, reply, done) => {
+      httpMetrics.observe(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+      done();
     });
+  await setUpQueueDashboard(app, config);
   app.enableShutdownHooks();
   app.setGlobalPrefix('api', { exclude: ['health', 'metrics'] });
   app.enableCors({ origin: config.http.corsOrigins.includes('*') ? true : config.http.corsOrigins, credentials: true });

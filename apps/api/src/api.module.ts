@@ -17,6 +17,7 @@ import { ComposeModule } from './modules/compose/compose.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MailboxesModule } from './modules/mailboxes/mailboxes.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
+import { ApiMetricsModule } from './modules/metrics/metrics.module.js';
 import { SearchModule } from './modules/search/search.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
 import { ThreadsModule } from './modules/threads/threads.module.js';
@@ -39,6 +40,7 @@ export class ApiModule {
         RateLimitModule,
         AuthModule,
         HealthModule,
+        ApiMetricsModule,
         MailboxesModule,
         MessagesModule,
         SearchModule,

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 
 import { loadConfigOrExit } from '@app/config';
+import { answerClusterScrapes } from '@app/observability';
 import type { AppConfig } from '@app/config';
 
 import { createApiApp } from './api-app.factory.js';
@@ -14,6 +15,7 @@ function superviseWorkers(config: AppConfig): void {
   const fork = (): void => {
     cluster.fork({ UV_THREADPOOL_SIZE: String(config.http.threadsPerWorker) });
   };
+  answerClusterScrapes();
   for (let i = 0; i < config.http.workers; i += 1) fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {

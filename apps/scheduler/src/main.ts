@@ -1,5 +1,5 @@
 import { loadConfigOrExit } from '@app/config';
-import { DependencyHealthService, listenForHealthChecks } from '@app/observability';
+import { DependencyHealthService, listenForProbes, MetricsRegistry } from '@app/observability';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 
@@ -14,7 +14,7 @@ async function bootstrap(): Promise<void> {
 
   const health = app.get(DependencyHealthService);
   if (config.scheduler.healthPort > 0) {
-    const server = await listenForHealthChecks(health, config.http.host, config.scheduler.healthPort);
+    const server = await listenForProbes({ health, metrics: app.get(MetricsRegistry) }, config.http.host, config.scheduler.healthPort);
     process.once('SIGTERM', () => server.close());
   }
   const report = await health.check();

@@ -2,7 +2,7 @@ import { ConfigModule } from '@app/config';
 import { CryptoModule } from '@app/crypto';
 import type { AppConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { HealthCheckModule, LoggingModule } from '@app/observability';
+import { HealthCheckModule, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule } from '@app/tenancy';
@@ -27,6 +27,7 @@ export class SchedulerModule {
         CryptoModule,
         QueueModule,
         HealthCheckModule.forApp('scheduler'),
+        MetricsModule.forApp('scheduler'),
         ScheduleModule.forRoot(),
       ],
       providers: [...CRONS],

@@ -1,5 +1,5 @@
 import { loadConfigOrExit } from '@app/config';
-import { DependencyHealthService, listenForHealthChecks } from '@app/observability';
+import { DependencyHealthService, listenForProbes, MetricsRegistry } from '@app/observability';
 import { assertEveryJobHasOneHandler, JobHandlerRegistrationError, JobName } from '@app/queue';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
@@ -24,7 +24,7 @@ async function bootstrap(): Promise<void> {
 
   const health = app.get(DependencyHealthService);
   if (config.worker.healthPort > 0) {
-    const server = await listenForHealthChecks(health, config.http.host, config.worker.healthPort);
+    const server = await listenForProbes({ health, metrics: app.get(MetricsRegistry) }, config.http.host, config.worker.healthPort);
     process.once('SIGTERM', () => server.close());
   }
   const report = await health.check();

@@ -3,7 +3,7 @@ import { CryptoModule } from '@app/crypto';
 import type { AppConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { MailModule } from '@app/mail';
-import { HealthCheckModule, LoggingModule } from '@app/observability';
+import { HealthCheckModule, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule } from '@app/tenancy';
@@ -30,6 +30,7 @@ export class WorkerModule {
         QueueModule,
         MailModule,
         HealthCheckModule.forApp('worker'),
+        MetricsModule.forApp('worker'),
       ],
       providers: [...SYNC_PROVIDERS, ...SEND_PROVIDERS, ...ACTION_PROVIDERS, ...processorProviders(config)],
     };

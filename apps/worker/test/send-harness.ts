@@ -9,6 +9,7 @@ import { CredentialCipher, CryptoModule } from '@app/crypto';
 import { AccountRepository, DatabaseModule, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
 import type { Draft, DraftContent, MailAccount, NewStoredAttachment, OutboundContent, OutboundMessage } from '@app/database';
 import { MailModule, messageIdDomain } from '@app/mail';
+import { MetricsModule } from '@app/observability';
 import { JobName, JobProducer, QueueModule } from '@app/queue';
 import { TenancyModule, TenantContext } from '@app/tenancy';
 import { Module } from '@nestjs/common';
@@ -40,7 +41,7 @@ class SendWorkerTestModule {
     if (options.hooks) overrides.push({ provide: SEND_TEST_HOOKS, useValue: options.hooks });
     return {
       module: SendWorkerTestModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-send-test'), TenancyModule, CryptoModule, QueueModule, MailModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-send-test'), TenancyModule, CryptoModule, QueueModule, MailModule, MetricsModule.forApp('worker')],
       providers: [...SEND_PROVIDERS, ...overrides, ...(options.consume === false ? [] : [SendEmailProcessor])],
     };
   }

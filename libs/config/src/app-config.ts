@@ -77,6 +77,12 @@ export interface SchedulerConfig {
   healthPort: number;
 }
 
+/** HTTP Basic login for the queue dashboard; null when the dashboard is off. */
+export interface QueueDashboardConfig {
+  username: string;
+  password: string;
+}
+
 export interface LogConfig {
   level: LogLevelName;
   dir: string | null;
@@ -106,6 +112,7 @@ export class AppConfig {
     readonly worker: WorkerConfig,
     readonly scheduler: SchedulerConfig,
     readonly log: LogConfig,
+    readonly queueDashboard: QueueDashboardConfig | null,
   ) {}
 
   get isProduction(): boolean {

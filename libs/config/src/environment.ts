@@ -11,6 +11,7 @@ import {
   Matches,
   Max,
   Min,
+  MinLength,
   ValidateIf,
 } from 'class-validator';
 
@@ -249,6 +250,18 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(65535)
   SCHEDULER_HEALTH_PORT = 5002;
+
+  /** Operator login of the queue dashboard (/admin/queues); with the password unset the dashboard is off. */
+  @ValidateIf((env: EnvironmentVariables) => env.QUEUE_DASHBOARD_USERNAME !== undefined || env.QUEUE_DASHBOARD_PASSWORD !== undefined)
+  @Matches(/^[^:\s]{1,64}$/, { message: 'QUEUE_DASHBOARD_USERNAME must be set together with QUEUE_DASHBOARD_PASSWORD: 1-64 characters without spaces or colons' })
+  QUEUE_DASHBOARD_USERNAME?: string;
+
+  // HTTP Basic sends the password with every request and the dashboard is not rate limited, so
+  // only a password too long to guess online is accepted.
+  @ValidateIf((env: EnvironmentVariables) => env.QUEUE_DASHBOARD_USERNAME !== undefined || env.QUEUE_DASHBOARD_PASSWORD !== undefined)
+  @IsString({ message: 'QUEUE_DASHBOARD_PASSWORD must be set together with QUEUE_DASHBOARD_USERNAME, at least 16 characters' })
+  @MinLength(16, { message: 'QUEUE_DASHBOARD_PASSWORD must be set together with QUEUE_DASHBOARD_USERNAME, at least 16 characters' })
+  QUEUE_DASHBOARD_PASSWORD?: string;
 }
 
 /**
@@ -274,4 +287,5 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'DATABASE_MIGRATION_URL',
   'REDIS_URL',
   'QUEUE_REDIS_URL',
+  'QUEUE_DASHBOARD_PASSWORD',
 ]);

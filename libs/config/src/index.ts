@@ -6,6 +6,7 @@ export type {
   HttpConfig,
   LogConfig,
   MailConfig,
+  QueueDashboardConfig,
   RateLimitConfig,
   RedisConfig,
   SchedulerConfig,

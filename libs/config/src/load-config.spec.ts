@@ -24,6 +24,24 @@ describe('loadConfig', () => {
     expect(sut.worker).toEqual({ syncConcurrency: 2, sendConcurrency: 5, jobLockMs: 30_000, stalledCheckMs: 30_000, healthPort: 5001 });
     expect(sut.log).toEqual({ level: 'INFO', dir: null });
     expect(sut.encryption).toEqual({ currentKey: null, previousKeys: [] });
+    expect(sut.queueDashboard).toBeNull();
+  });
+
+  it('turns the queue dashboard on only with both operator credentials, never echoing the password', () => {
+    const sut = loadConfig({ QUEUE_DASHBOARD_USERNAME: 'ops', QUEUE_DASHBOARD_PASSWORD: 'correct-horse-battery' });
+    expect(sut.queueDashboard).toEqual({ username: 'ops', password: 'correct-horse-battery' });
+
+    expect(() => loadConfig({ QUEUE_DASHBOARD_USERNAME: 'ops' })).toThrow(/QUEUE_DASHBOARD_PASSWORD must be set together/);
+    expect(() => loadConfig({ QUEUE_DASHBOARD_PASSWORD: 'correct-horse-battery' })).toThrow(/QUEUE_DASHBOARD_USERNAME must be set together/);
+    expect(() => loadConfig({ QUEUE_DASHBOARD_USERNAME: 'o:ps', QUEUE_DASHBOARD_PASSWORD: 'correct-horse-battery' })).toThrow(/without spaces or colons/);
+    let message = '';
+    try {
+      loadConfig({ QUEUE_DASHBOARD_USERNAME: 'ops', QUEUE_DASHBOARD_PASSWORD: 'too-short-pw' });
+    } catch (error: unknown) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/at least 16 characters/);
+    expect(message).not.toContain('too-short-pw');
   });
 
   it('accepts the legacy names and lets the current name win when both are set', () => {

@@ -113,6 +113,9 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
     },
     { syncCron: vars.SYNC_CRON, healthPort: vars.SCHEDULER_HEALTH_PORT },
     { level: vars.LOG_LEVEL, dir: vars.LOG_DIR ?? null },
+    vars.QUEUE_DASHBOARD_USERNAME !== undefined && vars.QUEUE_DASHBOARD_PASSWORD !== undefined
+      ? { username: vars.QUEUE_DASHBOARD_USERNAME, password: vars.QUEUE_DASHBOARD_PASSWORD }
+      : null,
   );
 }
 

@@ -1,7 +1,13 @@
 export { DependencyHealthService } from './health/dependency-health.service.js';
 export type { HealthReport } from './health/dependency-health.service.js';
 export { HealthCheckModule } from './health/health-check.module.js';
-export { listenForHealthChecks } from './health/health-listener.js';
 export { LoggingModule } from './logging.module.js';
 export type { TenantTaggedRequest } from './logging.module.js';
+export { answerClusterScrapes } from './metrics/cluster-scrape.js';
+export { HttpMetrics, requestLabels, UNMATCHED_ROUTE } from './metrics/http-metrics.js';
+export { JobMetrics } from './metrics/job-metrics.js';
+export { MetricsModule } from './metrics/metrics.module.js';
+export { MetricsRegistry } from './metrics/metrics-registry.js';
+export { RedisCacheMetrics } from './metrics/redis-cache-metrics.js';
+export { listenForProbes } from './probe-listener.js';
 export { generateRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { AppConfig, ConfigModule } from '@app/config';
 import { AccountRepository, TenantRepository } from '@app/database';
+import { MetricsModule } from '@app/observability';
 import { JobName, JobProducer, QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule, TenantContext } from '@app/tenancy';
@@ -19,7 +20,7 @@ class CronTestModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CronTestModule,
-      imports: [ConfigModule.forRoot(config), TestDatabaseModule.forRoot(config), RedisModule, TenancyModule, QueueModule, ScheduleModule.forRoot()],
+      imports: [ConfigModule.forRoot(config), TestDatabaseModule.forRoot(config), RedisModule, TenancyModule, QueueModule, MetricsModule.forApp('scheduler'), ScheduleModule.forRoot()],
       providers: [PeriodicSyncCron],
     };
   }

@@ -1,5 +1,6 @@
 import { AppConfig } from '@app/config';
 import { MailAccount, TenantRepository } from '@app/database';
+import { RedisCacheMetrics } from '@app/observability';
 import { InjectRedis } from '@app/redis';
 import { JobName, JobProducer } from '@app/queue';
 import { TenantContext, TenantScope } from '@app/tenancy';
@@ -38,6 +39,7 @@ export class PeriodicSyncCron implements OnApplicationBootstrap {
     private readonly tenantContext: TenantContext,
     private readonly scope: TenantScope,
     private readonly producer: JobProducer,
+    private readonly metrics: RedisCacheMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -64,6 +66,7 @@ export class PeriodicSyncCron implements OnApplicationBootstrap {
       try {
         const slot = new Date(Math.floor(tick.getTime() / 60_000) * 60_000).toISOString();
         const claimed = await this.redis.set(`periodic-sync:${slot}`, '1', 'EX', TICK_CLAIM_SECONDS, 'NX');
+        this.metrics.record('sync_tick', claimed !== 'OK');
         if (claimed !== 'OK') return { state: 'skipped', reason: `tick ${slot} was served already` };
         return await this.enqueueDueAccounts();
       } finally {

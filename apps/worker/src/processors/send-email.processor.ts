@@ -1,4 +1,5 @@
 import { AppConfig } from '@app/config';
+import { JobMetrics } from '@app/observability';
 import { HandlesJobs, JobName, QueueName } from '@app/queue';
 import type { SendEmailPayload, SyncDraftPayload } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
@@ -34,6 +35,7 @@ export class SendEmailProcessor extends WorkerHost implements OnApplicationBoots
     private readonly tenantContext: TenantContext,
     private readonly sender: SendEmailService,
     private readonly draftMailbox: DraftMailboxService,
+    private readonly metrics: JobMetrics,
   ) {
     super();
   }
@@ -50,13 +52,23 @@ export class SendEmailProcessor extends WorkerHost implements OnApplicationBoots
     }
     const payload = job.data;
     if (!this.config.features.smtpSend) return this.later(job, DISABLED_RECHECK_MS, token);
-    const outcome = await this.tenantContext.run(payload.tenantId, () => this.sender.send(payload.outboundMessageId));
+    let outcome: SendOutcome;
+    try {
+      outcome = await this.tenantContext.run(payload.tenantId, () => this.sender.send(payload.outboundMessageId));
+    } catch (error: unknown) {
+      // An unexpected error is retried by BullMQ; the message is given up only with the last attempt.
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) this.metrics.emailProcessed('failed');
+      throw error;
+    }
     switch (outcome.state) {
       case 'retry':
         return this.later(job, outcome.delayMs, token);
       case 'failed':
+        this.metrics.emailProcessed('failed');
         throw new UnrecoverableError(outcome.reason);
       case 'sent':
+        this.metrics.emailProcessed('sent');
+        return outcome;
       case 'missing':
         return outcome;
     }

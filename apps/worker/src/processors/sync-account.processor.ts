@@ -1,4 +1,5 @@
 import { AppConfig } from '@app/config';
+import { JobMetrics } from '@app/observability';
 import { HandlesJobs, JobName, QueueName } from '@app/queue';
 import type { SyncAccountPayload } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
@@ -17,6 +18,7 @@ export class SyncAccountProcessor extends WorkerHost implements OnApplicationBoo
     private readonly config: AppConfig,
     private readonly tenantContext: TenantContext,
     private readonly accountSync: AccountSyncService,
+    private readonly metrics: JobMetrics,
   ) {
     super();
   }
@@ -28,7 +30,9 @@ export class SyncAccountProcessor extends WorkerHost implements OnApplicationBoo
 
   async process(job: Job<SyncAccountPayload>, token?: string): Promise<AccountSyncOutcome> {
     if (!this.config.features.imapSync) return { state: 'skipped', reason: 'IMAP sync is disabled (ENABLE_IMAP_SYNC=false)' };
+    const startedAt = performance.now();
     const outcome = await this.tenantContext.run(job.data.tenantId, () => this.accountSync.run(job.data, job.id ?? null));
+    if (outcome.state === 'succeeded' || outcome.state === 'failed') this.metrics.syncEnded(outcome.state, (performance.now() - startedAt) / 1000);
     if (outcome.state === 'busy') {
       // Another worker syncs this account (a stalled job handed over while the first still runs):
       // come back once a dead holder's lease would have expired, instead of running twice or

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { AppConfig } from '@app/config';
+import { RedisCacheMetrics } from '@app/observability';
 import { InjectRedis } from '@app/redis';
 import { Injectable, Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
@@ -28,6 +29,7 @@ export class SyncLease {
   constructor(
     private readonly config: AppConfig,
     @InjectRedis() private readonly redis: Redis,
+    private readonly metrics: RedisCacheMetrics,
   ) {}
 
   async acquire(tenantId: string, accountId: string): Promise<HeldLease | null> {
@@ -35,6 +37,7 @@ export class SyncLease {
     const token = randomUUID();
     const ttlMs = this.config.worker.jobLockMs;
     const taken = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
+    this.metrics.record('sync_lease', taken !== 'OK');
     if (taken !== 'OK') return null;
 
     const controller = new AbortController();

@@ -3,6 +3,7 @@ import { CredentialCipher, CryptoModule } from '@app/crypto';
 import { AccountRepository, dataSourceOptions, FolderRepository, MessageRepository, SyncRunRepository, TenantRepository } from '@app/database';
 import type { MailAccount } from '@app/database';
 import { MailModule } from '@app/mail';
+import { MetricsModule } from '@app/observability';
 import { QueueModule } from '@app/queue';
 import type { SyncAccountPayload } from '@app/queue';
 import { RedisModule } from '@app/redis';
@@ -53,6 +54,7 @@ class SyncEngineTestModule {
         CryptoModule,
         QueueModule,
         MailModule,
+        MetricsModule.forApp('worker'),
       ],
       providers: SYNC_PROVIDERS,
     };

@@ -1,4 +1,5 @@
 import { AppConfig } from '@app/config';
+import { RedisCacheMetrics } from '@app/observability';
 import { AccountRepository, FolderRepository, SyncRunRepository } from '@app/database';
 import type { SyncRun } from '@app/database';
 import { JobName, JobProducer } from '@app/queue';
@@ -27,6 +28,7 @@ export class SyncService {
     private readonly runs: SyncRunRepository,
     private readonly producer: JobProducer,
     private readonly tenantContext: TenantContext,
+    private readonly metrics: RedisCacheMetrics,
   ) {}
 
   async request(accountId: string, request: SyncRequest): Promise<SyncAcceptedDto> {
@@ -49,7 +51,9 @@ export class SyncService {
     // account, but echoes our payload: the stored job tells which run it really is.
     const existing = await this.producer.queueFor(JobName.SyncAccount).getJob(jobId);
     const existingRunId = (existing?.data as Partial<SyncAccountPayload> | undefined)?.syncRunId;
-    if (existingRunId && existingRunId !== run.id) {
+    const deduplicated = existingRunId !== undefined && existingRunId !== run.id;
+    this.metrics.record('sync_dedupe', deduplicated);
+    if (deduplicated) {
       await this.runs.delete(run.id);
       return { jobId, syncRunId: existingRunId, created: false };
     }
