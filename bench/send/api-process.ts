@@ -84,3 +84,6 @@ process.on('message', (request: ApiRequest | { type: 'stop' }) => {
   );
 });
 process.send?.({ type: 'ready' } satisfies ApiReply);
+
+// Never outlive the benchmark, also when it dies before stopping this process.
+process.on('disconnect', () => process.exit(1));

@@ -57,3 +57,6 @@ process.on('message', (request: WorkerRequest) => {
 });
 await worker.waitUntilReady();
 send({ type: 'ready' });
+
+// Never outlive the benchmark, also when it dies before stopping this process.
+process.on('disconnect', () => process.exit(1));
