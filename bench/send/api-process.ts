@@ -17,7 +17,7 @@ import { NestFactory } from '@nestjs/core';
 import { AttachmentsService } from '../../apps/api/src/modules/compose/attachments.service.js';
 import { ComposeService } from '../../apps/api/src/modules/compose/compose.service.js';
 import { ComposeMessageDto } from '../../apps/api/src/modules/compose/dto/compose-message.dto.js';
-import { epochMs } from './clock.js';
+import { cpuMsSince, epochMs } from './clock.js';
 import { messageBody } from './message-body.js';
 
 export interface ApiRequest {
@@ -29,7 +29,7 @@ export interface ApiRequest {
   /** Idempotency-Keys are `${keyPrefix}-${index}`. */
   keyPrefix: string;
 }
-export type ApiReply = { type: 'ready' } | { type: 'sent'; startedAt: number; finishedAt: number; messageIds: string[]; replayed: number };
+export type ApiReply = { type: 'ready' } | { type: 'sent'; startedAt: number; finishedAt: number; cpuMs: number; messageIds: string[]; replayed: number };
 
 @Module({})
 class ApiPartModule {
@@ -66,8 +66,9 @@ async function sendAll(request: ApiRequest): Promise<ApiReply> {
     }
   };
   const startedAt = epochMs();
+  const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: request.concurrency }, () => client()));
-  return { type: 'sent', startedAt, finishedAt: epochMs(), messageIds, replayed };
+  return { type: 'sent', startedAt, finishedAt: epochMs(), cpuMs: cpuMsSince(cpu), messageIds, replayed };
 }
 
 process.on('message', (request: ApiRequest | { type: 'stop' }) => {

@@ -34,7 +34,7 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 
 import type { ApiReply, ApiRequest } from './api-process.js';
-import { epochMs } from './clock.js';
+import { cpuMsSince, epochMs } from './clock.js';
 import { messageBody } from './message-body.js';
 import type { SinkReply, SinkRequest } from './sink-process.js';
 import type { WorkerReply, WorkerRequest } from './worker-process.js';
@@ -197,19 +197,27 @@ interface Bench {
   worker: Part<WorkerRequest, WorkerReply>;
 }
 
-async function baseline(sink: Sink, count: number): Promise<number> {
+interface BaselineRun {
+  rate: number;
+  /** CPU milliseconds per message of this process, which builds and submits everything. */
+  cpuMsPerMessage: number;
+}
+
+async function baseline(sink: Sink, count: number): Promise<BaselineRun> {
   const transport = createTransport({ host: SINK_HOST, port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: POOL_SIZE, maxMessages: Infinity });
   const ids = Array.from({ length: count }, () => `<${randomUUID()}@bench.example>`);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     ids.map((messageId, index) =>
       transport.sendMail({ from: 'Bench <bench@bench.example>', to: 'Sink <sink@sink.example>', messageId, date: new Date(), ...messageBody(index) }),
     ),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpuMsPerMessage = cpuMsSince(cpu) / count;
   transport.close();
   await verifyAtSink(sink, ids, 'nodemailer pool');
-  return count / seconds;
+  return { rate: count / seconds, cpuMsPerMessage };
 }
 
 async function createAccounts(bench: Bench, label: string): Promise<string[]> {
@@ -244,6 +252,9 @@ interface QueueRun {
   rate: number;
   /** Records created and enqueued per second by the API's part alone. */
   apiRate: number;
+  /** CPU milliseconds per message of the API process and of the worker process (PostgreSQL and Redis not counted). */
+  apiCpuMs: number;
+  workerCpuMs: number;
   waitedMs: number;
   processedMs: number;
 }
@@ -269,7 +280,7 @@ async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: s
     started = epochMs();
     await queue.resume();
   }
-  const { at } = await drained;
+  const { at, cpuMs: workerCpuMs } = await drained;
   if (sent.replayed > 0) throw new Error(`${sent.replayed} requests were answered as replays`);
   await verifyAtSink(sink, sent.messageIds, `queue (${mode})`);
 
@@ -292,6 +303,8 @@ async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: s
   return {
     rate: count / ((at - started) / 1000),
     apiRate: count / ((sent.finishedAt - sent.startedAt) / 1000),
+    apiCpuMs: sent.cpuMs / count,
+    workerCpuMs: workerCpuMs / count,
     waitedMs: average(jobs.map((job) => (job.processedOn ?? 0) - job.timestamp)),
     processedMs: average(jobs.map((job) => (job.finishedOn ?? 0) - (job.processedOn ?? 0))),
   };
@@ -352,17 +365,18 @@ async function main(): Promise<void> {
 
     // Each round measures the baseline right before the queue path, so both see the same machine;
     // the median of the rounds' ratios is the figure that counts on a machine shared with other work.
-    const rounds: { plain: number; endToEnd: QueueRun; drain: QueueRun }[] = [];
+    const rounds: { plain: number; plainCpuMs: number; endToEnd: QueueRun; drain: QueueRun }[] = [];
     for (let round = 1; round <= ROUNDS; round += 1) {
-      const plain = await baseline(sink, MESSAGES);
+      const { rate: plain, cpuMsPerMessage: plainCpuMs } = await baseline(sink, MESSAGES);
       const endToEnd = await throughQueue(bench, 'end-to-end', String(round), MESSAGES);
       const drain = await throughQueue(bench, 'drain', String(round), MESSAGES);
-      rounds.push({ plain, endToEnd, drain });
+      rounds.push({ plain, plainCpuMs, endToEnd, drain });
       log(
         `round ${round}: nodemailer ${plain.toFixed(0)}/s | end-to-end ${endToEnd.rate.toFixed(0)}/s (ratio ${(endToEnd.rate / plain).toFixed(2)}; ` +
           `jobs waited ${endToEnd.waitedMs.toFixed(0)} ms, processed in ${endToEnd.processedMs.toFixed(1)} ms) | ` +
           `drain ${drain.rate.toFixed(0)}/s (ratio ${(drain.rate / plain).toFixed(2)}; processed in ${drain.processedMs.toFixed(1)} ms) | ` +
-          `API part alone ${drain.apiRate.toFixed(0)}/s | load ${load()}`,
+          `API part alone ${drain.apiRate.toFixed(0)}/s | CPU ms/message: nodemailer ${plainCpuMs.toFixed(2)}, ` +
+          `API ${drain.apiCpuMs.toFixed(2)} + worker ${drain.workerCpuMs.toFixed(2)} | load ${load()}`,
       );
     }
     log('');
@@ -379,6 +393,10 @@ async function main(): Promise<void> {
     log(
       `API part alone (compose + record + enqueue, worker paused)  ${median(rounds.map((r) => r.drain.apiRate)).toFixed(0).padStart(6)} requests/s   ` +
         `ratio ${median(rounds.map((r) => r.drain.apiRate / r.plain)).toFixed(2)}`,
+    );
+    log(
+      `CPU per message in the Node processes (drain rounds; PostgreSQL, Redis and the sink not counted): nodemailer ${median(rounds.map((r) => r.plainCpuMs)).toFixed(2)} ms, ` +
+        `API ${median(rounds.map((r) => r.drain.apiCpuMs)).toFixed(2)} ms + worker ${median(rounds.map((r) => r.drain.workerCpuMs)).toFixed(2)} ms`,
     );
   } finally {
     for (const part of started.reverse()) await part.stop();

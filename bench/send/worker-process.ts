@@ -5,7 +5,8 @@
  * server, so the work measured is the SMTP submission the baseline does too.
  *
  * On `await`, it counts send jobs as BullMQ completes them (after the record is marked sent and
- * the job is acknowledged) and reports when the last one of the round is done.
+ * the job is acknowledged) and reports when the last one of the round is done, with the CPU time
+ * this process used meanwhile.
  */
 import { loadConfig } from '@app/config';
 import { JobName } from '@app/queue';
@@ -15,10 +16,10 @@ import type { Job } from 'bullmq';
 import { SendEmailProcessor } from '../../apps/worker/src/processors/send-email.processor.js';
 import { DEFAULT_SENT_COPY_POLICY, SENT_COPY_POLICY } from '../../apps/worker/src/send/index.js';
 import { WorkerModule } from '../../apps/worker/src/worker.module.js';
-import { epochMs } from './clock.js';
+import { cpuMsSince, epochMs } from './clock.js';
 
 export type WorkerRequest = { type: 'await'; count: number } | { type: 'stop' };
-export type WorkerReply = { type: 'ready' } | { type: 'awaiting' } | { type: 'drained'; at: number };
+export type WorkerReply = { type: 'ready' } | { type: 'awaiting' } | { type: 'drained'; at: number; cpuMs: number };
 /** Sent instead of a reply when a send job fails: the round cannot count. */
 export interface WorkerFailure {
   type: 'failed';
@@ -38,10 +39,11 @@ const send = (reply: WorkerReply | WorkerFailure): void => {
   process.send?.(reply);
 };
 let remaining = 0;
+let cpu = process.cpuUsage();
 worker.on('completed', (job: Job) => {
   if (job.name !== String(JobName.SendEmail) || remaining === 0) return;
   remaining -= 1;
-  if (remaining === 0) send({ type: 'drained', at: epochMs() });
+  if (remaining === 0) send({ type: 'drained', at: epochMs(), cpuMs: cpuMsSince(cpu) });
 });
 worker.on('failed', (job: Job | undefined, error: Error) => {
   send({ type: 'failed', reason: `${job?.id ?? 'a job'}: ${error.message}` });
@@ -50,6 +52,7 @@ worker.on('failed', (job: Job | undefined, error: Error) => {
 process.on('message', (request: WorkerRequest) => {
   if (request.type === 'await') {
     remaining = request.count;
+    cpu = process.cpuUsage();
     send({ type: 'awaiting' });
   } else {
     void app.close().then(() => process.exit(0));
