@@ -347,7 +347,13 @@ async function main(): Promise<void> {
     await provisionAppRole(ownerUrl, appUrl);
 
     const app = await NestFactory.createApplicationContext(OrchestratorModule.forRoot(config), { logger: ['error'] });
-    started.push({ stop: () => app.close() });
+    started.push({
+      // Stopped after the API and the worker, so no job is active when the queues' keys go.
+      stop: async () => {
+        await Promise.all(app.get(JobProducer).allQueues().map((queue) => queue.obliterate({ force: true })));
+        await app.close();
+      },
+    });
     const worker = await Part.start<WorkerRequest, WorkerReply>('worker', './worker-process.js', childEnv);
     started.push(worker);
     const api = await Part.start<ApiRequest, ApiReply>('api', './api-process.js', childEnv);
