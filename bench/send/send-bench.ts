@@ -1,15 +1,19 @@
 /**
- * `npm run bench:send`: 1,000 sends through the real path — send records in PostgreSQL, the
- * BullMQ send queue, the worker's send processor with its state machine and pooled transports —
- * into a local SMTP sink, next to plain nodemailer pushing the same messages through a pool of
- * the same size. Prints messages/s for both and their ratio, and checks at the sink that every
- * Message-ID arrived exactly once. Creates its own database and drops it afterwards.
+ * `npm run bench:send`: 1,000 sends through the real path into a local SMTP sink, next to plain
+ * nodemailer pushing the same messages through a pool of the same size, measured alternately in
+ * rounds. Deployed topology: the API's part (api-process.ts: validation, ComposeService.compose
+ * with an Idempotency-Key, record in PostgreSQL, job in BullMQ) and the worker's part
+ * (worker-process.ts: the worker module with its send processor, state machine and pooled SMTP
+ * transports) run in processes of their own, the sink in a third (sink-process.ts), the baseline
+ * in this one. Checks at the sink that every Message-ID arrived exactly once, and in PostgreSQL
+ * that every record is sent after one attempt. Creates its own database and drops it afterwards.
  *
  * Environment (all optional): BENCH_ADMIN_DATABASE_URL (superuser, default
  * postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL, BENCH_MESSAGES (default 1000),
  * BENCH_POOL_SIZE (SMTP_POOL_SIZE for both sides, default 5), BENCH_SEND_CONCURRENCY (worker
- * SEND_CONCURRENCY, default 20), BENCH_ACCOUNTS (accounts the queue side sends from, default 1),
- * BENCH_ROUNDS (baseline and queue measured alternately, default 3).
+ * SEND_CONCURRENCY, default 20), BENCH_API_CONCURRENCY (requests in flight at the API, default
+ * 50), BENCH_ACCOUNTS (accounts the queue side sends from, default 1), BENCH_ROUNDS (default 3),
+ * BENCH_CPU_PROFILE_DIR (the API and worker processes write V8 CPU profiles there).
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -19,22 +23,21 @@ import { loadavg } from 'node:os';
 
 import { AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
-import { AccountRepository, DatabaseModule, migrationDataSourceOptions, OutboundMessageRepository, provisionAppRole } from '@app/database';
-import type { MailAccount } from '@app/database';
-import { MailModule } from '@app/mail';
-import { MetricsModule } from '@app/observability';
+import { AccountRepository, DatabaseModule, migrationDataSourceOptions, provisionAppRole } from '@app/database';
 import { JobName, JobProducer, QueueModule } from '@app/queue';
 import { TenancyModule, TenantContext } from '@app/tenancy';
 import { Module } from '@nestjs/common';
-import type { DynamicModule } from '@nestjs/common';
+import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createTransport } from 'nodemailer';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 
-import { SendEmailProcessor } from '../../apps/worker/src/processors/send-email.processor.js';
-import { DEFAULT_SENT_COPY_POLICY, SEND_PROVIDERS, SENT_COPY_POLICY } from '../../apps/worker/src/send/index.js';
+import type { ApiReply, ApiRequest } from './api-process.js';
+import { cpuMsSince, epochMs } from './clock.js';
+import { messageBody } from './message-body.js';
 import type { SinkReply, SinkRequest } from './sink-process.js';
+import type { WorkerReply, WorkerRequest } from './worker-process.js';
 
 const env = process.env;
 const ADMIN_URL = env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -42,8 +45,11 @@ const REDIS_URL = env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const MESSAGES = Number(env.BENCH_MESSAGES ?? 1000);
 const POOL_SIZE = Number(env.BENCH_POOL_SIZE ?? 5);
 const SEND_CONCURRENCY = Number(env.BENCH_SEND_CONCURRENCY ?? 20);
+const API_CONCURRENCY = Number(env.BENCH_API_CONCURRENCY ?? 50);
 const ACCOUNTS = Number(env.BENCH_ACCOUNTS ?? 1);
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
+const CPU_PROFILE_DIR = env.BENCH_CPU_PROFILE_DIR;
+const WARM_UP_MESSAGES = Math.min(200, MESSAGES);
 const APP_ROLE = 'mail_bench_send_app';
 const TENANT = 'bench-sender';
 const SINK_HOST = '127.0.0.1';
@@ -51,6 +57,7 @@ const SINK_HOST = '127.0.0.1';
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
+const load = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
 
 function databaseUrl(name: string, role?: string): string {
   const url = new URL(ADMIN_URL);
@@ -72,29 +79,68 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-@Module({})
-class SendBenchModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return {
-      module: SendBenchModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench-send'), TenancyModule, CryptoModule, QueueModule, MailModule, MetricsModule.forApp('worker')],
-      providers: [
-        ...SEND_PROVIDERS,
-        // The sink is no IMAP server: treat it like a provider that files Sent copies itself, so
-        // both sides measure the same work (SMTP submission).
-        { provide: SENT_COPY_POLICY, useValue: { selfFilingSmtpHosts: [...DEFAULT_SENT_COPY_POLICY.selfFilingSmtpHosts, SINK_HOST] } },
-        SendEmailProcessor,
-      ],
-    };
-  }
+interface Waiter<Reply> {
+  type: string;
+  resolve(reply: Reply): void;
+  reject(error: Error): void;
 }
 
-function body(index: number): { subject: string; text: string; html: string } {
-  return {
-    subject: `Benchmark message ${index} — Grüße`,
-    text: `Hello,\n\nthis is benchmark message ${index}.\n\n${'Lorem ipsum dolor sit amet. '.repeat(20)}`,
-    html: `<p>Hello,</p><p>this is benchmark message <b>${index}</b>.</p><p>${'Lorem ipsum dolor sit amet. '.repeat(20)}</p>`,
-  };
+/** A forked part of the benchmark, spoken to over IPC; a `failed` reply or an exit fails whatever waits on it. */
+class Part<Request extends { type: string }, Reply extends { type: string }> {
+  private readonly early: Reply[] = [];
+  private readonly waiters: Waiter<Reply>[] = [];
+  private failure: Error | null = null;
+
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
+    child.on('message', (reply: Reply | { type: 'failed'; reason: string }) => {
+      if ('reason' in reply) return this.fail(new Error(`${name}: ${reply.reason}`));
+      const waiter = this.waiters.findIndex((candidate) => candidate.type === reply.type);
+      if (waiter >= 0) this.waiters.splice(waiter, 1)[0]?.resolve(reply);
+      else this.early.push(reply);
+    });
+    child.on('exit', (code) => this.fail(new Error(`${name} exited with ${code}`)));
+  }
+
+  static async start<Request extends { type: string }, Reply extends { type: string }>(
+    name: string,
+    script: string,
+    childEnv: Record<string, string>,
+  ): Promise<Part<Request, Reply>> {
+    const execArgv = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+    const child = fork(new URL(script, import.meta.url), { env: { PATH: env.PATH ?? '', ...childEnv }, execArgv, stdio: 'inherit' });
+    const part = new Part<Request, Reply>(name, child);
+    await part.next('ready');
+    return part;
+  }
+
+  send(request: Request): void {
+    this.child.send(request);
+  }
+
+  /** The next reply of this type, also one that arrived before the call. */
+  next<T extends Reply['type']>(type: T): Promise<Extract<Reply, { type: T }>> {
+    if (this.failure) return Promise.reject(this.failure);
+    const arrived = this.early.findIndex((reply) => reply.type === type);
+    if (arrived >= 0) return Promise.resolve(this.early.splice(arrived, 1)[0] as Extract<Reply, { type: T }>);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ type, resolve: resolve as (reply: Reply) => void, reject });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.send({ type: 'stop' });
+    await exited;
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+  }
 }
 
 /** The sink process: its port, and how often each Message-ID reached it so far. */
@@ -125,188 +171,241 @@ class Sink {
   }
 }
 
-async function verify(sink: Sink, expected: readonly string[], label: string): Promise<void> {
+async function verifyAtSink(sink: Sink, expected: readonly string[], label: string): Promise<void> {
   const counts = await sink.countsByMessageId();
   const lost = expected.filter((id) => !counts.has(id));
   const doubled = expected.filter((id) => (counts.get(id) ?? 0) > 1);
-  log(`${label}: ${expected.length} sent, ${lost.length} lost, ${doubled.length} doubled`);
-  if (lost.length > 0 || doubled.length > 0) throw new Error(`${label}: messages lost or doubled`);
+  if (lost.length > 0 || doubled.length > 0) throw new Error(`${label}: ${lost.length} lost, ${doubled.length} doubled at the sink`);
 }
 
-async function baseline(sink: Sink): Promise<number> {
+/** The orchestrating process's own small context: accounts for each round, the send queue. */
+@Module({})
+class OrchestratorModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: OrchestratorModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench-send'), TenancyModule, CryptoModule, QueueModule],
+    };
+  }
+}
+
+interface Bench {
+  app: INestApplicationContext;
+  config: AppConfig;
+  sink: Sink;
+  api: Part<ApiRequest, ApiReply>;
+  worker: Part<WorkerRequest, WorkerReply>;
+}
+
+interface BaselineRun {
+  rate: number;
+  /** CPU milliseconds per message of this process, which builds and submits everything. */
+  cpuMsPerMessage: number;
+}
+
+async function baseline(sink: Sink, count: number): Promise<BaselineRun> {
   const transport = createTransport({ host: SINK_HOST, port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: POOL_SIZE, maxMessages: Infinity });
-  const ids = Array.from({ length: MESSAGES }, () => `<${randomUUID()}@bench.example>`);
+  const ids = Array.from({ length: count }, () => `<${randomUUID()}@bench.example>`);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     ids.map((messageId, index) =>
-      transport.sendMail({ from: 'Bench <bench@bench.example>', to: 'Sink <sink@sink.example>', messageId, date: new Date(), ...body(index) }),
+      transport.sendMail({ from: 'Bench <bench@bench.example>', to: 'Sink <sink@sink.example>', messageId, date: new Date(), ...messageBody(index) }),
     ),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpuMsPerMessage = cpuMsSince(cpu) / count;
   transport.close();
-  await verify(sink, ids, 'nodemailer pool');
-  return MESSAGES / seconds;
+  await verifyAtSink(sink, ids, 'nodemailer pool');
+  return { rate: count / seconds, cpuMsPerMessage };
+}
+
+async function createAccounts(bench: Bench, label: string): Promise<string[]> {
+  const { app, sink } = bench;
+  return app.get(TenantContext).run(TENANT, async () => {
+    const cipher = app.get(CredentialCipher);
+    const ids: string[] = [];
+    for (let index = 0; index < ACCOUNTS; index += 1) {
+      const email = `bench-${label}-${index}@bench.example`;
+      const account = await app.get(AccountRepository).create({
+        email,
+        displayName: `Bench ${index}`,
+        imapHost: SINK_HOST,
+        imapPort: 1,
+        imapSecurity: 'none',
+        imapUsername: email,
+        smtpHost: SINK_HOST,
+        smtpPort: sink.port,
+        smtpSecurity: 'none',
+        smtpUsername: email,
+        encryptedPassword: cipher.encrypt('bench'),
+        allowSelfSignedCertificates: false,
+      });
+      ids.push(account.id);
+    }
+    return ids;
+  });
+}
+
+interface QueueRun {
+  /** Sends per second over the figure's clock. */
+  rate: number;
+  /** Records created and enqueued per second by the API's part alone. */
+  apiRate: number;
+  /** CPU milliseconds per message of the API process and of the worker process (PostgreSQL and Redis not counted). */
+  apiCpuMs: number;
+  workerCpuMs: number;
+  waitedMs: number;
+  processedMs: number;
 }
 
 /**
- * `end-to-end`: the clock runs while records are created and enqueued (the API's part) and the
- * worker drains them, all in this process. `drain`: the queue is paused while the records are
- * enqueued, and the clock measures only the worker taking them from the queue to the server.
+ * `end-to-end`: the clock starts when the API's part starts its first request and stops when the
+ * worker's part has completed the last job (record marked sent, job acknowledged); both parts run
+ * at once, as deployed. `drain`: the queue is paused while the API's part fills it, and the clock
+ * measures only the worker taking the jobs from the queue to the server.
  */
-async function throughQueue(config: AppConfig, sink: Sink, mode: 'end-to-end' | 'drain', round: number): Promise<number> {
-  const app = await NestFactory.createApplicationContext(SendBenchModule.forRoot(config), { logger: ['error'] });
-  try {
-    const tenant = app.get(TenantContext);
-    const accounts: MailAccount[] = await tenant.run(TENANT, async () => {
-      const cipher = app.get(CredentialCipher);
-      const created: MailAccount[] = [];
-      for (let index = 0; index < ACCOUNTS; index += 1) {
-        created.push(
-          await app.get(AccountRepository).create({
-            email: `bench-${mode}-${round}-${index}@bench.example`,
-            displayName: `Bench ${index}`,
-            imapHost: SINK_HOST,
-            imapPort: 1,
-            imapSecurity: 'none',
-            imapUsername: `bench-${mode}-${round}-${index}@bench.example`,
-            smtpHost: SINK_HOST,
-            smtpPort: sink.port,
-            smtpSecurity: 'none',
-            smtpUsername: `bench-${mode}-${round}-${index}@bench.example`,
-            encryptedPassword: cipher.encrypt('bench'),
-            allowSelfSignedCertificates: false,
-          }),
-        );
-      }
-      return created;
-    });
-    const outbound = app.get(OutboundMessageRepository);
-    const producer = app.get(JobProducer);
-    const ids: string[] = [];
-    const recordIds: string[] = [];
-
-    const queue = producer.queueFor(JobName.SendEmail);
-    if (mode === 'drain') await queue.pause();
-    let started = performance.now();
-    // Records are created and enqueued the way the API does it, 50 requests at a time.
-    for (let offset = 0; offset < MESSAGES; offset += 50) {
-      const batch = Array.from({ length: Math.min(50, MESSAGES - offset) }, (_, position) => offset + position);
-      await Promise.all(
-        batch.map(async (index) => {
-          const account = accounts[index % accounts.length];
-          if (!account) throw new Error('no account');
-          const messageId = `<${randomUUID()}@bench.example>`;
-          ids.push(messageId);
-          const { record } = await tenant.run(TENANT, () =>
-            outbound.createIdempotent(
-              {
-                accountId: account.id,
-                draftId: null,
-                messageId,
-                content: {
-                  from: { name: account.displayName ?? '', address: account.email },
-                  to: [{ name: 'Sink', address: 'sink@sink.example' }],
-                  cc: [],
-                  bcc: [],
-                  replyTo: [],
-                  ...body(index),
-                  inReplyTo: null,
-                  references: [],
-                  attachments: [],
-                },
-              },
-              `bench-${mode}-${round}-${index}`,
-            ),
-          );
-          recordIds.push(record.id);
-          await producer.enqueue(JobName.SendEmail, { tenantId: TENANT, outboundMessageId: record.id });
-        }),
-      );
-    }
-    if (mode === 'drain') {
-      started = performance.now();
-      await queue.resume();
-    }
-    const owner = new pg.Client({ connectionString: config.databaseMigrationUrl });
-    await owner.connect();
-    try {
-      for (;;) {
-        const { rows } = await owner.query<{ pending: string; failed: string }>(
-          `SELECT count(*) FILTER (WHERE state IN ('queued', 'sending') OR sent_copy_appended_at IS NULL AND state = 'sent') AS pending,
-                  count(*) FILTER (WHERE state = 'failed') AS failed
-             FROM outbound_messages`,
-        );
-        if (Number(rows[0]?.failed ?? 0) > 0) throw new Error(`${rows[0]?.failed} sends failed`);
-        if (Number(rows[0]?.pending ?? 1) === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    } finally {
-      await owner.end();
-    }
-    const seconds = (performance.now() - started) / 1000;
-    await verify(sink, ids, `queue + send processor (${mode})`);
-    const jobs = await producer.queueFor(JobName.SendEmail).getJobs(['completed'], 0, MESSAGES);
-    const average = (values: number[]): string => (values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length)).toFixed(1);
-    log(
-      `  per job: waited ${average(jobs.map((job) => (job.processedOn ?? 0) - job.timestamp))} ms in the queue, ` +
-        `processed in ${average(jobs.map((job) => (job.finishedOn ?? 0) - (job.processedOn ?? 0)))} ms (average of ${jobs.length})`,
-    );
-    await Promise.all(producer.allQueues().map((queue) => queue.obliterate({ force: true })));
-    return MESSAGES / seconds;
-  } finally {
-    await app.close();
+async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: string, count: number): Promise<QueueRun> {
+  const { app, config, sink, api, worker } = bench;
+  const accountIds = await createAccounts(bench, `${mode}-${label}`);
+  const queue = app.get(JobProducer).queueFor(JobName.SendEmail);
+  if (mode === 'drain') await queue.pause();
+  worker.send({ type: 'await', count });
+  await worker.next('awaiting');
+  const drained = worker.next('drained');
+  api.send({ type: 'send', tenantId: TENANT, accountIds, count, concurrency: API_CONCURRENCY, keyPrefix: `bench-${mode}-${label}` });
+  const sent = await api.next('sent');
+  let started = sent.startedAt;
+  if (mode === 'drain') {
+    started = epochMs();
+    await queue.resume();
   }
+  const { at, cpuMs: workerCpuMs } = await drained;
+  if (sent.replayed > 0) throw new Error(`${sent.replayed} requests were answered as replays`);
+  await verifyAtSink(sink, sent.messageIds, `queue (${mode})`);
+
+  const owner = new pg.Client({ connectionString: config.databaseMigrationUrl });
+  await owner.connect();
+  let recordIds: string[];
+  try {
+    const { rows } = await owner.query<{ id: string; state: string; attempts: number; filed: boolean }>(
+      `SELECT id, state, attempts, sent_copy_appended_at IS NOT NULL AS filed FROM outbound_messages WHERE account_id = ANY($1::uuid[])`,
+      [accountIds],
+    );
+    const unfinished = rows.filter((row) => row.state !== 'sent' || row.attempts !== 1 || !row.filed);
+    if (rows.length !== count || unfinished.length > 0) throw new Error(`queue (${mode}): ${rows.length} records, ${unfinished.length} not sent after exactly one attempt`);
+    recordIds = rows.map((row) => row.id);
+  } finally {
+    await owner.end();
+  }
+  const jobs = (await Promise.all(recordIds.map((id) => queue.getJob(`send-${id}`)))).filter((job) => job !== undefined);
+  const average = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+  return {
+    rate: count / ((at - started) / 1000),
+    apiRate: count / ((sent.finishedAt - sent.startedAt) / 1000),
+    apiCpuMs: sent.cpuMs / count,
+    workerCpuMs: workerCpuMs / count,
+    waitedMs: average(jobs.map((job) => (job.processedOn ?? 0) - job.timestamp)),
+    processedMs: average(jobs.map((job) => (job.finishedOn ?? 0) - (job.processedOn ?? 0))),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 async function main(): Promise<void> {
   const databaseName = `mail_bench_send_${randomBytes(4).toString('hex')}`;
   const ownerUrl = databaseUrl(databaseName);
   const appUrl = databaseUrl(databaseName, APP_ROLE);
-  const config = loadConfig({
+  const childEnv: Record<string, string> = {
     NODE_ENV: 'production',
     DATABASE_URL: appUrl,
     DATABASE_MIGRATION_URL: ownerUrl,
-    DATABASE_POOL_SIZE: String(Math.max(10, SEND_CONCURRENCY * 2)),
+    DATABASE_POOL_SIZE: '10',
     REDIS_URL,
     REDIS_KEY_PREFIX: databaseName,
     JWT_SECRET: randomBytes(32).toString('base64url'),
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     SMTP_POOL_SIZE: String(POOL_SIZE),
     SEND_CONCURRENCY: String(SEND_CONCURRENCY),
+    SYNC_CONCURRENCY: '1',
     WORKER_HEALTH_PORT: '0',
-    LOG_LEVEL: 'ERROR',
-  });
+    LOG_LEVEL: 'error',
+  };
+  const config = loadConfig({ ...childEnv, DATABASE_POOL_SIZE: '2' });
   await admin((client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(databaseName)}`));
   const sink = await Sink.start();
+  const started: { stop(): Promise<void> }[] = [];
   try {
     const migrator = new DataSource(migrationDataSourceOptions(config, 'email_service-bench-migrate', ownerUrl));
     await migrator.initialize();
     await migrator.runMigrations({ transaction: 'each' });
     await migrator.destroy();
     await provisionAppRole(ownerUrl, appUrl);
-    log(`${MESSAGES} messages, SMTP pool ${POOL_SIZE}, send concurrency ${SEND_CONCURRENCY}, ${ACCOUNTS} account(s), ${ROUNDS} round(s), sink on port ${sink.port}`);
+
+    const app = await NestFactory.createApplicationContext(OrchestratorModule.forRoot(config), { logger: ['error'] });
+    started.push({
+      // Stopped after the API and the worker, so no job is active when the queues' keys go.
+      stop: async () => {
+        await Promise.all(app.get(JobProducer).allQueues().map((queue) => queue.obliterate({ force: true })));
+        await app.close();
+      },
+    });
+    const worker = await Part.start<WorkerRequest, WorkerReply>('worker', './worker-process.js', childEnv);
+    started.push(worker);
+    const api = await Part.start<ApiRequest, ApiReply>('api', './api-process.js', childEnv);
+    started.push(api);
+    const bench: Bench = { app, config, sink, api, worker };
+
+    log(
+      `${MESSAGES} messages, SMTP pool ${POOL_SIZE}, send concurrency ${SEND_CONCURRENCY}, API requests in flight ${API_CONCURRENCY}, ` +
+        `${ACCOUNTS} account(s), ${ROUNDS} round(s), sink on port ${sink.port}`,
+    );
+    log(`load average before: ${load()}`);
+    // The API and the worker are long-running processes; their first requests, compiling code and opening pools, are not what is measured.
+    await baseline(sink, WARM_UP_MESSAGES);
+    await throughQueue(bench, 'end-to-end', 'warm-up', WARM_UP_MESSAGES);
 
     // Each round measures the baseline right before the queue path, so both see the same machine;
     // the median of the rounds' ratios is the figure that counts on a machine shared with other work.
-    const rounds: { plain: number; endToEnd: number; drain: number }[] = [];
+    const rounds: { plain: number; plainCpuMs: number; endToEnd: QueueRun; drain: QueueRun }[] = [];
     for (let round = 1; round <= ROUNDS; round += 1) {
-      const plain = await baseline(sink);
-      const endToEnd = await throughQueue(config, sink, 'end-to-end', round);
-      const drain = await throughQueue(config, sink, 'drain', round);
-      rounds.push({ plain, endToEnd, drain });
-      log(`round ${round}: nodemailer ${plain.toFixed(0)}/s, enqueue + drain ${endToEnd.toFixed(0)}/s (${(endToEnd / plain).toFixed(2)}), drain ${drain.toFixed(0)}/s (${(drain / plain).toFixed(2)})`);
+      const { rate: plain, cpuMsPerMessage: plainCpuMs } = await baseline(sink, MESSAGES);
+      const endToEnd = await throughQueue(bench, 'end-to-end', String(round), MESSAGES);
+      const drain = await throughQueue(bench, 'drain', String(round), MESSAGES);
+      rounds.push({ plain, plainCpuMs, endToEnd, drain });
+      log(
+        `round ${round}: nodemailer ${plain.toFixed(0)}/s | end-to-end ${endToEnd.rate.toFixed(0)}/s (ratio ${(endToEnd.rate / plain).toFixed(2)}; ` +
+          `jobs waited ${endToEnd.waitedMs.toFixed(0)} ms, processed in ${endToEnd.processedMs.toFixed(1)} ms) | ` +
+          `drain ${drain.rate.toFixed(0)}/s (ratio ${(drain.rate / plain).toFixed(2)}; processed in ${drain.processedMs.toFixed(1)} ms) | ` +
+          `API part alone ${drain.apiRate.toFixed(0)}/s | CPU ms/message: nodemailer ${plainCpuMs.toFixed(2)}, ` +
+          `API ${drain.apiCpuMs.toFixed(2)} + worker ${drain.workerCpuMs.toFixed(2)} | load ${load()}`,
+      );
     }
-    const median = (values: number[]): number => {
-      const sorted = [...values].sort((a, b) => a - b);
-      const middle = Math.floor(sorted.length / 2);
-      return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-    };
     log('');
-    log(`median of ${ROUNDS} round(s), load average ${loadavg().map((load) => load.toFixed(1)).join(' ')}`);
-    log(`nodemailer pool (baseline)                 ${median(rounds.map((r) => r.plain)).toFixed(0).padStart(6)} messages/s`);
-    log(`queue + send processor, enqueue + drain    ${median(rounds.map((r) => r.endToEnd)).toFixed(0).padStart(6)} messages/s   ratio ${median(rounds.map((r) => r.endToEnd / r.plain)).toFixed(2)}`);
-    log(`queue + send processor, drain only         ${median(rounds.map((r) => r.drain)).toFixed(0).padStart(6)} messages/s   ratio ${median(rounds.map((r) => r.drain / r.plain)).toFixed(2)}`);
+    log(`median of ${ROUNDS} round(s); every message reached the sink exactly once and every record is sent after one attempt; load average ${load()}`);
+    log(`nodemailer pool (baseline: build + submit in one process)  ${median(rounds.map((r) => r.plain)).toFixed(0).padStart(6)} messages/s`);
+    log(
+      `end-to-end (API process → queue → worker process → sink)    ${median(rounds.map((r) => r.endToEnd.rate)).toFixed(0).padStart(6)} messages/s   ` +
+        `ratio ${median(rounds.map((r) => r.endToEnd.rate / r.plain)).toFixed(2)}   first request started → last job completed`,
+    );
+    log(
+      `drain only (worker process, queue filled beforehand)        ${median(rounds.map((r) => r.drain.rate)).toFixed(0).padStart(6)} messages/s   ` +
+        `ratio ${median(rounds.map((r) => r.drain.rate / r.plain)).toFixed(2)}   queue resumed → last job completed`,
+    );
+    log(
+      `API part alone (compose + record + enqueue, worker paused)  ${median(rounds.map((r) => r.drain.apiRate)).toFixed(0).padStart(6)} requests/s   ` +
+        `ratio ${median(rounds.map((r) => r.drain.apiRate / r.plain)).toFixed(2)}`,
+    );
+    log(
+      `CPU per message in the Node processes (drain rounds; PostgreSQL, Redis and the sink not counted): nodemailer ${median(rounds.map((r) => r.plainCpuMs)).toFixed(2)} ms, ` +
+        `API ${median(rounds.map((r) => r.drain.apiCpuMs)).toFixed(2)} ms + worker ${median(rounds.map((r) => r.drain.workerCpuMs)).toFixed(2)} ms`,
+    );
   } finally {
+    for (const part of started.reverse()) await part.stop();
     await sink.stop();
     await admin((client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(databaseName)} WITH (FORCE)`));
   }

@@ -20,3 +20,6 @@ process.on('message', (request: SinkRequest) => {
   }
 });
 send({ type: 'listening', port: sink.port });
+
+// Never outlive the benchmark, also when it dies before stopping this process.
+process.on('disconnect', () => process.exit(1));

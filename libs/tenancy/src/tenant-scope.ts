@@ -47,7 +47,7 @@ export class TenantScope {
   }
 
   /**
-   * One statement in the tenant's scope, for reads that need nothing else atomic with them: in
+   * One statement in the tenant's scope, for reads and writes that need nothing else atomic with them: in
    * one round trip to PostgreSQL (TenantStatement) rather than the transaction's four, or inside
    * the transaction already open for the tenant.
    */
@@ -56,7 +56,8 @@ export class TenantScope {
     const { sql, parameters } = build(tenantId);
     const [text, values] = this.dataSource.driver.escapeQueryWithParameters(sql, parameters);
     const active = this.context.get<ActiveTransaction>(ACTIVE_TRANSACTION);
-    if (active && active.tenantId === tenantId) return active.manager.query<Row[]>(text, values);
+    // The structured result has the rows whatever the statement (EntityManager.query answers an UPDATE with [rows, count]).
+    if (active && active.tenantId === tenantId && active.manager.queryRunner) return (await active.manager.queryRunner.query(text, values, true)).records as Row[];
 
     const runner = this.dataSource.createQueryRunner('master');
     try {

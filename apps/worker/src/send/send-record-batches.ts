@@ -2,7 +2,7 @@ import { OutboundMessageRepository } from '@app/database';
 import type { OutboundMessage } from '@app/database';
 import { AccountMailSettings } from '@app/mail';
 import type { AccountConnection } from '@app/mail';
-import { TenantContext, TenantScope } from '@app/tenancy';
+import { TenantContext } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 
 import { GroupCommit } from './group-commit.js';
@@ -32,7 +32,6 @@ export class SendRecordBatches {
 
   constructor(
     private readonly tenant: TenantContext,
-    private readonly scope: TenantScope,
     private readonly outbound: OutboundMessageRepository,
     private readonly mailSettings: AccountMailSettings,
   ) {}
@@ -47,20 +46,20 @@ export class SendRecordBatches {
   }
 
   private async claimAll(tenantId: string, ids: string[]): Promise<(ClaimedSend | null)[]> {
-    return this.tenant.run(tenantId, () =>
-      this.scope.transaction(async () => {
-        const records = await this.outbound.claimAttempts(ids);
-        const connections = await this.connectionsOf([...records.values()]);
-        // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
-        const handedOut = new Set<string>();
-        return ids.map((id) => {
-          const record = records.get(id);
-          if (!record || handedOut.has(id)) return null;
-          handedOut.add(id);
-          return { record, connection: connections.get(record.accountId) ?? null };
-        });
-      }),
-    );
+    return this.tenant.run(tenantId, async () => {
+      // Two statements of one round trip each: the claim commits on its own, and the accounts are
+      // only read, so nothing needs them in one transaction.
+      const records = await this.outbound.claimAttempts(ids);
+      const connections = await this.connectionsOf([...records.values()]);
+      // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
+      const handedOut = new Set<string>();
+      return ids.map((id) => {
+        const record = records.get(id);
+        if (!record || handedOut.has(id)) return null;
+        handedOut.add(id);
+        return { record, connection: connections.get(record.accountId) ?? null };
+      });
+    });
   }
 
   /** One account's unreadable credentials fail its own sends, not the others of the batch. */

@@ -1,11 +1,13 @@
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
-import { Brackets } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Brackets, DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
 import { MailAccount } from '../entities/mail-account.entity.js';
 import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import type { Page } from './keyset-cursor.js';
+import { entityFromRow } from './entity-from-row.js';
 import { TenantRepository } from './tenant.repository.js';
 
 export type NewMailAccount = Omit<
@@ -29,10 +31,18 @@ const CREATED_MS = "date_trunc('milliseconds', account.created_at)";
 /** Accounts of the current tenant. Every query filters by tenant and runs under row-level security. */
 @Injectable()
 export class AccountRepository {
+  /** Every column the entity selects by default, plus the encrypted password for callers that connect. */
+  private readonly columns: { public: string; withSecret: string };
+
   constructor(
     private readonly scope: TenantScope,
     private readonly tenants: TenantRepository,
-  ) {}
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {
+    const all = dataSource.getMetadata(MailAccount).columns;
+    const list = (columns: typeof all): string => columns.map((column) => `"${column.databaseName}"`).join(', ');
+    this.columns = { public: list(all.filter((column) => column.isSelect)), withSecret: list(all) };
+  }
 
   async list(limit: number, cursor?: string): Promise<Page<MailAccount>> {
     const after = cursor ? decodeCursor(cursor) : null;
@@ -63,32 +73,19 @@ export class AccountRepository {
     });
   }
 
+  /** One round trip: every send request and sync job looks its account up first. */
   async findById(id: string): Promise<MailAccount | null> {
-    return this.scope.transaction((manager, tenantId) => manager.findOneBy(MailAccount, { id, tenantId }));
+    return (await this.selectByIds(this.columns.public, [id]))[0] ?? null;
   }
 
   /** Includes the encrypted password; only for code that is about to connect or re-encrypt. */
   async findByIdWithSecret(id: string): Promise<MailAccount | null> {
-    return this.scope.transaction((manager, tenantId) =>
-      manager
-        .getRepository(MailAccount)
-        .createQueryBuilder('account')
-        .addSelect('account.encryptedPassword')
-        .where('account.id = :id AND account.tenantId = :tenantId', { id, tenantId })
-        .getOne(),
-    );
+    return (await this.selectByIds(this.columns.withSecret, [id]))[0] ?? null;
   }
 
   /** Like findByIdWithSecret, for several accounts in one query. */
   async findManyWithSecret(ids: readonly string[]): Promise<MailAccount[]> {
-    return this.scope.transaction((manager, tenantId) =>
-      manager
-        .getRepository(MailAccount)
-        .createQueryBuilder('account')
-        .addSelect('account.encryptedPassword')
-        .where('account.id = ANY(:ids) AND account.tenantId = :tenantId', { ids, tenantId })
-        .getMany(),
-    );
+    return this.selectByIds(this.columns.withSecret, ids);
   }
 
   async listIdsWithSecret(): Promise<Pick<MailAccount, 'id' | 'encryptedPassword'>[]> {
@@ -133,6 +130,14 @@ export class AccountRepository {
       const result = await manager.delete(MailAccount, { id, tenantId });
       return Boolean(result.affected);
     });
+  }
+
+  private async selectByIds(columns: string, ids: readonly string[]): Promise<MailAccount[]> {
+    const rows = await this.scope.query<Record<string, unknown>>((tenantId) => ({
+      sql: `SELECT ${columns} FROM "mail_accounts" WHERE "id" = ANY(CAST(:ids AS uuid[])) AND "tenant_id" = :tenantId`,
+      parameters: { ids, tenantId },
+    }));
+    return rows.map((row) => entityFromRow(this.dataSource.manager, MailAccount, row));
   }
 
   private async reload(manager: EntityManager, id: string, tenantId: string): Promise<MailAccount> {

@@ -1,6 +1,7 @@
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
-import { IsNull, Not } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, IsNull, Not } from 'typeorm';
 
 import { OutboundMessage } from '../entities/outbound-message.entity.js';
 import type { OutboundContent } from '../entities/outbound-message.entity.js';
@@ -29,47 +30,63 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24;
  */
 @Injectable()
 export class OutboundMessageRepository {
-  constructor(private readonly scope: TenantScope) {}
+  constructor(
+    private readonly scope: TenantScope,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
 
   /**
    * Inserts the record unless the tenant already has one for `idempotencyKey` within the window.
    * The unique (tenant_id, idempotency_key) constraint settles concurrent requests: the losers'
    * INSERT ... ON CONFLICT DO NOTHING waits for the winner's commit, inserts nothing, and they
    * read the winner's row. A key older than the window is released and the insert tried again.
-   * The common case is one statement: the new row is built from the values and what the INSERT
-   * returns, not read back.
+   *
+   * The common case, a new key, is one statement in one round trip (TenantScope.query): the new
+   * row is built from the values and what the INSERT returns, not read back. Only a conflict
+   * opens a transaction, which inserts again (the holder may have rolled back meanwhile),
+   * releases a stale key, or reads the record that holds it.
    */
   async createIdempotent(values: NewOutboundMessage, idempotencyKey: string | null, requestFingerprint: string | null = null): Promise<OutboundCreation> {
-    return this.scope.transaction(async (manager, tenantId) => {
-      const insert = async (): Promise<OutboundMessage | null> => {
-        const inserted: { id: string; created_at: Date; updated_at: Date }[] = await manager.query(
-          `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
-           VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7::jsonb)
-           ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
-           RETURNING "id", "created_at", "updated_at"`,
-          [tenantId, values.accountId, values.draftId, idempotencyKey, requestFingerprint, values.messageId, JSON.stringify(values.content)],
-        );
-        const row = inserted[0];
-        if (!row) return null;
-        return manager.create(OutboundMessage, {
-          ...values,
-          id: row.id,
+    const insert = async (): Promise<OutboundMessage | null> => {
+      const inserted = await this.scope.query<{ id: string; tenant_id: string; created_at: Date; updated_at: Date }>((tenantId) => ({
+        sql: `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
+              VALUES (:tenantId, :accountId, :draftId, :idempotencyKey, :requestFingerprint, 'queued', :messageId, CAST(:content AS jsonb))
+              ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
+              RETURNING "id", "tenant_id", "created_at", "updated_at"`,
+        parameters: {
           tenantId,
+          accountId: values.accountId,
+          draftId: values.draftId,
           idempotencyKey,
           requestFingerprint,
-          state: 'queued',
-          attempts: 0,
-          lastResponse: null,
-          smtpAcceptedAt: null,
-          sentCopyAppendedAt: null,
-          sentAt: null,
-          createdAt: row.created_at,
-          updatedAt: row.updated_at,
-        });
-      };
+          messageId: values.messageId,
+          content: JSON.stringify(values.content),
+        },
+      }));
+      const row = inserted[0];
+      if (!row) return null;
+      return this.dataSource.manager.create(OutboundMessage, {
+        ...values,
+        id: row.id,
+        tenantId: row.tenant_id,
+        idempotencyKey,
+        requestFingerprint,
+        state: 'queued',
+        attempts: 0,
+        lastResponse: null,
+        smtpAcceptedAt: null,
+        sentCopyAppendedAt: null,
+        sentAt: null,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      });
+    };
 
-      const created = await insert();
-      if (created) return { record: created, created: true };
+    const created = await insert();
+    if (created) return { record: created, created: true };
+    return this.scope.transaction(async (manager, tenantId) => {
+      const createdAfterConflict = await insert();
+      if (createdAfterConflict) return { record: createdAfterConflict, created: true };
       // TypeORM answers an UPDATE with [rows, affected count].
       const [released]: [{ id: string }[], number] = await manager.query(
         `UPDATE "outbound_messages" SET "idempotency_key" = NULL
@@ -126,17 +143,14 @@ export class OutboundMessageRepository {
    * gone, finished, or already accepted by the server is absent from the result.
    */
   async claimAttempts(ids: readonly string[]): Promise<Map<string, OutboundMessage>> {
-    return this.scope.transaction(async (manager, tenantId) => {
-      // TypeORM answers an UPDATE with [rows, affected count].
-      const [rows]: [Record<string, unknown>[], number] = await manager.query(
-        `UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
-          WHERE "id" = ANY($1::uuid[]) AND "tenant_id" = $2 AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
-          RETURNING *`,
-        [ids, tenantId],
-      );
-      const claimed = rows.map((row) => entityFromRow(manager, OutboundMessage, row));
-      return new Map(claimed.map((record) => [record.id, record]));
-    });
+    const rows = await this.scope.query<Record<string, unknown>>((tenantId) => ({
+      sql: `UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
+             WHERE "id" = ANY(CAST(:ids AS uuid[])) AND "tenant_id" = :tenantId AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
+             RETURNING *`,
+      parameters: { ids, tenantId },
+    }));
+    const claimed = rows.map((row) => entityFromRow(this.dataSource.manager, OutboundMessage, row));
+    return new Map(claimed.map((record) => [record.id, record]));
   }
 
   /**
@@ -144,16 +158,19 @@ export class OutboundMessageRepository {
    * when the provider files the Sent copy itself, so there is nothing left to do.
    */
   async markAccepted(acceptances: readonly { id: string; response: string; sentCopyFiled: boolean }[]): Promise<void> {
-    await this.scope.transaction((manager, tenantId) =>
-      manager.query(
-        `UPDATE "outbound_messages" o
-            SET "state" = 'sent', "smtp_accepted_at" = now(), "sent_at" = now(), "last_response" = accepted.response, "updated_at" = now(),
-                "sent_copy_appended_at" = CASE WHEN accepted.sent_copy_filed THEN now() ELSE o."sent_copy_appended_at" END
-           FROM unnest($1::uuid[], $2::text[], $3::boolean[]) AS accepted(id, response, sent_copy_filed)
-          WHERE o."id" = accepted.id AND o."tenant_id" = $4 AND o."smtp_accepted_at" IS NULL`,
-        [acceptances.map((item) => item.id), acceptances.map((item) => item.response), acceptances.map((item) => item.sentCopyFiled), tenantId],
-      ),
-    );
+    await this.scope.query((tenantId) => ({
+      sql: `UPDATE "outbound_messages" o
+               SET "state" = 'sent', "smtp_accepted_at" = now(), "sent_at" = now(), "last_response" = accepted.response, "updated_at" = now(),
+                   "sent_copy_appended_at" = CASE WHEN accepted.sent_copy_filed THEN now() ELSE o."sent_copy_appended_at" END
+              FROM unnest(CAST(:ids AS uuid[]), CAST(:responses AS text[]), CAST(:sentCopyFiled AS boolean[])) AS accepted(id, response, sent_copy_filed)
+             WHERE o."id" = accepted.id AND o."tenant_id" = :tenantId AND o."smtp_accepted_at" IS NULL`,
+      parameters: {
+        ids: acceptances.map((item) => item.id),
+        responses: acceptances.map((item) => item.response),
+        sentCopyFiled: acceptances.map((item) => item.sentCopyFiled),
+        tenantId,
+      },
+    }));
   }
 
   /** A transient failure: back to queued until the retry, with the server's words kept for the client. */

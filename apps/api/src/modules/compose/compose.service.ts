@@ -48,6 +48,34 @@ export class ComposeService {
     const inline = decodeAttachments(dto);
 
     const idempotency = idempotentRequest(idempotencyKey, 'compose', dto);
+    const contentFor = (account: MailAccount, attachments: OutboundContent['attachments']): OutboundContent => ({
+      from: { name: account.displayName ?? '', address: account.email },
+      to,
+      cc,
+      bcc,
+      replyTo: toMailboxes(dto.replyTo),
+      subject: dto.subject ?? '',
+      text: dto.text ?? null,
+      html: dto.html ?? null,
+      inReplyTo: dto.inReplyTo ?? null,
+      references: referencesOf(dto.inReplyTo, dto.references),
+      attachments,
+    });
+
+    if (inline.length === 0 && (dto.attachmentIds ?? []).length === 0) {
+      // Nothing to store besides the record: the account lookup and the idempotent insert are one
+      // round trip each, and a replay is answered by the insert that finds the key taken.
+      assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, []);
+      const account = await this.accountOrFail(dto.accountId);
+      const result = await this.outbound.createIdempotent(
+        { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, []) },
+        idempotencyKey,
+        idempotency?.fingerprint,
+      );
+      if (!result.created) assertSameRequest(result.record, idempotency);
+      return this.enqueue(result);
+    }
+
     // A replay must not store the attachments again only to find the key taken.
     const replay = await this.replayOf(idempotency);
     if (replay) return replay;
@@ -56,20 +84,11 @@ export class ComposeService {
       const uploaded = await this.attachments.referenced(account.id, dto.attachmentIds);
       assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [...inline.map((file) => ({ size: file.content.length })), ...uploaded]);
       const stored = await this.storedAttachments.store(account.id, inline);
-      const content: OutboundContent = {
-        from: { name: account.displayName ?? '', address: account.email },
-        to,
-        cc,
-        bcc,
-        replyTo: toMailboxes(dto.replyTo),
-        subject: dto.subject ?? '',
-        text: dto.text ?? null,
-        html: dto.html ?? null,
-        inReplyTo: dto.inReplyTo ?? null,
-        references: referencesOf(dto.inReplyTo, dto.references),
-        attachments: [...stored, ...uploaded],
-      };
-      const result = await this.outbound.createIdempotent({ accountId: account.id, draftId: null, messageId: newMessageId(account), content }, idempotencyKey, idempotency?.fingerprint);
+      const result = await this.outbound.createIdempotent(
+        { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, [...stored, ...uploaded]) },
+        idempotencyKey,
+        idempotency?.fingerprint,
+      );
       // Thrown inside the transaction, so the attachments stored above are rolled back with it.
       if (!result.created) assertSameRequest(result.record, idempotency);
       // Lost a race for the key: the inline bytes stored for this request belong to nothing (the uploads stay for the client to use).
