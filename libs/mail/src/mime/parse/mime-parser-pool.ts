@@ -181,6 +181,11 @@ export class MimeParserPool implements OnModuleDestroy {
       if (this.startFailures >= MAX_START_FAILURES && !this.inProcess) {
         this.inProcess = true;
         this.logger.error(`parser threads fail to start (${reason}); parsing on the calling thread from now on`);
+        // Threads still starting would only fail the same way.
+        for (const starting of this.slots.filter((candidate) => !candidate.ready)) {
+          this.slots.splice(this.slots.indexOf(starting), 1);
+          void starting.worker.terminate();
+        }
       }
     }
     if (tasks.length === 1 && tasks[0]?.suspect) {
