@@ -9,7 +9,7 @@ export type { KeysetPosition, Page } from './repositories/keyset-cursor.js';
 export { TenantRepository } from './repositories/tenant.repository.js';
 export { FolderRepository } from './repositories/folder.repository.js';
 export type { FolderSyncedCounters, NewMailFolder } from './repositories/folder.repository.js';
-export { baseSubject, MessageRepository } from './repositories/message.repository.js';
+export { BatchSequence, baseSubject, MessageRepository } from './repositories/message.repository.js';
 export type { BatchWriteResult, FlagChange, FolderPosition, MessageLocation, NewMailAttachment, SyncedMessage } from './repositories/message.repository.js';
 export { SyncRunRepository } from './repositories/sync-run.repository.js';
 export type { NewSyncRun } from './repositories/sync-run.repository.js';

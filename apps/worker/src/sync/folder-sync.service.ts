@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/config';
-import { FolderRepository, MessageRepository } from '@app/database';
+import { BatchSequence, FolderRepository, MessageRepository } from '@app/database';
 import type { FlagChange, FolderPosition, MailFolder, SyncedMessage } from '@app/database';
 import { MimeParserPool, withTimeout } from '@app/mail';
 import type { ImapSession } from '@app/mail';
@@ -240,8 +240,9 @@ export class FolderSyncService {
 
   /**
    * New UIDs in ascending order, in groups bounded by count and bytes. Fetching group n+1 overlaps
-   * with parsing and writing group n; writes stay in UID order, each in one transaction with the
-   * folder's progress, so a killed run resumes after the last committed group.
+   * with parsing and writing group n, and the write of group n+1 with the end of group n's: each
+   * group is one transaction with the folder's progress, committed in UID order (BatchSequence),
+   * so a killed run resumes after the last committed group.
    */
   private async fetchNewMessages(request: FolderSyncRequest, position: FolderPosition, lastUid: number): Promise<{ added: number; updated: number }> {
     const client = request.session.client;
@@ -250,39 +251,46 @@ export class FolderSyncService {
     // "n:*" always matches the newest message, even when its UID is below n (RFC 3501 section 6.4.8).
     const uids = (found || []).filter((uid) => uid > lastUid).sort((a, b) => a - b);
     const totals = { added: 0, updated: 0 };
+    const sequence = new BatchSequence();
     const inFlight: Promise<void>[] = [];
-    let previousWrite: Promise<void> = Promise.resolve();
+    let previousHandedOver: Promise<void> = Promise.resolve();
 
-    for (const metaUids of chunk(uids, META_BATCH)) {
-      this.throwIfAborted(request.signal);
-      const metas = await withTimeout(
-        'fetch',
-        timeoutMs * 2,
-        client.fetchAll(
-          toUidSet(metaUids),
-          // With parsing on, mailparser reads everything ENVELOPE and BODYSTRUCTURE would give from
-          // the source; they are fetched only for the few messages it cannot parse.
-          request.parse
-            ? { uid: true, flags: true, internalDate: true, size: true }
-            : { uid: true, flags: true, internalDate: true, size: true, envelope: true, bodyStructure: true, headers: true },
-          { uid: true },
-        ),
-        () => client.close(),
-      );
-      metas.sort((a, b) => a.uid - b.uid);
-      for (const group of groupBySize(metas, (meta) => (meta.size ?? 0) <= MAX_INLINE_SOURCE ? meta.size ?? 0 : 0, WRITE_BATCH_BYTES, WRITE_BATCH_COUNT)) {
+    try {
+      for (const metaUids of chunk(uids, META_BATCH)) {
         this.throwIfAborted(request.signal);
-        const fetched = await this.fetchGroup(request, group);
-        const after = previousWrite;
-        const write = this.parseAndWrite(request, position, fetched, after, totals);
-        // Rejections are observed by the await below or by the next group's chain.
-        write.catch(() => undefined);
-        previousWrite = write;
-        inFlight.push(write);
-        if (inFlight.length >= PIPELINE_DEPTH) await inFlight.shift();
+        const metas = await withTimeout(
+          'fetch',
+          timeoutMs * 2,
+          client.fetchAll(
+            toUidSet(metaUids),
+            // With parsing on, mailparser reads everything ENVELOPE and BODYSTRUCTURE would give from
+            // the source; they are fetched only for the few messages it cannot parse.
+            request.parse
+              ? { uid: true, flags: true, internalDate: true, size: true }
+              : { uid: true, flags: true, internalDate: true, size: true, envelope: true, bodyStructure: true, headers: true },
+            { uid: true },
+          ),
+          () => client.close(),
+        );
+        metas.sort((a, b) => a.uid - b.uid);
+        for (const group of groupBySize(metas, (meta) => (meta.size ?? 0) <= MAX_INLINE_SOURCE ? meta.size ?? 0 : 0, WRITE_BATCH_BYTES, WRITE_BATCH_COUNT)) {
+          this.throwIfAborted(request.signal);
+          const fetched = await this.fetchGroup(request, group);
+          let handedOver: () => void = () => undefined;
+          const handOver = new Promise<void>((resolve) => (handedOver = resolve));
+          const write = this.parseAndWrite(request, position, fetched, { sequence, after: previousHandedOver, handedOver }, totals);
+          // Rejections are observed by the awaits below.
+          write.catch(() => undefined);
+          previousHandedOver = handOver;
+          inFlight.push(write);
+          if (inFlight.length >= PIPELINE_DEPTH) await inFlight.shift();
+        }
       }
+      while (inFlight.length > 0) await inFlight.shift();
+    } finally {
+      // A failed group fails every later one; none may still be writing once this returns.
+      await Promise.allSettled(inFlight);
     }
-    await previousWrite;
     return totals;
   }
 
@@ -319,7 +327,33 @@ export class FolderSyncService {
     request: FolderSyncRequest,
     position: FolderPosition,
     group: FetchedGroup,
-    previousWrite: Promise<void>,
+    order: { sequence: BatchSequence; after: Promise<void>; handedOver: () => void },
+    totals: { added: number; updated: number },
+  ): Promise<void> {
+    let handedOver = false;
+    const handOver = (): void => {
+      handedOver = true;
+      order.handedOver();
+    };
+    try {
+      await this.parseAndWriteInOrder(request, position, group, { ...order, handedOver: handOver }, totals);
+    } catch (error: unknown) {
+      if (!handedOver) {
+        // In its place in the order, so the groups before it still commit and none after it does.
+        await order.after;
+        order.sequence.fail(error);
+      }
+      throw error;
+    } finally {
+      order.handedOver();
+    }
+  }
+
+  private async parseAndWriteInOrder(
+    request: FolderSyncRequest,
+    position: FolderPosition,
+    group: FetchedGroup,
+    order: { sequence: BatchSequence; after: Promise<void>; handedOver: () => void },
     totals: { added: number; updated: number },
   ): Promise<void> {
     const outcomes = await Promise.all(
@@ -346,10 +380,13 @@ export class FolderSyncService {
       const merged: FetchMessageObject = extra ? { ...meta, envelope: extra.envelope, bodyStructure: extra.bodyStructure } : meta;
       return toSyncedMessage(merged, source, outcome, group.headers.get(meta.uid) ?? null);
     });
-    await previousWrite;
+    // Groups reach the sequence in UID order, whichever finished parsing first.
+    await order.after;
     this.throwIfAborted(request.signal);
     const lastUid = Math.max(...group.metas.map((meta) => meta.uid));
-    const result = await this.messages.writeBatch(position, rows, lastUid);
+    const written = this.messages.writeBatch(position, rows, lastUid, order.sequence);
+    order.handedOver();
+    const result = await written;
     totals.added += result.inserted;
     totals.updated += result.updated;
     if (request.parse) {

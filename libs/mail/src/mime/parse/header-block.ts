@@ -65,8 +65,21 @@ export function threadHeaders(headers: Record<string, string | string[]>): Threa
   return { inReplyTo, references: messageIdsOf(firstValue(headers, 'references')) };
 }
 
+/**
+ * The first `length` characters of the text with whitespace runs collapsed. Only a prefix is
+ * collapsed (doubled until it holds enough), since bodies run to megabytes and a snippet is short.
+ */
 export function snippetOf(text: string | null, length = 200): string | null {
   if (!text) return null;
-  const collapsed = text.replace(/\s+/g, ' ').trim();
-  return collapsed === '' ? null : collapsed.slice(0, length);
+  for (let window = length * 4; ; window *= 2) {
+    const whole = window >= text.length;
+    // Collapsing a prefix gives a prefix of the whole text's collapsed form; two characters of
+    // slack keep a whitespace run cut at the window's edge out of the result.
+    const collapsed = (whole ? text : text.slice(0, window)).replace(/\s+/g, ' ').trimStart();
+    if (whole) {
+      const trimmed = collapsed.trimEnd();
+      return trimmed === '' ? null : trimmed.slice(0, length);
+    }
+    if (collapsed.length >= length + 2) return collapsed.slice(0, length);
+  }
 }

@@ -3,83 +3,133 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { OnModuleDestroy } from '@nestjs/common';
 
 import { tryParseMessageSource } from './parse-message-source.js';
 import type { ParseOutcome } from './parsed-message.js';
-import type { ParseRequest, ParseResponse } from './parse-worker.js';
+import type { ParseRequest, ParseResponse, ParseWorkerMessage } from './parse-worker.js';
 
 interface Task {
   id: number;
   source: Buffer;
   resolve: (outcome: ParseOutcome) => void;
   startedAt: number;
+  /** It was on a thread that had to be stopped: it runs again alone, so a timeout names it exactly. */
+  suspect: boolean;
 }
 
 interface Slot {
   worker: Worker;
   running: Map<number, Task>;
+  ready: boolean;
+  spawnedAt: number;
+  /** Runs one suspect task and nothing else. */
+  isolating: boolean;
 }
+
+export interface MimeParserPoolOptions {
+  /** The thread script; the compiled parse-worker.js next to this file by default. */
+  workerFile?: string;
+  threads?: number;
+  parseTimeoutMs?: number;
+}
+
+export const MIME_PARSER_POOL_OPTIONS = Symbol('MIME_PARSER_POOL_OPTIONS');
 
 /** Tasks handed to one thread ahead of time, so it never idles waiting for the next message. */
 const IN_FLIGHT_PER_THREAD = 8;
 const PARSE_TIMEOUT_MS = 60_000;
+/** Threads that die before they are ready, in a row, after which parsing stays on the calling thread. */
+const MAX_START_FAILURES = 3;
 
 /**
  * mailparser is CPU-bound and synchronous in large stretches; running it on worker threads lets a
- * sync fetch and write while other cores decode. The queue is bounded by the callers (one batch
- * at a time), so the pool keeps no backlog of its own beyond that.
+ * sync fetch and write while other cores decode. The queue is bounded by the callers (a few
+ * batches at a time), so the pool keeps no backlog of its own beyond that.
  *
- * When the compiled worker script is not available (tests running the TypeScript sources), it
- * parses on the calling thread instead, with the same results.
+ * Failure modes stay contained: a message that hangs or crashes its thread costs that message
+ * alone (the thread's other tasks are retried one by one on fresh threads), threads that cannot
+ * start are not restarted forever (parsing falls back to the calling thread), and shutting down
+ * waits for the tasks already submitted.
+ *
+ * When the worker script is not available (tests running the TypeScript sources), it parses on
+ * the calling thread instead, with the same results.
  */
 @Injectable()
 export class MimeParserPool implements OnModuleDestroy {
+  private readonly logger = new Logger(MimeParserPool.name);
   private readonly slots: Slot[] = [];
   private readonly waiting: Task[] = [];
-  private readonly workerFile = fileURLToPath(new URL('./parse-worker.js', import.meta.url));
-  // The calling thread spends most of a sync waiting on IMAP and PostgreSQL (~75% idle in the
-  // sync benchmark), so parsing gets every core, up to two; more only add contention.
-  private readonly size = Math.max(1, Math.min(2, availableParallelism()));
-  private readonly inProcess = !import.meta.url.endsWith('.js') || !existsSync(this.workerFile);
+  private readonly workerFile: string;
+  private readonly size: number;
+  private readonly parseTimeoutMs: number;
+  private inProcess: boolean;
+  private startFailures = 0;
   private nextId = 1;
   private watchdog: NodeJS.Timeout | null = null;
-  private closed = false;
+  private closing = false;
+  private drained: (() => void) | null = null;
+
+  constructor(@Optional() @Inject(MIME_PARSER_POOL_OPTIONS) options: MimeParserPoolOptions | null = null) {
+    this.workerFile = options?.workerFile ?? fileURLToPath(new URL('./parse-worker.js', import.meta.url));
+    // The calling thread spends most of a sync waiting on IMAP and PostgreSQL, so parsing gets
+    // every core, up to two; more only add contention.
+    this.size = options?.threads ?? Math.max(1, Math.min(2, availableParallelism()));
+    this.parseTimeoutMs = options?.parseTimeoutMs ?? PARSE_TIMEOUT_MS;
+    this.inProcess = !existsSync(this.workerFile) || (!options?.workerFile && !import.meta.url.endsWith('.js'));
+  }
 
   get threads(): number {
     return this.inProcess ? 0 : this.slots.length;
   }
 
   async parse(source: Buffer): Promise<ParseOutcome> {
-    if (this.inProcess || this.closed) return tryParseMessageSource(source);
+    if (this.inProcess || this.closing) return tryParseMessageSource(source);
     return new Promise<ParseOutcome>((resolve) => {
-      this.waiting.push({ id: this.nextId++, source, resolve, startedAt: 0 });
+      this.waiting.push({ id: this.nextId++, source, resolve, startedAt: 0, suspect: false });
       this.dispatch();
     });
   }
 
+  /** Waits for every submitted task (each bounded by the parse timeout), then stops the threads. */
   async onModuleDestroy(): Promise<void> {
-    this.closed = true;
+    this.closing = true;
+    if (this.pending() > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     if (this.watchdog) clearInterval(this.watchdog);
     this.watchdog = null;
     const slots = this.slots.splice(0);
-    for (const slot of slots) this.failAll(slot, 'parser pool closed');
-    for (const task of this.waiting.splice(0)) task.resolve({ ok: false, reason: 'parser pool closed' });
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
+  private pending(): number {
+    return this.waiting.length + this.slots.reduce((total, slot) => total + slot.running.size, 0);
+  }
+
+  private settled(task: Task, outcome: ParseOutcome): void {
+    task.resolve(outcome);
+    if (this.drained && this.pending() === 0) {
+      this.drained();
+      this.drained = null;
+    }
+  }
+
   private dispatch(): void {
+    if (this.inProcess) {
+      for (const task of this.waiting.splice(0)) void tryParseMessageSource(task.source).then((outcome) => this.settled(task, outcome));
+      return;
+    }
     while (this.slots.length < this.size) this.slots.push(this.spawn());
-    this.watchdog ??= setInterval(() => this.reapStuck(), 5_000).unref();
+    this.watchdog ??= setInterval(() => this.reapStuck(), Math.min(5_000, Math.max(50, this.parseTimeoutMs / 4))).unref();
     for (;;) {
       const task = this.waiting[0];
       if (!task) return;
-      const slot = this.slots.reduce<Slot | null>((best, candidate) =>
-        candidate.running.size < IN_FLIGHT_PER_THREAD && (!best || candidate.running.size < best.running.size) ? candidate : best, null);
+      const open = this.slots.filter((slot) => slot.ready && !slot.isolating && (task.suspect ? slot.running.size === 0 : slot.running.size < IN_FLIGHT_PER_THREAD));
+      const slot = open.reduce<Slot | null>((best, candidate) => (!best || candidate.running.size < best.running.size ? candidate : best), null);
       if (!slot) return;
       this.waiting.shift();
       task.startedAt = Date.now();
+      slot.isolating = task.suspect;
       slot.running.set(task.id, task);
       // A Buffer may be a view into a larger pooled allocation that structured clone would copy
       // whole; an exact copy is transferred instead.
@@ -90,40 +140,78 @@ export class MimeParserPool implements OnModuleDestroy {
 
   private spawn(): Slot {
     const worker = new Worker(this.workerFile);
-    const slot: Slot = { worker, running: new Map() };
+    const slot: Slot = { worker, running: new Map(), ready: false, spawnedAt: Date.now(), isolating: false };
     worker.unref();
-    worker.on('message', (response: ParseResponse) => {
-      const task = slot.running.get(response.id);
-      if (!task) return;
-      slot.running.delete(response.id);
-      task.resolve(response.outcome);
-      this.dispatch();
+    worker.on('message', (message: ParseWorkerMessage) => {
+      if ('ready' in message) {
+        slot.ready = true;
+        this.startFailures = 0;
+        this.dispatch();
+        return;
+      }
+      this.answered(slot, message);
     });
-    // A crashed thread (out of memory on a hostile message) fails only its own tasks.
     worker.on('error', (error: Error) => this.replace(slot, `parser thread failed: ${error.message}`));
     worker.on('exit', () => this.replace(slot, 'parser thread exited'));
     return slot;
   }
 
+  private answered(slot: Slot, response: ParseResponse): void {
+    const task = slot.running.get(response.id);
+    if (!task) return;
+    slot.running.delete(response.id);
+    slot.isolating = false;
+    this.settled(task, response.outcome);
+    this.dispatch();
+  }
+
+  /**
+   * A thread died or was stopped. A task it ran alone is the cause and fails; tasks it shared the
+   * thread with are queued again, each to run alone, so only the culprit is lost.
+   */
   private replace(slot: Slot, reason: string): void {
     const index = this.slots.indexOf(slot);
     if (index === -1) return;
     this.slots.splice(index, 1);
-    this.failAll(slot, reason);
     void slot.worker.terminate();
-    if (!this.closed && this.waiting.length > 0) this.dispatch();
-  }
-
-  private failAll(slot: Slot, reason: string): void {
-    for (const task of slot.running.values()) task.resolve({ ok: false, reason });
+    const tasks = [...slot.running.values()];
     slot.running.clear();
+    if (!slot.ready) {
+      this.startFailures += 1;
+      if (this.startFailures >= MAX_START_FAILURES && !this.inProcess) {
+        this.inProcess = true;
+        this.logger.error(`parser threads fail to start (${reason}); parsing on the calling thread from now on`);
+        // Threads still starting would only fail the same way.
+        for (const starting of this.slots.filter((candidate) => !candidate.ready)) {
+          this.slots.splice(this.slots.indexOf(starting), 1);
+          void starting.worker.terminate();
+        }
+      }
+    }
+    if (tasks.length === 1 && tasks[0]?.suspect) {
+      this.settled(tasks[0], { ok: false, reason });
+    } else {
+      for (const task of tasks.reverse()) {
+        task.suspect = true;
+        this.waiting.unshift(task);
+      }
+    }
+    if (this.waiting.length > 0) this.dispatch();
   }
 
   private reapStuck(): void {
     const now = Date.now();
     for (const slot of [...this.slots]) {
-      const stuck = [...slot.running.values()].some((task) => now - task.startedAt > PARSE_TIMEOUT_MS);
-      if (stuck) this.replace(slot, `parsing took longer than ${PARSE_TIMEOUT_MS / 1000} s`);
+      if (!slot.ready && now - slot.spawnedAt > this.parseTimeoutMs) {
+        this.replace(slot, `parser thread did not start within ${this.parseTimeoutMs / 1000} s`);
+        continue;
+      }
+      const stuck = [...slot.running.values()].some((task) => now - task.startedAt > this.parseTimeoutMs);
+      if (stuck) this.replace(slot, `parsing took longer than ${this.parseTimeoutMs / 1000} s`);
+    }
+    if (this.slots.length === 0 && this.watchdog) {
+      clearInterval(this.watchdog);
+      this.watchdog = null;
     }
   }
 }
