@@ -1,6 +1,6 @@
 import { StoredAttachmentRepository } from '@app/database';
 import type { Draft, MailAccount, OutboundContent } from '@app/database';
-import { buildOutboundMime, messageIdDomain, smtpEnvelope } from '@app/mail';
+import { buildOutboundMime, draftOutboundContent, messageIdDomain, smtpEnvelope } from '@app/mail';
 import type { OutboundAttachmentContent, OutboundMimeInput, SmtpEnvelope } from '@app/mail';
 import { Injectable } from '@nestjs/common';
 
@@ -48,22 +48,9 @@ export class OutboundMessageBuilder {
   }
 
   async forDraft(draft: Draft, account: Pick<MailAccount, 'email' | 'displayName'>): Promise<Buffer> {
+    const content = draftOutboundContent(draft, account);
     return buildOutboundMime(
-      {
-        from: { name: account.displayName ?? '', address: account.email },
-        to: draft.to,
-        cc: draft.cc,
-        bcc: draft.bcc,
-        replyTo: [],
-        subject: draft.subject,
-        text: draft.textBody,
-        html: draft.htmlBody,
-        inReplyTo: draft.inReplyTo,
-        references: draft.references,
-        attachments: await this.attachmentBytes(draft.attachments),
-        messageId: draftMessageId(draft, account.email),
-        date: draft.updatedAt,
-      },
+      { ...content, attachments: await this.attachmentBytes(content.attachments), messageId: draftMessageId(draft, account.email), date: draft.updatedAt },
       { keepBcc: true },
     );
   }

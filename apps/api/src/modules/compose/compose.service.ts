@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@app/config';
 import { AccountRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
 import type { MailAccount, OutboundContent, OutboundCreation, OutboundMessage } from '@app/database';
-import { messageIdDomain } from '@app/mail';
+import { draftOutboundContent, messageIdDomain, replyReferences } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
 import { TenantContext, TenantScope } from '@app/tenancy';
 import { BadRequestException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
@@ -58,7 +58,7 @@ export class ComposeService {
       text: dto.text ?? null,
       html: dto.html ?? null,
       inReplyTo: dto.inReplyTo ?? null,
-      references: referencesOf(dto.inReplyTo, dto.references),
+      references: replyReferences(dto.inReplyTo, dto.references),
       attachments,
     });
 
@@ -117,19 +117,7 @@ export class ComposeService {
       if (draft.to.length + draft.cc.length + draft.bcc.length === 0) throw new BadRequestException('The draft has no recipients');
       assertWithinSizeLimit(this.config.mail.maxMessageBytes, draft.textBody, draft.htmlBody, draft.attachments);
       const account = await this.accountOrFail(draft.accountId);
-      const content: OutboundContent = {
-        from: { name: account.displayName ?? '', address: account.email },
-        to: draft.to,
-        cc: draft.cc,
-        bcc: draft.bcc,
-        replyTo: [],
-        subject: draft.subject,
-        text: draft.textBody,
-        html: draft.htmlBody,
-        inReplyTo: draft.inReplyTo,
-        references: draft.references.length > 0 ? draft.references : referencesOf(draft.inReplyTo ?? undefined, undefined),
-        attachments: draft.attachments,
-      };
+      const content = draftOutboundContent(draft, account);
       const result = await this.outbound.createIdempotent({ accountId: account.id, draftId, messageId: newMessageId(account), content }, idempotencyKey, idempotency?.fingerprint);
       if (!result.created) assertSameRequest(result.record, idempotency);
       return result;
@@ -176,13 +164,6 @@ export class ComposeService {
     if (!account) throw new NotFoundException(`Account ${accountId} not found`);
     return account;
   }
-}
-
-/** RFC 5322 §3.6.4: a reply's References are the parent's References plus the parent's Message-ID. */
-function referencesOf(inReplyTo: string | undefined, references: string[] | undefined): string[] {
-  const list = [...(references ?? [])];
-  if (inReplyTo && !list.includes(inReplyTo)) list.push(inReplyTo);
-  return list;
 }
 
 function newMessageId(account: Pick<MailAccount, 'email'>): string {

@@ -1,6 +1,7 @@
 import { AppConfig } from '@app/config';
 import { AccountRepository, DraftRepository, InvalidCursorError, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
 import type { Draft, DraftContent, NewStoredAttachment, Page, StoredAttachmentRef } from '@app/database';
+import { replyReferences } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
 import { TenantContext, TenantScope } from '@app/tenancy';
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
@@ -106,8 +107,6 @@ export class DraftsService {
 }
 
 function contentOf(dto: MessageFieldsDto): Omit<DraftContent, 'attachments'> {
-  const references = [...(dto.references ?? [])];
-  if (dto.inReplyTo && !references.includes(dto.inReplyTo)) references.push(dto.inReplyTo);
   return {
     to: toMailboxes(dto.to),
     cc: toMailboxes(dto.cc),
@@ -116,7 +115,7 @@ function contentOf(dto: MessageFieldsDto): Omit<DraftContent, 'attachments'> {
     textBody: dto.text ?? null,
     htmlBody: dto.html ?? null,
     inReplyTo: dto.inReplyTo ?? null,
-    references,
+    references: replyReferences(dto.inReplyTo, dto.references),
   };
 }
 
