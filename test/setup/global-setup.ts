@@ -81,6 +81,9 @@ async function freePortRange(count: number): Promise<number> {
  * One environment per `jest` run, shared by the integration and e2e projects: a fresh database
  * migrated by the real migrate step, a Redis key prefix and a private Dovecot + Postfix. Test
  * workers inherit it through the environment variables set here.
+ *
+ * Crons act on every tenant at once, so their tests get a second database: in the shared one a
+ * cron under test would also mark and enqueue the accounts of test files running beside it.
  */
 export default async function globalSetup(): Promise<void> {
   if (globalThis.mailServiceTestRun) {
@@ -89,6 +92,7 @@ export default async function globalSetup(): Promise<void> {
   }
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const databaseName = `${DATABASE_PREFIX}${runId}`;
+  const crossTenantDatabaseName = `${databaseName}_cross_tenant`;
   const mailStackDir = join(tmpdir(), `mail-stack-${runId}`);
   const environment = {
     NODE_ENV: 'test',
@@ -98,6 +102,9 @@ export default async function globalSetup(): Promise<void> {
     REDIS_KEY_PREFIX: `test-${runId}`,
     TEST_RUN_ID: runId,
     TEST_DATABASE_NAME: databaseName,
+    TEST_CROSS_TENANT_DATABASE_NAME: crossTenantDatabaseName,
+    TEST_CROSS_TENANT_DATABASE_URL: databaseUrl(crossTenantDatabaseName, TEST_APP_ROLE),
+    TEST_CROSS_TENANT_DATABASE_MIGRATION_URL: databaseUrl(crossTenantDatabaseName),
     MAIL_STACK_DIR: mailStackDir,
   };
   Object.assign(process.env, environment);
@@ -105,12 +112,14 @@ export default async function globalSetup(): Promise<void> {
   globalThis.mailServiceTestRun = { users: 1 };
 
   await dropStaleDatabases();
-  await run(process.execPath, [join(ROOT, 'dist', 'libs', 'database', 'src', 'cli', 'migrate.js')], {
-    cwd: ROOT,
-    env: { ...process.env, ...environment },
-  });
-  await run('bash', [join(ROOT, 'test', 'infra', 'mail-stack.sh'), 'start', mailStackDir, String(await freePortRange(MAIL_STACK_PORTS))], {
-    cwd: ROOT,
-    timeout: 180_000,
-  });
+  const migrate = async (databaseUrls: { DATABASE_URL: string; DATABASE_MIGRATION_URL: string }): Promise<unknown> =>
+    run(process.execPath, [join(ROOT, 'dist', 'libs', 'database', 'src', 'cli', 'migrate.js')], { cwd: ROOT, env: { ...process.env, ...databaseUrls } });
+  await migrate(environment);
+  await Promise.all([
+    migrate({ DATABASE_URL: environment.TEST_CROSS_TENANT_DATABASE_URL, DATABASE_MIGRATION_URL: environment.TEST_CROSS_TENANT_DATABASE_MIGRATION_URL }),
+    run('bash', [join(ROOT, 'test', 'infra', 'mail-stack.sh'), 'start', mailStackDir, String(await freePortRange(MAIL_STACK_PORTS))], {
+      cwd: ROOT,
+      timeout: 180_000,
+    }),
+  ]);
 }

@@ -22,6 +22,18 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
   });
 }
 
+/**
+ * For tests of code that acts on every tenant at once (the crons): the run's second database,
+ * where no other test file's tenants live (see the global setup).
+ */
+export function crossTenantTestConfig(overrides: Record<string, string> = {}): AppConfig {
+  return testConfig({
+    DATABASE_URL: process.env.TEST_CROSS_TENANT_DATABASE_URL ?? '',
+    DATABASE_MIGRATION_URL: process.env.TEST_CROSS_TENANT_DATABASE_MIGRATION_URL ?? '',
+    ...overrides,
+  });
+}
+
 /** Polls until `check` passes or the deadline expires; the last failure is rethrown. */
 export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -10,7 +10,7 @@ import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import pg from 'pg';
 
-import { testConfig } from '../../../../test/support/test-config.js';
+import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
 import { ATTACHMENT_PURGE_LOCK_KEY, AttachmentPurgeCron } from './attachment-purge.cron.js';
 
 const REPOSITORIES = [AccountRepository, TenantRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository];
@@ -28,7 +28,7 @@ class PurgeTestModule {
 
 /** The owner's connection: ages rows and holds locks the way another process would. */
 async function ownerClient(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_MIGRATION_URL });
+  const client = new pg.Client({ connectionString: process.env.TEST_CROSS_TENANT_DATABASE_MIGRATION_URL });
   await client.connect();
   return client;
 }
@@ -69,7 +69,7 @@ describe('AttachmentPurgeCron', () => {
   }
 
   beforeAll(async () => {
-    app = await NestFactory.createApplicationContext(PurgeTestModule.forRoot(testConfig()), { logger: false, abortOnError: false });
+    app = await NestFactory.createApplicationContext(PurgeTestModule.forRoot(crossTenantTestConfig()), { logger: false, abortOnError: false });
     owner = await ownerClient();
     accountA = await accountOf(tenants[0] ?? '');
     accountB = await accountOf(tenants[1] ?? '');

@@ -12,7 +12,7 @@ import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 
 import { TestDatabaseModule } from '../../../worker/test/support/sync-harness.js';
-import { testConfig } from '../../../../test/support/test-config.js';
+import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
 import { PeriodicSyncCron } from './periodic-sync.cron.js';
 
 @Module({})
@@ -30,7 +30,7 @@ class CronTestModule {
 const NEVER = { SYNC_CRON: '0 0 1 1 *' };
 
 async function scheduler(overrides: Record<string, string> = {}): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(CronTestModule.forRoot(testConfig({ ...NEVER, ...overrides })), { logger: false, abortOnError: false });
+  return NestFactory.createApplicationContext(CronTestModule.forRoot(crossTenantTestConfig({ ...NEVER, ...overrides })), { logger: false, abortOnError: false });
 }
 
 describe('PeriodicSyncCron', () => {
