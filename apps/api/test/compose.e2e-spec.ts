@@ -425,37 +425,66 @@ describe('/api/compose', () => {
     expect(await storedCount()).toBe(storedBefore);
   }, 60_000);
 
-  it('refuses uploads that are not files, have unusable names or types, or are no multipart body, storing nothing', async () => {
+  it('refuses uploads that are not files, have unusable names or types, or are no multipart body, naming the part and storing nothing', async () => {
     const before = await storedCount();
     const good = { disposition: 'form-data; name="file"; filename="ok.txt"', contentType: 'text/plain', content: Buffer.from('fine') };
-    const cases: [string, { body: Buffer; contentType: string }, number][] = [
-      ['a line break in the filename', multipartBody([{ disposition: `form-data; name="file"; filename*=UTF-8''evil%0D%0A.txt`, contentType: 'text/plain', content: Buffer.from('x') }]), 400],
-      ['a tab in the filename', multipartBody([good, { disposition: 'form-data; name="file"; filename="a\tb.txt"', contentType: 'text/plain', content: Buffer.from('x') }]), 400],
-      ['an empty filename', multipartBody([{ disposition: 'form-data; name="file"; filename=""', contentType: 'text/plain', content: Buffer.from('x') }]), 400],
-      ['a content type that is no MIME type', multipartBody([good, { disposition: 'form-data; name="file"; filename="b.txt"', contentType: 'nonsense', content: Buffer.from('x') }]), 400],
-      ['a form field', multipartBody([good, { disposition: 'form-data; name="note"', content: Buffer.from('hello') }]), 400],
-      ['no part at all', multipartBody([]), 400],
+    const file = (disposition: string, contentType = 'text/plain') => ({ disposition: `form-data; name="file"; ${disposition}`, contentType, content: Buffer.from('x') });
+    const cases: [string, { body: Buffer; contentType: string }, string][] = [
+      ['a line break in the filename', multipartBody([file(`filename*=UTF-8''evil%0D%0A.txt`)]), 'Part 1: its filename holds a line break'],
+      ['a header injection in the filename behind good files', multipartBody([good, good, file(`filename*=UTF-8''evil%0D%0ABcc%3A%20x.txt`)]), 'Part 3: its filename holds a line break'],
+      ['a lone line feed in the filename before a good file', multipartBody([file(`filename*=utf-8''a%0Ab.txt`), good]), 'Part 1: its filename holds a line break'],
+      ['a line break continued over RFC 2231 segments', multipartBody([good, file(`filename*0*=UTF-8''evil%0D; filename*1*=%0A.txt`)]), 'Part 2: its filename holds a line break'],
+      ['a bare carriage return in the Content-Disposition', multipartBody([good, file('filename="a\rBcc: x.txt"')]), 'Part 2: its Content-Disposition header holds a line break'],
+      ['a bare line feed in the Content-Type', multipartBody([good, file('filename="b.txt"', 'text/plain\nBcc: victim@example.com')]), 'Part 2: its Content-Type header holds a line break'],
+      ['a line break inside the quoted filename', multipartBody([good, file('filename="evil\r\nBcc: victim@example.com.txt"')]), 'Part 2: its Content-Disposition has a quoted value that is never closed'],
+      ['a line break inside the quoted filename that leaves no header behind', multipartBody([file('filename="evil\r\n.txt"')]), 'Part 1: its header holds a line that is not a header'],
+      ['a line break in a Content-Type parameter', multipartBody([file('filename="b.txt"', `text/plain; name*=UTF-8''a%0D%0Ab`)]), 'Part 1: its Content-Type holds a line break'],
+      ['a part that is not form-data', multipartBody([good, { disposition: 'attachment; filename="c.txt"', contentType: 'text/plain', content: Buffer.from('x') }]), 'Part 2: its Content-Disposition is "attachment"'],
+      ['a tab in the filename', multipartBody([good, file('filename="a\tb.txt"')]), 'Part 2: its filename holds a line break or another control character'],
+      ['an empty filename', multipartBody([file('filename=""')]), 'Part 1: each file part needs a filename'],
+      ['a content type that is no MIME type', multipartBody([good, file('filename="b.txt"', 'nonsense')]), 'Part 2: "nonsense" is not a MIME type'],
+      ['a form field', multipartBody([good, { disposition: 'form-data; name="note"', content: Buffer.from('hello') }]), 'Part 2: unexpected form field "note"'],
+      ['no part at all', multipartBody([]), 'The request has no file part'],
     ];
-    for (const [name, { body, contentType }, status] of cases) {
+    for (const [name, { body, contentType }, message] of cases) {
       const response = await upload(api, accountId, body, { ...auth, 'content-type': contentType });
-      expect({ name, status: response.status }).toEqual({ name, status });
-      const error = response.json() as { statusCode: number; requestId: unknown };
-      expect(error.statusCode).toBe(status);
+      const error = response.json() as { statusCode: number; error: string; message: string; requestId: unknown };
+      expect({ name, status: response.status, message: error.message }).toEqual({ name, status: 400, message: expect.stringContaining(message) as unknown });
+      expect(error.error).toBe('Bad Request');
       expect(typeof error.requestId).toBe('string');
+      expect(await storedCount()).toBe(before);
     }
     const json = await api.inject({ method: 'POST', url: `/api/compose/attachments?accountId=${accountId}`, headers: auth, payload: { file: 'x' } });
     expect(json.statusCode).toBe(415);
     expect(json.json()).toMatchObject({ statusCode: 415, error: 'Unsupported Media Type' });
     expect(await storedCount()).toBe(before);
 
-    // The multipart parser drops a part whose filename holds a line break before the API sees it:
-    // next to a good file, only the good one is stored, and the answer shows which.
-    const mixed = multipartBody([good, { disposition: `form-data; name="file"; filename*=UTF-8''evil%0D%0ABcc%3A%20x.txt`, contentType: 'text/plain', content: Buffer.from('x') }]);
-    const response = await upload(api, accountId, mixed.body, { ...auth, 'content-type': mixed.contentType });
-    expect(response.status).toBe(201);
-    expect((response.json() as StoredAttachmentBody[]).map((file) => file.filename)).toEqual(['ok.txt']);
+    // The same good file on its own is stored: the refusals above came from the bad part alone.
+    const alone = multipartBody([good]);
+    const stored = await upload(api, accountId, alone.body, { ...auth, 'content-type': alone.contentType });
+    expect(stored.status).toBe(201);
+    expect((stored.json() as StoredAttachmentBody[]).map((attachment) => attachment.filename)).toEqual(['ok.txt']);
     expect(await storedCount()).toBe(String(Number(before) + 1));
   }, 60_000);
+
+  it('refuses line breaks in the filename or type of a base64 attachment, naming it, and stores no draft and queues no send', async () => {
+    const draftsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM drafts WHERE tenant_id = $1', [tenant]);
+    const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+    const good = { filename: 'ok.txt', contentType: 'text/plain', content: Buffer.from('fine').toString('base64') };
+    for (const [bad, message] of [
+      [{ ...good, filename: 'evil\r\nBcc: victim@example.com.txt' }, 'attachments.1.filename must not contain line breaks'],
+      [{ ...good, filename: 'evil\n.txt' }, 'attachments.1.filename must not contain line breaks'],
+      [{ ...good, contentType: 'text/plain\r\nBcc: victim@example.com' }, 'attachments.1.contentType must be a MIME type'],
+    ] as const) {
+      for (const url of ['/api/compose/draft', '/api/compose']) {
+        const response = await api.inject({ method: 'POST', url, headers: auth, payload: { accountId, to: [recipient], subject: 'x', attachments: [good, bad] } });
+        expect({ url, bad, status: response.statusCode }).toEqual({ url, bad, status: 400 });
+        expect(response.json<{ message: string[] }>().message).toContain(message);
+      }
+    }
+    expect(await ownerQuery('SELECT count(*) FROM drafts WHERE tenant_id = $1', [tenant])).toEqual(draftsBefore);
+    expect(await ownerQuery('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant])).toEqual(sendsBefore);
+  }, 30_000);
 
   it('documents the upload as a multipart body of files and attachmentIds on messages and drafts', async () => {
     const document = (await api.inject({ url: '/docs-json' })).json<{

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { ImapFlow } from 'imapflow';
+import pg from 'pg';
 
 import { startWorker, stopWorker } from '../../worker/test/support/worker-process.js';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
@@ -34,7 +35,7 @@ interface Accepted {
   expunged: boolean;
 }
 
-const SUBJECTS = ['Flag me', 'Move me', 'Delete me', 'Refuse me', 'Wait for me'];
+const SUBJECTS = ['Flag me', 'Move me', 'Delete me', 'Refuse me', 'Wait for me', 'Expunge me'];
 
 function rawMessage(to: string, subject: string, index: number): string {
   return [
@@ -270,5 +271,57 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
       await syncAndWait();
       expect((await folderList('INBOX')).filter((message) => message.subject === 'Refuse me').map((message) => message.id)).toEqual([ids.get('Refuse me')]);
     }, 120_000);
+
+    it('undoes an expunge from Trash the server cannot carry out, records why, and the next sync agrees with the server', async () => {
+      expect((await act('DELETE', 'Expunge me')).body).toMatchObject({ state: 'pending', folder: 'Trash', expunged: false });
+      await eventually(async () => expect((await serverFolder('Trash')).has('Expunge me')).toBe(true), 30_000);
+      await syncAndWait();
+      await eventually(async () => expect((await folderList('Trash')).map((message) => message.id)).toContain(ids.get('Expunge me')));
+
+      // Trash replaced behind the service's back: same name, a new UIDVALIDITY, and the UID stored
+      // for the message names nothing there any more.
+      const [oldValidity, newValidity] = await onServer(async (client) => {
+        const trashValidity = async (): Promise<bigint | undefined> => {
+          const status = await client.status('Trash', { uidValidity: true });
+          if (status === false) throw new Error('the server does not report Trash');
+          return status.uidValidity;
+        };
+        const old = await trashValidity();
+        await client.mailboxDelete('Trash');
+        await client.mailboxCreate('Trash');
+        await client.append('Trash', rawMessage(email, 'Arrived in the new Trash', 6));
+        return [old, await trashValidity()];
+      });
+      expect(oldValidity).toBeDefined();
+      expect(newValidity).not.toBe(oldValidity);
+
+      const expunged = await act('DELETE', 'Expunge me');
+      expect(expunged.statusCode).toBe(202);
+      expect(expunged.body).toMatchObject({ state: 'pending', action: 'delete', folder: null, expunged: true });
+      const reverted = await eventually(async () => {
+        const response = await api.inject({ url: `/api/messages/${ids.get('Expunge me') ?? ''}`, headers: auth });
+        expect(response.statusCode).toBe(200);
+        const message = response.json<Detail>();
+        expect(message.actionError).not.toBeNull();
+        return message;
+      }, 30_000);
+      const reason = /folder Trash was replaced on the server \(UIDVALIDITY changed\)/;
+      expect(reverted).toMatchObject({ id: ids.get('Expunge me'), folder: 'Trash', subject: 'Expunge me', actionError: { action: 'delete', message: expect.stringMatching(reason) as unknown } });
+      expect((await folderList('Trash')).map((message) => message.id)).toContain(ids.get('Expunge me'));
+      const owner = new pg.Client({ connectionString: process.env.DATABASE_MIGRATION_URL });
+      await owner.connect();
+      try {
+        const recorded = await owner.query<{ state: string; error: string }>('SELECT state, error FROM mail_message_actions WHERE id = $1', [expunged.body.actionId]);
+        expect(recorded.rows).toEqual([{ state: 'failed', error: expect.stringMatching(reason) as unknown }]);
+      } finally {
+        await owner.end();
+      }
+
+      await syncAndWait();
+      const onTheServer = [...(await serverFolder('Trash')).keys()];
+      expect(onTheServer).toEqual(['Arrived in the new Trash']);
+      expect((await folderList('Trash')).map((message) => message.subject)).toEqual(onTheServer);
+      expect((await api.inject({ url: `/api/messages/${ids.get('Expunge me') ?? ''}`, headers: auth })).statusCode).toBe(404);
+    }, 150_000);
   });
 });

@@ -61,14 +61,16 @@ export interface Mailbox {
 /**
  * Writes an account with folders and messages straight into PostgreSQL as the schema owner, the
  * way the sync engine would leave them, so read endpoints can be tested without an IMAP server.
+ * `ownerUrl` is the run's database unless a test (a cron's) has a database of its own.
  */
 export async function insertMailbox(
   tenantId: string,
   email: string,
   folders: FixtureFolder[],
   messages: FixtureMessage[],
+  ownerUrl = process.env.DATABASE_MIGRATION_URL,
 ): Promise<Mailbox> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_MIGRATION_URL });
+  const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {
     await client.query('BEGIN');

@@ -26,5 +26,5 @@ export { IDEMPOTENCY_WINDOW_HOURS, OutboundMessageRepository } from './repositor
 export type { NewOutboundMessage, OutboundCreation } from './repositories/outbound-message.repository.js';
 export { StoredAttachmentRepository, UNREFERENCED_ATTACHMENT_RETENTION_HOURS } from './repositories/stored-attachment.repository.js';
 export type { LockedStoredAttachment, NewStoredAttachment, StoredAttachmentRef } from './repositories/stored-attachment.repository.js';
-export { MessageActionBusyError, MessageActionRepository, MessageActionTargetNotFoundError } from './repositories/message-action.repository.js';
+export { MessageActionBusyError, MessageActionRepository, MessageActionTargetNotFoundError, UNSETTLED_ACTION_TIMEOUT_MINUTES } from './repositories/message-action.repository.js';
 export type { ActionToApply, FlagsRequest, RequestedAction } from './repositories/message-action.repository.js';

@@ -42,6 +42,7 @@ export interface MessageActionError {
 @Entity('mail_message_actions')
 @Index('idx_mail_message_actions_tenant', ['tenantId'])
 @Index('idx_mail_message_actions_message', ['messageId', 'createdAt'])
+@Index('idx_mail_message_actions_pending', ['tenantId', 'createdAt'], { where: `"state" = 'pending'` })
 export class MailMessageAction {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

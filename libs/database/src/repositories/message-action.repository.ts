@@ -17,6 +17,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/iu;
 const GENERATED_COLUMNS = ['search_vector', 'from_search', 'to_search', 'cc_search'];
 /** A moved message's UIDVALIDITY until the server tells its UID in the new folder. */
 const PENDING_UID_VALIDITY = '0';
+/**
+ * An action still pending this long has lost its job: the job's retries end within a minute or
+ * two (jobOptions), so only a job removed from Redis or failed by a crash leaves one behind.
+ */
+export const UNSETTLED_ACTION_TIMEOUT_MINUTES = 15;
 
 export class MessageActionTargetNotFoundError extends Error {
   constructor(readonly kind: 'message' | 'folder') {
@@ -160,6 +165,21 @@ export class MessageActionRepository {
         messageIdHeader: message?.message_id ?? (typeof snapshotHeader === 'string' ? snapshotHeader : null),
       };
     });
+  }
+
+  /**
+   * The current tenant's actions still pending `minutes` after they were requested, newest first:
+   * undone in that order, each revert finds the message as the action requested it, as with a
+   * series of refusals.
+   */
+  async findPendingOlderThan(minutes: number): Promise<string[]> {
+    const rows = await this.scope.query<{ id: string }>((tenantId) => ({
+      sql: `SELECT id FROM mail_message_actions
+            WHERE tenant_id = :tenantId AND state = 'pending' AND created_at < now() - make_interval(mins => :minutes)
+            ORDER BY created_at DESC, id DESC`,
+      parameters: { tenantId, minutes },
+    }));
+    return rows.map((row) => row.id);
   }
 
   /** Actions of one message are applied in the order they were requested. */

@@ -7,6 +7,7 @@ import type { FastifyRequest } from 'fastify';
 
 import { MAX_ATTACHMENTS, MIME_TYPE } from './dto/message-fields.dto.js';
 import { uploadTooLarge } from './message-content.js';
+import { MultipartPartHeaders } from './multipart-part-headers.js';
 
 /** Control characters would end up in the Content-Disposition and Content-Type headers of the message. */
 const CONTROL_CHARACTERS = /\p{Cc}/u;
@@ -30,7 +31,9 @@ export class AttachmentsService {
   /**
    * Reads every file part of a multipart request and stores them together for the account, or
    * none. The whole body is always read, also after a refusal, so the client gets the JSON error
-   * instead of a connection reset; memory holds at most MAX_MESSAGE_SIZE_MB of file data.
+   * instead of a connection reset; memory holds at most MAX_MESSAGE_SIZE_MB of file data. A part
+   * whose headers would carry a line break into the message refuses the whole upload, also when
+   * the multipart parser dropped that part instead of handing it over.
    */
   async upload(accountId: string, request: FastifyRequest): Promise<StoredAttachmentRef[]> {
     if (!request.isMultipart()) throw new UnsupportedMediaTypeException('Send multipart/form-data with one or more file parts');
@@ -38,8 +41,11 @@ export class AttachmentsService {
     if (!account) throw new NotFoundException(`Account ${accountId} not found`);
     const limitBytes = this.config.mail.maxMessageBytes;
     // Busboy cuts a file short one byte past the limit, so the byte count below sees it as too large.
+    const boundary = MultipartPartHeaders.boundaryOf(request.headers['content-type']);
+    if (!boundary) throw new BadRequestException('The multipart Content-Type names no boundary');
     const parts = request.parts({ limits: { fileSize: limitBytes + 1, files: MAX_ATTACHMENTS, fields: MAX_ATTACHMENTS, fieldSize: 1024 } });
-    const files = await readFileParts(parts, limitBytes);
+    const partHeaders = new MultipartPartHeaders(request.raw, boundary);
+    const files = await readFileParts(parts, limitBytes, partHeaders);
     return this.storedAttachments.store(account.id, files);
   }
 
@@ -64,17 +70,23 @@ export class AttachmentsService {
   }
 }
 
-async function readFileParts(parts: AsyncIterable<Multipart>, limitBytes: number): Promise<NewStoredAttachment[]> {
+/**
+ * `partHeaders` sees every part; the parts handed over here lack those the parser dropped, so
+ * their positions are only right when `partHeaders` found nothing, which is why its finding wins.
+ */
+async function readFileParts(parts: AsyncIterable<Multipart>, limitBytes: number, partHeaders: MultipartPartHeaders): Promise<NewStoredAttachment[]> {
   const files: NewStoredAttachment[] = [];
   let total = 0;
+  let position = 0;
   let refusal: HttpException | null = null;
   try {
     for await (const part of parts) {
+      position += 1;
       if (part.type === 'field') {
-        refusal ??= new BadRequestException(`Unexpected form field "${part.fieldname}": send each attachment as a file part (with a filename)`);
+        refusal ??= new BadRequestException(`Part ${position}: unexpected form field "${part.fieldname}"; send each attachment as a file part (with a filename)`);
         continue;
       }
-      refusal ??= fileProblem(part.filename, part.mimetype);
+      refusal ??= fileProblem(position, part.filename, part.mimetype);
       const chunks: Buffer[] = [];
       for await (const chunk of part.file as AsyncIterable<Buffer>) {
         total += chunk.length;
@@ -90,15 +102,17 @@ async function readFileParts(parts: AsyncIterable<Multipart>, limitBytes: number
   } catch (error: unknown) {
     throw multipartError(error);
   }
+  const headerProblem = await partHeaders.problem();
+  if (headerProblem) throw new BadRequestException(`Part ${headerProblem.position}: ${headerProblem.problem}; nothing was stored`);
   if (refusal) throw refusal;
   if (files.length === 0) throw new BadRequestException('The request has no file part; send each attachment as a file part with a filename (names with line breaks are refused)');
   return files;
 }
 
-function fileProblem(filename: string, contentType: string): HttpException | null {
-  if (filename.length === 0 || filename.length > MAX_FILENAME_LENGTH) return new BadRequestException(`Each file part needs a filename of 1-${MAX_FILENAME_LENGTH} characters`);
-  if (CONTROL_CHARACTERS.test(filename)) return new BadRequestException('A filename must not contain line breaks or other control characters');
-  if (!MIME_TYPE.test(contentType)) return new BadRequestException(`"${contentType}" is not a MIME type such as application/pdf`);
+function fileProblem(position: number, filename: string, contentType: string): HttpException | null {
+  if (filename.length === 0 || filename.length > MAX_FILENAME_LENGTH) return new BadRequestException(`Part ${position}: each file part needs a filename of 1-${MAX_FILENAME_LENGTH} characters`);
+  if (CONTROL_CHARACTERS.test(filename)) return new BadRequestException(`Part ${position}: a filename must not contain line breaks or other control characters`);
+  if (!MIME_TYPE.test(contentType)) return new BadRequestException(`Part ${position}: ${JSON.stringify(contentType)} is not a MIME type such as application/pdf`);
   return null;
 }
 

@@ -89,7 +89,7 @@ export class ComposeController {
   @ApiConsumes('multipart/form-data')
   @ApiBody({
     description:
-      'One or more file parts (any field name); each needs a filename, and its Content-Type becomes the attachment\'s. A part whose filename contains a line break is dropped by the parser; the answer lists what was stored.',
+      'One or more file parts (any field name); each needs a filename, and its Content-Type becomes the attachment\'s. A part whose filename or Content-Type holds a line break or another control character refuses the whole upload (400 naming the part by its position, counted from 1); nothing is stored.',
     schema: { type: 'object', required: ['file'], properties: { file: { type: 'array', items: { type: 'string', format: 'binary' } } } },
   })
   @ApiCreatedResponse({
