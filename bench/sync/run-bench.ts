@@ -24,6 +24,8 @@ import { SYNC_PROVIDERS } from '../../apps/worker/src/sync/index.js';
 import { generateCorpus, writeCorpus } from '../../apps/worker/test/support/mail-corpus.js';
 import { addMailUser, seedMailbox, startMailStack, stopMailStack } from '../../test/infra/mail-stack.js';
 import { baselineSync } from './baseline-sync.js';
+import { CpuMeter } from './cpu-meter.js';
+import type { CpuSeconds } from './cpu-meter.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -81,6 +83,7 @@ interface Round {
   messages: number;
   seconds: number;
   peakRssMb: number;
+  cpu: CpuSeconds;
   /** One-minute load average when the round ended. */
   load: number;
 }
@@ -91,19 +94,31 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
-/** Samples this process's resident set size (parser threads included) while `work` runs. */
-async function measured<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssMb: number }> {
+/**
+ * Samples this process's resident set size (parser threads included) while `work` runs, and the
+ * CPU time of this process and of the database's backends.
+ */
+async function measured<T>(databaseName: string, work: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssMb: number; cpu: CpuSeconds }> {
   let peak = process.memoryUsage().rss;
+  const cpu = new CpuMeter(databaseName);
+  let ticks = 0;
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
+    ticks += 1;
+    if (ticks % 5 === 0) cpu.sample();
   }, 50);
   const started = process.hrtime.bigint();
   try {
     const result = await work();
-    return { result, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576) };
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { result, seconds, peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576), cpu: cpu.read() };
   } finally {
     clearInterval(timer);
   }
+}
+
+function cpuText(cpu: CpuSeconds): string {
+  return `CPU node ${cpu.node.toFixed(1)} s (main thread ${cpu.mainThread.toFixed(1)} s), postgres ${cpu.postgres.toFixed(1)} s`;
 }
 
 async function main(): Promise<void> {
@@ -155,9 +170,9 @@ async function main(): Promise<void> {
           encryptedPassword: app.get(CredentialCipher).encrypt(PASSWORD), allowSelfSignedCertificates: false,
         }),
       );
-      const run = await measured(() => context.run(TENANT, () => app.get(AccountSyncService).run({ tenantId: TENANT, accountId: account.id, trigger: 'manual' }, null)));
+      const run = await measured(databaseName, () => context.run(TENANT, () => app.get(AccountSyncService).run({ tenantId: TENANT, accountId: account.id, trigger: 'manual' }, null)));
       if (run.result.state !== 'succeeded') throw new Error(`engine sync ${run.result.state}: ${JSON.stringify(run.result)}`);
-      return { messages: run.result.stats.messagesAdded, seconds: run.seconds, peakRssMb: run.peakRssMb, load: loadavg()[0] ?? 0 };
+      return { messages: run.result.stats.messagesAdded, seconds: run.seconds, peakRssMb: run.peakRssMb, cpu: run.cpu, load: loadavg()[0] ?? 0 };
     };
     const baselineRound = async (round: number): Promise<Round> => {
       const baselineAccount = await db.query<{ id: string }>(
@@ -167,10 +182,10 @@ async function main(): Promise<void> {
       );
       const accountId = baselineAccount.rows[0]?.id ?? '';
       const folder = await db.query<{ id: string }>(`INSERT INTO "mail_folders" ("tenant_id", "account_id", "path", "name") VALUES ($1, $2, 'INBOX', 'INBOX') RETURNING "id"`, [TENANT, accountId]);
-      const run = await measured(() =>
+      const run = await measured(databaseName, () =>
         baselineSync({ databaseUrl: ownerUrl, imap: { host: '127.0.0.1', port: stack.imapPort, user, password: PASSWORD }, tenantId: TENANT, accountId, folderId: folder.rows[0]?.id ?? '' }),
       );
-      return { messages: run.result, seconds: run.seconds, peakRssMb: run.peakRssMb, load: loadavg()[0] ?? 0 };
+      return { messages: run.result, seconds: run.seconds, peakRssMb: run.peakRssMb, cpu: run.cpu, load: loadavg()[0] ?? 0 };
     };
 
     // The machine is shared: rounds alternate, so both contenders see the same background load,
@@ -178,6 +193,8 @@ async function main(): Promise<void> {
     const lines = [`mailbox: ${MESSAGES} messages, average ${averageKb.toFixed(1)} KB; ${ROUNDS} rounds, engine and baseline alternating`];
     const engineRates: number[] = [];
     const baselineRates: number[] = [];
+    const engineCpu: number[] = [];
+    const baselineCpu: number[] = [];
     let peakRssMb = 0;
     for (let round = 1; round <= ROUNDS; round += 1) {
       (globalThis as { gc?: () => void }).gc?.();
@@ -186,18 +203,20 @@ async function main(): Promise<void> {
       const baseline = await baselineRound(round);
       engineRates.push(engine.messages / engine.seconds);
       baselineRates.push(baseline.messages / baseline.seconds);
+      engineCpu.push(engine.cpu.node + engine.cpu.postgres);
+      baselineCpu.push(baseline.cpu.node + baseline.cpu.postgres);
       peakRssMb = Math.max(peakRssMb, engine.peakRssMb);
       lines.push(
-        `round ${round}: engine ${engine.messages} messages in ${engine.seconds.toFixed(1)} s = ${(engine.messages / engine.seconds).toFixed(0)} messages/s (peak RSS ${engine.peakRssMb} MB, load ${engine.load.toFixed(2)}); ` +
-          `baseline ${baseline.messages} in ${baseline.seconds.toFixed(1)} s = ${(baseline.messages / baseline.seconds).toFixed(0)} messages/s (load ${baseline.load.toFixed(2)}); ratio ${(engine.messages / engine.seconds / (baseline.messages / baseline.seconds)).toFixed(2)}`,
+        `round ${round}: engine ${engine.messages} messages in ${engine.seconds.toFixed(1)} s = ${(engine.messages / engine.seconds).toFixed(0)} messages/s (peak RSS ${engine.peakRssMb} MB, ${cpuText(engine.cpu)}, load ${engine.load.toFixed(2)}); ` +
+          `baseline ${baseline.messages} in ${baseline.seconds.toFixed(1)} s = ${(baseline.messages / baseline.seconds).toFixed(0)} messages/s (${cpuText(baseline.cpu)}, load ${baseline.load.toFixed(2)}); ratio ${(engine.messages / engine.seconds / (baseline.messages / baseline.seconds)).toFixed(2)}`,
       );
       process.stdout.write(`${lines.at(-1)}\n`);
     }
     await db.end();
     await app.close();
     lines.push(
-      `engine:   ${median(engineRates).toFixed(0)} messages/s (median), worker peak RSS ${peakRssMb} MB`,
-      `baseline: ${median(baselineRates).toFixed(0)} messages/s (median; fetch -> mailparser -> one COPY)`,
+      `engine:   ${median(engineRates).toFixed(0)} messages/s (median), worker peak RSS ${peakRssMb} MB, ${median(engineCpu).toFixed(1)} CPU-s node + postgres (median)`,
+      `baseline: ${median(baselineRates).toFixed(0)} messages/s (median; fetch -> mailparser -> one COPY), ${median(baselineCpu).toFixed(1)} CPU-s node + postgres (median)`,
       `ratio engine/baseline: ${(median(engineRates) / median(baselineRates)).toFixed(2)}`,
     );
     process.stdout.write(`${lines.slice(0, 1).concat(lines.slice(-3)).join('\n')}\n`);

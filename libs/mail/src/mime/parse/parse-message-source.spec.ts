@@ -1,5 +1,7 @@
 import { generateCorpus } from '../../../../../apps/worker/test/support/mail-corpus.js';
 import type { MessageKind } from '../../../../../apps/worker/test/support/mail-corpus.js';
+import { simpleParser } from 'mailparser';
+
 import { parseMessageSource, tryParseMessageSource } from './parse-message-source.js';
 
 describe('parseMessageSource', () => {
@@ -33,5 +35,18 @@ describe('parseMessageSource', () => {
     if (!message) throw new Error('no message generated');
 
     await expect(tryParseMessageSource(message.raw)).resolves.toMatchObject({ ok: false });
+  });
+
+  it('gives a single-part HTML message the text mailparser converts for it', async () => {
+    const html = '<html><body><h1>Quarterly report</h1><p>See <a href="https://example.test/r">the r&eacute;sum&eacute;</a>.</p><table><tr><td>a</td><td>b</td></tr></table><ul><li>one</li><li>two</li></ul></body></html>';
+    const sources = [
+      `Subject: html\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}`,
+      `Subject: upper\r\nContent-Type: TEXT/HTML\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(html).toString('base64')}`,
+      `Subject: mixed\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain part\r\n--b\r\nContent-Type: text/html\r\n\r\n${html}\r\n--b--\r\n`,
+    ].map((text) => Buffer.from(text));
+    for (const source of sources) {
+      const expected = (await simpleParser(source, { skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true, keepCidLinks: true })).text;
+      expect((await parseMessageSource(source)).text).toBe(expected);
+    }
   });
 });

@@ -1,5 +1,6 @@
+import { compile } from 'html-to-text';
 import { simpleParser } from 'mailparser';
-import type { AddressObject, Attachment } from 'mailparser';
+import type { AddressObject, Attachment, HeaderValue, ParsedMail } from 'mailparser';
 
 import { headerSection, parseHeaderBlock, snippetOf, threadHeaders, withoutNul } from './header-block.js';
 import type { ParsedAddress, ParsedAttachment, ParsedMessage, ParseOutcome } from './parsed-message.js';
@@ -57,20 +58,61 @@ function optionalText(value: string | false | undefined): string | null {
   return typeof value === 'string' && value !== '' ? withoutNul(value) : null;
 }
 
+const MAILPARSER_OPTIONS = {
+  keepCidLinks: true,
+  skipImageLinks: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  checksumAlgo: false,
+  maxHtmlLengthToParse: MAX_HTML_TO_TEXT,
+} as const;
+
+/**
+ * The HTML-to-text conversion mailparser applies (its options, and html-to-text is the same
+ * package), compiled once: mailparser compiles it anew for every message, which costs more than
+ * converting a typical one.
+ */
+const convertHtml = compile({ limits: { maxDepth: 1000 } });
+
+const HTML_TYPE = /^\s*text\/html\s*(;|$)/i;
+
+function isHtmlType(value: HeaderValue | undefined): boolean {
+  return typeof value === 'object' && 'value' in value && typeof value.value === 'string' && HTML_TYPE.test(value.value);
+}
+
+/**
+ * mailparser's result and text body. A single-part HTML message is the one whose whole text
+ * mailparser converts from the HTML; its text comes from the compiled converter instead, the same
+ * text but for HTML nested deeper than 1,000 elements, which mailparser leaves unconverted and the
+ * converter cuts at that depth. Multipart messages convert rarely and keep mailparser's own path.
+ */
+async function decode(source: Buffer, contentType: string | string[] | undefined): Promise<{ parsed: ParsedMail; text: string | false | undefined }> {
+  if (typeof contentType !== 'string' || !HTML_TYPE.test(contentType)) {
+    const parsed = await simpleParser(source, MAILPARSER_OPTIONS);
+    return { parsed, text: parsed.text };
+  }
+  const parsed = await simpleParser(source, { ...MAILPARSER_OPTIONS, skipHtmlToText: true });
+  if (!isHtmlType(parsed.headers.get('content-type'))) {
+    // mailparser read another structure than the header block announced: its conversion decides.
+    const reparsed = await simpleParser(source, MAILPARSER_OPTIONS);
+    return { parsed: reparsed, text: reparsed.text };
+  }
+  // Where it skips a conversion mailparser leaves an empty text, as it does for HTML too long to convert.
+  if (parsed.text !== '' || typeof parsed.html !== 'string' || parsed.html.length > MAX_HTML_TO_TEXT) return { parsed, text: parsed.text };
+  try {
+    return { parsed, text: convertHtml(parsed.html) };
+  } catch {
+    return { parsed, text: '' };
+  }
+}
+
 /** Decodes one message (any charset, RFC 2047/2231 words) with mailparser. */
 export async function parseMessageSource(source: Buffer): Promise<ParsedMessage> {
-  const parsed = await simpleParser(source, {
-    keepCidLinks: true,
-    skipImageLinks: true,
-    skipTextToHtml: true,
-    skipTextLinks: true,
-    checksumAlgo: false,
-    maxHtmlLengthToParse: MAX_HTML_TO_TEXT,
-  });
   const headers = parseHeaderBlock(headerSection(source));
+  const { parsed, text: decodedText } = await decode(source, headers['content-type']);
   const thread = threadHeaders(headers);
   const html = optionalText(parsed.html);
-  const text = optionalText(parsed.text) ?? (html ? optionalText(htmlToPlainText(html)) : null);
+  const text = optionalText(decodedText) ?? (html ? optionalText(htmlToPlainText(html)) : null);
   // mailparser substitutes "now" for an unparseable Date header; only a header that parses counts.
   const date = headers.date !== undefined && parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null;
   return {
