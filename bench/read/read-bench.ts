@@ -10,12 +10,14 @@
  * BENCH_DURATION (seconds per run), BENCH_WARMUP (seconds of load before each run), BENCH_CONNECTIONS,
  * BENCH_API_WORKERS (API processes; the configuration default otherwise), BENCH_KEEP_DATABASE=1,
  * BENCH_DATABASE (a database kept by an earlier run, reused as seeded), BENCH_EXPLAIN=1 (print each
- * captured statement with its plan).
+ * captured statement with its plan), BENCH_CPU_PROFILE_DIR (a directory: every API process writes a
+ * V8 CPU profile there when it stops, for Chrome DevTools or `node --cpu-prof` tooling).
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { loadConfig } from '@app/config';
 import { migrationDataSourceOptions, provisionAppRole } from '@app/database';
@@ -69,6 +71,7 @@ const NOISE_TENANT = 'bench-noise';
 const SEARCH_QUERY = 'invoice from:sender7@example7.com';
 const API_ENTRY = join(import.meta.dirname, '..', '..', 'apps', 'api', 'src', 'main.js');
 const BASELINE_ENTRY = join(import.meta.dirname, 'baseline-main.js');
+const EXIT_ON_SIGTERM = join(import.meta.dirname, 'exit-on-sigterm.js');
 
 function databaseUrl(name: string, role?: string): string {
   const url = new URL(ADMIN_URL);
@@ -218,7 +221,11 @@ async function main(): Promise<void> {
       }, appUrl);
     }
 
-    const api = await ServerProcess.start(API_ENTRY, apiEnv, '/health');
+    // Node writes a --cpu-prof profile only when a process exits normally, not when a signal ends
+    // it (as Nest's shutdown hook does), hence the preload. Cluster workers inherit both flags.
+    const profileDir = env.BENCH_CPU_PROFILE_DIR;
+    const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--import=${pathToFileURL(EXIT_ON_SIGTERM).href}`] : [];
+    const api = await ServerProcess.start(API_ENTRY, apiEnv, '/health', profiling);
     cleanups.push(() => api.stop());
     const baseline = await ServerProcess.start(
       BASELINE_ENTRY,
