@@ -1,5 +1,5 @@
 /**
- * Preloaded (`--import`) into profiled API processes: SIGTERM ends the process with a normal
+ * Preloaded (`--import`) into profiled bench servers (API and baseline): SIGTERM ends the process with a normal
  * exit, the only way Node writes the profile `--cpu-prof` collects. A cluster worker whose primary
  * exits this way is disconnected and exits normally too.
  */

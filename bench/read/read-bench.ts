@@ -11,7 +11,8 @@
  * BENCH_API_WORKERS (API processes; the configuration default otherwise), BENCH_KEEP_DATABASE=1,
  * BENCH_DATABASE (a database kept by an earlier run, reused as seeded), BENCH_EXPLAIN=1 (print each
  * captured statement with its plan), BENCH_CPU_PROFILE_DIR (a directory: every API process writes a
- * V8 CPU profile there when it stops, for Chrome DevTools or `node --cpu-prof` tooling).
+ * V8 CPU profile to its `api` subdirectory when it stops, every baseline process to `baseline`, for
+ * Chrome DevTools or other `.cpuprofile` tooling; the same code paths side by side).
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -224,8 +225,9 @@ async function main(): Promise<void> {
     // Node writes a --cpu-prof profile only when a process exits normally, not when a signal ends
     // it (as Nest's shutdown hook does), hence the preload. Cluster workers inherit both flags.
     const profileDir = env.BENCH_CPU_PROFILE_DIR;
-    const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--import=${pathToFileURL(EXIT_ON_SIGTERM).href}`] : [];
-    const api = await ServerProcess.start(API_ENTRY, apiEnv, '/health', profiling);
+    const profiling = (server: string): string[] =>
+      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, server)}`, `--import=${pathToFileURL(EXIT_ON_SIGTERM).href}`] : [];
+    const api = await ServerProcess.start(API_ENTRY, apiEnv, '/health', profiling('api'));
     cleanups.push(() => api.stop());
     const baseline = await ServerProcess.start(
       BASELINE_ENTRY,
@@ -238,6 +240,7 @@ async function main(): Promise<void> {
         PAGE_LIMIT: String(PAGE),
       },
       '/list',
+      profiling('baseline'),
     );
     cleanups.push(() => baseline.stop());
     for (const server of [api, baseline]) await waitForProcesses(server, workers > 1 ? workers + 1 : 1);

@@ -44,9 +44,10 @@ function pinoParams(config: AppConfig, app: string): Params {
         },
         genReqId: (req: IncomingMessage) => requestIdFrom(req),
         customAttributeKeys: { reqId: 'request_id', responseTime: 'duration_ms' },
-        // One child logger per request, bound to its id only: lines logged while handling it carry
-        // request_id, and the access line adds the rest when the response is done. (By default
-        // pino-http derives up to three children per request, each serialising its bindings.)
+        // The request's logger is bound to its id only, so lines logged while handling it carry
+        // request_id; the access line adds the rest when the response is done. Per-request custom
+        // props would cost a child logger at the start and another at the end, each serialising
+        // its bindings.
         quietReqLogger: true,
         quietResLogger: true,
         customSuccessObject: (req: TenantTaggedRequest, _res, value: Record<string, unknown>) => accessLine(req, value),
