@@ -22,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 
 import { loadConfig } from '@app/config';
 import { migrationDataSourceOptions, provisionAppRole } from '@app/database';
+import { JobProducer } from '@app/queue';
 import { TenantStatement } from '@app/tenancy';
 import { JwtService } from '@nestjs/jwt';
 import pg from 'pg';
@@ -190,24 +191,26 @@ async function main(): Promise<void> {
     // The statements are captured from an API in this process; the measured one runs apart.
     const capture = captureStatements();
     const app = await createApiApp(config);
-    try {
-      await app.listen(0, '127.0.0.1');
-      const apiUrl = await app.getUrl();
-      for (const [name, path] of Object.entries(paths)) {
-        capture.start();
-        const response = await fetch(`${apiUrl}${path}`, { headers });
-        const statements = capture.stop();
-        const body = (await response.json()) as { items?: { id: string }[] };
-        if (response.status !== 200 || !body.items) throw new Error(`${name}: API answered ${response.status} ${JSON.stringify(body)}`);
-        const select = statements.find((statement) => /^\s*SELECT\b/i.test(statement.sql) && !statement.sql.includes('set_config'));
-        if (!select) throw new Error(`${name}: no SELECT captured`);
-        routes[`/${name}`] = select;
-        expectedIds[name] = body.items.map((item) => item.id).join(',');
-        const described = statements.map((statement) => `${statement.asTenant ? 'set_config+' : ''}${statement.sql.trim().split(/\s+/)[0] ?? ''}`);
-        log(`${name}: ${body.items.length} items; ${statements.length} round trips per request (${described.join(', ')})`);
-      }
-    } finally {
+    // Closed last, after the measured processes stopped: its queues are theirs too (same names and
+    // key prefix), and their Redis keys go with the database.
+    cleanups.push(async () => {
+      await Promise.all(app.get(JobProducer).allQueues().map((queue) => queue.obliterate({ force: true })));
       await app.close();
+    });
+    await app.listen(0, '127.0.0.1');
+    const apiUrl = await app.getUrl();
+    for (const [name, path] of Object.entries(paths)) {
+      capture.start();
+      const response = await fetch(`${apiUrl}${path}`, { headers });
+      const statements = capture.stop();
+      const body = (await response.json()) as { items?: { id: string }[] };
+      if (response.status !== 200 || !body.items) throw new Error(`${name}: API answered ${response.status} ${JSON.stringify(body)}`);
+      const select = statements.find((statement) => /^\s*SELECT\b/i.test(statement.sql) && !statement.sql.includes('set_config'));
+      if (!select) throw new Error(`${name}: no SELECT captured`);
+      routes[`/${name}`] = select;
+      expectedIds[name] = body.items.map((item) => item.id).join(',');
+      const described = statements.map((statement) => `${statement.asTenant ? 'set_config+' : ''}${statement.sql.trim().split(/\s+/)[0] ?? ''}`);
+      log(`${name}: ${body.items.length} items; ${statements.length} round trips per request (${described.join(', ')})`);
     }
 
     if (env.BENCH_EXPLAIN === '1') {
