@@ -10,15 +10,19 @@
  * BENCH_DURATION (seconds per run), BENCH_WARMUP (seconds of load before each run), BENCH_CONNECTIONS,
  * BENCH_API_WORKERS (API processes; the configuration default otherwise), BENCH_KEEP_DATABASE=1,
  * BENCH_DATABASE (a database kept by an earlier run, reused as seeded), BENCH_EXPLAIN=1 (print each
- * captured statement with its plan).
+ * captured statement with its plan), BENCH_CPU_PROFILE_DIR (a directory: every API process writes a
+ * V8 CPU profile to its `api` subdirectory when it stops, every baseline process to `baseline`, for
+ * Chrome DevTools or other `.cpuprofile` tooling; the same code paths side by side).
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { loadConfig } from '@app/config';
 import { migrationDataSourceOptions, provisionAppRole } from '@app/database';
+import { JobProducer } from '@app/queue';
 import { TenantStatement } from '@app/tenancy';
 import { JwtService } from '@nestjs/jwt';
 import pg from 'pg';
@@ -69,6 +73,7 @@ const NOISE_TENANT = 'bench-noise';
 const SEARCH_QUERY = 'invoice from:sender7@example7.com';
 const API_ENTRY = join(import.meta.dirname, '..', '..', 'apps', 'api', 'src', 'main.js');
 const BASELINE_ENTRY = join(import.meta.dirname, 'baseline-main.js');
+const EXIT_ON_SIGTERM = join(import.meta.dirname, 'exit-on-sigterm.js');
 
 function databaseUrl(name: string, role?: string): string {
   const url = new URL(ADMIN_URL);
@@ -186,24 +191,26 @@ async function main(): Promise<void> {
     // The statements are captured from an API in this process; the measured one runs apart.
     const capture = captureStatements();
     const app = await createApiApp(config);
-    try {
-      await app.listen(0, '127.0.0.1');
-      const apiUrl = await app.getUrl();
-      for (const [name, path] of Object.entries(paths)) {
-        capture.start();
-        const response = await fetch(`${apiUrl}${path}`, { headers });
-        const statements = capture.stop();
-        const body = (await response.json()) as { items?: { id: string }[] };
-        if (response.status !== 200 || !body.items) throw new Error(`${name}: API answered ${response.status} ${JSON.stringify(body)}`);
-        const select = statements.find((statement) => /^\s*SELECT\b/i.test(statement.sql) && !statement.sql.includes('set_config'));
-        if (!select) throw new Error(`${name}: no SELECT captured`);
-        routes[`/${name}`] = select;
-        expectedIds[name] = body.items.map((item) => item.id).join(',');
-        const described = statements.map((statement) => `${statement.asTenant ? 'set_config+' : ''}${statement.sql.trim().split(/\s+/)[0] ?? ''}`);
-        log(`${name}: ${body.items.length} items; ${statements.length} round trips per request (${described.join(', ')})`);
-      }
-    } finally {
+    // Closed last, after the measured processes stopped: its queues are theirs too (same names and
+    // key prefix), and their Redis keys go with the database.
+    cleanups.push(async () => {
+      await Promise.all(app.get(JobProducer).allQueues().map((queue) => queue.obliterate({ force: true })));
       await app.close();
+    });
+    await app.listen(0, '127.0.0.1');
+    const apiUrl = await app.getUrl();
+    for (const [name, path] of Object.entries(paths)) {
+      capture.start();
+      const response = await fetch(`${apiUrl}${path}`, { headers });
+      const statements = capture.stop();
+      const body = (await response.json()) as { items?: { id: string }[] };
+      if (response.status !== 200 || !body.items) throw new Error(`${name}: API answered ${response.status} ${JSON.stringify(body)}`);
+      const select = statements.find((statement) => /^\s*SELECT\b/i.test(statement.sql) && !statement.sql.includes('set_config'));
+      if (!select) throw new Error(`${name}: no SELECT captured`);
+      routes[`/${name}`] = select;
+      expectedIds[name] = body.items.map((item) => item.id).join(',');
+      const described = statements.map((statement) => `${statement.asTenant ? 'set_config+' : ''}${statement.sql.trim().split(/\s+/)[0] ?? ''}`);
+      log(`${name}: ${body.items.length} items; ${statements.length} round trips per request (${described.join(', ')})`);
     }
 
     if (env.BENCH_EXPLAIN === '1') {
@@ -218,7 +225,12 @@ async function main(): Promise<void> {
       }, appUrl);
     }
 
-    const api = await ServerProcess.start(API_ENTRY, apiEnv, '/health');
+    // Node writes a --cpu-prof profile only when a process exits normally, not when a signal ends
+    // it (as Nest's shutdown hook does), hence the preload. Cluster workers inherit both flags.
+    const profileDir = env.BENCH_CPU_PROFILE_DIR;
+    const profiling = (server: string): string[] =>
+      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, server)}`, `--import=${pathToFileURL(EXIT_ON_SIGTERM).href}`] : [];
+    const api = await ServerProcess.start(API_ENTRY, apiEnv, '/health', profiling('api'));
     cleanups.push(() => api.stop());
     const baseline = await ServerProcess.start(
       BASELINE_ENTRY,
@@ -231,6 +243,7 @@ async function main(): Promise<void> {
         PAGE_LIMIT: String(PAGE),
       },
       '/list',
+      profiling('baseline'),
     );
     cleanups.push(() => baseline.stop());
     for (const server of [api, baseline]) await waitForProcesses(server, workers > 1 ? workers + 1 : 1);

@@ -13,10 +13,10 @@ export class ServerProcess {
     readonly url: string,
   ) {}
 
-  static async start(entry: string, env: Record<string, string>, readyPath: string): Promise<ServerProcess> {
+  static async start(entry: string, env: Record<string, string>, readyPath: string, execArgv: string[] = []): Promise<ServerProcess> {
     const port = await freePort();
     const output: string[] = [];
-    const child = spawn(process.execPath, [entry], {
+    const child = spawn(process.execPath, [...execArgv, entry], {
       env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

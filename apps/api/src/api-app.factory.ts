@@ -1,5 +1,6 @@
 import type { AppConfig } from '@app/config';
 import { generateRequestId, HttpMetrics, REQUEST_ID_HEADER } from '@app/observability';
+import { TenantContext } from '@app/tenancy';
 import fastifyMultipart from '@fastify/multipart';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -40,11 +41,17 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   // so the guards run first and a refused upload is never buffered.
   await app.register(fastifyMultipart, { throwFileSizeLimit: false });
   const httpMetrics = app.get(HttpMetrics);
+  const tenantContext = app.get(TenantContext);
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('onRequest', async (request, reply) => {
+    .addHook('onRequest', (request, reply, done) => {
       void reply.header(REQUEST_ID_HEADER, request.id);
+      done();
+    })
+    // Each request gets a tenant context of its own, which the authentication guard fills.
+    .addHook('preHandler', (_request, _reply, done) => {
+      tenantContext.open(done);
     })
     // After the response went out, so it adds nothing to the request's latency; the route is
     // the template the router matched (undefined for unmatched requests), never the raw URL.

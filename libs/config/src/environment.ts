@@ -73,11 +73,13 @@ export class EnvironmentVariables {
   @Max(65535)
   PORT = 5000;
 
+  /** Unset: one process per CPU core, at most `MAX_DEFAULT_API_WORKERS` (see `defaultApiWorkers`). */
+  @IsOptional()
   @Transform(toNumber)
   @IsInt()
   @Min(1)
   @Max(64)
-  API_WORKERS = 4;
+  API_WORKERS?: number;
 
   @Transform(toNumber)
   @IsInt()

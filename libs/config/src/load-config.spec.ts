@@ -1,4 +1,6 @@
-import { ConfigValidationError, loadConfig } from './load-config.js';
+import { availableParallelism } from 'node:os';
+
+import { ConfigValidationError, defaultApiWorkers, loadConfig } from './load-config.js';
 
 const KEY_HEX = 'a'.repeat(64);
 const OLD_KEY_BASE64 = Buffer.alloc(32, 7).toString('base64');
@@ -10,7 +12,7 @@ describe('loadConfig', () => {
     expect(sut.http).toEqual({
       host: '0.0.0.0',
       port: 5000,
-      workers: 4,
+      workers: defaultApiWorkers(availableParallelism()),
       threadsPerWorker: 2,
       corsOrigins: ['http://localhost:3000', 'https://localhost:3000'],
       trustProxy: false,
@@ -25,6 +27,15 @@ describe('loadConfig', () => {
     expect(sut.log).toEqual({ level: 'INFO', dir: null });
     expect(sut.encryption).toEqual({ currentKey: null, previousKeys: [] });
     expect(sut.queueDashboard).toBeNull();
+  });
+
+  it('runs one API process per core by default, at most four, and honours an explicit API_WORKERS', () => {
+    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultApiWorkers(cores))).toEqual([1, 2, 3, 4, 4, 4]);
+    expect(defaultApiWorkers(0)).toBe(1);
+    // An empty assignment, as .env.example ships it, means the per-core default.
+    expect(loadConfig({ API_WORKERS: '' }).http.workers).toBe(defaultApiWorkers());
+    expect(loadConfig({ API_WORKERS: '6' }).http.workers).toBe(6);
+    expect(() => loadConfig({ API_WORKERS: '0' })).toThrow(/API_WORKERS/);
   });
 
   it('turns the queue dashboard on only with both operator credentials, never echoing the password', () => {

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import type { ValidationError } from 'class-validator';
@@ -11,6 +13,17 @@ export class ConfigValidationError extends Error {
     super(`Invalid configuration: ${problems.join('; ')}`);
     this.name = 'ConfigValidationError';
   }
+}
+
+/** SPEC's default process count; also the most a default picks, however many cores there are. */
+export const MAX_DEFAULT_API_WORKERS = 4;
+
+/**
+ * API processes when API_WORKERS is unset: one per core, at most four. More processes than cores
+ * only add context switches (each one is busy on its own event loop).
+ */
+export function defaultApiWorkers(cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(MAX_DEFAULT_API_WORKERS, cores));
 }
 
 type RawEnvironment = Readonly<Record<string, string | undefined>>;
@@ -74,7 +87,7 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
     {
       host: vars.HOST,
       port: vars.PORT,
-      workers: vars.API_WORKERS,
+      workers: vars.API_WORKERS ?? defaultApiWorkers(),
       threadsPerWorker: vars.API_THREADS,
       corsOrigins: parseCorsOrigins(vars.CORS_ORIGINS),
       trustProxy: vars.TRUST_PROXY,

@@ -23,6 +23,11 @@ export interface TenantTaggedRequest extends IncomingMessage {
   tenantId?: string;
 }
 
+/** The fields of the access line besides the response: the request, the tenant once authentication named it, the kind. */
+function accessLine(req: TenantTaggedRequest, value: Record<string, unknown>): Record<string, unknown> {
+  return { req, ...(req.tenantId ? { tenant_id: req.tenantId } : {}), ...value, kind: ACCESS_LOG_KIND };
+}
+
 function pinoParams(config: AppConfig, app: string): Params {
   const level = PINO_LEVELS[config.log.level];
   return {
@@ -38,13 +43,15 @@ function pinoParams(config: AppConfig, app: string): Params {
           censor: '[redacted]',
         },
         genReqId: (req: IncomingMessage) => requestIdFrom(req),
-        customAttributeKeys: { responseTime: 'duration_ms' },
-        customProps: (req: TenantTaggedRequest & { id?: unknown }) => ({
-          request_id: req.id,
-          ...(req.tenantId ? { tenant_id: req.tenantId } : {}),
-        }),
-        customSuccessObject: (_req, _res, value: Record<string, unknown>) => ({ ...value, kind: ACCESS_LOG_KIND }),
-        customErrorObject: (_req, _res, _error, value: Record<string, unknown>) => ({ ...value, kind: ACCESS_LOG_KIND }),
+        customAttributeKeys: { reqId: 'request_id', responseTime: 'duration_ms' },
+        // The request's logger is bound to its id only, so lines logged while handling it carry
+        // request_id; the access line adds the rest when the response is done. Per-request custom
+        // props would cost a child logger at the start and another at the end, each serialising
+        // its bindings.
+        quietReqLogger: true,
+        quietResLogger: true,
+        customSuccessObject: (req: TenantTaggedRequest, _res, value: Record<string, unknown>) => accessLine(req, value),
+        customErrorObject: (req: TenantTaggedRequest, _res, _error, value: Record<string, unknown>) => accessLine(req, value),
         serializers: {
           req: (req: { id: string; method: string; url: string }) => ({ method: req.method, url: req.url }),
           res: (res: { statusCode: number }) => ({ status_code: res.statusCode }),

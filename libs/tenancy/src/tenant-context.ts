@@ -1,5 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 import { Injectable } from '@nestjs/common';
-import { ClsService } from 'nestjs-cls';
 
 const TENANT_KEY = 'tenantId';
 
@@ -15,41 +16,48 @@ export class MissingTenantError extends Error {
  */
 @Injectable()
 export class TenantContext {
-  constructor(private readonly cls: ClsService) {}
+  private readonly storage = new AsyncLocalStorage<Map<string, unknown>>();
 
   get tenantId(): string {
-    const tenantId = this.cls.isActive() ? this.cls.get<string | undefined>(TENANT_KEY) : undefined;
-    if (!tenantId) throw new MissingTenantError();
+    const tenantId = this.storage.getStore()?.get(TENANT_KEY);
+    if (typeof tenantId !== 'string' || tenantId === '') throw new MissingTenantError();
     return tenantId;
   }
 
   get hasTenant(): boolean {
-    return this.cls.isActive() && Boolean(this.cls.get<string | undefined>(TENANT_KEY));
+    return Boolean(this.storage.getStore()?.get(TENANT_KEY));
   }
 
-  /** Set once per request by the authentication guard. */
+  /**
+   * Opens the empty context of one HTTP request and goes on with `next` in it: a Fastify hook
+   * (`(request, reply, done) => open(done)`) that runs right before the handler, after the body
+   * was read, so no stream event of the socket stands between the context and the handler.
+   */
+  open(next: () => void): void {
+    this.storage.run(new Map(), next);
+  }
+
+  /** Set once per request by the authentication guard, inside the context `open` started. */
   enter(tenantId: string): void {
-    this.cls.set(TENANT_KEY, tenantId);
+    const store = this.storage.getStore();
+    if (!store) throw new Error('No request context is open to enter a tenant into');
+    store.set(TENANT_KEY, tenantId);
   }
 
   /** Runs `work` as `tenantId`: how workers and crons act for the tenant a job names. */
   async run<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
-    return this.cls.run(async () => {
-      this.cls.set(TENANT_KEY, tenantId);
-      return work();
-    });
+    return this.storage.run(new Map([[TENANT_KEY, tenantId]]), work);
   }
 
   /** A value of the current context, such as TenantScope's open transaction. */
   get<T>(key: string): T | undefined {
-    return this.cls.isActive() ? (this.cls.get(key) as T | undefined) : undefined;
+    return this.storage.getStore()?.get(key) as T | undefined;
   }
 
   /** Runs `work` in a child context that sees `key` = `value`; siblings running concurrently do not. */
   async with<T>(key: string, value: unknown, work: () => Promise<T>): Promise<T> {
-    return this.cls.run({ ifNested: 'inherit' }, async () => {
-      this.cls.set(key, value);
-      return work();
-    });
+    const store = new Map(this.storage.getStore());
+    store.set(key, value);
+    return this.storage.run(store, work);
   }
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { EntityManager, ObjectLiteral } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 
 import { TenantContext } from './tenant-context.js';
 import { queryAsTenant } from './tenant-statement.js';
@@ -59,12 +60,20 @@ export class TenantScope {
     // The structured result has the rows whatever the statement (EntityManager.query answers an UPDATE with [rows, count]).
     if (active && active.tenantId === tenantId && active.manager.queryRunner) return (await active.manager.queryRunner.query(text, values, true)).records as Row[];
 
-    const runner = this.dataSource.createQueryRunner('master');
+    // A pooled connection as is: a query runner would add its bookkeeping to every request.
+    const [client, release] = (await (this.dataSource.driver as PostgresDriver).obtainMasterConnection()) as [pg.PoolClient, (error?: Error) => void];
+    // A connection that fails also emits 'error' on the client, which would end the process
+    // unheard; the statement rejects anyway, and the pool must not hand that client out again.
+    let failure: Error | undefined;
+    const onError = (error: Error): void => {
+      failure = error;
+    };
+    client.on('error', onError);
     try {
-      const client = (await runner.connect()) as pg.PoolClient;
       return await queryAsTenant<Row>(client, tenantId, text, values as unknown[]);
     } finally {
-      await runner.release();
+      client.removeListener('error', onError);
+      release(failure);
     }
   }
 }
