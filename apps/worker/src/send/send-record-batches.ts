@@ -1,5 +1,5 @@
 import { OutboundMessageRepository } from '@app/database';
-import type { OutboundMessage } from '@app/database';
+import type { MailAccount, OutboundMessage } from '@app/database';
 import { AccountMailSettings } from '@app/mail';
 import type { AccountConnection } from '@app/mail';
 import { TenantContext } from '@app/tenancy';
@@ -46,37 +46,27 @@ export class SendRecordBatches {
   }
 
   private async claimAll(tenantId: string, ids: string[]): Promise<(ClaimedSend | null)[]> {
-    return this.tenant.run(tenantId, async () => {
-      // Two statements of one round trip each: the claim commits on its own, and the accounts are
-      // only read, so nothing needs them in one transaction.
-      const records = await this.outbound.claimAttempts(ids);
-      const connections = await this.connectionsOf([...records.values()]);
-      // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
-      const handedOut = new Set<string>();
-      return ids.map((id) => {
-        const record = records.get(id);
-        if (!record || handedOut.has(id)) return null;
-        handedOut.add(id);
-        return { record, connection: connections.get(record.accountId) ?? null };
-      });
+    // One statement, committed on its own, claims the records and reads their accounts.
+    const claimed = await this.tenant.run(tenantId, () => this.outbound.claimAttempts(ids));
+    const connections = new Map<string, AccountConnection | Error | null>();
+    // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
+    const handedOut = new Set<string>();
+    return ids.map((id) => {
+      const attempt = claimed.get(id);
+      if (!attempt || handedOut.has(id)) return null;
+      handedOut.add(id);
+      const { record, account } = attempt;
+      if (!connections.has(record.accountId)) connections.set(record.accountId, account && this.connectionOf(account));
+      return { record, connection: connections.get(record.accountId) ?? null };
     });
   }
 
   /** One account's unreadable credentials fail its own sends, not the others of the batch. */
-  private async connectionsOf(records: OutboundMessage[]): Promise<Map<string, AccountConnection | Error>> {
-    if (records.length === 0) return new Map();
-    const accountIds = [...new Set(records.map((record) => record.accountId))];
+  private connectionOf(account: MailAccount): AccountConnection | Error {
     try {
-      return await this.mailSettings.forAccounts(accountIds);
-    } catch {
-      const connections = new Map<string, AccountConnection | Error>();
-      for (const accountId of accountIds) {
-        connections.set(
-          accountId,
-          await this.mailSettings.forAccount(accountId).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
-        );
-      }
-      return connections;
+      return this.mailSettings.connectionOf(account);
+    } catch (error: unknown) {
+      return error instanceof Error ? error : new Error(String(error));
     }
   }
 

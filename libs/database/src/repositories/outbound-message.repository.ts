@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull, Not } from 'typeorm';
 
+import { MailAccount } from '../entities/mail-account.entity.js';
 import { OutboundMessage } from '../entities/outbound-message.entity.js';
 import type { OutboundContent } from '../entities/outbound-message.entity.js';
 import { entityFromRow } from './entity-from-row.js';
@@ -20,6 +21,15 @@ export interface OutboundCreation {
   created: boolean;
 }
 
+export interface ClaimedAttempt {
+  record: OutboundMessage;
+  /** With its encrypted password; null when the account no longer exists. */
+  account: MailAccount | null;
+}
+
+/** Account columns of a claim's rows carry this prefix, apart from the record's own. */
+const ACCOUNT_PREFIX = 'account.';
+
 /** How long an Idempotency-Key stays bound to the send it first created. */
 export const IDEMPOTENCY_WINDOW_HOURS = 24;
 
@@ -30,10 +40,18 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24;
  */
 @Injectable()
 export class OutboundMessageRepository {
+  /** Every column of the account, the encrypted password included, named with ACCOUNT_PREFIX. */
+  private readonly accountColumns: string;
+
   constructor(
     private readonly scope: TenantScope,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    this.accountColumns = dataSource
+      .getMetadata(MailAccount)
+      .columns.map((column) => `"account"."${column.databaseName}" AS "${ACCOUNT_PREFIX}${column.databaseName}"`)
+      .join(', ');
+  }
 
   /**
    * Inserts the record unless the tenant already has one for `idempotencyKey` within the window.
@@ -139,18 +157,30 @@ export class OutboundMessageRepository {
 
   /**
    * Starts an SMTP attempt for each record: queued (or sending, left by a crashed worker) →
-   * sending, attempts + 1, returning the claimed records in the same statement. A record that is
-   * gone, finished, or already accepted by the server is absent from the result.
+   * sending, attempts + 1, returning the claimed records in the same statement, each with its
+   * account (encrypted password included; null when the account is gone), which every attempt
+   * needs next to connect. A record that is gone, finished, or already accepted by the server is
+   * absent from the result.
    */
-  async claimAttempts(ids: readonly string[]): Promise<Map<string, OutboundMessage>> {
+  async claimAttempts(ids: readonly string[]): Promise<Map<string, ClaimedAttempt>> {
     const rows = await this.scope.query<Record<string, unknown>>((tenantId) => ({
-      sql: `UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
-             WHERE "id" = ANY(CAST(:ids AS uuid[])) AND "tenant_id" = :tenantId AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
-             RETURNING *`,
+      sql: `WITH "claimed" AS (
+              UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
+               WHERE "id" = ANY(CAST(:ids AS uuid[])) AND "tenant_id" = :tenantId AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
+               RETURNING *)
+            SELECT "claimed".*, ${this.accountColumns}
+              FROM "claimed" LEFT JOIN "mail_accounts" "account" ON "account"."id" = "claimed"."account_id" AND "account"."tenant_id" = "claimed"."tenant_id"`,
       parameters: { ids, tenantId },
     }));
-    const claimed = rows.map((row) => entityFromRow(this.dataSource.manager, OutboundMessage, row));
-    return new Map(claimed.map((record) => [record.id, record]));
+    const manager = this.dataSource.manager;
+    const claimed = rows.map((row): ClaimedAttempt => {
+      const accountRow = Object.fromEntries(Object.entries(row).flatMap(([key, value]) => (key.startsWith(ACCOUNT_PREFIX) ? [[key.slice(ACCOUNT_PREFIX.length), value]] : [])));
+      return {
+        record: entityFromRow(manager, OutboundMessage, row),
+        account: accountRow.id === null ? null : entityFromRow(manager, MailAccount, accountRow),
+      };
+    });
+    return new Map(claimed.map((attempt) => [attempt.record.id, attempt]));
   }
 
   /**
