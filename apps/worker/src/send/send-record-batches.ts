@@ -1,11 +1,9 @@
-import { OutboundMessageRepository } from '@app/database';
+import { GroupCommit, OutboundMessageRepository } from '@app/database';
 import type { MailAccount, OutboundMessage } from '@app/database';
 import { AccountMailSettings } from '@app/mail';
 import type { AccountConnection } from '@app/mail';
 import { TenantContext } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
-
-import { GroupCommit } from './group-commit.js';
 
 export interface ClaimedSend {
   record: OutboundMessage;

@@ -15,6 +15,13 @@ export interface NewOutboundMessage {
   content: OutboundContent;
 }
 
+/** A send to create, with the Idempotency-Key that guards it (if any) and the request it came from. */
+export interface IdempotentOutbound {
+  values: NewOutboundMessage;
+  idempotencyKey: string | null;
+  requestFingerprint: string | null;
+}
+
 export interface OutboundCreation {
   record: OutboundMessage;
   /** False when an earlier request with the same Idempotency-Key (or the same draft) already created it. */
@@ -65,40 +72,8 @@ export class OutboundMessageRepository {
    * releases a stale key, or reads the record that holds it.
    */
   async createIdempotent(values: NewOutboundMessage, idempotencyKey: string | null, requestFingerprint: string | null = null): Promise<OutboundCreation> {
-    const insert = async (): Promise<OutboundMessage | null> => {
-      const inserted = await this.scope.query<{ id: string; tenant_id: string; created_at: Date; updated_at: Date }>((tenantId) => ({
-        sql: `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
-              VALUES (:tenantId, :accountId, :draftId, :idempotencyKey, :requestFingerprint, 'queued', :messageId, CAST(:content AS jsonb))
-              ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
-              RETURNING "id", "tenant_id", "created_at", "updated_at"`,
-        parameters: {
-          tenantId,
-          accountId: values.accountId,
-          draftId: values.draftId,
-          idempotencyKey,
-          requestFingerprint,
-          messageId: values.messageId,
-          content: JSON.stringify(values.content),
-        },
-      }));
-      const row = inserted[0];
-      if (!row) return null;
-      return this.dataSource.manager.create(OutboundMessage, {
-        ...values,
-        id: row.id,
-        tenantId: row.tenant_id,
-        idempotencyKey,
-        requestFingerprint,
-        state: 'queued',
-        attempts: 0,
-        lastResponse: null,
-        smtpAcceptedAt: null,
-        sentCopyAppendedAt: null,
-        sentAt: null,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      });
-    };
+    const request: IdempotentOutbound = { values, idempotencyKey, requestFingerprint };
+    const insert = async (): Promise<OutboundMessage | null> => (await this.insertNew([request]))[0] ?? null;
 
     const created = await insert();
     if (created) return { record: created, created: true };
@@ -117,6 +92,66 @@ export class OutboundMessageRepository {
       const existing = await manager.findOneBy(OutboundMessage, { tenantId, idempotencyKey: idempotencyKey ?? undefined });
       if (!existing) throw new Error('idempotent insert conflicted but no record holds the key');
       return { record: existing, created: false };
+    });
+  }
+
+  /**
+   * createIdempotent for several requests: the new keys in one statement, a request whose key is
+   * taken (also by another request of the same call) then as createIdempotent on its own.
+   * Answers the requests in order.
+   */
+  async createManyIdempotent(requests: readonly IdempotentOutbound[]): Promise<OutboundCreation[]> {
+    const inserted = await this.insertNew(requests);
+    const creations: OutboundCreation[] = [];
+    for (const [index, request] of requests.entries()) {
+      const record = inserted[index];
+      creations.push(record ? { record, created: true } : await this.createIdempotent(request.values, request.idempotencyKey, request.requestFingerprint));
+    }
+    return creations;
+  }
+
+  /**
+   * One INSERT ... ON CONFLICT DO NOTHING for the requests, answering each with its new record, or
+   * null when its key was taken. Rows are matched to requests by Message-ID, unique per send.
+   */
+  private async insertNew(requests: readonly IdempotentOutbound[]): Promise<(OutboundMessage | null)[]> {
+    const rows = await this.scope.query<{ id: string; tenant_id: string; message_id: string; created_at: Date; updated_at: Date }>((tenantId) => ({
+      sql: `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
+            SELECT CAST(:tenantId AS text), "account_id", "draft_id", "idempotency_key", "request_fingerprint", 'queued', "message_id", "content"
+              FROM unnest(CAST(:accountIds AS uuid[]), CAST(:draftIds AS uuid[]), CAST(:idempotencyKeys AS text[]), CAST(:requestFingerprints AS text[]),
+                          CAST(:messageIds AS text[]), CAST(:contents AS jsonb[]))
+                   AS "request"("account_id", "draft_id", "idempotency_key", "request_fingerprint", "message_id", "content")
+            ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
+            RETURNING "id", "tenant_id", "message_id", "created_at", "updated_at"`,
+      parameters: {
+        tenantId,
+        accountIds: requests.map((request) => request.values.accountId),
+        draftIds: requests.map((request) => request.values.draftId),
+        idempotencyKeys: requests.map((request) => request.idempotencyKey),
+        requestFingerprints: requests.map((request) => request.requestFingerprint),
+        messageIds: requests.map((request) => request.values.messageId),
+        contents: requests.map((request) => JSON.stringify(request.values.content)),
+      },
+    }));
+    const byMessageId = new Map(rows.map((row) => [row.message_id, row]));
+    return requests.map(({ values, idempotencyKey, requestFingerprint }) => {
+      const row = byMessageId.get(values.messageId);
+      if (!row) return null;
+      return this.dataSource.manager.create(OutboundMessage, {
+        ...values,
+        id: row.id,
+        tenantId: row.tenant_id,
+        idempotencyKey,
+        requestFingerprint,
+        state: 'queued',
+        attempts: 0,
+        lastResponse: null,
+        smtpAcceptedAt: null,
+        sentCopyAppendedAt: null,
+        sentAt: null,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      });
     });
   }
 

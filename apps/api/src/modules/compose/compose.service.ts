@@ -14,6 +14,7 @@ import { assertWithinSizeLimit, decodeAttachments } from './message-content.js';
 import { assertSameRequest, idempotentRequest } from './request-fingerprint.js';
 import type { IdempotentRequest } from './request-fingerprint.js';
 import { toMailboxes } from './recipients.js';
+import { SendRequestBatches } from './send-request-batches.js';
 
 export interface SendResult {
   record: OutboundMessage;
@@ -37,6 +38,7 @@ export class ComposeService {
     private readonly storedAttachments: StoredAttachmentRepository,
     private readonly attachments: AttachmentsService,
     private readonly jobs: JobProducer,
+    private readonly batches: SendRequestBatches,
   ) {}
 
   async compose(dto: ComposeMessageDto, idempotencyKey: string | null): Promise<SendResult> {
@@ -64,14 +66,16 @@ export class ComposeService {
 
     if (inline.length === 0 && (dto.attachmentIds ?? []).length === 0) {
       // Nothing to store besides the record: the account lookup and the idempotent insert are one
-      // round trip each, and a replay is answered by the insert that finds the key taken.
+      // round trip each, shared with the other requests in flight, and a replay is answered by the
+      // insert that finds the key taken.
       assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, []);
-      const account = await this.accountOrFail(dto.accountId);
-      const result = await this.outbound.createIdempotent(
-        { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, []) },
+      const account = await this.batches.account(dto.accountId);
+      if (!account) throw new NotFoundException(`Account ${dto.accountId} not found`);
+      const result = await this.batches.createIdempotent({
+        values: { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, []) },
         idempotencyKey,
-        idempotency?.fingerprint,
-      );
+        requestFingerprint: idempotency?.fingerprint ?? null,
+      });
       if (!result.created) assertSameRequest(result.record, idempotency);
       return this.enqueue(result);
     }
