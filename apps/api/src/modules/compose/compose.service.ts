@@ -4,8 +4,7 @@ import { AppConfig } from '@app/config';
 import { AccountRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
 import type { MailAccount, OutboundContent, OutboundCreation, OutboundMessage } from '@app/database';
 import { draftOutboundContent, messageIdDomain, replyReferences } from '@app/mail';
-import { JobName, JobProducer } from '@app/queue';
-import { TenantContext, TenantScope } from '@app/tenancy';
+import { TenantScope } from '@app/tenancy';
 import { BadRequestException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 
 import { AttachmentsService } from './attachments.service.js';
@@ -31,13 +30,11 @@ export class ComposeService {
   constructor(
     private readonly config: AppConfig,
     private readonly scope: TenantScope,
-    private readonly tenant: TenantContext,
     private readonly accounts: AccountRepository,
     private readonly drafts: DraftRepository,
     private readonly outbound: OutboundMessageRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
     private readonly attachments: AttachmentsService,
-    private readonly jobs: JobProducer,
     private readonly batches: SendRequestBatches,
   ) {}
 
@@ -150,9 +147,7 @@ export class ComposeService {
    * exists and repairs the rare case where the first request died between commit and enqueue.
    */
   private async enqueue(creation: OutboundCreation): Promise<SendResult> {
-    if (creation.created || creation.record.state === 'queued') {
-      await this.jobs.enqueue(JobName.SendEmail, { tenantId: this.tenant.tenantId, outboundMessageId: creation.record.id });
-    }
+    if (creation.created || creation.record.state === 'queued') await this.batches.enqueueSend(creation.record.id);
     return creation;
   }
 
