@@ -47,17 +47,16 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24;
  */
 @Injectable()
 export class OutboundMessageRepository {
-  /** Every column of the account, the encrypted password included, named with ACCOUNT_PREFIX. */
+  /** Every column of the account, the encrypted password included; a claim selects them named with ACCOUNT_PREFIX. */
+  private readonly accountColumnNames: string[];
   private readonly accountColumns: string;
 
   constructor(
     private readonly scope: TenantScope,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {
-    this.accountColumns = dataSource
-      .getMetadata(MailAccount)
-      .columns.map((column) => `"account"."${column.databaseName}" AS "${ACCOUNT_PREFIX}${column.databaseName}"`)
-      .join(', ');
+    this.accountColumnNames = dataSource.getMetadata(MailAccount).columns.map((column) => column.databaseName);
+    this.accountColumns = this.accountColumnNames.map((name) => `"account"."${name}" AS "${ACCOUNT_PREFIX}${name}"`).join(', ');
   }
 
   /**
@@ -209,7 +208,8 @@ export class OutboundMessageRepository {
     }));
     const manager = this.dataSource.manager;
     const claimed = rows.map((row): ClaimedAttempt => {
-      const accountRow = Object.fromEntries(Object.entries(row).flatMap(([key, value]) => (key.startsWith(ACCOUNT_PREFIX) ? [[key.slice(ACCOUNT_PREFIX.length), value]] : [])));
+      const accountRow: Record<string, unknown> = {};
+      for (const column of this.accountColumnNames) accountRow[column] = row[`${ACCOUNT_PREFIX}${column}`];
       return {
         record: entityFromRow(manager, OutboundMessage, row),
         account: accountRow.id === null ? null : entityFromRow(manager, MailAccount, accountRow),
