@@ -48,15 +48,15 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24;
 @Injectable()
 export class OutboundMessageRepository {
   /** Every column of the account, the encrypted password included; a claim selects them named with ACCOUNT_PREFIX. */
-  private readonly accountColumnNames: string[];
+  private readonly accountColumnNames: { name: string; alias: string }[];
   private readonly accountColumns: string;
 
   constructor(
     private readonly scope: TenantScope,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {
-    this.accountColumnNames = dataSource.getMetadata(MailAccount).columns.map((column) => column.databaseName);
-    this.accountColumns = this.accountColumnNames.map((name) => `"account"."${name}" AS "${ACCOUNT_PREFIX}${name}"`).join(', ');
+    this.accountColumnNames = dataSource.getMetadata(MailAccount).columns.map(({ databaseName }) => ({ name: databaseName, alias: `${ACCOUNT_PREFIX}${databaseName}` }));
+    this.accountColumns = this.accountColumnNames.map(({ name, alias }) => `"account"."${name}" AS "${alias}"`).join(', ');
   }
 
   /**
@@ -209,7 +209,7 @@ export class OutboundMessageRepository {
     const manager = this.dataSource.manager;
     const claimed = rows.map((row): ClaimedAttempt => {
       const accountRow: Record<string, unknown> = {};
-      for (const column of this.accountColumnNames) accountRow[column] = row[`${ACCOUNT_PREFIX}${column}`];
+      for (const { name, alias } of this.accountColumnNames) accountRow[name] = row[alias];
       return {
         record: entityFromRow(manager, OutboundMessage, row),
         account: accountRow.id === null ? null : entityFromRow(manager, MailAccount, accountRow),
