@@ -81,4 +81,20 @@ describe('OutboundMessageRepository', () => {
     await asTenant(() => repository.markAccepted([{ id: record.id, response: '250 ok', sentCopyFiled: true }]));
     expect((await asTenant(() => repository.claimAttempts([record.id]))).size).toBe(0);
   });
+
+  it('records acceptances and claims in one statement, and never claims a record accepted by it', async () => {
+    const repository = app.get(OutboundMessageRepository);
+    const [sending, queued] = await asTenant(() => repository.createManyIdempotent([request(null), request(null)]));
+    if (!sending || !queued) throw new Error('records were not created');
+    await asTenant(() => repository.claimAttempts([sending.record.id]));
+
+    const claimed = await asTenant(() =>
+      repository.claimAttempts([sending.record.id, queued.record.id], [{ id: sending.record.id, response: '250 2.0.0 queued', sentCopyFiled: false }]),
+    );
+
+    expect([...claimed.keys()]).toEqual([queued.record.id]);
+    const stored = await asTenant(() => repository.findById(sending.record.id));
+    expect(stored).toMatchObject({ state: 'sent', attempts: 1, lastResponse: '250 2.0.0 queued', sentCopyAppendedAt: null });
+    expect(stored?.smtpAcceptedAt).toBeInstanceOf(Date);
+  });
 });

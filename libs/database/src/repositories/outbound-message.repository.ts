@@ -34,6 +34,13 @@ export interface ClaimedAttempt {
   account: MailAccount | null;
 }
 
+/** The server's reply to a message it accepted; `sentCopyFiled` when the provider files the Sent copy itself. */
+export interface SmtpAcceptanceRecord {
+  id: string;
+  response: string;
+  sentCopyFiled: boolean;
+}
+
 /** Account columns of a claim's rows carry this prefix, apart from the record's own. */
 const ACCOUNT_PREFIX = 'account.';
 
@@ -195,17 +202,13 @@ export class OutboundMessageRepository {
    * account (encrypted password included; null when the account is gone), which every attempt
    * needs next to connect. A record that is gone, finished, or already accepted by the server is
    * absent from the result.
+   *
+   * `alsoAccepted` are recorded first as markAccepted does, in the same statement, so the writes
+   * of the sends a worker has in flight share one round trip. A record accepted there is not
+   * claimed by the same statement.
    */
-  async claimAttempts(ids: readonly string[]): Promise<Map<string, ClaimedAttempt>> {
-    const rows = await this.scope.query<Record<string, unknown>>((tenantId) => ({
-      sql: `WITH "claimed" AS (
-              UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
-               WHERE "id" = ANY(CAST(:ids AS uuid[])) AND "tenant_id" = :tenantId AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
-               RETURNING *)
-            SELECT "claimed".*, ${this.accountColumns}
-              FROM "claimed" LEFT JOIN "mail_accounts" "account" ON "account"."id" = "claimed"."account_id" AND "account"."tenant_id" = "claimed"."tenant_id"`,
-      parameters: { ids, tenantId },
-    }));
+  async claimAttempts(ids: readonly string[], alsoAccepted: readonly SmtpAcceptanceRecord[] = []): Promise<Map<string, ClaimedAttempt>> {
+    const rows = await this.acceptAndClaim(alsoAccepted, ids);
     const manager = this.dataSource.manager;
     const claimed = rows.map((row): ClaimedAttempt => {
       const accountRow: Record<string, unknown> = {};
@@ -222,17 +225,32 @@ export class OutboundMessageRepository {
    * The server took these messages: from here on none is handed to SMTP again. `sentCopyFiled`
    * when the provider files the Sent copy itself, so there is nothing left to do.
    */
-  async markAccepted(acceptances: readonly { id: string; response: string; sentCopyFiled: boolean }[]): Promise<void> {
-    await this.scope.query((tenantId) => ({
-      sql: `UPDATE "outbound_messages" o
-               SET "state" = 'sent', "smtp_accepted_at" = now(), "sent_at" = now(), "last_response" = accepted.response, "updated_at" = now(),
-                   "sent_copy_appended_at" = CASE WHEN accepted.sent_copy_filed THEN now() ELSE o."sent_copy_appended_at" END
-              FROM unnest(CAST(:ids AS uuid[]), CAST(:responses AS text[]), CAST(:sentCopyFiled AS boolean[])) AS accepted(id, response, sent_copy_filed)
-             WHERE o."id" = accepted.id AND o."tenant_id" = :tenantId AND o."smtp_accepted_at" IS NULL`,
+  async markAccepted(acceptances: readonly SmtpAcceptanceRecord[]): Promise<void> {
+    await this.acceptAndClaim(acceptances, []);
+  }
+
+  /** One statement: the acceptances, then the claims (rows with their account's columns) of records not accepted in it. */
+  private async acceptAndClaim(acceptances: readonly SmtpAcceptanceRecord[], claimIds: readonly string[]): Promise<Record<string, unknown>[]> {
+    return this.scope.query<Record<string, unknown>>((tenantId) => ({
+      sql: `WITH "accepted" AS (
+              UPDATE "outbound_messages" o
+                 SET "state" = 'sent', "smtp_accepted_at" = now(), "sent_at" = now(), "last_response" = accepted.response, "updated_at" = now(),
+                     "sent_copy_appended_at" = CASE WHEN accepted.sent_copy_filed THEN now() ELSE o."sent_copy_appended_at" END
+                FROM unnest(CAST(:acceptedIds AS uuid[]), CAST(:responses AS text[]), CAST(:sentCopyFiled AS boolean[])) AS accepted(id, response, sent_copy_filed)
+               WHERE o."id" = accepted.id AND o."tenant_id" = :tenantId AND o."smtp_accepted_at" IS NULL
+               RETURNING o."id"),
+            "claimed" AS (
+              UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
+               WHERE "id" = ANY(CAST(:claimIds AS uuid[])) AND "id" <> ALL(CAST(:acceptedIds AS uuid[]))
+                 AND "tenant_id" = :tenantId AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
+               RETURNING *)
+            SELECT "claimed".*, ${this.accountColumns}
+              FROM "claimed" LEFT JOIN "mail_accounts" "account" ON "account"."id" = "claimed"."account_id" AND "account"."tenant_id" = "claimed"."tenant_id"`,
       parameters: {
-        ids: acceptances.map((item) => item.id),
+        acceptedIds: acceptances.map((item) => item.id),
         responses: acceptances.map((item) => item.response),
         sentCopyFiled: acceptances.map((item) => item.sentCopyFiled),
+        claimIds,
         tenantId,
       },
     }));
