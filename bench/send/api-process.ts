@@ -17,6 +17,7 @@ import { NestFactory } from '@nestjs/core';
 import { AttachmentsService } from '../../apps/api/src/modules/compose/attachments.service.js';
 import { ComposeService } from '../../apps/api/src/modules/compose/compose.service.js';
 import { ComposeMessageDto } from '../../apps/api/src/modules/compose/dto/compose-message.dto.js';
+import { SendRequestBatches } from '../../apps/api/src/modules/compose/send-request-batches.js';
 import { cpuMsSince, epochMs } from './clock.js';
 import { messageBody } from './message-body.js';
 
@@ -37,7 +38,7 @@ class ApiPartModule {
     return {
       module: ApiPartModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench-send-api'), TenancyModule, QueueModule],
-      providers: [AttachmentsService, ComposeService],
+      providers: [AttachmentsService, ComposeService, SendRequestBatches],
     };
   }
 }

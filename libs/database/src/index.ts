@@ -1,4 +1,5 @@
 export { provisionAppRole } from './app-role.js';
+export { GroupCommit } from './group-commit.js';
 export { DatabaseModule } from './database.module.js';
 export { dataSourceOptions, migrationDataSourceOptions } from './data-source-options.js';
 export * from './entities/index.js';
@@ -23,7 +24,7 @@ export type { FolderRow } from './repositories/folder-read.repository.js';
 export { DraftRepository } from './repositories/draft.repository.js';
 export type { DraftContent, DraftUpdateResult } from './repositories/draft.repository.js';
 export { IDEMPOTENCY_WINDOW_HOURS, OutboundMessageRepository } from './repositories/outbound-message.repository.js';
-export type { NewOutboundMessage, OutboundCreation } from './repositories/outbound-message.repository.js';
+export type { ClaimedAttempt, IdempotentOutbound, NewOutboundMessage, OutboundCreation, SmtpAcceptanceRecord } from './repositories/outbound-message.repository.js';
 export { StoredAttachmentRepository, UNREFERENCED_ATTACHMENT_RETENTION_HOURS } from './repositories/stored-attachment.repository.js';
 export type { LockedStoredAttachment, NewStoredAttachment, StoredAttachmentRef } from './repositories/stored-attachment.repository.js';
 export { MessageActionBusyError, MessageActionRepository, MessageActionTargetNotFoundError, UNSETTLED_ACTION_TIMEOUT_MINUTES } from './repositories/message-action.repository.js';

@@ -34,13 +34,8 @@ export class AccountMailSettings {
     return this.connectionOf(account);
   }
 
-  /** The settings of each account that exists; missing ones are absent from the map. */
-  async forAccounts(accountIds: readonly string[]): Promise<Map<string, AccountConnection>> {
-    const accounts = await this.accounts.findManyWithSecret([...new Set(accountIds)]);
-    return new Map(accounts.map((account) => [account.id, this.connectionOf(account)]));
-  }
-
-  private connectionOf(account: MailAccount): AccountConnection {
+  /** The settings of an account already loaded with its encrypted password. */
+  connectionOf(account: MailAccount): AccountConnection {
     const password = this.cipher.decrypt(account.encryptedPassword);
     const { encryptedPassword: _secret, ...withoutSecret } = account;
     return {

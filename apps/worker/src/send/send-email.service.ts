@@ -132,7 +132,7 @@ export class SendEmailService {
   private async transmit(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage): Promise<{ reason: string; permanent: boolean } | null> {
     let response: string;
     try {
-      const acceptance = await this.smtp.send(`${record.tenantId}:${record.accountId}`, connection.smtp, message.envelope, message.forTransmission);
+      const acceptance = await this.smtp.send(`${record.tenantId}:${record.accountId}`, connection.smtp, message.envelope, message.forTransmission, record.messageId);
       const refused = acceptance.rejected.length > 0 ? ` (refused recipients: ${acceptance.rejected.join(', ')})` : '';
       response = `${acceptance.response}${refused}`;
     } catch (error: unknown) {

@@ -1,11 +1,9 @@
-import { OutboundMessageRepository } from '@app/database';
-import type { OutboundMessage } from '@app/database';
+import { GroupCommit, OutboundMessageRepository } from '@app/database';
+import type { MailAccount, OutboundMessage, SmtpAcceptanceRecord } from '@app/database';
 import { AccountMailSettings } from '@app/mail';
 import type { AccountConnection } from '@app/mail';
 import { TenantContext } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
-
-import { GroupCommit } from './group-commit.js';
 
 export interface ClaimedSend {
   record: OutboundMessage;
@@ -13,22 +11,22 @@ export interface ClaimedSend {
   connection: AccountConnection | Error | null;
 }
 
-export interface SmtpAcceptanceRecord {
-  id: string;
-  response: string;
-  sentCopyFiled: boolean;
-}
+/** A write of the send state machine: claiming an attempt, or recording the server's acceptance. */
+type RecordWrite = { claim: string } | { accepted: SmtpAcceptanceRecord };
 
 /**
  * The two writes every send makes — claiming the attempt before SMTP and recording the server's
- * acceptance after it — grouped across the jobs a worker runs at once, per tenant. Each job
- * still waits for its own write to commit before it goes on, so the state machine's guarantees
- * are those of one write per job; only the round trips are shared.
+ * acceptance after it — grouped across the jobs a worker runs at once, per tenant, the claims
+ * and acceptances that meet in a batch in one statement. Each job still waits for its own write
+ * to commit before it goes on, so the state machine's guarantees are those of one write per job;
+ * only the round trips are shared. A batch that fails is written again item by item, so an
+ * acceptance never fails for a claim beside it.
  */
 @Injectable()
 export class SendRecordBatches {
-  private readonly claims = new GroupCommit<string, ClaimedSend | null>((tenantId, ids) => this.claimAll(tenantId, ids));
-  private readonly acceptances = new GroupCommit<SmtpAcceptanceRecord, void>((tenantId, items) => this.acceptAll(tenantId, items));
+  private readonly writes = new GroupCommit<RecordWrite, ClaimedSend | null>((tenantId, items) => this.writeAll(tenantId, items), {
+    writeOne: async (tenantId, item) => (await this.writeAll(tenantId, [item]))[0] ?? null,
+  });
 
   constructor(
     private readonly tenant: TenantContext,
@@ -38,50 +36,39 @@ export class SendRecordBatches {
 
   /** Claims an attempt of the current tenant's record and loads its account; null when there is nothing to claim. */
   claim(outboundMessageId: string): Promise<ClaimedSend | null> {
-    return this.claims.submit(this.tenant.tenantId, outboundMessageId);
+    return this.writes.submit(this.tenant.tenantId, { claim: outboundMessageId });
   }
 
-  accepted(acceptance: SmtpAcceptanceRecord): Promise<void> {
-    return this.acceptances.submit(this.tenant.tenantId, acceptance);
+  async accepted(acceptance: SmtpAcceptanceRecord): Promise<void> {
+    await this.writes.submit(this.tenant.tenantId, { accepted: acceptance });
   }
 
-  private async claimAll(tenantId: string, ids: string[]): Promise<(ClaimedSend | null)[]> {
-    return this.tenant.run(tenantId, async () => {
-      // Two statements of one round trip each: the claim commits on its own, and the accounts are
-      // only read, so nothing needs them in one transaction.
-      const records = await this.outbound.claimAttempts(ids);
-      const connections = await this.connectionsOf([...records.values()]);
-      // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
-      const handedOut = new Set<string>();
-      return ids.map((id) => {
-        const record = records.get(id);
-        if (!record || handedOut.has(id)) return null;
-        handedOut.add(id);
-        return { record, connection: connections.get(record.accountId) ?? null };
-      });
+  /** Answers each item in order: a claim with what it claimed (or null), an acceptance with null. */
+  private async writeAll(tenantId: string, items: RecordWrite[]): Promise<(ClaimedSend | null)[]> {
+    const ids = items.flatMap((item) => ('claim' in item ? [item.claim] : []));
+    const acceptances = items.flatMap((item) => ('accepted' in item ? [item.accepted] : []));
+    // One statement, committed on its own, records the acceptances, claims the records and reads their accounts.
+    const claimed = await this.tenant.run(tenantId, () => this.outbound.claimAttempts(ids, acceptances));
+    const connections = new Map<string, AccountConnection | Error | null>();
+    // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
+    const handedOut = new Set<string>();
+    return items.map((item) => {
+      if (!('claim' in item)) return null;
+      const attempt = claimed.get(item.claim);
+      if (!attempt || handedOut.has(item.claim)) return null;
+      handedOut.add(item.claim);
+      const { record, account } = attempt;
+      if (!connections.has(record.accountId)) connections.set(record.accountId, account && this.connectionOf(account));
+      return { record, connection: connections.get(record.accountId) ?? null };
     });
   }
 
   /** One account's unreadable credentials fail its own sends, not the others of the batch. */
-  private async connectionsOf(records: OutboundMessage[]): Promise<Map<string, AccountConnection | Error>> {
-    if (records.length === 0) return new Map();
-    const accountIds = [...new Set(records.map((record) => record.accountId))];
+  private connectionOf(account: MailAccount): AccountConnection | Error {
     try {
-      return await this.mailSettings.forAccounts(accountIds);
-    } catch {
-      const connections = new Map<string, AccountConnection | Error>();
-      for (const accountId of accountIds) {
-        connections.set(
-          accountId,
-          await this.mailSettings.forAccount(accountId).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
-        );
-      }
-      return connections;
+      return this.mailSettings.connectionOf(account);
+    } catch (error: unknown) {
+      return error instanceof Error ? error : new Error(String(error));
     }
-  }
-
-  private async acceptAll(tenantId: string, items: SmtpAcceptanceRecord[]): Promise<void[]> {
-    await this.tenant.run(tenantId, () => this.outbound.markAccepted(items));
-    return items.map(() => undefined);
   }
 }

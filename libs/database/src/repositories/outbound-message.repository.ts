@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull, Not } from 'typeorm';
 
+import { MailAccount } from '../entities/mail-account.entity.js';
 import { OutboundMessage } from '../entities/outbound-message.entity.js';
 import type { OutboundContent } from '../entities/outbound-message.entity.js';
 import { entityFromRow } from './entity-from-row.js';
@@ -14,11 +15,34 @@ export interface NewOutboundMessage {
   content: OutboundContent;
 }
 
+/** A send to create, with the Idempotency-Key that guards it (if any) and the request it came from. */
+export interface IdempotentOutbound {
+  values: NewOutboundMessage;
+  idempotencyKey: string | null;
+  requestFingerprint: string | null;
+}
+
 export interface OutboundCreation {
   record: OutboundMessage;
   /** False when an earlier request with the same Idempotency-Key (or the same draft) already created it. */
   created: boolean;
 }
+
+export interface ClaimedAttempt {
+  record: OutboundMessage;
+  /** With its encrypted password; null when the account no longer exists. */
+  account: MailAccount | null;
+}
+
+/** The server's reply to a message it accepted; `sentCopyFiled` when the provider files the Sent copy itself. */
+export interface SmtpAcceptanceRecord {
+  id: string;
+  response: string;
+  sentCopyFiled: boolean;
+}
+
+/** Account columns of a claim's rows carry this prefix, apart from the record's own. */
+const ACCOUNT_PREFIX = 'account.';
 
 /** How long an Idempotency-Key stays bound to the send it first created. */
 export const IDEMPOTENCY_WINDOW_HOURS = 24;
@@ -30,10 +54,17 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24;
  */
 @Injectable()
 export class OutboundMessageRepository {
+  /** Every column of the account, the encrypted password included; a claim selects them named with ACCOUNT_PREFIX. */
+  private readonly accountColumnNames: { name: string; alias: string }[];
+  private readonly accountColumns: string;
+
   constructor(
     private readonly scope: TenantScope,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    this.accountColumnNames = dataSource.getMetadata(MailAccount).columns.map(({ databaseName }) => ({ name: databaseName, alias: `${ACCOUNT_PREFIX}${databaseName}` }));
+    this.accountColumns = this.accountColumnNames.map(({ name, alias }) => `"account"."${name}" AS "${alias}"`).join(', ');
+  }
 
   /**
    * Inserts the record unless the tenant already has one for `idempotencyKey` within the window.
@@ -47,40 +78,8 @@ export class OutboundMessageRepository {
    * releases a stale key, or reads the record that holds it.
    */
   async createIdempotent(values: NewOutboundMessage, idempotencyKey: string | null, requestFingerprint: string | null = null): Promise<OutboundCreation> {
-    const insert = async (): Promise<OutboundMessage | null> => {
-      const inserted = await this.scope.query<{ id: string; tenant_id: string; created_at: Date; updated_at: Date }>((tenantId) => ({
-        sql: `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
-              VALUES (:tenantId, :accountId, :draftId, :idempotencyKey, :requestFingerprint, 'queued', :messageId, CAST(:content AS jsonb))
-              ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
-              RETURNING "id", "tenant_id", "created_at", "updated_at"`,
-        parameters: {
-          tenantId,
-          accountId: values.accountId,
-          draftId: values.draftId,
-          idempotencyKey,
-          requestFingerprint,
-          messageId: values.messageId,
-          content: JSON.stringify(values.content),
-        },
-      }));
-      const row = inserted[0];
-      if (!row) return null;
-      return this.dataSource.manager.create(OutboundMessage, {
-        ...values,
-        id: row.id,
-        tenantId: row.tenant_id,
-        idempotencyKey,
-        requestFingerprint,
-        state: 'queued',
-        attempts: 0,
-        lastResponse: null,
-        smtpAcceptedAt: null,
-        sentCopyAppendedAt: null,
-        sentAt: null,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      });
-    };
+    const request: IdempotentOutbound = { values, idempotencyKey, requestFingerprint };
+    const insert = async (): Promise<OutboundMessage | null> => (await this.insertNew([request]))[0] ?? null;
 
     const created = await insert();
     if (created) return { record: created, created: true };
@@ -99,6 +98,66 @@ export class OutboundMessageRepository {
       const existing = await manager.findOneBy(OutboundMessage, { tenantId, idempotencyKey: idempotencyKey ?? undefined });
       if (!existing) throw new Error('idempotent insert conflicted but no record holds the key');
       return { record: existing, created: false };
+    });
+  }
+
+  /**
+   * createIdempotent for several requests: the new keys in one statement, a request whose key is
+   * taken (also by another request of the same call) then as createIdempotent on its own.
+   * Answers the requests in order.
+   */
+  async createManyIdempotent(requests: readonly IdempotentOutbound[]): Promise<OutboundCreation[]> {
+    const inserted = await this.insertNew(requests);
+    const creations: OutboundCreation[] = [];
+    for (const [index, request] of requests.entries()) {
+      const record = inserted[index];
+      creations.push(record ? { record, created: true } : await this.createIdempotent(request.values, request.idempotencyKey, request.requestFingerprint));
+    }
+    return creations;
+  }
+
+  /**
+   * One INSERT ... ON CONFLICT DO NOTHING for the requests, answering each with its new record, or
+   * null when its key was taken. Rows are matched to requests by Message-ID, unique per send.
+   */
+  private async insertNew(requests: readonly IdempotentOutbound[]): Promise<(OutboundMessage | null)[]> {
+    const rows = await this.scope.query<{ id: string; tenant_id: string; message_id: string; created_at: Date; updated_at: Date }>((tenantId) => ({
+      sql: `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
+            SELECT CAST(:tenantId AS text), "account_id", "draft_id", "idempotency_key", "request_fingerprint", 'queued', "message_id", "content"
+              FROM unnest(CAST(:accountIds AS uuid[]), CAST(:draftIds AS uuid[]), CAST(:idempotencyKeys AS text[]), CAST(:requestFingerprints AS text[]),
+                          CAST(:messageIds AS text[]), CAST(:contents AS jsonb[]))
+                   AS "request"("account_id", "draft_id", "idempotency_key", "request_fingerprint", "message_id", "content")
+            ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
+            RETURNING "id", "tenant_id", "message_id", "created_at", "updated_at"`,
+      parameters: {
+        tenantId,
+        accountIds: requests.map((request) => request.values.accountId),
+        draftIds: requests.map((request) => request.values.draftId),
+        idempotencyKeys: requests.map((request) => request.idempotencyKey),
+        requestFingerprints: requests.map((request) => request.requestFingerprint),
+        messageIds: requests.map((request) => request.values.messageId),
+        contents: requests.map((request) => JSON.stringify(request.values.content)),
+      },
+    }));
+    const byMessageId = new Map(rows.map((row) => [row.message_id, row]));
+    return requests.map(({ values, idempotencyKey, requestFingerprint }) => {
+      const row = byMessageId.get(values.messageId);
+      if (!row) return null;
+      return this.dataSource.manager.create(OutboundMessage, {
+        ...values,
+        id: row.id,
+        tenantId: row.tenant_id,
+        idempotencyKey,
+        requestFingerprint,
+        state: 'queued',
+        attempts: 0,
+        lastResponse: null,
+        smtpAcceptedAt: null,
+        sentCopyAppendedAt: null,
+        sentAt: null,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      });
     });
   }
 
@@ -139,35 +198,59 @@ export class OutboundMessageRepository {
 
   /**
    * Starts an SMTP attempt for each record: queued (or sending, left by a crashed worker) →
-   * sending, attempts + 1, returning the claimed records in the same statement. A record that is
-   * gone, finished, or already accepted by the server is absent from the result.
+   * sending, attempts + 1, returning the claimed records in the same statement, each with its
+   * account (encrypted password included; null when the account is gone), which every attempt
+   * needs next to connect. A record that is gone, finished, or already accepted by the server is
+   * absent from the result.
+   *
+   * `alsoAccepted` are recorded first as markAccepted does, in the same statement, so the writes
+   * of the sends a worker has in flight share one round trip. A record accepted there is not
+   * claimed by the same statement.
    */
-  async claimAttempts(ids: readonly string[]): Promise<Map<string, OutboundMessage>> {
-    const rows = await this.scope.query<Record<string, unknown>>((tenantId) => ({
-      sql: `UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
-             WHERE "id" = ANY(CAST(:ids AS uuid[])) AND "tenant_id" = :tenantId AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
-             RETURNING *`,
-      parameters: { ids, tenantId },
-    }));
-    const claimed = rows.map((row) => entityFromRow(this.dataSource.manager, OutboundMessage, row));
-    return new Map(claimed.map((record) => [record.id, record]));
+  async claimAttempts(ids: readonly string[], alsoAccepted: readonly SmtpAcceptanceRecord[] = []): Promise<Map<string, ClaimedAttempt>> {
+    const rows = await this.acceptAndClaim(alsoAccepted, ids);
+    const manager = this.dataSource.manager;
+    const claimed = rows.map((row): ClaimedAttempt => {
+      const accountRow: Record<string, unknown> = {};
+      for (const { name, alias } of this.accountColumnNames) accountRow[name] = row[alias];
+      return {
+        record: entityFromRow(manager, OutboundMessage, row),
+        account: accountRow.id === null ? null : entityFromRow(manager, MailAccount, accountRow),
+      };
+    });
+    return new Map(claimed.map((attempt) => [attempt.record.id, attempt]));
   }
 
   /**
    * The server took these messages: from here on none is handed to SMTP again. `sentCopyFiled`
    * when the provider files the Sent copy itself, so there is nothing left to do.
    */
-  async markAccepted(acceptances: readonly { id: string; response: string; sentCopyFiled: boolean }[]): Promise<void> {
-    await this.scope.query((tenantId) => ({
-      sql: `UPDATE "outbound_messages" o
-               SET "state" = 'sent', "smtp_accepted_at" = now(), "sent_at" = now(), "last_response" = accepted.response, "updated_at" = now(),
-                   "sent_copy_appended_at" = CASE WHEN accepted.sent_copy_filed THEN now() ELSE o."sent_copy_appended_at" END
-              FROM unnest(CAST(:ids AS uuid[]), CAST(:responses AS text[]), CAST(:sentCopyFiled AS boolean[])) AS accepted(id, response, sent_copy_filed)
-             WHERE o."id" = accepted.id AND o."tenant_id" = :tenantId AND o."smtp_accepted_at" IS NULL`,
+  async markAccepted(acceptances: readonly SmtpAcceptanceRecord[]): Promise<void> {
+    await this.acceptAndClaim(acceptances, []);
+  }
+
+  /** One statement: the acceptances, then the claims (rows with their account's columns) of records not accepted in it. */
+  private async acceptAndClaim(acceptances: readonly SmtpAcceptanceRecord[], claimIds: readonly string[]): Promise<Record<string, unknown>[]> {
+    return this.scope.query<Record<string, unknown>>((tenantId) => ({
+      sql: `WITH "accepted" AS (
+              UPDATE "outbound_messages" o
+                 SET "state" = 'sent', "smtp_accepted_at" = now(), "sent_at" = now(), "last_response" = accepted.response, "updated_at" = now(),
+                     "sent_copy_appended_at" = CASE WHEN accepted.sent_copy_filed THEN now() ELSE o."sent_copy_appended_at" END
+                FROM unnest(CAST(:acceptedIds AS uuid[]), CAST(:responses AS text[]), CAST(:sentCopyFiled AS boolean[])) AS accepted(id, response, sent_copy_filed)
+               WHERE o."id" = accepted.id AND o."tenant_id" = :tenantId AND o."smtp_accepted_at" IS NULL
+               RETURNING o."id"),
+            "claimed" AS (
+              UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
+               WHERE "id" = ANY(CAST(:claimIds AS uuid[])) AND "id" <> ALL(CAST(:acceptedIds AS uuid[]))
+                 AND "tenant_id" = :tenantId AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
+               RETURNING *)
+            SELECT "claimed".*, ${this.accountColumns}
+              FROM "claimed" LEFT JOIN "mail_accounts" "account" ON "account"."id" = "claimed"."account_id" AND "account"."tenant_id" = "claimed"."tenant_id"`,
       parameters: {
-        ids: acceptances.map((item) => item.id),
+        acceptedIds: acceptances.map((item) => item.id),
         responses: acceptances.map((item) => item.response),
         sentCopyFiled: acceptances.map((item) => item.sentCopyFiled),
+        claimIds,
         tenantId,
       },
     }));

@@ -70,13 +70,17 @@ export class SmtpTransportPool implements OnModuleDestroy {
     return this.pools.size;
   }
 
-  /** Hands a ready-built message to the account's server; rejects with nodemailer's error (with the SMTP reply when there was one). */
-  async send(key: string, settings: MailServerSettings, envelope: SmtpEnvelope, raw: Buffer): Promise<SmtpAcceptance> {
+  /**
+   * Hands a ready-built message to the account's server; rejects with nodemailer's error (with the
+   * SMTP reply when there was one). `messageId` is the one in `raw`: given, nodemailer does not
+   * draw a random one of its own for a message it never writes into.
+   */
+  async send(key: string, settings: MailServerSettings, envelope: SmtpEnvelope, raw: Buffer, messageId: string): Promise<SmtpAcceptance> {
     await this.slots.acquire();
     const pooled = this.transportFor(key, settings);
     pooled.inFlight += 1;
     try {
-      const info = await pooled.transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw });
+      const info = await pooled.transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw, messageId });
       return { response: info.response, accepted: info.accepted.map(String), rejected: info.rejected.map(String) };
     } finally {
       pooled.inFlight -= 1;

@@ -4,8 +4,7 @@ import { AppConfig } from '@app/config';
 import { AccountRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
 import type { MailAccount, OutboundContent, OutboundCreation, OutboundMessage } from '@app/database';
 import { draftOutboundContent, messageIdDomain, replyReferences } from '@app/mail';
-import { JobName, JobProducer } from '@app/queue';
-import { TenantContext, TenantScope } from '@app/tenancy';
+import { TenantScope } from '@app/tenancy';
 import { BadRequestException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 
 import { AttachmentsService } from './attachments.service.js';
@@ -14,6 +13,7 @@ import { assertWithinSizeLimit, decodeAttachments } from './message-content.js';
 import { assertSameRequest, idempotentRequest } from './request-fingerprint.js';
 import type { IdempotentRequest } from './request-fingerprint.js';
 import { toMailboxes } from './recipients.js';
+import { SendRequestBatches } from './send-request-batches.js';
 
 export interface SendResult {
   record: OutboundMessage;
@@ -30,13 +30,12 @@ export class ComposeService {
   constructor(
     private readonly config: AppConfig,
     private readonly scope: TenantScope,
-    private readonly tenant: TenantContext,
     private readonly accounts: AccountRepository,
     private readonly drafts: DraftRepository,
     private readonly outbound: OutboundMessageRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
     private readonly attachments: AttachmentsService,
-    private readonly jobs: JobProducer,
+    private readonly batches: SendRequestBatches,
   ) {}
 
   async compose(dto: ComposeMessageDto, idempotencyKey: string | null): Promise<SendResult> {
@@ -64,14 +63,16 @@ export class ComposeService {
 
     if (inline.length === 0 && (dto.attachmentIds ?? []).length === 0) {
       // Nothing to store besides the record: the account lookup and the idempotent insert are one
-      // round trip each, and a replay is answered by the insert that finds the key taken.
+      // round trip each, shared with the other requests in flight, and a replay is answered by the
+      // insert that finds the key taken.
       assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, []);
-      const account = await this.accountOrFail(dto.accountId);
-      const result = await this.outbound.createIdempotent(
-        { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, []) },
+      const account = await this.batches.account(dto.accountId);
+      if (!account) throw new NotFoundException(`Account ${dto.accountId} not found`);
+      const result = await this.batches.createIdempotent({
+        values: { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, []) },
         idempotencyKey,
-        idempotency?.fingerprint,
-      );
+        requestFingerprint: idempotency?.fingerprint ?? null,
+      });
       if (!result.created) assertSameRequest(result.record, idempotency);
       return this.enqueue(result);
     }
@@ -146,9 +147,7 @@ export class ComposeService {
    * exists and repairs the rare case where the first request died between commit and enqueue.
    */
   private async enqueue(creation: OutboundCreation): Promise<SendResult> {
-    if (creation.created || creation.record.state === 'queued') {
-      await this.jobs.enqueue(JobName.SendEmail, { tenantId: this.tenant.tenantId, outboundMessageId: creation.record.id });
-    }
+    if (creation.created || creation.record.state === 'queued') await this.batches.enqueueSend(creation.record.id);
     return creation;
   }
 

@@ -11,16 +11,22 @@ interface Waiter<T, R> {
  * exactly when the database round trip is what limits throughput.
  *
  * `write` answers the items of a batch in order. If it throws, every caller of that batch gets
- * the error.
+ * the error, unless `writeOne` is given: then the items of a failed batch of several are written
+ * again one by one, so an item that cannot be written fails only its own caller.
  */
 export class GroupCommit<T, R> {
   private readonly waiting = new Map<string, Waiter<T, R>[]>();
   private readonly busy = new Set<string>();
+  private readonly maxBatch: number;
+  private readonly writeOne: ((key: string, item: T) => Promise<R>) | undefined;
 
   constructor(
     private readonly write: (key: string, items: T[]) => Promise<R[]>,
-    private readonly maxBatch = 100,
-  ) {}
+    options: { maxBatch?: number; writeOne?: (key: string, item: T) => Promise<R> } = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 100;
+    this.writeOne = options.writeOne;
+  }
 
   submit(key: string, item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
@@ -41,7 +47,9 @@ export class GroupCommit<T, R> {
           const results = await this.write(key, batch.map((waiter) => waiter.item));
           batch.forEach((waiter, index) => waiter.resolve(results[index]));
         } catch (error: unknown) {
-          for (const waiter of batch) waiter.reject(error);
+          const writeOne = this.writeOne;
+          if (writeOne && batch.length > 1) await Promise.all(batch.map((waiter) => writeOne(key, waiter.item).then((result) => waiter.resolve(result), (failure: unknown) => waiter.reject(failure))));
+          else for (const waiter of batch) waiter.reject(error);
         }
       }
     } finally {

@@ -64,12 +64,32 @@ describe('GroupCommit', () => {
       sizes.push(items.length);
       if (sizes.length === 1) await gate.promise;
       return items;
-    }, 2);
+    }, { maxBatch: 2 });
 
     const all = [1, 2, 3, 4, 5, 6].map((item) => sut.submit('k', item));
     gate.release();
     await Promise.all(all);
 
     expect(sizes).toEqual([1, 2, 2, 1]);
+  });
+
+  it('writes the items of a failed batch one by one when it can, so only the bad item fails', async () => {
+    const gate = deferred();
+    const batches: number[][] = [];
+    const sut = new GroupCommit<number, number>(
+      async (_key, items) => {
+        batches.push(items);
+        if (batches.length === 1) await gate.promise;
+        if (items.includes(3)) throw new Error('one bad item');
+        return items;
+      },
+      { writeOne: (_key, item) => (item === 3 ? Promise.reject(new Error('bad item')) : Promise.resolve(item * 100)) },
+    );
+    const first = sut.submit('k', 1);
+    const later = [2, 3, 4].map((item) => sut.submit('k', item));
+    gate.release();
+    await first;
+    const settled = await Promise.allSettled(later);
+    expect(settled.map((result) => (result.status === 'fulfilled' ? result.value : 'rejected'))).toEqual([200, 'rejected', 400]);
   });
 });
