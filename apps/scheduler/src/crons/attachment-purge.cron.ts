@@ -4,6 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Cron } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { runExclusively } from './exclusive-run.js';
 
 /** pg_try_advisory_lock key owned by this cron (any fixed 64-bit number unique in the database). */
 export const ATTACHMENT_PURGE_LOCK_KEY = 7_316_201_902;
@@ -39,19 +40,7 @@ export class AttachmentPurgeCron {
   }
 
   async run(): Promise<AttachmentPurgeResult> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1) AS "locked"', [ATTACHMENT_PURGE_LOCK_KEY])) as { locked: boolean }[];
-      if (!row?.locked) return { state: 'skipped', reason: 'another scheduler holds the lock' };
-      try {
-        return await this.purgeEveryTenant();
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [ATTACHMENT_PURGE_LOCK_KEY]);
-      }
-    } finally {
-      await runner.release();
-    }
+    return runExclusively(this.dataSource, ATTACHMENT_PURGE_LOCK_KEY, () => this.purgeEveryTenant());
   }
 
   private async purgeEveryTenant(): Promise<AttachmentPurgeResult> {

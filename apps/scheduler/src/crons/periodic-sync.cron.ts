@@ -11,6 +11,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { CronJob } from 'cron';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
+import { runExclusively } from './exclusive-run.js';
 
 export const PERIODIC_SYNC_JOB = 'periodic-sync';
 /** pg_try_advisory_lock key owned by this cron (any fixed 64-bit number unique in the database). */
@@ -58,23 +59,13 @@ export class PeriodicSyncCron implements OnApplicationBootstrap {
   /** `tick` names the schedule slot being served; replicas serving the same slot act once. */
   async run(tick: Date): Promise<PeriodicSyncResult> {
     if (!this.config.features.imapSync || !this.config.features.backgroundJobs) return { state: 'disabled' };
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1) AS "locked"', [ADVISORY_LOCK_KEY])) as { locked: boolean }[];
-      if (!row?.locked) return { state: 'skipped', reason: 'another scheduler holds the lock' };
-      try {
-        const slot = new Date(Math.floor(tick.getTime() / 60_000) * 60_000).toISOString();
-        const claimed = await this.redis.set(`periodic-sync:${slot}`, '1', 'EX', TICK_CLAIM_SECONDS, 'NX');
-        this.metrics.record('sync_tick', claimed !== 'OK');
-        if (claimed !== 'OK') return { state: 'skipped', reason: `tick ${slot} was served already` };
-        return await this.enqueueDueAccounts();
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEY]);
-      }
-    } finally {
-      await runner.release();
-    }
+    return runExclusively(this.dataSource, ADVISORY_LOCK_KEY, async () => {
+      const slot = new Date(Math.floor(tick.getTime() / 60_000) * 60_000).toISOString();
+      const claimed = await this.redis.set(`periodic-sync:${slot}`, '1', 'EX', TICK_CLAIM_SECONDS, 'NX');
+      this.metrics.record('sync_tick', claimed !== 'OK');
+      if (claimed !== 'OK') return { state: 'skipped', reason: `tick ${slot} was served already` };
+      return this.enqueueDueAccounts();
+    });
   }
 
   private async enqueueDueAccounts(): Promise<PeriodicSyncResult> {

@@ -4,6 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Cron } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { runExclusively } from './exclusive-run.js';
 
 /** pg_try_advisory_lock key owned by this cron (any fixed 64-bit number unique in the database). */
 export const UNSETTLED_ACTION_LOCK_KEY = 7_316_201_903;
@@ -43,19 +44,7 @@ export class UnsettledActionCron {
   }
 
   async run(): Promise<UnsettledActionResult> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1) AS "locked"', [UNSETTLED_ACTION_LOCK_KEY])) as { locked: boolean }[];
-      if (!row?.locked) return { state: 'skipped', reason: 'another scheduler holds the lock' };
-      try {
-        return await this.settleEveryTenant();
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [UNSETTLED_ACTION_LOCK_KEY]);
-      }
-    } finally {
-      await runner.release();
-    }
+    return runExclusively(this.dataSource, UNSETTLED_ACTION_LOCK_KEY, () => this.settleEveryTenant());
   }
 
   private async settleEveryTenant(): Promise<UnsettledActionResult> {
