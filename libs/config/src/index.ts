@@ -15,4 +15,4 @@ export type {
 } from './app-config.js';
 export { ConfigModule } from './config.module.js';
 export { EnvironmentVariables, LEGACY_ALIASES } from './environment.js';
-export { ConfigValidationError, defaultApiWorkers, loadConfig, loadConfigOrExit } from './load-config.js';
+export { ConfigValidationError, loadConfig, loadConfigOrExit } from './load-config.js';

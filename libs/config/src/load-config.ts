@@ -16,7 +16,7 @@ export class ConfigValidationError extends Error {
 }
 
 /** SPEC's default process count; also the most a default picks, however many cores there are. */
-export const MAX_DEFAULT_API_WORKERS = 4;
+const MAX_DEFAULT_API_WORKERS = 4;
 
 /**
  * API processes when API_WORKERS is unset: one per core, at most four. More processes than cores

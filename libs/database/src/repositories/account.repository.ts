@@ -88,11 +88,6 @@ export class AccountRepository {
     return (await this.selectByIds(this.columns.withSecret, [id]))[0] ?? null;
   }
 
-  /** Like findByIdWithSecret, for several accounts in one query. */
-  async findManyWithSecret(ids: readonly string[]): Promise<MailAccount[]> {
-    return this.selectByIds(this.columns.withSecret, ids);
-  }
-
   async listIdsWithSecret(): Promise<Pick<MailAccount, 'id' | 'encryptedPassword'>[]> {
     return this.scope.transaction((manager, tenantId) =>
       manager
