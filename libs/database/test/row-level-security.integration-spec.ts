@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { queryAsTenant } from '@app/tenancy';
+import { PREPARED_PER_CONNECTION, queryAsTenant } from '@app/tenancy';
 import pg from 'pg';
 
 const TENANT_OWNED_TABLES = ['mail_accounts', 'mail_folders', 'mail_messages', 'mail_attachments', 'mail_message_actions', 'drafts', 'outbound_messages', 'sync_runs'];
@@ -124,6 +124,50 @@ describe('row-level security for the app role', () => {
       });
 
       expect(after).toEqual({ visible: 0 });
+    });
+
+    it('keeps a repeated statement prepared once per connection, and it stays scoped to each call’s tenant', async () => {
+      const text = 'SELECT tenant_id FROM mail_messages';
+      const { seen, planning, prepared } = await withClient(process.env.DATABASE_URL, async (app) => ({
+        seen: [
+          ...(await queryAsTenant<{ tenant_id: string }>(app, tenant, text, [])),
+          ...(await queryAsTenant<{ tenant_id: string }>(app, other, text, [])),
+          ...(await queryAsTenant<{ tenant_id: string }>(app, tenant, text, [])),
+        ].map((row) => row.tenant_id),
+        planning: await queryAsTenant<{ mode: string }>(app, tenant, `SELECT current_setting('plan_cache_mode') AS mode`, []),
+        prepared: (await app.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements')).rows.map((row) => row.statement),
+      }));
+
+      expect(seen).toEqual([tenant, other, tenant]);
+      expect(planning).toEqual([{ mode: 'force_custom_plan' }]);
+      expect(prepared.filter((statement) => statement === text)).toHaveLength(1);
+      expect(prepared).toHaveLength(3);
+    });
+
+    it('closes the least recently used statements beyond the per-connection limit', async () => {
+      const count = await withClient(process.env.DATABASE_URL, async (app) => {
+        for (let index = 0; index < PREPARED_PER_CONNECTION + 20; index += 1) await queryAsTenant(app, tenant, `SELECT ${index} AS n FROM mail_messages`, []);
+        const [first] = await queryAsTenant<{ n: number }>(app, tenant, 'SELECT 0 AS n FROM mail_messages', []);
+        expect(first).toEqual({ n: 0 });
+        return (await app.query<{ count: number }>('SELECT count(*)::int AS count FROM pg_prepared_statements')).rows[0]?.count;
+      });
+
+      // The limit of the tenant's statements, and the one that sets the tenant.
+      expect(count).toBe(PREPARED_PER_CONNECTION + 1);
+    });
+
+    it('runs a statement again after it failed, whether its parse or its execution failed', async () => {
+      const rows = await withClient(process.env.DATABASE_URL, async (app) => {
+        // The connection's first statement, so its round trip also prepares the one that sets the tenant.
+        const later = 'SELECT count(*)::int AS n FROM pg_temp.created_later';
+        await expect(queryAsTenant(app, tenant, later, [])).rejects.toThrow(/does not exist/);
+        await app.query('CREATE TEMPORARY TABLE created_later (id int)');
+        const divide = 'SELECT (1 / (count(*) - $1::int))::int AS n FROM mail_messages';
+        await expect(queryAsTenant(app, tenant, divide, [1])).rejects.toThrow(/division by zero/);
+        return [...(await queryAsTenant<{ n: number }>(app, tenant, later, [])), ...(await queryAsTenant<{ n: number }>(app, tenant, divide, [0]))];
+      });
+
+      expect(rows).toEqual([{ n: 0 }, { n: 1 }]);
     });
   });
 

@@ -2,4 +2,4 @@ export { MissingTenantError, TenantContext } from './tenant-context.js';
 export { TenancyModule } from './tenancy.module.js';
 export { TenantScope } from './tenant-scope.js';
 export type { NamedStatement } from './tenant-scope.js';
-export { queryAsTenant, SET_TENANT_SQL, TenantStatement } from './tenant-statement.js';
+export { PREPARED_PER_CONNECTION, queryAsTenant, SET_TENANT_SQL, TenantStatement } from './tenant-statement.js';
