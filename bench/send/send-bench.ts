@@ -12,7 +12,7 @@
  * postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL, BENCH_MESSAGES (default 1000),
  * BENCH_POOL_SIZE (SMTP_POOL_SIZE for both sides, default 5), BENCH_SEND_CONCURRENCY (worker
  * SEND_CONCURRENCY, default 20), BENCH_API_CONCURRENCY (requests in flight at the API, default
- * 50), BENCH_ACCOUNTS (accounts the queue side sends from, default 1), BENCH_ROUNDS (default 3),
+ * 50), BENCH_ACCOUNTS (accounts the queue side sends from, default 1), BENCH_ROUNDS (default 5),
  * BENCH_CPU_PROFILE_DIR (the API and worker processes write V8 CPU profiles there).
  */
 import { fork } from 'node:child_process';
@@ -47,9 +47,13 @@ const POOL_SIZE = Number(env.BENCH_POOL_SIZE ?? 5);
 const SEND_CONCURRENCY = Number(env.BENCH_SEND_CONCURRENCY ?? 20);
 const API_CONCURRENCY = Number(env.BENCH_API_CONCURRENCY ?? 50);
 const ACCOUNTS = Number(env.BENCH_ACCOUNTS ?? 1);
-const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(env.BENCH_ROUNDS ?? 5);
 const CPU_PROFILE_DIR = env.BENCH_CPU_PROFILE_DIR;
-const WARM_UP_MESSAGES = Math.min(200, MESSAGES);
+/**
+ * Sent on each side before the rounds. V8 is still compiling the hot paths of both sides well past
+ * the first few hundred messages: after 200, the first round ran 25-30% below the later ones.
+ */
+const WARM_UP_MESSAGES = MESSAGES;
 const APP_ROLE = 'mail_bench_send_app';
 const TENANT = 'bench-sender';
 const SINK_HOST = '127.0.0.1';
