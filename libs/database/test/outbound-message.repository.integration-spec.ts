@@ -78,7 +78,7 @@ describe('OutboundMessageRepository', () => {
     expect([...claimed.keys()]).toEqual([record.id]);
     expect(claimed.get(record.id)?.record).toMatchObject({ id: record.id, state: 'sending', attempts: 1 });
     expect(claimed.get(record.id)?.account).toMatchObject({ id: account.id, email: account.email, encryptedPassword: 'sealed', smtpPort: 2 });
-    await asTenant(() => repository.markAccepted([{ id: record.id, response: '250 ok', sentCopyFiled: true }]));
+    await asTenant(() => repository.claimAttempts([], [{ id: record.id, response: '250 ok', sentCopyFiled: true }]));
     expect((await asTenant(() => repository.claimAttempts([record.id]))).size).toBe(0);
   });
 

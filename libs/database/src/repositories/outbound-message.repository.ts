@@ -203,9 +203,10 @@ export class OutboundMessageRepository {
    * needs next to connect. A record that is gone, finished, or already accepted by the server is
    * absent from the result.
    *
-   * `alsoAccepted` are recorded first as markAccepted does, in the same statement, so the writes
-   * of the sends a worker has in flight share one round trip. A record accepted there is not
-   * claimed by the same statement.
+   * `alsoAccepted` are the messages the server took, recorded first in the same statement, so the
+   * writes of the sends a worker has in flight share one round trip: from then on none of them is
+   * handed to SMTP again, and `sentCopyFiled` says the provider files the Sent copy itself. A
+   * record accepted there is not claimed by the same statement.
    */
   async claimAttempts(ids: readonly string[], alsoAccepted: readonly SmtpAcceptanceRecord[] = []): Promise<Map<string, ClaimedAttempt>> {
     const rows = await this.acceptAndClaim(alsoAccepted, ids);
@@ -219,14 +220,6 @@ export class OutboundMessageRepository {
       };
     });
     return new Map(claimed.map((attempt) => [attempt.record.id, attempt]));
-  }
-
-  /**
-   * The server took these messages: from here on none is handed to SMTP again. `sentCopyFiled`
-   * when the provider files the Sent copy itself, so there is nothing left to do.
-   */
-  async markAccepted(acceptances: readonly SmtpAcceptanceRecord[]): Promise<void> {
-    await this.acceptAndClaim(acceptances, []);
   }
 
   /** One statement: the acceptances, then the claims (rows with their account's columns) of records not accepted in it. */
