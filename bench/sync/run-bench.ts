@@ -119,8 +119,9 @@ async function measured<T>(databaseName: string, work: () => Promise<T>): Promis
 }
 
 /**
- * Fetches every source once. Dovecot's first full read of a mailbox builds its caches and runs
- * well below later ones; a contender going first would pay for it alone.
+ * Fetches every source once. The seeded files were copied into the Maildir, so Dovecot knows
+ * nothing of them (sizes included) that delivery would have recorded, and its first full read
+ * runs well below later ones: a contender going first would pay for it alone.
  */
 async function readMailboxOnce(imap: { port: number; user: string; password: string }): Promise<void> {
   const client = new ImapFlow({ host: '127.0.0.1', port: imap.port, secure: false, doSTARTTLS: false, auth: { user: imap.user, pass: imap.password }, logger: false, disableAutoIdle: true });
