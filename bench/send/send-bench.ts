@@ -34,6 +34,7 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 
 import type { ApiReply, ApiRequest } from './api-process.js';
+import { cpuSecondsOf, CpuMeter, localRedisPid } from '../support/cpu-meter.js';
 import { cpuMsSince, epochMs } from './clock.js';
 import { messageBody } from './message-body.js';
 import type { SinkReply, SinkRequest } from './sink-process.js';
@@ -154,6 +155,10 @@ class Sink {
     readonly port: number,
   ) {}
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   static async start(): Promise<Sink> {
     const child = fork(new URL('./sink-process.js', import.meta.url), { stdio: 'inherit' });
     const [reply] = (await once(child, 'message')) as [SinkReply];
@@ -199,19 +204,57 @@ interface Bench {
   sink: Sink;
   api: Part<ApiRequest, ApiReply>;
   worker: Part<WorkerRequest, WorkerReply>;
+  services: ServiceTarget;
+}
+
+interface ServiceTarget {
+  databaseName: string;
+  /** Null when Redis does not run on this machine. */
+  redisPid: number | null;
+  sinkPid: number | undefined;
+}
+
+/** CPU milliseconds of the services beside the Node processes over one measured stretch. */
+interface ServiceCpuMs {
+  /** The backends serving the bench database. */
+  postgres: number;
+  redis: number | null;
+  sink: number;
+}
+
+/**
+ * Starts counting the CPU time of PostgreSQL, Redis and the sink; the returned function reads
+ * what they used since. Both sides of the comparison use the sink; only the queue path uses the
+ * other two, so without them its cost per message would look smaller than it is.
+ */
+function countServiceCpu(target: ServiceTarget): () => ServiceCpuMs {
+  const postgres = new CpuMeter(target.databaseName);
+  const seconds = (pid: number | null | undefined): number | null => (pid ? cpuSecondsOf(`/proc/${pid}/stat`) : null);
+  const redisStart = seconds(target.redisPid);
+  const sinkStart = seconds(target.sinkPid) ?? 0;
+  return () => {
+    const redisEnd = seconds(target.redisPid);
+    return {
+      postgres: postgres.read().postgres * 1000,
+      redis: redisStart !== null && redisEnd !== null ? (redisEnd - redisStart) * 1000 : null,
+      sink: ((seconds(target.sinkPid) ?? sinkStart) - sinkStart) * 1000,
+    };
+  };
 }
 
 interface BaselineRun {
   rate: number;
   /** CPU milliseconds per message of this process, which builds and submits everything. */
   cpuMsPerMessage: number;
+  sinkCpuMsPerMessage: number;
 }
 
-async function baseline(sink: Sink, count: number): Promise<BaselineRun> {
+async function baseline(sink: Sink, services: ServiceTarget, count: number): Promise<BaselineRun> {
   const transport = createTransport({ host: SINK_HOST, port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: POOL_SIZE, maxMessages: Infinity });
   const ids = Array.from({ length: count }, () => `<${randomUUID()}@bench.example>`);
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const serviceCpu = countServiceCpu(services);
   await Promise.all(
     ids.map((messageId, index) =>
       transport.sendMail({ from: 'Bench <bench@bench.example>', to: 'Sink <sink@sink.example>', messageId, date: new Date(), ...messageBody(index) }),
@@ -219,9 +262,10 @@ async function baseline(sink: Sink, count: number): Promise<BaselineRun> {
   );
   const seconds = (performance.now() - started) / 1000;
   const cpuMsPerMessage = cpuMsSince(cpu) / count;
+  const sinkCpuMsPerMessage = serviceCpu().sink / count;
   transport.close();
   await verifyAtSink(sink, ids, 'nodemailer pool');
-  return { rate: count / seconds, cpuMsPerMessage };
+  return { rate: count / seconds, cpuMsPerMessage, sinkCpuMsPerMessage };
 }
 
 async function createAccounts(bench: Bench, label: string): Promise<string[]> {
@@ -256,9 +300,10 @@ interface QueueRun {
   rate: number;
   /** Records created and enqueued per second by the API's part alone. */
   apiRate: number;
-  /** CPU milliseconds per message of the API process and of the worker process (PostgreSQL and Redis not counted). */
+  /** CPU milliseconds per message of the API process, the worker process and the services, from the first request to the last job. */
   apiCpuMs: number;
   workerCpuMs: number;
+  services: ServiceCpuMs;
   waitedMs: number;
   processedMs: number;
 }
@@ -270,13 +315,14 @@ interface QueueRun {
  * measures only the worker taking the jobs from the queue to the server.
  */
 async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: string, count: number): Promise<QueueRun> {
-  const { app, config, sink, api, worker } = bench;
+  const { app, config, sink, api, worker, services } = bench;
   const accountIds = await createAccounts(bench, `${mode}-${label}`);
   const queue = app.get(JobProducer).queueFor(JobName.SendEmail);
   if (mode === 'drain') await queue.pause();
   worker.send({ type: 'await', count });
   await worker.next('awaiting');
   const drained = worker.next('drained');
+  const serviceCpu = countServiceCpu(services);
   api.send({ type: 'send', tenantId: TENANT, accountIds, count, concurrency: API_CONCURRENCY, keyPrefix: `bench-${mode}-${label}` });
   const sent = await api.next('sent');
   let started = sent.startedAt;
@@ -285,6 +331,7 @@ async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: s
     await queue.resume();
   }
   const { at, cpuMs: workerCpuMs } = await drained;
+  const serviceCpuMs = serviceCpu();
   if (sent.replayed > 0) throw new Error(`${sent.replayed} requests were answered as replays`);
   await verifyAtSink(sink, sent.messageIds, `queue (${mode})`);
 
@@ -309,9 +356,24 @@ async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: s
     apiRate: count / ((sent.finishedAt - sent.startedAt) / 1000),
     apiCpuMs: sent.cpuMs / count,
     workerCpuMs: workerCpuMs / count,
+    services: { postgres: serviceCpuMs.postgres / count, redis: serviceCpuMs.redis === null ? null : serviceCpuMs.redis / count, sink: serviceCpuMs.sink / count },
     waitedMs: average(jobs.map((job) => (job.processedOn ?? 0) - job.timestamp)),
     processedMs: average(jobs.map((job) => (job.finishedOn ?? 0) - (job.processedOn ?? 0))),
   };
+}
+
+/** The CPU a message costs through the queue, every process counted, as `API a + worker w + … = total`. */
+function queueCpuText(run: Pick<QueueRun, 'apiCpuMs' | 'workerCpuMs' | 'services'>): string {
+  const parts: [string, number | null][] = [
+    ['API', run.apiCpuMs],
+    ['worker', run.workerCpuMs],
+    ['PostgreSQL', run.services.postgres],
+    ['Redis', run.services.redis],
+    ['sink', run.services.sink],
+  ];
+  const counted = parts.filter((part): part is [string, number] => part[1] !== null);
+  const total = counted.reduce((sum, [, ms]) => sum + ms, 0);
+  return `${counted.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(' + ')} = ${total.toFixed(2)}${parts.length > counted.length ? ' (Redis not local)' : ''}`;
 }
 
 function median(values: number[]): number {
@@ -362,7 +424,8 @@ async function main(): Promise<void> {
     started.push(worker);
     const api = await Part.start<ApiRequest, ApiReply>('api', './api-process.js', childEnv);
     started.push(api);
-    const bench: Bench = { app, config, sink, api, worker };
+    const services: ServiceTarget = { databaseName, redisPid: await localRedisPid(REDIS_URL), sinkPid: sink.pid };
+    const bench: Bench = { app, config, sink, api, worker, services };
 
     log(
       `${MESSAGES} messages, SMTP pool ${POOL_SIZE}, send concurrency ${SEND_CONCURRENCY}, API requests in flight ${API_CONCURRENCY}, ` +
@@ -370,23 +433,23 @@ async function main(): Promise<void> {
     );
     log(`load average before: ${load()}`);
     // The API and the worker are long-running processes; their first requests, compiling code and opening pools, are not what is measured.
-    await baseline(sink, WARM_UP_MESSAGES);
+    await baseline(sink, services, WARM_UP_MESSAGES);
     await throughQueue(bench, 'end-to-end', 'warm-up', WARM_UP_MESSAGES);
 
     // Each round measures the baseline right before the queue path, so both see the same machine;
     // the median of the rounds' ratios is the figure that counts on a machine shared with other work.
-    const rounds: { plain: number; plainCpuMs: number; endToEnd: QueueRun; drain: QueueRun }[] = [];
+    const rounds: { plain: number; plainCpuMs: number; plainSinkCpuMs: number; endToEnd: QueueRun; drain: QueueRun }[] = [];
     for (let round = 1; round <= ROUNDS; round += 1) {
-      const { rate: plain, cpuMsPerMessage: plainCpuMs } = await baseline(sink, MESSAGES);
+      const { rate: plain, cpuMsPerMessage: plainCpuMs, sinkCpuMsPerMessage: plainSinkCpuMs } = await baseline(sink, services, MESSAGES);
       const endToEnd = await throughQueue(bench, 'end-to-end', String(round), MESSAGES);
       const drain = await throughQueue(bench, 'drain', String(round), MESSAGES);
-      rounds.push({ plain, plainCpuMs, endToEnd, drain });
+      rounds.push({ plain, plainCpuMs, plainSinkCpuMs, endToEnd, drain });
       log(
         `round ${round}: nodemailer ${plain.toFixed(0)}/s | end-to-end ${endToEnd.rate.toFixed(0)}/s (ratio ${(endToEnd.rate / plain).toFixed(2)}; ` +
           `jobs waited ${endToEnd.waitedMs.toFixed(0)} ms, processed in ${endToEnd.processedMs.toFixed(1)} ms) | ` +
           `drain ${drain.rate.toFixed(0)}/s (ratio ${(drain.rate / plain).toFixed(2)}; processed in ${drain.processedMs.toFixed(1)} ms) | ` +
-          `API part alone ${drain.apiRate.toFixed(0)}/s | CPU ms/message: nodemailer ${plainCpuMs.toFixed(2)}, ` +
-          `API ${drain.apiCpuMs.toFixed(2)} + worker ${drain.workerCpuMs.toFixed(2)} | load ${load()}`,
+          `API part alone ${drain.apiRate.toFixed(0)}/s | CPU ms/message: nodemailer ${plainCpuMs.toFixed(2)} + sink ${plainSinkCpuMs.toFixed(2)}, ` +
+          `end-to-end ${queueCpuText(endToEnd)} | load ${load()}`,
       );
     }
     log('');
@@ -404,9 +467,14 @@ async function main(): Promise<void> {
       `API part alone (compose + record + enqueue, worker paused)  ${median(rounds.map((r) => r.drain.apiRate)).toFixed(0).padStart(6)} requests/s   ` +
         `ratio ${median(rounds.map((r) => r.drain.apiRate / r.plain)).toFixed(2)}`,
     );
+    const medianRedis = rounds.every((r) => r.endToEnd.services.redis !== null) ? median(rounds.map((r) => r.endToEnd.services.redis ?? 0)) : null;
     log(
-      `CPU per message in the Node processes (drain rounds; PostgreSQL, Redis and the sink not counted): nodemailer ${median(rounds.map((r) => r.plainCpuMs)).toFixed(2)} ms, ` +
-        `API ${median(rounds.map((r) => r.drain.apiCpuMs)).toFixed(2)} ms + worker ${median(rounds.map((r) => r.drain.workerCpuMs)).toFixed(2)} ms`,
+      `CPU ms per message, every process (end-to-end rounds): nodemailer ${median(rounds.map((r) => r.plainCpuMs)).toFixed(2)} + sink ${median(rounds.map((r) => r.plainSinkCpuMs)).toFixed(2)}; ` +
+        `through the queue ${queueCpuText({
+          apiCpuMs: median(rounds.map((r) => r.endToEnd.apiCpuMs)),
+          workerCpuMs: median(rounds.map((r) => r.endToEnd.workerCpuMs)),
+          services: { postgres: median(rounds.map((r) => r.endToEnd.services.postgres)), redis: medianRedis, sink: median(rounds.map((r) => r.endToEnd.services.sink)) },
+        })}`,
     );
   } finally {
     for (const part of started.reverse()) await part.stop();

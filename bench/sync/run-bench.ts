@@ -25,8 +25,8 @@ import { SYNC_PROVIDERS } from '../../apps/worker/src/sync/index.js';
 import { generateCorpus, writeCorpus } from '../../apps/worker/test/support/mail-corpus.js';
 import { addMailUser, seedMailbox, startMailStack, stopMailStack } from '../../test/infra/mail-stack.js';
 import { baselineSync } from './baseline-sync.js';
-import { CpuMeter } from './cpu-meter.js';
-import type { CpuSeconds } from './cpu-meter.js';
+import { CpuMeter } from '../support/cpu-meter.js';
+import type { CpuSeconds } from '../support/cpu-meter.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));

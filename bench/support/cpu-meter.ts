@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
+import { Redis } from 'ioredis';
+
 /** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
 /** utime + stime of one /proc stat file in seconds, or null once the process or thread is gone. */
-function cpuSecondsOf(statFile: string): number | null {
+export function cpuSecondsOf(statFile: string): number | null {
   try {
     const stat = readFileSync(statFile, 'utf8');
     // The command name may hold spaces and parentheses: the fields after it are counted from its end.
@@ -12,6 +14,21 @@ function cpuSecondsOf(statFile: string): number | null {
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
   } catch {
     return null;
+  }
+}
+
+/** The local process listening for `url`'s Redis, when it runs on this machine; null otherwise. */
+export async function localRedisPid(url: string): Promise<number | null> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    const pid = Number(/^process_id:(\d+)/m.exec(await client.info('server'))?.[1]);
+    // A remote server's pid means nothing here; a local one runs a redis-server command.
+    return pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis') ? pid : null;
+  } catch {
+    return null;
+  } finally {
+    client.disconnect();
   }
 }
 
