@@ -37,7 +37,6 @@ export interface OutboundContent {
 @Entity('outbound_messages')
 @Unique('uq_outbound_messages_idempotency', ['tenantId', 'idempotencyKey'])
 @Index('idx_outbound_messages_tenant_account', ['tenantId', 'accountId'])
-@Index('idx_outbound_messages_state', ['state', 'updatedAt'])
 export class OutboundMessage {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -232,11 +232,14 @@ export class OutboundMessageRepository {
                 FROM unnest(CAST(:acceptedIds AS uuid[]), CAST(:responses AS text[]), CAST(:sentCopyFiled AS boolean[])) AS accepted(id, response, sent_copy_filed)
                WHERE o."id" = accepted.id AND o."tenant_id" = :tenantId AND o."smtp_accepted_at" IS NULL
                RETURNING o."id"),
+            -- Driven by the ids, like the acceptances: each record is looked up by key, whatever the
+            -- statistics of a table that churns this fast say about its other rows.
             "claimed" AS (
-              UPDATE "outbound_messages" SET "state" = 'sending', "attempts" = "attempts" + 1, "updated_at" = now()
-               WHERE "id" = ANY(CAST(:claimIds AS uuid[])) AND "id" <> ALL(CAST(:acceptedIds AS uuid[]))
-                 AND "tenant_id" = :tenantId AND "state" IN ('queued', 'sending') AND "smtp_accepted_at" IS NULL
-               RETURNING *)
+              UPDATE "outbound_messages" o SET "state" = 'sending', "attempts" = o."attempts" + 1, "updated_at" = now()
+                FROM unnest(CAST(:claimIds AS uuid[])) AS claim(id)
+               WHERE o."id" = claim.id AND o."id" <> ALL(CAST(:acceptedIds AS uuid[]))
+                 AND o."tenant_id" = :tenantId AND o."state" IN ('queued', 'sending') AND o."smtp_accepted_at" IS NULL
+               RETURNING o.*)
             SELECT "claimed".*, ${this.accountColumns}
               FROM "claimed" LEFT JOIN "mail_accounts" "account" ON "account"."id" = "claimed"."account_id" AND "account"."tenant_id" = "claimed"."tenant_id"`,
       parameters: {
