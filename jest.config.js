@@ -1,7 +1,8 @@
 /**
  * Three depths: unit (*.spec.ts, no I/O), integration (*.integration-spec.ts) and e2e
- * (*.e2e-spec.ts). The last two share one environment per run: a fresh PostgreSQL database, a
- * Redis key prefix and a private Dovecot/Postfix, all removed afterwards (test/setup).
+ * (*.e2e-spec.ts), plus fault cases (test/faults/*.fault-spec.ts). All but unit share one
+ * environment per run: a fresh PostgreSQL database, a Redis key prefix and a private
+ * Dovecot/Postfix, all removed afterwards (test/setup).
  */
 const shared = {
   rootDir: import.meta.dirname,
@@ -28,5 +29,7 @@ export default {
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test,bench}/**/*.spec.ts'] },
     { ...withServices, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs,test}/**/*.integration-spec.ts'] },
     { ...withServices, displayName: 'e2e', testMatch: ['<rootDir>/{apps,test}/**/*.e2e-spec.ts'] },
+    // Faults against real processes: each case breaks a dependency and prints what it measured.
+    { ...withServices, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
   ],
 };
