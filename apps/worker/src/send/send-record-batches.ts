@@ -1,3 +1,4 @@
+import { AppConfig } from '@app/config';
 import { GroupCommit, OutboundMessageRepository } from '@app/database';
 import type { MailAccount, OutboundMessage, SmtpAcceptanceRecord } from '@app/database';
 import { AccountMailSettings } from '@app/mail';
@@ -5,14 +6,21 @@ import type { AccountConnection } from '@app/mail';
 import { TenantContext } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 
+import { sendClaimTiming } from './send-claim.js';
+import type { SendClaimTiming } from './send-claim.js';
+
 export interface ClaimedSend {
   record: OutboundMessage;
   /** Null when the account is gone; the error when its credentials could not be read. */
   connection: AccountConnection | Error | null;
+  /** Local clock (Date.now()) after which this attempt must not open its SMTP transaction any more: see sendClaimTiming. */
+  startSmtpBy: number;
 }
 
 /** A write of the send state machine: claiming an attempt, or recording the server's acceptance. */
 type RecordWrite = { claim: string } | { accepted: SmtpAcceptanceRecord };
+
+type ClaimedRecord = Omit<ClaimedSend, 'startSmtpBy'>;
 
 /**
  * The two writes every send makes — claiming the attempt before SMTP and recording the server's
@@ -24,19 +32,26 @@ type RecordWrite = { claim: string } | { accepted: SmtpAcceptanceRecord };
  */
 @Injectable()
 export class SendRecordBatches {
-  private readonly writes = new GroupCommit<RecordWrite, ClaimedSend | null>((tenantId, items) => this.writeAll(tenantId, items), {
+  private readonly writes = new GroupCommit<RecordWrite, ClaimedRecord | null>((tenantId, items) => this.writeAll(tenantId, items), {
     writeOne: async (tenantId, item) => (await this.writeAll(tenantId, [item]))[0] ?? null,
   });
+  private readonly timing: SendClaimTiming;
 
   constructor(
+    config: AppConfig,
     private readonly tenant: TenantContext,
     private readonly outbound: OutboundMessageRepository,
     private readonly mailSettings: AccountMailSettings,
-  ) {}
+  ) {
+    this.timing = sendClaimTiming(config);
+  }
 
   /** Claims an attempt of the current tenant's record and loads its account; null when there is nothing to claim. */
-  claim(outboundMessageId: string): Promise<ClaimedSend | null> {
-    return this.writes.submit(this.tenant.tenantId, { claim: outboundMessageId });
+  async claim(outboundMessageId: string): Promise<ClaimedSend | null> {
+    // Taken before the claim is written, so the database's lease ends after this deadline plus the SMTP budget.
+    const requestedAt = Date.now();
+    const claimed = await this.writes.submit(this.tenant.tenantId, { claim: outboundMessageId });
+    return claimed && { ...claimed, startSmtpBy: requestedAt + this.timing.startSmtpWithinMs };
   }
 
   async accepted(acceptance: SmtpAcceptanceRecord): Promise<void> {
@@ -44,11 +59,11 @@ export class SendRecordBatches {
   }
 
   /** Answers each item in order: a claim with what it claimed (or null), an acceptance with null. */
-  private async writeAll(tenantId: string, items: RecordWrite[]): Promise<(ClaimedSend | null)[]> {
+  private async writeAll(tenantId: string, items: RecordWrite[]): Promise<(ClaimedRecord | null)[]> {
     const ids = items.flatMap((item) => ('claim' in item ? [item.claim] : []));
     const acceptances = items.flatMap((item) => ('accepted' in item ? [item.accepted] : []));
     // One statement, committed on its own, records the acceptances, claims the records and reads their accounts.
-    const claimed = await this.tenant.run(tenantId, () => this.outbound.claimAttempts(ids, acceptances));
+    const claimed = await this.tenant.run(tenantId, () => this.outbound.claimAttempts(ids, this.timing.leaseMs, acceptances));
     const connections = new Map<string, AccountConnection | Error | null>();
     // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
     const handedOut = new Set<string>();
