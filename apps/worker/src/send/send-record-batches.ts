@@ -24,17 +24,19 @@ type ClaimedRecord = Omit<ClaimedSend, 'startSmtpBy'>;
 
 /**
  * The two writes every send makes — claiming the attempt before SMTP and recording the server's
- * acceptance after it — grouped across the jobs a worker runs at once, per tenant, the claims
- * and acceptances that meet in a batch in one statement. Each job still waits for its own write
- * to commit before it goes on, so the state machine's guarantees are those of one write per job;
- * only the round trips are shared. A batch that fails is written again item by item, so an
- * acceptance never fails for a claim beside it.
+ * acceptance after it — grouped across the jobs a worker runs at once, per tenant, each batch in
+ * one statement. Each job still waits for its own write to commit before it goes on, so the state
+ * machine's guarantees are those of one write per job; only the round trips are shared. A batch
+ * that fails is written again item by item, so one record's write never fails another's.
+ *
+ * Acceptances have a lane of their own: between the server's 250 and the commit that records it,
+ * a crash leaves a message the next attempt sends again, so an acceptance is written at once,
+ * waiting at most for another batch of acceptances, never behind a batch of claims.
  */
 @Injectable()
 export class SendRecordBatches {
-  private readonly writes = new GroupCommit<RecordWrite, ClaimedRecord | null>((tenantId, items) => this.writeAll(tenantId, items), {
-    writeOne: async (tenantId, item) => (await this.writeAll(tenantId, [item]))[0] ?? null,
-  });
+  private readonly claims = this.lane();
+  private readonly acceptances = this.lane();
   private readonly timing: SendClaimTiming;
 
   constructor(
@@ -50,12 +52,18 @@ export class SendRecordBatches {
   async claim(outboundMessageId: string): Promise<ClaimedSend | null> {
     // Taken before the claim is written, so the database's lease ends after this deadline plus the SMTP budget.
     const requestedAt = Date.now();
-    const claimed = await this.writes.submit(this.tenant.tenantId, { claim: outboundMessageId });
+    const claimed = await this.claims.submit(this.tenant.tenantId, { claim: outboundMessageId });
     return claimed && { ...claimed, startSmtpBy: requestedAt + this.timing.startSmtpWithinMs };
   }
 
   async accepted(acceptance: SmtpAcceptanceRecord): Promise<void> {
-    await this.writes.submit(this.tenant.tenantId, { accepted: acceptance });
+    await this.acceptances.submit(this.tenant.tenantId, { accepted: acceptance });
+  }
+
+  private lane(): GroupCommit<RecordWrite, ClaimedRecord | null> {
+    return new GroupCommit<RecordWrite, ClaimedRecord | null>((tenantId, items) => this.writeAll(tenantId, items), {
+      writeOne: async (tenantId, item) => (await this.writeAll(tenantId, [item]))[0] ?? null,
+    });
   }
 
   /** Answers each item in order: a claim with what it claimed (or null), an acceptance with null. */
