@@ -10,7 +10,7 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 
-import { CRONS } from './crons/index.js';
+import { CRON_PROVIDERS, CRONS } from './crons/index.js';
 
 /** The only module that imports ScheduleModule: crons run in the scheduler app and nowhere else. */
 @Module({})
@@ -30,7 +30,7 @@ export class SchedulerModule {
         MetricsModule.forApp('scheduler'),
         ScheduleModule.forRoot(),
       ],
-      providers: [...CRONS],
+      providers: [...CRONS, ...CRON_PROVIDERS],
     };
   }
 }

@@ -1,6 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
+import { OutboundMessageRepository } from '@app/database';
 import type { MailAccount } from '@app/database';
+import { JobName, JobProducer } from '@app/queue';
 import { simpleParser } from 'mailparser';
 
 import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
@@ -98,6 +100,8 @@ describe('send-email processor against Postfix and Dovecot', () => {
     });
     expect(drafts).toHaveLength(1);
     expect(drafts[0]?.flags).toContain('\\Draft');
+    // Mirrored: nothing is owed to the Drafts folder any more, so reconciliation leaves it alone.
+    await eventually(async () => expect((await harness.draft(TENANT, draft.id))?.mirroredVersion).toBe(draft.version));
 
     const record = await harness.queueSend(TENANT, alice, { to: draft.to, subject: draft.subject, text: draft.textBody }, [], draft.id);
     await harness.settled(TENANT, record.id);
@@ -106,6 +110,8 @@ describe('send-email processor against Postfix and Dovecot', () => {
       expect(await harness.draft(TENANT, draft.id)).toBeNull();
       const left = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Drafts')).filter((message) => message.messageId?.includes(draft.id));
       expect(left).toHaveLength(0);
+      // The removal was remembered until its copy was gone, and is forgotten now.
+      expect(await harness.draftRemovals(TENANT)).not.toContain(draft.id);
     });
     const sent = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Sent')).filter((message) => message.messageId === record.messageId);
     expect(sent).toHaveLength(1);
@@ -186,4 +192,31 @@ describe('send-email processor against a scripted SMTP server', () => {
     const sent = (await mailboxMessages(stack.imapPort, email, PASSWORD, 'Sent')).filter((message) => message.messageId === record.messageId);
     expect(sent).toHaveLength(1);
   }, 60_000);
+
+  it('runs a second job of a record another attempt holds only once that claim has expired, and sends once', async () => {
+    smtp.setScript(() => '250 2.1.5 Ok');
+    const outbound = harness.app.get(OutboundMessageRepository);
+    const { record } = await harness.asTenant(TENANT, () =>
+      outbound.createIdempotent(
+        {
+          accountId: account.id,
+          draftId: null,
+          messageId: `<${randomUUID()}@example.test>`,
+          content: { from: { name: '', address: email }, to: [{ name: '', address: 'held@example.org' }], cc: [], bcc: [], replyTo: [], subject: 'held', text: 'x', html: null, inReplyTo: null, references: [], attachments: [] },
+        },
+        null,
+      ),
+    );
+    // An attempt on another worker holds the record for 3 s; then a duplicate job of it arrives (a stalled job, a reconciled one).
+    await harness.asTenant(TENANT, () => outbound.claimAttempts([record.id], 3_000));
+    await harness.app.get(JobProducer).enqueue(JobName.SendEmail, { tenantId: TENANT, outboundMessageId: record.id });
+
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(smtp.countsByMessageId().get(record.messageId)).toBeUndefined();
+    expect(await harness.record(TENANT, record.id)).toMatchObject({ state: 'sending', attempts: 1 });
+
+    const settled = await harness.settled(TENANT, record.id, 15_000);
+    expect(settled).toMatchObject({ state: 'sent', attempts: 2 });
+    expect(smtp.countsByMessageId().get(record.messageId)).toBe(1);
+  }, 30_000);
 });

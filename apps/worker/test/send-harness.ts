@@ -166,6 +166,11 @@ export class SendHarness {
     return this.asTenant(tenantId, () => this.app.get(DraftRepository).findById(id));
   }
 
+  /** Drafts deleted or sent whose IMAP copy is still to be removed. */
+  async draftRemovals(tenantId: string): Promise<string[]> {
+    return (await this.asTenant(tenantId, () => this.app.get(DraftRepository).findAwaitingMirror())).filter((draft) => draft.removed).map((draft) => draft.draftId);
+  }
+
   /** Waits until the record reaches a final state (sent with its Sent copy filed, or failed). */
   async settled(tenantId: string, id: string, timeoutMs = 30_000): Promise<OutboundMessage> {
     return eventually(async () => {

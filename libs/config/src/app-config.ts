@@ -73,6 +73,8 @@ export interface WorkerConfig {
 
 export interface SchedulerConfig {
   syncCron: string;
+  /** How often records waiting in PostgreSQL for a job are checked against the queue, so a lost job is re-enqueued. */
+  reconcileMs: number;
   /** 0 disables the scheduler's health listener. */
   healthPort: number;
 }

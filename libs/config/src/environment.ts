@@ -220,6 +220,12 @@ export class EnvironmentVariables {
   @Transform(toNumber)
   @IsInt()
   @Min(1)
+  @Max(3600)
+  RECONCILE_SECONDS = 60;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
   @Max(100)
   SYNC_CONCURRENCY = 2;
 

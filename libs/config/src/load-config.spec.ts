@@ -23,6 +23,7 @@ describe('loadConfig', () => {
     expect(sut.rateLimit).toEqual({ enabled: true, perMinute: 60, perHour: 1000 });
     expect(sut.tenancy).toEqual({ headerName: 'X-Tenant-ID', defaultTenantId: 'default' });
     expect(sut.scheduler.syncCron).toBe('0 * * * *');
+    expect(sut.scheduler.reconcileMs).toBe(60_000);
     expect(sut.worker).toEqual({ syncConcurrency: 2, sendConcurrency: 5, jobLockMs: 30_000, stalledCheckMs: 30_000, healthPort: 5001 });
     expect(sut.log).toEqual({ level: 'INFO', dir: null });
     expect(sut.encryption).toEqual({ currentKey: null, previousKeys: [] });

@@ -22,10 +22,10 @@ export type { AttachmentSourceRow, MessageDetailRow, MessageListCriteria, Messag
 export { FolderReadRepository } from './repositories/folder-read.repository.js';
 export type { FolderRow } from './repositories/folder-read.repository.js';
 export { DraftRepository } from './repositories/draft.repository.js';
-export type { DraftContent, DraftUpdateResult } from './repositories/draft.repository.js';
+export type { DraftAwaitingMirror, DraftContent, DraftUpdateResult } from './repositories/draft.repository.js';
 export { IDEMPOTENCY_WINDOW_HOURS, OutboundMessageRepository } from './repositories/outbound-message.repository.js';
-export type { ClaimedAttempt, IdempotentOutbound, NewOutboundMessage, OutboundCreation, SmtpAcceptanceRecord } from './repositories/outbound-message.repository.js';
+export type { ClaimedAttempt, IdempotentOutbound, NewOutboundMessage, OutboundCreation, SendAwaitingJob, SmtpAcceptanceRecord } from './repositories/outbound-message.repository.js';
 export { StoredAttachmentRepository, UNREFERENCED_ATTACHMENT_RETENTION_HOURS } from './repositories/stored-attachment.repository.js';
 export type { LockedStoredAttachment, NewStoredAttachment, StoredAttachmentRef } from './repositories/stored-attachment.repository.js';
-export { MessageActionBusyError, MessageActionRepository, MessageActionTargetNotFoundError, UNSETTLED_ACTION_TIMEOUT_MINUTES } from './repositories/message-action.repository.js';
-export type { ActionToApply, FlagsRequest, RequestedAction } from './repositories/message-action.repository.js';
+export { MessageActionBusyError, MessageActionRepository, MessageActionTargetNotFoundError } from './repositories/message-action.repository.js';
+export type { ActionToApply, FlagsRequest, PendingMessageAction, RequestedAction } from './repositories/message-action.repository.js';

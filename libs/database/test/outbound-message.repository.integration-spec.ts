@@ -73,23 +73,23 @@ describe('OutboundMessageRepository', () => {
     const repository = app.get(OutboundMessageRepository);
     const { record } = await asTenant(() => repository.createIdempotent(request(null).values, null));
 
-    const claimed = await asTenant(() => repository.claimAttempts([record.id, randomUUID()]));
+    const claimed = await asTenant(() => repository.claimAttempts([record.id, randomUUID()], 60_000));
 
     expect([...claimed.keys()]).toEqual([record.id]);
     expect(claimed.get(record.id)?.record).toMatchObject({ id: record.id, state: 'sending', attempts: 1 });
     expect(claimed.get(record.id)?.account).toMatchObject({ id: account.id, email: account.email, encryptedPassword: 'sealed', smtpPort: 2 });
-    await asTenant(() => repository.claimAttempts([], [{ id: record.id, response: '250 ok', sentCopyFiled: true }]));
-    expect((await asTenant(() => repository.claimAttempts([record.id]))).size).toBe(0);
+    await asTenant(() => repository.claimAttempts([], 60_000, [{ id: record.id, response: '250 ok', sentCopyFiled: true }]));
+    expect((await asTenant(() => repository.claimAttempts([record.id], 60_000))).size).toBe(0);
   });
 
   it('records acceptances and claims in one statement, and never claims a record accepted by it', async () => {
     const repository = app.get(OutboundMessageRepository);
     const [sending, queued] = await asTenant(() => repository.createManyIdempotent([request(null), request(null)]));
     if (!sending || !queued) throw new Error('records were not created');
-    await asTenant(() => repository.claimAttempts([sending.record.id]));
+    await asTenant(() => repository.claimAttempts([sending.record.id], 60_000));
 
     const claimed = await asTenant(() =>
-      repository.claimAttempts([sending.record.id, queued.record.id], [{ id: sending.record.id, response: '250 2.0.0 queued', sentCopyFiled: false }]),
+      repository.claimAttempts([sending.record.id, queued.record.id], 60_000, [{ id: sending.record.id, response: '250 2.0.0 queued', sentCopyFiled: false }]),
     );
 
     expect([...claimed.keys()]).toEqual([queued.record.id]);

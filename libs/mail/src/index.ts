@@ -21,7 +21,7 @@ export { draftOutboundContent, replyReferences } from './mime/build/outbound-con
 export type { OutboundAddress, OutboundAttachmentContent, OutboundMimeInput, SmtpEnvelope } from './mime/build/outbound-mime.js';
 export { classifySmtpFailure } from './smtp/smtp-failure.js';
 export type { SmtpFailure, SmtpFailureKind } from './smtp/smtp-failure.js';
-export { SmtpTransportPool } from './smtp/smtp-transport-pool.js';
+export { SmtpStartDeadlineError, SmtpTransportPool } from './smtp/smtp-transport-pool.js';
 export type { SmtpAcceptance } from './smtp/smtp-transport-pool.js';
 export { ImapConnectionPool, ImapPoolClosedError, ImapPoolExhaustedError } from './imap/imap-connection-pool.js';
 export type { ImapLease, ImapPoolOptions, ImapPoolStats } from './imap/imap-connection-pool.js';

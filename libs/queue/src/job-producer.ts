@@ -1,10 +1,23 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import type { Job, Queue } from 'bullmq';
+import type { Job, JobState, Queue } from 'bullmq';
 
 import type { JobPayloads } from './job-payloads.js';
 import { jobOptions } from './job-options.js';
 import { JobName, QUEUE_OF_JOB, QueueName } from './queue-names.js';
+
+/**
+ * Where the job a record waits for stands in its queue: waiting, delayed or running (`present`);
+ * completed or failed and still kept by removeOnComplete/removeOnFail (`ended`), which blocks a new
+ * job of the same id, since Queue.add answers any existing id with that job and adds nothing; or
+ * gone (`missing`): removed by age, or lost with the queue's Redis.
+ */
+export type JobPresence = 'present' | 'ended' | 'missing';
+
+function presenceOf(state: JobState | 'unknown'): JobPresence {
+  if (state === 'unknown') return 'missing';
+  return state === 'completed' || state === 'failed' ? 'ended' : 'present';
+}
 
 /** Enqueues any job with its typed payload and the options `jobOptions` decides for it. */
 @Injectable()
@@ -29,6 +42,42 @@ export class JobProducer {
   async enqueueMany<N extends JobName>(name: N, payloads: readonly JobPayloads[N][]): Promise<Job<JobPayloads[N]>[]> {
     const jobs = await this.queueFor(name).addBulk(payloads.map((payload) => ({ name, data: payload, opts: jobOptions(name, payload) })));
     return jobs as Job<JobPayloads[N]>[];
+  }
+
+  /**
+   * Where the job `enqueue(name, payload)` added stands. A job keyed by its record (jobId) is
+   * looked up by that id. A deduplicated one (sync) has a counter id: while it waits or runs, its
+   * deduplication key names it; once it ended, only `previousJobId` recorded with the record can
+   * find it, and is taken for the record's job only if it carries the same deduplication id
+   * (counter ids start again from 1 in an emptied Redis and may name another account's job).
+   */
+  async presence<N extends JobName>(name: N, payload: JobPayloads[N], previousJobId: string | null = null): Promise<JobPresence> {
+    const queue = this.queueFor(name);
+    const options = jobOptions(name, payload);
+    if (options.jobId) return presenceOf(await queue.getJobState(options.jobId));
+    const deduplicationId = options.deduplication?.id;
+    if (deduplicationId) {
+      const live = await queue.getDeduplicationJobId(deduplicationId);
+      if (live && presenceOf(await queue.getJobState(live)) === 'present') return 'present';
+    }
+    if (previousJobId === null) return 'missing';
+    const previous = (await queue.getJob(previousJobId)) as Job<JobPayloads[N]> | undefined;
+    if (!previous || previous.name !== name || jobOptions(name, previous.data).deduplication?.id !== deduplicationId) return 'missing';
+    return presenceOf(await previous.getState());
+  }
+
+  /**
+   * Enqueues again, with the same job id or deduplication id as `enqueue`, a job whose record still
+   * waits for it: so a job that exists after all is not doubled. A job of that id that ended (kept
+   * by removeOnComplete/removeOnFail) is removed first, or the add would do nothing. `delayMs`
+   * keeps a retry's remaining delay.
+   */
+  async enqueueAgain<N extends JobName>(name: N, payload: JobPayloads[N], delayMs = 0): Promise<Job<JobPayloads[N]>> {
+    const queue = this.queueFor(name);
+    const options = jobOptions(name, payload);
+    if (options.jobId && presenceOf(await queue.getJobState(options.jobId)) === 'ended') await queue.remove(options.jobId);
+    const job = await queue.add(name, payload, delayMs > 0 ? { ...options, delay: delayMs } : options);
+    return job as Job<JobPayloads[N]>;
   }
 
   /** Drops jobs of an account that have not started yet; a running one, or a send (keyed by its outbound record), finds its rows gone and stops. */

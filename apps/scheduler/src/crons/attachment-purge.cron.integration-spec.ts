@@ -97,7 +97,7 @@ describe('AttachmentPurgeCron', () => {
       });
       await outbound.createIdempotent({ accountId: accountA, draftId: null, messageId: `<${randomUUID()}@example.test>`, content: content(inQueuedSend) }, null);
       const filed = await outbound.createIdempotent({ accountId: accountA, draftId: null, messageId: `<${randomUUID()}@example.test>`, content: content(inFiledSend) }, null);
-      await outbound.claimAttempts([], [{ id: filed.record.id, response: '250 OK', sentCopyFiled: true }]);
+      await outbound.claimAttempts([], 60_000, [{ id: filed.record.id, response: '250 OK', sentCopyFiled: true }]);
     });
     const all = [unusedUpload, inDraft, inQueuedSend, inFiledSend, recentUpload, lockedUpload, otherTenantUpload];
     await age(all.filter((ref) => ref !== recentUpload), 25);

@@ -2,7 +2,11 @@ import type { Type } from '@nestjs/common';
 
 import { AttachmentPurgeCron } from './attachment-purge.cron.js';
 import { PeriodicSyncCron } from './periodic-sync.cron.js';
-import { UnsettledActionCron } from './unsettled-action.cron.js';
+import { ReconcileCron } from './reconcile.cron.js';
+import { ReconciledKinds } from './reconciled-kinds.js';
 
 /** Every cron of the scheduler; each takes a lock so one replica acts, does its short part and returns. */
-export const CRONS: Type[] = [PeriodicSyncCron, AttachmentPurgeCron, UnsettledActionCron];
+export const CRONS: Type[] = [PeriodicSyncCron, AttachmentPurgeCron, ReconcileCron];
+
+/** What the crons need besides the libs' modules. */
+export const CRON_PROVIDERS: Type[] = [ReconciledKinds];

@@ -41,7 +41,12 @@ export class DraftMailboxService {
       const draft = await this.drafts.findById(draftId);
       return this.imapPool.withConnection(connection.imap, async (client) => {
         const path = await folderWithSpecialUse(client, '\\Drafts');
-        if (!path) return { state: 'skipped', reason: 'the account has no Drafts folder' };
+        if (!path) {
+          // Nothing to mirror into: nothing is owed either.
+          if (draft) await this.drafts.markMirrored(draft.id, draft.version);
+          else await this.drafts.forgetRemoval(draftId);
+          return { state: 'skipped', reason: 'the account has no Drafts folder' };
+        }
         const lock = await client.getMailboxLock(path);
         try {
           const uids = await uidsByMessageId(client, `${draftId}.v`);
@@ -55,9 +60,13 @@ export class DraftMailboxService {
           }
           const stale = copies.filter((copy) => copy.uid !== uid).map((copy) => copy.uid);
           if (stale.length > 0) await client.messageDelete(stale.join(','), { uid: true });
-          if (!draft) return { state: 'removed', removed: stale.length };
+          if (!draft) {
+            await this.drafts.forgetRemoval(draftId);
+            return { state: 'removed', removed: stale.length };
+          }
           const uidValidity = client.mailbox ? client.mailbox.uidValidity.toString() : null;
           await this.drafts.setImapLocation(draft.id, uid, uid === null ? null : uidValidity);
+          await this.drafts.markMirrored(draft.id, draft.version);
           return { state: 'mirrored', uid };
         } finally {
           lock.release();

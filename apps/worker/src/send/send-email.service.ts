@@ -1,6 +1,6 @@
 import { DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
 import type { OutboundMessage } from '@app/database';
-import { AccountMailSettings, AccountNotFoundError, classifySmtpFailure, ImapConnectionPool, SmtpTransportPool } from '@app/mail';
+import { AccountMailSettings, AccountNotFoundError, classifySmtpFailure, ImapConnectionPool, SmtpStartDeadlineError, SmtpTransportPool } from '@app/mail';
 import type { AccountConnection } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
@@ -34,7 +34,17 @@ export const SEND_TEST_HOOKS = Symbol('SendTestHooks');
 
 type Prepared =
   | { state: 'done'; outcome: SendOutcome }
-  | { state: 'ready'; record: OutboundMessage; connection: AccountConnection; message: BuiltMessage; attempt: number | null };
+  | { state: 'ready'; record: OutboundMessage; connection: AccountConnection; message: BuiltMessage; attempt: { number: number; startSmtpBy: number } | null };
+
+interface TransmitFailure {
+  reason: string;
+  permanent: boolean;
+  /** Nothing reached the server and no attempt is due to it: the record is given back to be tried again at once. */
+  notStarted: boolean;
+}
+
+/** How long after a live claim's end a job that found the record claimed looks again. */
+const CLAIM_RECHECK_MARGIN_MS = 1_000;
 
 /**
  * One send record through its state machine: queued → sending → sent | failed.
@@ -43,7 +53,13 @@ type Prepared =
  * (smtpAcceptedAt set), no retry, stalled-job recovery or duplicate job hands it to SMTP again;
  * it only finishes the Sent copy and removes the draft. Before that, each attempt is counted and
  * classified by the server's reply: permanent replies fail the record at once, transient ones are
- * retried with backoff until the policy's attempts run out.
+ * retried with backoff until the policy's attempts run out (the retry's due time is kept on the
+ * record, so a job enqueued again after the queue lost it keeps the delay).
+ *
+ * An attempt holds its record through a claim that expires (sendClaimTiming): it opens at most one
+ * SMTP transaction, only within its claim, and a second job of the record (a stalled job run
+ * again, a lost job enqueued again by the scheduler) waits until the claim has run out instead of
+ * sending beside it.
  */
 @Injectable()
 export class SendEmailService {
@@ -73,8 +89,8 @@ export class SendEmailService {
     let smtpAttempted = false;
     if (attempt !== null) {
       smtpAttempted = true;
-      const failure = await this.transmit(record, connection, message);
-      if (failure) return this.afterFailure(record, attempt, failure.reason, failure.permanent);
+      const failure = await this.transmit(record, connection, message, attempt.startSmtpBy);
+      if (failure) return this.afterFailure(record, attempt.number, failure);
       await this.hooks?.afterSmtpAccepted?.(record);
     }
     return this.finish(record, connection, message, smtpAttempted);
@@ -92,11 +108,17 @@ export class SendEmailService {
     const { record, connection } = claimed;
     if (connection === null || connection instanceof AccountNotFoundError) return { state: 'done', outcome: { state: 'missing' } };
     if (connection instanceof Error) throw connection;
-    return this.ready(record, connection, record.attempts);
+    return this.ready(record, connection, { number: record.attempts, startSmtpBy: claimed.startSmtpBy });
   }
 
   private async resume(outboundMessageId: string): Promise<Prepared> {
     const record = await this.outbound.findById(outboundMessageId);
+    if (record?.state === 'sending' && !record.smtpAcceptedAt && record.claimedUntil) {
+      // Another attempt holds the record (this job is a duplicate, or was taken over while the
+      // holder still runs): come back once its claim has ended, sent, failed or expired.
+      const delayMs = Math.max(0, record.claimedUntil.getTime() - Date.now()) + CLAIM_RECHECK_MARGIN_MS;
+      return { state: 'done', outcome: { state: 'retry', delayMs, reason: 'another attempt holds the record' } };
+    }
     if (!record || (!record.smtpAcceptedAt && record.state !== 'failed')) return { state: 'done', outcome: { state: 'missing' } };
     if (record.state === 'failed') return { state: 'done', outcome: { state: 'failed', reason: record.lastResponse ?? 'failed' } };
     if (record.sentCopyAppendedAt) {
@@ -113,13 +135,13 @@ export class SendEmailService {
     return this.ready(record, connection, null);
   }
 
-  private async ready(record: OutboundMessage, connection: AccountConnection, attempt: number | null): Promise<Prepared> {
+  private async ready(record: OutboundMessage, connection: AccountConnection, attempt: { number: number; startSmtpBy: number } | null): Promise<Prepared> {
     let message: BuiltMessage;
     try {
       message = await this.builder.forSend(record.content, record.messageId, record.createdAt);
     } catch (error: unknown) {
       if (!(error instanceof MissingAttachmentError) || record.smtpAcceptedAt) throw error;
-      await this.outbound.markFailed(record.id, error.message);
+      await this.outbound.markFailed(record.id, record.attempts, error.message);
       return { state: 'done', outcome: { state: 'failed', reason: error.message } };
     }
     return { state: 'ready', record, connection, message, attempt };
@@ -129,33 +151,39 @@ export class SendEmailService {
    * Null once the server accepted the message and that is recorded. A failure to record it is
    * not an SMTP failure: it propagates, and the retry finds the record still claimable.
    */
-  private async transmit(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage): Promise<{ reason: string; permanent: boolean } | null> {
+  private async transmit(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage, startSmtpBy: number): Promise<TransmitFailure | null> {
     let response: string;
     try {
-      const acceptance = await this.smtp.send(`${record.tenantId}:${record.accountId}`, connection.smtp, message.envelope, message.forTransmission, record.messageId);
+      const acceptance = await this.smtp.send(`${record.tenantId}:${record.accountId}`, connection.smtp, message.envelope, message.forTransmission, record.messageId, startSmtpBy);
       const refused = acceptance.rejected.length > 0 ? ` (refused recipients: ${acceptance.rejected.join(', ')})` : '';
       response = `${acceptance.response}${refused}`;
     } catch (error: unknown) {
+      if (error instanceof SmtpStartDeadlineError) return { reason: error.message, permanent: false, notStarted: true };
       const failure = classifySmtpFailure(error);
       this.logger.warn({ outboundMessageId: record.id, responseCode: failure.responseCode, reason: failure.reason }, `SMTP attempt failed (${failure.kind})`);
-      return { reason: failure.reason, permanent: failure.kind === 'permanent' };
+      return { reason: failure.reason, permanent: failure.kind === 'permanent', notStarted: false };
     }
     await this.batches.accepted({ id: record.id, response, sentCopyFiled: providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host) });
     return null;
   }
 
-  private async afterFailure(record: OutboundMessage, attempt: number, reason: string, permanent: boolean): Promise<SendOutcome> {
+  private async afterFailure(record: OutboundMessage, attempt: number, { reason, permanent, notStarted }: TransmitFailure): Promise<SendOutcome> {
+    if (notStarted) {
+      await this.outbound.markRetrying(record.id, attempt, record.lastResponse ?? reason, new Date());
+      return { state: 'retry', delayMs: 0, reason };
+    }
     if (permanent) {
-      await this.outbound.markFailed(record.id, reason);
+      await this.outbound.markFailed(record.id, attempt, reason);
       return { state: 'failed', reason };
     }
     if (attempt >= this.policy.maxAttempts) {
       const finalReason = `gave up after ${attempt} attempts: ${reason}`;
-      await this.outbound.markFailed(record.id, finalReason);
+      await this.outbound.markFailed(record.id, attempt, finalReason);
       return { state: 'failed', reason: finalReason };
     }
-    await this.outbound.markRetrying(record.id, reason);
-    return { state: 'retry', delayMs: retryDelayMs(this.policy, attempt), reason };
+    const delayMs = retryDelayMs(this.policy, attempt);
+    await this.outbound.markRetrying(record.id, attempt, reason, new Date(Date.now() + delayMs));
+    return { state: 'retry', delayMs, reason };
   }
 
   private async finish(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage, smtpAttempted: boolean): Promise<SendOutcome> {

@@ -1,3 +1,4 @@
+import { AppConfig } from '@app/config';
 import { GroupCommit, OutboundMessageRepository } from '@app/database';
 import type { MailAccount, OutboundMessage, SmtpAcceptanceRecord } from '@app/database';
 import { AccountMailSettings } from '@app/mail';
@@ -5,50 +6,72 @@ import type { AccountConnection } from '@app/mail';
 import { TenantContext } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 
+import { sendClaimTiming } from './send-claim.js';
+import type { SendClaimTiming } from './send-claim.js';
+
 export interface ClaimedSend {
   record: OutboundMessage;
   /** Null when the account is gone; the error when its credentials could not be read. */
   connection: AccountConnection | Error | null;
+  /** Local clock (Date.now()) after which this attempt must not open its SMTP transaction any more: see sendClaimTiming. */
+  startSmtpBy: number;
 }
 
 /** A write of the send state machine: claiming an attempt, or recording the server's acceptance. */
 type RecordWrite = { claim: string } | { accepted: SmtpAcceptanceRecord };
 
+type ClaimedRecord = Omit<ClaimedSend, 'startSmtpBy'>;
+
 /**
  * The two writes every send makes — claiming the attempt before SMTP and recording the server's
- * acceptance after it — grouped across the jobs a worker runs at once, per tenant, the claims
- * and acceptances that meet in a batch in one statement. Each job still waits for its own write
- * to commit before it goes on, so the state machine's guarantees are those of one write per job;
- * only the round trips are shared. A batch that fails is written again item by item, so an
- * acceptance never fails for a claim beside it.
+ * acceptance after it — grouped across the jobs a worker runs at once, per tenant, each batch in
+ * one statement. Each job still waits for its own write to commit before it goes on, so the state
+ * machine's guarantees are those of one write per job; only the round trips are shared. A batch
+ * that fails is written again item by item, so one record's write never fails another's.
+ *
+ * Acceptances have a lane of their own: between the server's 250 and the commit that records it,
+ * a crash leaves a message the next attempt sends again, so an acceptance is written at once,
+ * waiting at most for another batch of acceptances, never behind a batch of claims.
  */
 @Injectable()
 export class SendRecordBatches {
-  private readonly writes = new GroupCommit<RecordWrite, ClaimedSend | null>((tenantId, items) => this.writeAll(tenantId, items), {
-    writeOne: async (tenantId, item) => (await this.writeAll(tenantId, [item]))[0] ?? null,
-  });
+  private readonly claims = this.lane();
+  private readonly acceptances = this.lane();
+  private readonly timing: SendClaimTiming;
 
   constructor(
+    config: AppConfig,
     private readonly tenant: TenantContext,
     private readonly outbound: OutboundMessageRepository,
     private readonly mailSettings: AccountMailSettings,
-  ) {}
+  ) {
+    this.timing = sendClaimTiming(config);
+  }
 
   /** Claims an attempt of the current tenant's record and loads its account; null when there is nothing to claim. */
-  claim(outboundMessageId: string): Promise<ClaimedSend | null> {
-    return this.writes.submit(this.tenant.tenantId, { claim: outboundMessageId });
+  async claim(outboundMessageId: string): Promise<ClaimedSend | null> {
+    // Taken before the claim is written, so the database's lease ends after this deadline plus the SMTP budget.
+    const requestedAt = Date.now();
+    const claimed = await this.claims.submit(this.tenant.tenantId, { claim: outboundMessageId });
+    return claimed && { ...claimed, startSmtpBy: requestedAt + this.timing.startSmtpWithinMs };
   }
 
   async accepted(acceptance: SmtpAcceptanceRecord): Promise<void> {
-    await this.writes.submit(this.tenant.tenantId, { accepted: acceptance });
+    await this.acceptances.submit(this.tenant.tenantId, { accepted: acceptance });
+  }
+
+  private lane(): GroupCommit<RecordWrite, ClaimedRecord | null> {
+    return new GroupCommit<RecordWrite, ClaimedRecord | null>((tenantId, items) => this.writeAll(tenantId, items), {
+      writeOne: async (tenantId, item) => (await this.writeAll(tenantId, [item]))[0] ?? null,
+    });
   }
 
   /** Answers each item in order: a claim with what it claimed (or null), an acceptance with null. */
-  private async writeAll(tenantId: string, items: RecordWrite[]): Promise<(ClaimedSend | null)[]> {
+  private async writeAll(tenantId: string, items: RecordWrite[]): Promise<(ClaimedRecord | null)[]> {
     const ids = items.flatMap((item) => ('claim' in item ? [item.claim] : []));
     const acceptances = items.flatMap((item) => ('accepted' in item ? [item.accepted] : []));
     // One statement, committed on its own, records the acceptances, claims the records and reads their accounts.
-    const claimed = await this.tenant.run(tenantId, () => this.outbound.claimAttempts(ids, acceptances));
+    const claimed = await this.tenant.run(tenantId, () => this.outbound.claimAttempts(ids, this.timing.leaseMs, acceptances));
     const connections = new Map<string, AccountConnection | Error | null>();
     // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
     const handedOut = new Set<string>();

@@ -81,6 +81,11 @@ export class AccountSyncService {
       return { state: 'skipped', reason: `backing off after ${account.failureCount} failed sync(s) until ${account.nextSyncAfter.toISOString()}` };
     }
 
+    if (payload.syncRunId && (await this.runs.findById(payload.syncRunId))?.finishedAt) {
+      // A second job of a run already done (the scheduler enqueued it again while the first still ran).
+      return { state: 'skipped', reason: 'the sync run has finished already' };
+    }
+
     const lease = await this.lease.acquire(payload.tenantId, payload.accountId);
     if (!lease) return { state: 'busy' };
     const stats = { foldersSynced: 0, foldersSkipped: 0, foldersDeferred: 0, foldersFailed: 0, messagesAdded: 0, messagesUpdated: 0, messagesRemoved: 0 };

@@ -72,6 +72,10 @@ export class Draft {
   @Column({ name: 'imap_uid_validity', type: 'bigint', nullable: true })
   imapUidValidity!: string | null;
 
+  /** The version the IMAP Drafts copy shows; behind `version` while a mirror job is owed. */
+  @Column({ name: 'mirrored_version', type: 'integer', nullable: true })
+  mirroredVersion!: number | null;
+
   @VersionColumn()
   version!: number;
 

@@ -76,6 +76,14 @@ export class OutboundMessage {
   @Column({ name: 'last_response', type: 'text', nullable: true })
   lastResponse!: string | null;
 
+  /** Until when the attempt that set the record `sending` holds it; only then may another job take it over. */
+  @Column({ name: 'claimed_until', type: 'timestamptz', nullable: true })
+  claimedUntil!: Date | null;
+
+  /** When the retry of a transient failure is due (the record is `queued` again until then). */
+  @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true })
+  nextAttemptAt!: Date | null;
+
   @Column({ name: 'smtp_accepted_at', type: 'timestamptz', nullable: true })
   smtpAcceptedAt!: Date | null;
 

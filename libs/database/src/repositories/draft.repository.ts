@@ -10,6 +10,14 @@ export type DraftContent = Pick<Draft, 'to' | 'cc' | 'bcc' | 'subject' | 'textBo
 
 export type DraftUpdateResult = { state: 'updated'; draft: Draft } | { state: 'not-found' } | { state: 'stale'; currentVersion: number };
 
+/** A draft whose IMAP copy is behind its version, or a removed draft whose copy may still be on the server. */
+export interface DraftAwaitingMirror {
+  draftId: string;
+  accountId: string;
+  version: number;
+  removed: boolean;
+}
+
 const CREATED_MS = "date_trunc('milliseconds', draft.created_at)";
 
 /**
@@ -87,13 +95,46 @@ export class DraftRepository {
     );
   }
 
-  /** Returns the deleted draft (its attachments may need cleaning up), or null when there was none. */
+  /** The IMAP copy now shows `version` (or there is nothing to mirror to); a later edit is not covered. */
+  async markMirrored(id: string, version: number): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.query(`UPDATE "drafts" SET "mirrored_version" = $3 WHERE "id" = $1 AND "tenant_id" = $2 AND "version" = $3`, [id, tenantId, version]),
+    );
+  }
+
+  /**
+   * Returns the deleted draft (its attachments may need cleaning up), or null when there was none.
+   * A removal is remembered in the same transaction until its IMAP copy is gone (forgetRemoval),
+   * so a mirror job lost on the way is owed from PostgreSQL.
+   */
   async delete(id: string): Promise<Draft | null> {
     return this.scope.transaction(async (manager, tenantId) => {
       const draft = await manager.findOneBy(Draft, { id, tenantId });
       if (!draft) return null;
       await manager.delete(Draft, { id, tenantId });
+      await manager.query(
+        `INSERT INTO "draft_removals" ("tenant_id", "draft_id", "account_id", "version") VALUES ($1, $2, $3, $4)
+         ON CONFLICT ("tenant_id", "draft_id") DO UPDATE SET "version" = EXCLUDED."version"`,
+        [tenantId, draft.id, draft.accountId, draft.version],
+      );
       return draft;
     });
+  }
+
+  /** The removed draft's IMAP copies are gone. */
+  async forgetRemoval(id: string): Promise<void> {
+    await this.scope.transaction((manager, tenantId) => manager.query(`DELETE FROM "draft_removals" WHERE "tenant_id" = $1 AND "draft_id" = $2`, [tenantId, id]));
+  }
+
+  /** The current tenant's drafts whose IMAP copy is behind, and removed drafts whose copy may remain. */
+  async findAwaitingMirror(): Promise<DraftAwaitingMirror[]> {
+    const rows = await this.scope.query<{ draft_id: string; account_id: string; version: number; removed: boolean }>((tenantId) => ({
+      sql: `SELECT "id" AS "draft_id", "account_id", "version", false AS "removed" FROM "drafts"
+             WHERE "tenant_id" = :tenantId AND "mirrored_version" IS DISTINCT FROM "version"
+            UNION ALL
+            SELECT "draft_id", "account_id", "version", true AS "removed" FROM "draft_removals" WHERE "tenant_id" = :tenantId`,
+      parameters: { tenantId },
+    }));
+    return rows.map((row) => ({ draftId: row.draft_id, accountId: row.account_id, version: row.version, removed: row.removed }));
   }
 }

@@ -17,11 +17,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/iu;
 const GENERATED_COLUMNS = ['search_vector', 'from_search', 'to_search', 'cc_search'];
 /** A moved message's UIDVALIDITY until the server tells its UID in the new folder. */
 const PENDING_UID_VALIDITY = '0';
-/**
- * An action still pending this long has lost its job: the job's retries end within a minute or
- * two (jobOptions), so only a job removed from Redis or failed by a crash leaves one behind.
- */
-export const UNSETTLED_ACTION_TIMEOUT_MINUTES = 15;
+
+/** A pending action and what its job names. */
+export interface PendingMessageAction {
+  id: string;
+  accountId: string;
+  messageId: string;
+}
 
 export class MessageActionTargetNotFoundError extends Error {
   constructor(readonly kind: 'message' | 'folder') {
@@ -168,18 +170,17 @@ export class MessageActionRepository {
   }
 
   /**
-   * The current tenant's actions still pending `minutes` after they were requested, newest first:
-   * undone in that order, each revert finds the message as the action requested it, as with a
-   * series of refusals.
+   * The current tenant's pending actions, newest first: the ones to undo are undone in that order,
+   * so each revert finds the message as its action requested it, as with a series of refusals.
    */
-  async findPendingOlderThan(minutes: number): Promise<string[]> {
-    const rows = await this.scope.query<{ id: string }>((tenantId) => ({
-      sql: `SELECT id FROM mail_message_actions
-            WHERE tenant_id = :tenantId AND state = 'pending' AND created_at < now() - make_interval(mins => :minutes)
+  async findPending(): Promise<PendingMessageAction[]> {
+    const rows = await this.scope.query<{ id: string; account_id: string; message_id: string }>((tenantId) => ({
+      sql: `SELECT id, account_id, message_id FROM mail_message_actions
+            WHERE tenant_id = :tenantId AND state = 'pending'
             ORDER BY created_at DESC, id DESC`,
-      parameters: { tenantId, minutes },
+      parameters: { tenantId },
     }));
-    return rows.map((row) => row.id);
+    return rows.map((row) => ({ id: row.id, accountId: row.account_id, messageId: row.message_id }));
   }
 
   /** Actions of one message are applied in the order they were requested. */

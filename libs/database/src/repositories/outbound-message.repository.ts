@@ -41,6 +41,12 @@ export interface SmtpAcceptanceRecord {
   sentCopyFiled: boolean;
 }
 
+/** A send record waiting for its job: queued (a retry due at `nextAttemptAt`), left `sending` past its claim, or accepted with its Sent copy not filed. */
+export interface SendAwaitingJob {
+  id: string;
+  nextAttemptAt: Date | null;
+}
+
 /** Account columns of a claim's rows carry this prefix, apart from the record's own. */
 const ACCOUNT_PREFIX = 'account.';
 
@@ -152,6 +158,8 @@ export class OutboundMessageRepository {
         state: 'queued',
         attempts: 0,
         lastResponse: null,
+        claimedUntil: null,
+        nextAttemptAt: null,
         smtpAcceptedAt: null,
         sentCopyAppendedAt: null,
         sentAt: null,
@@ -197,19 +205,21 @@ export class OutboundMessageRepository {
   }
 
   /**
-   * Starts an SMTP attempt for each record: queued (or sending, left by a crashed worker) →
-   * sending, attempts + 1, returning the claimed records in the same statement, each with its
-   * account (encrypted password included; null when the account is gone), which every attempt
-   * needs next to connect. A record that is gone, finished, or already accepted by the server is
-   * absent from the result.
+   * Starts an SMTP attempt for each record: queued (or sending, left by a worker whose claim
+   * expired) → sending, attempts + 1, claimed for `leaseMs`, returning the claimed records in the
+   * same statement, each with its account (encrypted password included; null when the account is
+   * gone), which every attempt needs next to connect. A record that is gone, finished, already
+   * accepted by the server or claimed by a live attempt is absent from the result: two jobs of one
+   * record (a stalled job run again, a lost job enqueued again) never hold it at once. The new
+   * `attempts` is the claim's token: the attempt's own failure is recorded only while it holds it.
    *
    * `alsoAccepted` are the messages the server took, recorded first in the same statement, so the
    * writes of the sends a worker has in flight share one round trip: from then on none of them is
    * handed to SMTP again, and `sentCopyFiled` says the provider files the Sent copy itself. A
    * record accepted there is not claimed by the same statement.
    */
-  async claimAttempts(ids: readonly string[], alsoAccepted: readonly SmtpAcceptanceRecord[] = []): Promise<Map<string, ClaimedAttempt>> {
-    const rows = await this.acceptAndClaim(alsoAccepted, ids);
+  async claimAttempts(ids: readonly string[], leaseMs: number, alsoAccepted: readonly SmtpAcceptanceRecord[] = []): Promise<Map<string, ClaimedAttempt>> {
+    const rows = await this.acceptAndClaim(alsoAccepted, ids, leaseMs);
     const manager = this.dataSource.manager;
     const claimed = rows.map((row): ClaimedAttempt => {
       const accountRow: Record<string, unknown> = {};
@@ -223,7 +233,7 @@ export class OutboundMessageRepository {
   }
 
   /** One statement: the acceptances, then the claims (rows with their account's columns) of records not accepted in it. */
-  private async acceptAndClaim(acceptances: readonly SmtpAcceptanceRecord[], claimIds: readonly string[]): Promise<Record<string, unknown>[]> {
+  private async acceptAndClaim(acceptances: readonly SmtpAcceptanceRecord[], claimIds: readonly string[], leaseMs: number): Promise<Record<string, unknown>[]> {
     return this.scope.query<Record<string, unknown>>((tenantId) => ({
       sql: `WITH "accepted" AS (
               UPDATE "outbound_messages" o
@@ -235,10 +245,13 @@ export class OutboundMessageRepository {
             -- Driven by the ids, like the acceptances: each record is looked up by key, whatever the
             -- statistics of a table that churns this fast say about its other rows.
             "claimed" AS (
-              UPDATE "outbound_messages" o SET "state" = 'sending', "attempts" = o."attempts" + 1, "updated_at" = now()
+              UPDATE "outbound_messages" o
+                 SET "state" = 'sending', "attempts" = o."attempts" + 1, "updated_at" = now(), "next_attempt_at" = NULL,
+                     "claimed_until" = now() + make_interval(secs => CAST(:leaseSeconds AS double precision))
                 FROM unnest(CAST(:claimIds AS uuid[])) AS claim(id)
                WHERE o."id" = claim.id AND o."id" <> ALL(CAST(:acceptedIds AS uuid[]))
-                 AND o."tenant_id" = :tenantId AND o."state" IN ('queued', 'sending') AND o."smtp_accepted_at" IS NULL
+                 AND o."tenant_id" = :tenantId AND o."smtp_accepted_at" IS NULL
+                 AND (o."state" = 'queued' OR (o."state" = 'sending' AND (o."claimed_until" IS NULL OR o."claimed_until" < now())))
                RETURNING o.*)
             SELECT "claimed".*, ${this.accountColumns}
               FROM "claimed" LEFT JOIN "mail_accounts" "account" ON "account"."id" = "claimed"."account_id" AND "account"."tenant_id" = "claimed"."tenant_id"`,
@@ -247,22 +260,51 @@ export class OutboundMessageRepository {
         responses: acceptances.map((item) => item.response),
         sentCopyFiled: acceptances.map((item) => item.sentCopyFiled),
         claimIds,
+        leaseSeconds: leaseMs / 1000,
         tenantId,
       },
     }));
   }
 
-  /** A transient failure: back to queued until the retry, with the server's words kept for the client. */
-  async markRetrying(id: string, response: string): Promise<void> {
+  /**
+   * A transient failure of the attempt holding claim `attempt`: back to queued until the retry is
+   * due at `retryAt`, with the server's words kept for the client. An attempt whose claim was
+   * taken over changes nothing.
+   */
+  async markRetrying(id: string, attempt: number, response: string, retryAt: Date): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.update(OutboundMessage, { id, tenantId, state: 'sending', smtpAcceptedAt: IsNull() }, { state: 'queued', lastResponse: response }),
+      manager.update(
+        OutboundMessage,
+        { id, tenantId, state: 'sending', attempts: attempt, smtpAcceptedAt: IsNull() },
+        { state: 'queued', lastResponse: response, nextAttemptAt: retryAt, claimedUntil: null },
+      ),
     );
   }
 
-  async markFailed(id: string, response: string): Promise<void> {
+  /** A permanent failure of the attempt holding claim `attempt`; one whose claim was taken over changes nothing. */
+  async markFailed(id: string, attempt: number, response: string): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.update(OutboundMessage, { id, tenantId, smtpAcceptedAt: IsNull() }, { state: 'failed', lastResponse: response }),
+      manager.update(OutboundMessage, { id, tenantId, state: 'sending', attempts: attempt, smtpAcceptedAt: IsNull() }, { state: 'failed', lastResponse: response, claimedUntil: null }),
     );
+  }
+
+  /**
+   * The current tenant's records that wait for a job to move them on: queued (also until a retry
+   * is due), `sending` past their claim (the worker died), or accepted with the Sent copy still
+   * to file. No index serves this: one would have to cover `state`, which every send changes
+   * three times, and cost each send more than this read of the tenant's rows per reconciliation.
+   */
+  async findAwaitingJob(): Promise<SendAwaitingJob[]> {
+    const rows = await this.scope.query<{ id: string; next_attempt_at: Date | null }>((tenantId) => ({
+      sql: `SELECT "id", "next_attempt_at" FROM "outbound_messages"
+             WHERE "tenant_id" = :tenantId
+               AND ("state" = 'queued'
+                    OR ("state" = 'sending' AND ("claimed_until" IS NULL OR "claimed_until" < now()))
+                    OR ("state" = 'sent' AND "sent_copy_appended_at" IS NULL))
+             ORDER BY "created_at"`,
+      parameters: { tenantId },
+    }));
+    return rows.map((row) => ({ id: row.id, nextAttemptAt: row.next_attempt_at }));
   }
 
   async markSentCopyFiled(id: string): Promise<void> {

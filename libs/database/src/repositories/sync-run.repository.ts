@@ -62,6 +62,20 @@ export class SyncRunRepository {
     );
   }
 
+  /** The current tenant's runs not finished yet, oldest first: each waits for a sync job. */
+  async findUnfinished(): Promise<SyncRun[]> {
+    return this.scope.transaction((manager, tenantId) =>
+      manager.find(SyncRun, { where: { tenantId, state: In(['queued', 'running']) }, order: { createdAt: 'ASC' } }),
+    );
+  }
+
+  /** Closes a run as failed unless it finished meanwhile. */
+  async failIfUnfinished(id: string, reason: string): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.update(SyncRun, { id, tenantId, state: In(['queued', 'running']) }, { state: 'failed', error: reason, finishedAt: new Date() }),
+    );
+  }
+
   async delete(id: string): Promise<void> {
     await this.scope.transaction((manager, tenantId) => manager.delete(SyncRun, { id, tenantId }));
   }

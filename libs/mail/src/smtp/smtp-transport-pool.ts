@@ -25,6 +25,13 @@ interface PooledTransport {
   lastUsed: number;
 }
 
+/** The caller's deadline for starting the transaction passed while it waited for a free session; nothing was sent. */
+export class SmtpStartDeadlineError extends Error {
+  constructor() {
+    super('no SMTP session came free before the attempt had to start');
+  }
+}
+
 /** Idle SMTP sessions are closed after this, so accounts that stopped sending give their slots back. */
 const IDLE_TIMEOUT_MS = 30_000;
 
@@ -73,10 +80,15 @@ export class SmtpTransportPool implements OnModuleDestroy {
   /**
    * Hands a ready-built message to the account's server; rejects with nodemailer's error (with the
    * SMTP reply when there was one). `messageId` is the one in `raw`: given, nodemailer does not
-   * draw a random one of its own for a message it never writes into.
+   * draw a random one of its own for a message it never writes into. Past `startBy` (Date.now()
+   * clock) the transaction is no longer opened: SmtpStartDeadlineError.
    */
-  async send(key: string, settings: MailServerSettings, envelope: SmtpEnvelope, raw: Buffer, messageId: string): Promise<SmtpAcceptance> {
+  async send(key: string, settings: MailServerSettings, envelope: SmtpEnvelope, raw: Buffer, messageId: string, startBy = Infinity): Promise<SmtpAcceptance> {
     await this.slots.acquire();
+    if (Date.now() > startBy) {
+      this.slots.release();
+      throw new SmtpStartDeadlineError();
+    }
     const pooled = this.transportFor(key, settings);
     pooled.inFlight += 1;
     try {
