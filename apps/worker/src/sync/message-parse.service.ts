@@ -1,6 +1,6 @@
 import { AppConfig } from '@app/config';
 import { MessageRepository } from '@app/database';
-import { AccountMailSettings, MimeParserPool, openImapSession, withTimeout } from '@app/mail';
+import { AccountMailSettings, MimeParserPool, openImapSession, OutboundPolicy, withTimeout } from '@app/mail';
 import { Injectable } from '@nestjs/common';
 
 import { toSyncedMessage } from './message-mapper.js';
@@ -18,6 +18,7 @@ export class MessageParseService {
     private readonly messages: MessageRepository,
     private readonly mailSettings: AccountMailSettings,
     private readonly parser: MimeParserPool,
+    private readonly outboundPolicy: OutboundPolicy,
   ) {}
 
   /** Must run inside the message's tenant context. Connection failures throw, so the job is retried. */
@@ -26,7 +27,7 @@ export class MessageParseService {
     if (!location) return { state: 'skipped', reason: 'message no longer stored' };
     const { message, folder } = location;
     const connection = await this.mailSettings.forAccount(message.accountId);
-    const session = await openImapSession(connection.imap, this.config.mail.imapTimeoutMs, { qresync: false });
+    const session = await openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs, { qresync: false });
     const client = session.client;
     const timeoutMs = this.config.mail.imapTimeoutMs;
     try {
