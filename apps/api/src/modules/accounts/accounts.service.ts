@@ -90,7 +90,7 @@ export class AccountsService {
 
   /**
    * Both logins at once under one ACCOUNT_VERIFY_TIMEOUT, so the request waits for the slower
-   * one only. When both fail, the IMAP failure is the one reported.
+   * one only. When both fail, a policy refusal is reported first, then the IMAP failure.
    */
   private async verifyLogins(imap: ResolvedServerSettings, smtp: ResolvedServerSettings, password: string, allowSelfSigned: boolean): Promise<void> {
     const timeoutMs = this.config.mail.accountVerifyTimeoutMs;
@@ -98,9 +98,9 @@ export class AccountsService {
       verifyImapLogin(this.outboundPolicy, { ...imap, password, allowSelfSignedCertificates: allowSelfSigned }, timeoutMs),
       verifySmtpLogin(this.outboundPolicy, { ...smtp, password, allowSelfSignedCertificates: allowSelfSigned }, timeoutMs),
     ]);
-    for (const result of results) {
-      if (result.status === 'rejected') throw this.loginFailure(result.reason);
-    }
+    const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    const [first] = [...failures.filter((failure) => failure instanceof OutboundRefusedError), ...failures];
+    if (first !== undefined) throw this.loginFailure(first);
   }
 
   private loginFailure(error: unknown): unknown {
