@@ -151,11 +151,11 @@ describe('outbound policy on account create', () => {
   /** The one loopback port the strict API admits, with nothing listening: the other protocol's server. */
   let allowedClosedPort: number;
 
-  const create = (api: ApiProcess, imap: Record<string, unknown>, smtp: Record<string, unknown>): Promise<ApiResponse> =>
+  const create = (api: ApiProcess, imap: Record<string, unknown>, smtp: Record<string, unknown>, requestId = randomUUID()): Promise<ApiResponse> =>
     api.inject({
       method: 'POST',
       url: '/api/accounts',
-      headers: auth,
+      headers: { ...auth, 'x-request-id': requestId },
       payload: { email: `probe-${randomUUID().slice(0, 8)}@example.test`, password: 'secret', imap: { security: 'none', ...imap }, smtp: { security: 'none', ...smtp } },
     });
   const timed = async (work: Promise<ApiResponse>): Promise<{ response: ApiResponse; ms: number }> => {
@@ -171,7 +171,7 @@ describe('outbound policy on account create', () => {
       // `public`, as production runs by default.
       ApiProcess.start({ OUTBOUND_POLICY: 'public', OUTBOUND_ALLOWED_HOSTS: `127.0.0.1:${allowedClosedPort}` }),
       // The test environment's allowlist (127.0.0.1 on high ports) and a short login test.
-      ApiProcess.start({ ACCOUNT_VERIFY_TIMEOUT: '2' }),
+      ApiProcess.start({ ACCOUNT_VERIFY_TIMEOUT: '2', LOG_LEVEL: 'WARNING' }),
     ]);
   });
 
@@ -225,7 +225,7 @@ describe('outbound policy on account create', () => {
     try {
       const outcomes = await Promise.all(
         [shut, listener.port, silent.port].map(async (port) => {
-          const { response, ms } = await timed(create(bounded, { host: '127.0.0.1', port }, { host: '127.0.0.1', port }));
+          const { response, ms } = await timed(create(bounded, { host: '127.0.0.1', port }, { host: '127.0.0.1', port }, `egress-${port}`));
           const body = response.json<{ message: string; code?: string }>();
           return { status: response.statusCode, code: body.code, message: body.message.replace(String(port), 'PORT'), ms };
         }),
@@ -240,8 +240,22 @@ describe('outbound policy on account create', () => {
         expect(outcome.ms).toBeLessThan(2_000 + 1_500);
       }
       expect(silent.connections()).toBeGreaterThan(0);
+      // What the socket said goes to the log, under the request's id.
+      const logged = bounded.logs.split('\n').filter((line) => line.includes('Login test could not reach the mail server'));
+      expect(logged.find((line) => line.includes(`"request_id":"egress-${shut}"`))).toMatch(/ECONNREFUSED/);
+      expect(logged.find((line) => line.includes(`"request_id":"egress-${silent.port}"`))).toMatch(/timed out|greeting/i);
     } finally {
       silent.server.close();
     }
+  });
+
+  it('warns at start when production runs with OUTBOUND_POLICY=any', async () => {
+    const permissive = await ApiProcess.start({ NODE_ENV: 'production', OUTBOUND_POLICY: 'any', LOG_LEVEL: 'WARNING' });
+    try {
+      expect(permissive.logs).toContain('OUTBOUND_POLICY=any in production');
+    } finally {
+      await permissive.stop();
+    }
+    expect(bounded.logs).not.toContain('OUTBOUND_POLICY=any');
   });
 });

@@ -228,10 +228,6 @@ export class OutboundPolicy {
     this.rules = compileOutboundRules(config);
   }
 
-  get mode(): OutboundConfig['policy'] {
-    return this.rules.policy;
-  }
-
   /** Rejects with OutboundRefusedError, or with the resolver's error when the name does not resolve. */
   async resolve(host: string, port: number): Promise<OutboundTarget> {
     const name = host.trim();
