@@ -151,7 +151,7 @@ describe('outbound policy on account create', () => {
   /** The one loopback port the strict API admits, with nothing listening: the other protocol's server. */
   let allowedClosedPort: number;
 
-  const create = (api: ApiProcess, imap: Record<string, unknown>, smtp: Record<string, unknown>, requestId = randomUUID()): Promise<ApiResponse> =>
+  const create = (api: ApiProcess, imap: Record<string, unknown>, smtp: Record<string, unknown>, requestId: string = randomUUID()): Promise<ApiResponse> =>
     api.inject({
       method: 'POST',
       url: '/api/accounts',

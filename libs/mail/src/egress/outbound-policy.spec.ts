@@ -154,7 +154,8 @@ describe('decideOutbound', () => {
 
 describe('OutboundPolicy.resolve', () => {
   const names: Record<string, ResolvedAddress[]> = {
-    'mail.example.com': [v4('93.184.215.14'), v6('2a00:1450:4001:80b::200e')],
+    'mail.example.com': [v6('2a00:1450:4001:80b::200e'), v4('93.184.215.14'), v4('93.184.215.15')],
+    'v6only.example.com': [v6('2a00:1450:4001:80b::200e')],
     'intranet.example.com': [v4('192.168.0.10')],
     'rebind.example.com': [v4('93.184.215.14'), v4('127.0.0.1')],
   };
@@ -170,7 +171,7 @@ describe('OutboundPolicy.resolve', () => {
     lookups.length = 0;
   });
 
-  it('answers the first checked address with the name kept as TLS server name, after one lookup', async () => {
+  it('answers the first IPv4 address with the name kept as TLS server name, after one lookup', async () => {
     await expect(sut.resolve('mail.example.com', 993)).resolves.toEqual({
       host: 'mail.example.com',
       port: 993,
@@ -179,6 +180,7 @@ describe('OutboundPolicy.resolve', () => {
       servername: 'mail.example.com',
     });
     expect(lookups).toEqual(['mail.example.com']);
+    await expect(sut.resolve('v6only.example.com', 993)).resolves.toMatchObject({ address: '2a00:1450:4001:80b::200e', family: 6 });
   });
 
   it('refuses names that resolve to a private address, alone or beside a public one', async () => {

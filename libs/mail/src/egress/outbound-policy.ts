@@ -213,7 +213,7 @@ export const systemResolver: HostResolver = async (host) => {
 
 /**
  * The one gate for connections opened on a tenant's behalf. `resolve` looks the host up once,
- * judges every address and returns the one to connect to; callers connect to that IP and never
+ * judges every address and returns the one to connect to (the first IPv4 address, else the first); callers connect to that IP and never
  * resolve the name again, so a DNS answer that changes between check and connect (rebinding)
  * cannot slip past. The name stays the TLS server name, so certificates are checked against it.
  */
@@ -238,9 +238,11 @@ export class OutboundPolicy {
       this.logger.warn({ host: name, port, detail: decision.detail }, 'Outbound connection refused by OUTBOUND_POLICY');
       throw new OutboundRefusedError(name, port, decision.reason, decision.detail);
     }
-    const [first] = addresses;
-    if (!first) throw new OutboundRefusedError(name, port, 'the host has no address', `${name} resolved to nothing`);
-    const address = unmapIpv4(first.address);
+    // One checked address, IPv4 first: the clients get an IP and cannot fall back to another
+    // address themselves, and an IPv6 route is the one more often missing (containers, some hosts).
+    const chosen = addresses.find((candidate) => isIP(unmapIpv4(candidate.address)) === 4) ?? addresses[0];
+    if (!chosen) throw new OutboundRefusedError(name, port, 'the host has no address', `${name} resolved to nothing`);
+    const address = unmapIpv4(chosen.address);
     return { host: name, port, address, family: isIP(address) === 6 ? 6 : 4, servername: literal === null ? name : null };
   }
 }
