@@ -148,8 +148,8 @@ describe('outbound policy on account create', () => {
   let strict: ApiProcess;
   let bounded: ApiProcess;
   let listener: Awaited<ReturnType<typeof countingListener>>;
-  /** The one loopback port the strict API admits, with nothing listening: the other protocol's server. */
-  let allowedClosedPort: number;
+  /** The one loopback port the strict API admits: the other protocol's server, which must not be contacted either. */
+  let allowedListener: Awaited<ReturnType<typeof countingListener>>;
 
   const create = (api: ApiProcess, imap: Record<string, unknown>, smtp: Record<string, unknown>, requestId: string = randomUUID()): Promise<ApiResponse> =>
     api.inject({
@@ -166,10 +166,10 @@ describe('outbound policy on account create', () => {
 
   beforeAll(async () => {
     listener = await countingListener((socket) => socket.destroy());
-    allowedClosedPort = await closedPort();
+    allowedListener = await countingListener((socket) => socket.destroy());
     [strict, bounded] = await Promise.all([
       // `public`, as production runs by default.
-      ApiProcess.start({ OUTBOUND_POLICY: 'public', OUTBOUND_ALLOWED_HOSTS: `127.0.0.1:${allowedClosedPort}` }),
+      ApiProcess.start({ OUTBOUND_POLICY: 'public', OUTBOUND_ALLOWED_HOSTS: `127.0.0.1:${allowedListener.port}` }),
       // The test environment's allowlist (127.0.0.1 on high ports) and a short login test.
       ApiProcess.start({ ACCOUNT_VERIFY_TIMEOUT: '2', LOG_LEVEL: 'WARNING' }),
     ]);
@@ -178,21 +178,23 @@ describe('outbound policy on account create', () => {
   afterAll(async () => {
     await Promise.all([strict?.stop(), bounded?.stop()]);
     listener.server.close();
+    allowedListener.server.close();
   });
 
   const loopbackForms = ['127.0.0.1', '127.0.0.2', '::ffff:127.0.0.1', '::ffff:7f00:1', '::1', '0.0.0.0', '::', 'localhost'];
 
   it.each(loopbackForms.flatMap((host) => [['IMAP', host] as const, ['SMTP', host] as const]))(
-    'refuses an %s server at %s with 422 mail_host_not_allowed, connecting nowhere and storing nothing',
+    'refuses an %s server at %s with 422 mail_host_not_allowed, contacting neither server and storing nothing',
     async (protocol, host) => {
       const target = { host, port: listener.port };
-      const elsewhere = { host: '127.0.0.1', port: allowedClosedPort };
+      const elsewhere = { host: '127.0.0.1', port: allowedListener.port };
       const response = await create(strict, protocol === 'IMAP' ? target : elsewhere, protocol === 'SMTP' ? target : elsewhere);
 
       expect(response.statusCode).toBe(422);
       expect(response.json()).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity', code: 'mail_host_not_allowed' });
       expect(response.json<{ message: string }>().message).toContain(`${host} port ${listener.port} are not allowed`);
       expect(listener.connections()).toBe(0);
+      expect(allowedListener.connections()).toBe(0);
       expect((await strict.inject({ url: '/api/accounts', headers: auth })).json()).toMatchObject({ items: [] });
     },
   );

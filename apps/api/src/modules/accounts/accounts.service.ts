@@ -89,18 +89,24 @@ export class AccountsService {
   }
 
   /**
-   * Both logins at once under one ACCOUNT_VERIFY_TIMEOUT, so the request waits for the slower
-   * one only. When both fail, a policy refusal is reported first, then the IMAP failure.
+   * Both servers are checked against the outbound policy before either is contacted; then both
+   * logins run at once under one ACCOUNT_VERIFY_TIMEOUT, so the request waits for the slower one
+   * only. When both fail, the IMAP failure is the one reported.
    */
   private async verifyLogins(imap: ResolvedServerSettings, smtp: ResolvedServerSettings, password: string, allowSelfSigned: boolean): Promise<void> {
+    const imapSettings = { ...imap, password, allowSelfSignedCertificates: allowSelfSigned };
+    const smtpSettings = { ...smtp, password, allowSelfSignedCertificates: allowSelfSigned };
+    await this.firstFailure([this.outboundPolicy.resolve(imap.host, imap.port), this.outboundPolicy.resolve(smtp.host, smtp.port)], (error) => error instanceof OutboundRefusedError);
     const timeoutMs = this.config.mail.accountVerifyTimeoutMs;
-    const results = await Promise.allSettled([
-      verifyImapLogin(this.outboundPolicy, { ...imap, password, allowSelfSignedCertificates: allowSelfSigned }, timeoutMs),
-      verifySmtpLogin(this.outboundPolicy, { ...smtp, password, allowSelfSignedCertificates: allowSelfSigned }, timeoutMs),
-    ]);
-    const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-    const [first] = [...failures.filter((failure) => failure instanceof OutboundRefusedError), ...failures];
-    if (first !== undefined) throw this.loginFailure(first);
+    await this.firstFailure([verifyImapLogin(this.outboundPolicy, imapSettings, timeoutMs), verifySmtpLogin(this.outboundPolicy, smtpSettings, timeoutMs)], () => true);
+  }
+
+  /** Waits for every attempt, then throws the first failure that `counts`, translated. */
+  private async firstFailure(attempts: Promise<unknown>[], counts: (error: unknown) => boolean): Promise<void> {
+    const results = await Promise.allSettled(attempts);
+    for (const result of results) {
+      if (result.status === 'rejected' && counts(result.reason)) throw this.loginFailure(result.reason);
+    }
   }
 
   private loginFailure(error: unknown): unknown {
