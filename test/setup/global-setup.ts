@@ -106,6 +106,10 @@ export default async function globalSetup(): Promise<void> {
     TEST_CROSS_TENANT_DATABASE_URL: databaseUrl(crossTenantDatabaseName, TEST_APP_ROLE),
     TEST_CROSS_TENANT_DATABASE_MIGRATION_URL: databaseUrl(crossTenantDatabaseName),
     MAIL_STACK_DIR: mailStackDir,
+    // The outbound policy stays on as in production; the test mail servers, proxies and scripted
+    // servers all listen on high loopback ports, which only this allowlist entry admits.
+    OUTBOUND_POLICY: 'public',
+    OUTBOUND_ALLOWED_HOSTS: '127.0.0.1:1024-65535',
   };
   Object.assign(process.env, environment);
   // Registered before anything is created, so a failure below still gets cleaned up.

@@ -1,6 +1,10 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 
 import { ApiProcess } from '../../../test/support/api-process.js';
+import type { ApiResponse } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
 import { TEST_JWT_SECRET } from '../../../test/support/test-config.js';
 
@@ -110,5 +114,150 @@ describe('security matrix over every /api route', () => {
 
     expect(headerOnly.statusCode).toBe(200);
     expect(neither.statusCode).toBe(404);
+  });
+});
+
+/** A loopback port of the test's own that counts who connects; `answer` decides what they get. */
+async function countingListener(answer: (socket: Socket) => void = () => undefined): Promise<{ server: Server; port: number; connections: () => number }> {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections += 1;
+    answer(socket);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port, connections: () => connections };
+}
+
+async function closedPort(): Promise<number> {
+  const { server, port } = await countingListener();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/**
+ * Account create must not become a port scanner or a way into the metadata service: a server the
+ * outbound policy refuses is answered 422 `mail_host_not_allowed` before any connection, the same
+ * whether its port is open or not. Only loopback is ever connected to here; the private, link-local
+ * and metadata classes are covered without any connection in libs/mail/test/outbound-policy.
+ */
+describe('outbound policy on account create', () => {
+  const tenant = `egress-${randomUUID().slice(0, 8)}`;
+  const auth = { authorization: bearerFor(tenant) };
+  let strict: ApiProcess;
+  let bounded: ApiProcess;
+  let listener: Awaited<ReturnType<typeof countingListener>>;
+  /** The one loopback port the strict API admits: the other protocol's server, which must not be contacted either. */
+  let allowedListener: Awaited<ReturnType<typeof countingListener>>;
+
+  const create = (api: ApiProcess, imap: Record<string, unknown>, smtp: Record<string, unknown>, requestId: string = randomUUID()): Promise<ApiResponse> =>
+    api.inject({
+      method: 'POST',
+      url: '/api/accounts',
+      headers: { ...auth, 'x-request-id': requestId },
+      payload: { email: `probe-${randomUUID().slice(0, 8)}@example.test`, password: 'secret', imap: { security: 'none', ...imap }, smtp: { security: 'none', ...smtp } },
+    });
+  const timed = async (work: Promise<ApiResponse>): Promise<{ response: ApiResponse; ms: number }> => {
+    const startedAt = performance.now();
+    const response = await work;
+    return { response, ms: performance.now() - startedAt };
+  };
+
+  beforeAll(async () => {
+    listener = await countingListener((socket) => socket.destroy());
+    allowedListener = await countingListener((socket) => socket.destroy());
+    [strict, bounded] = await Promise.all([
+      // `public`, as production runs by default.
+      ApiProcess.start({ OUTBOUND_POLICY: 'public', OUTBOUND_ALLOWED_HOSTS: `127.0.0.1:${allowedListener.port}` }),
+      // The test environment's allowlist (127.0.0.1 on high ports) and a short login test.
+      ApiProcess.start({ ACCOUNT_VERIFY_TIMEOUT: '2', LOG_LEVEL: 'WARNING' }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([strict?.stop(), bounded?.stop()]);
+    listener.server.close();
+    allowedListener.server.close();
+  });
+
+  const loopbackForms = ['127.0.0.1', '127.0.0.2', '::ffff:127.0.0.1', '::ffff:7f00:1', '::1', '0.0.0.0', '::', 'localhost'];
+
+  it.each(loopbackForms.flatMap((host) => [['IMAP', host] as const, ['SMTP', host] as const]))(
+    'refuses an %s server at %s with 422 mail_host_not_allowed, contacting neither server and storing nothing',
+    async (protocol, host) => {
+      const target = { host, port: listener.port };
+      const elsewhere = { host: '127.0.0.1', port: allowedListener.port };
+      const response = await create(strict, protocol === 'IMAP' ? target : elsewhere, protocol === 'SMTP' ? target : elsewhere);
+
+      expect(response.statusCode).toBe(422);
+      expect(response.json()).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity', code: 'mail_host_not_allowed' });
+      expect(response.json<{ message: string }>().message).toContain(`${host} port ${listener.port} are not allowed`);
+      expect(listener.connections()).toBe(0);
+      expect(allowedListener.connections()).toBe(0);
+      expect((await strict.inject({ url: '/api/accounts', headers: auth })).json()).toMatchObject({ items: [] });
+    },
+  );
+
+  it('gives the same answer, as fast, whether the refused port is open or closed', async () => {
+    const shut = await closedPort();
+    const open = await timed(create(strict, { host: '127.0.0.1', port: listener.port }, { host: '127.0.0.1', port: listener.port }));
+    const closed = await timed(create(strict, { host: '127.0.0.1', port: shut }, { host: '127.0.0.1', port: shut }));
+    const comparable = (response: ApiResponse, port: number): unknown => {
+      const { requestId: _requestId, ...rest } = response.json<{ requestId: string; message: string }>();
+      return { ...rest, message: rest.message.replace(String(port), 'PORT') };
+    };
+
+    expect(comparable(open.response, listener.port)).toEqual(comparable(closed.response, shut));
+    expect(open.ms).toBeLessThan(1_000);
+    expect(closed.ms).toBeLessThan(1_000);
+    expect(listener.connections()).toBe(0);
+  });
+
+  it('admits an allowlisted host only on the ports its entry names', async () => {
+    const response = await create(bounded, { host: '127.0.0.1', port: 143 }, { host: '127.0.0.1', port: 25 });
+
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toMatchObject({ code: 'mail_host_not_allowed' });
+  });
+
+  it('answers a refused connection, a hang-up and a server that never greets with one generic reason, within ACCOUNT_VERIFY_TIMEOUT', async () => {
+    const silent = await countingListener();
+    const shut = await closedPort();
+    try {
+      const outcomes = await Promise.all(
+        [shut, listener.port, silent.port].map(async (port) => {
+          const { response, ms } = await timed(create(bounded, { host: '127.0.0.1', port }, { host: '127.0.0.1', port }, `egress-${port}`));
+          const body = response.json<{ message: string; code?: string }>();
+          return { status: response.statusCode, code: body.code, message: body.message.replace(String(port), 'PORT'), ms };
+        }),
+      );
+
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject({
+          status: 422,
+          code: undefined,
+          message: 'IMAP login failed: could not connect to 127.0.0.1 port PORT (no answer, connection refused or reset, or TLS failed)',
+        });
+        expect(outcome.ms).toBeLessThan(2_000 + 1_500);
+      }
+      expect(silent.connections()).toBeGreaterThan(0);
+      // What the socket said goes to the log, under the request's id.
+      const logged = bounded.logs.split('\n').filter((line) => line.includes('Login test could not reach the mail server'));
+      expect(logged.find((line) => line.includes(`"request_id":"egress-${shut}"`))).toMatch(/ECONNREFUSED/);
+      expect(logged.find((line) => line.includes(`"request_id":"egress-${silent.port}"`))).toMatch(/timed out|greeting/i);
+    } finally {
+      silent.server.close();
+    }
+  });
+
+  it('warns at start when production runs with OUTBOUND_POLICY=any', async () => {
+    const permissive = await ApiProcess.start({ NODE_ENV: 'production', OUTBOUND_POLICY: 'any', LOG_LEVEL: 'WARNING' });
+    try {
+      expect(permissive.logs).toContain('OUTBOUND_POLICY=any in production');
+    } finally {
+      await permissive.stop();
+    }
+    expect(bounded.logs).not.toContain('OUTBOUND_POLICY=any');
   });
 });

@@ -1,4 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 
 import { OutboundMessageRepository } from '@app/database';
 import type { MailAccount } from '@app/database';
@@ -158,6 +161,29 @@ describe('send-email processor against a scripted SMTP server', () => {
     expect(settled.lastResponse).toContain('550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown');
     expect(smtp.rcptAttempts.get('nobody@example.org')).toBe(1);
     expect(smtp.countsByMessageId().get(record.messageId)).toBeUndefined();
+  });
+
+  it('fails at once, without connecting, when the outbound policy refuses the account’s SMTP server', async () => {
+    // Loopback, but not the 127.0.0.1 the test environment allows: refused like any internal address.
+    let connections = 0;
+    const listener = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    listener.listen(0, '127.0.0.2');
+    await once(listener, 'listening');
+    try {
+      const port = (listener.address() as AddressInfo).port;
+      const refusedAccount = await harness.createAccount(TENANT, `refused-${process.pid}@example.test`, PASSWORD, { imapPort: stack.imapPort, smtpPort: port, smtpHost: '127.0.0.2' });
+      const record = await harness.queueSend(TENANT, refusedAccount, { to: [{ name: '', address: 'someone@example.org' }], subject: 'refused server', text: 'x' });
+
+      const settled = await harness.settled(TENANT, record.id);
+      expect(settled).toMatchObject({ state: 'failed', attempts: 1, smtpAcceptedAt: null, sentAt: null });
+      expect(settled.lastResponse).toContain(`Connections to 127.0.0.2 port ${port} are not allowed`);
+      expect(connections).toBe(0);
+    } finally {
+      listener.close();
+    }
   });
 
   it('retries a 4xx with backoff and sends once the server accepts', async () => {

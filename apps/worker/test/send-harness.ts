@@ -79,7 +79,7 @@ export class SendHarness {
     tenantId: string,
     email: string,
     password: string,
-    servers: { imapPort: number; smtpPort: number; displayName?: string },
+    servers: { imapPort: number; smtpPort: number; smtpHost?: string; displayName?: string },
   ): Promise<MailAccount> {
     const cipher = this.app.get(CredentialCipher);
     return this.asTenant(tenantId, () =>
@@ -90,7 +90,7 @@ export class SendHarness {
         imapPort: servers.imapPort,
         imapSecurity: 'none',
         imapUsername: email,
-        smtpHost: '127.0.0.1',
+        smtpHost: servers.smtpHost ?? '127.0.0.1',
         smtpPort: servers.smtpPort,
         smtpSecurity: 'none',
         smtpUsername: email,

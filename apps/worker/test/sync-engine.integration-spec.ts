@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -125,5 +128,27 @@ describe('IMAP sync engine: first sync and re-run', () => {
     expect(outcome).toMatchObject({ state: 'succeeded', stats: { messagesAdded: 0, messagesRemoved: 0 } });
     const again = await harness.storedMessages(TENANT, accountId);
     expect(again.map((row) => [row.id, row.threadId, row.uid])).toEqual(firstRun.map((row) => [row.id, row.threadId, row.uid]));
+  });
+
+  it('records a server the outbound policy refuses as the account’s sync error, without connecting to it', async () => {
+    // Loopback, but not the 127.0.0.1 the test environment allows: refused like any internal address.
+    let connections = 0;
+    const listener = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    listener.listen(0, '127.0.0.2');
+    await once(listener, 'listening');
+    try {
+      const refused = (await harness.createAccount(TENANT, `refused-${process.pid}@example.test`, PASSWORD, (listener.address() as AddressInfo).port, '127.0.0.2')).id;
+
+      const outcome = await harness.sync(TENANT, refused);
+
+      expect(outcome).toMatchObject({ state: 'failed', error: expect.stringMatching(/^Connections to 127\.0\.0\.2 port \d+ are not allowed/) as unknown });
+      expect(await harness.account(TENANT, refused)).toMatchObject({ syncState: 'failed', failureCount: 1, lastError: expect.stringContaining('not allowed') as unknown });
+      expect(connections).toBe(0);
+    } finally {
+      listener.close();
+    }
   });
 });

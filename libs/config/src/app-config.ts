@@ -1,4 +1,5 @@
 import type { LogLevelName, NodeEnvironment } from './environment.js';
+import type { OutboundConfig } from './outbound-rules.js';
 
 export interface HttpConfig {
   host: string;
@@ -33,6 +34,8 @@ export interface EncryptionConfig {
 export interface MailConfig {
   imapTimeoutMs: number;
   smtpTimeoutMs: number;
+  /** The IMAP and SMTP login test on account create/update (ACCOUNT_VERIFY_TIMEOUT). */
+  accountVerifyTimeoutMs: number;
   imapPoolSize: number;
   smtpPoolSize: number;
   /** Bodies plus decoded attachments of one outgoing message (MAX_MESSAGE_SIZE_MB). */
@@ -115,6 +118,8 @@ export class AppConfig {
     readonly scheduler: SchedulerConfig,
     readonly log: LogConfig,
     readonly queueDashboard: QueueDashboardConfig | null,
+    /** Which servers tenants' accounts may make the service connect to. */
+    readonly outbound: OutboundConfig,
   ) {}
 
   get isProduction(): boolean {

@@ -17,6 +17,9 @@ import {
 
 import { IsCronExpression } from './validators/is-cron-expression.js';
 import { IsEncryptionKeyList } from './validators/is-encryption-key-list.js';
+import { IsOutboundList } from './validators/is-outbound-list.js';
+import { OUTBOUND_POLICIES } from './outbound-rules.js';
+import type { OutboundPolicyMode } from './outbound-rules.js';
 
 export const NODE_ENVIRONMENTS = ['development', 'production', 'test'] as const;
 export type NodeEnvironment = (typeof NODE_ENVIRONMENTS)[number];
@@ -168,6 +171,29 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(1024)
   MAX_MESSAGE_SIZE_MB = 18;
+
+  /** The login test on account create/update: shorter than IMAP_TIMEOUT, as an API request waits for it. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  @Max(120)
+  ACCOUNT_VERIFY_TIMEOUT = 10;
+
+  /** Unset: `public` in production, `any` elsewhere (see `loadConfig`). */
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @IsIn(OUTBOUND_POLICIES, { message: 'OUTBOUND_POLICY must be one of public, allowlist, any' })
+  OUTBOUND_POLICY?: OutboundPolicyMode;
+
+  @ValidateIf((env: EnvironmentVariables) => env.OUTBOUND_POLICY === 'allowlist' || env.OUTBOUND_ALLOWED_HOSTS !== undefined)
+  @IsOutboundList('hosts', {
+    message:
+      'OUTBOUND_ALLOWED_HOSTS (required with OUTBOUND_POLICY=allowlist) must be a comma-separated list of host names, IPs or CIDRs, each optionally with :port or :from-to ([ipv6]:port)',
+  })
+  OUTBOUND_ALLOWED_HOSTS?: string;
+
+  @IsOutboundList('ports', { message: 'OUTBOUND_ALLOWED_PORTS must be a comma-separated list of ports (1-65535)' })
+  OUTBOUND_ALLOWED_PORTS = '25,143,465,587,993,2525,80,443';
 
   @Transform(toUpperCase)
   @IsIn(LOG_LEVELS)

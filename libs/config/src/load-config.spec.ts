@@ -18,7 +18,15 @@ describe('loadConfig', () => {
       trustProxy: false,
     });
     expect(sut.redis).toEqual({ url: 'redis://localhost:6379/0', queueUrl: 'redis://localhost:6379/0', keyPrefix: 'mail' });
-    expect(sut.mail).toEqual({ imapTimeoutMs: 30_000, smtpTimeoutMs: 30_000, imapPoolSize: 10, smtpPoolSize: 5, maxMessageBytes: 18 * 1024 * 1024 });
+    expect(sut.mail).toEqual({
+      imapTimeoutMs: 30_000,
+      smtpTimeoutMs: 30_000,
+      accountVerifyTimeoutMs: 10_000,
+      imapPoolSize: 10,
+      smtpPoolSize: 5,
+      maxMessageBytes: 18 * 1024 * 1024,
+    });
+    expect(sut.outbound).toEqual({ policy: 'any', allowedHosts: [], allowedPorts: [25, 143, 465, 587, 993, 2525, 80, 443] });
     expect(sut.features).toEqual({ imapSync: true, smtpSend: true, backgroundJobs: true, emailParsing: true });
     expect(sut.rateLimit).toEqual({ enabled: true, perMinute: 60, perHour: 1000 });
     expect(sut.tenancy).toEqual({ headerName: 'X-Tenant-ID', defaultTenantId: 'default' });
@@ -28,6 +36,45 @@ describe('loadConfig', () => {
     expect(sut.log).toEqual({ level: 'INFO', dir: null });
     expect(sut.encryption).toEqual({ currentKey: null, previousKeys: [] });
     expect(sut.queueDashboard).toBeNull();
+  });
+
+  it('refuses internal addresses by default in production only, and parses the outbound allowlist', () => {
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x', ENCRYPTION_KEY: KEY_HEX }).outbound.policy).toBe('public');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x', ENCRYPTION_KEY: KEY_HEX, OUTBOUND_POLICY: 'ANY' }).outbound.policy).toBe('any');
+    const sut = loadConfig({
+      OUTBOUND_POLICY: 'allowlist',
+      OUTBOUND_ALLOWED_HOSTS: 'Mail.Corp.Internal., 10.0.0.0/8:993, 127.0.0.1:20000-29999, fd00::/8, [::1]:143',
+      OUTBOUND_ALLOWED_PORTS: '587, 993',
+      ACCOUNT_VERIFY_TIMEOUT: '2.5',
+    });
+
+    expect(sut.mail.accountVerifyTimeoutMs).toBe(2_500);
+    expect(sut.outbound).toEqual({
+      policy: 'allowlist',
+      allowedPorts: [587, 993],
+      allowedHosts: [
+        { kind: 'name', name: 'mail.corp.internal', ports: null },
+        { kind: 'network', address: '10.0.0.0', prefix: 8, family: 'ipv4', ports: { from: 993, to: 993 } },
+        { kind: 'network', address: '127.0.0.1', prefix: 32, family: 'ipv4', ports: { from: 20000, to: 29999 } },
+        { kind: 'network', address: 'fd00::', prefix: 8, family: 'ipv6', ports: null },
+        { kind: 'network', address: '::1', prefix: 128, family: 'ipv6', ports: { from: 143, to: 143 } },
+      ],
+    });
+  });
+
+  it.each([
+    [{ OUTBOUND_POLICY: 'open' }, /OUTBOUND_POLICY must be one of public, allowlist, any/],
+    [{ OUTBOUND_POLICY: 'allowlist' }, /OUTBOUND_ALLOWED_HOSTS \(required with OUTBOUND_POLICY=allowlist\)/],
+    [{ OUTBOUND_ALLOWED_HOSTS: '10.0.0.0/33' }, /OUTBOUND_ALLOWED_HOSTS/],
+    [{ OUTBOUND_ALLOWED_HOSTS: 'mail.example.com:0' }, /OUTBOUND_ALLOWED_HOSTS/],
+    [{ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1:30000-20000' }, /OUTBOUND_ALLOWED_HOSTS/],
+    [{ OUTBOUND_ALLOWED_HOSTS: 'mail.example.com/24' }, /OUTBOUND_ALLOWED_HOSTS/],
+    [{ OUTBOUND_ALLOWED_HOSTS: 'bad host' }, /OUTBOUND_ALLOWED_HOSTS/],
+    [{ OUTBOUND_ALLOWED_PORTS: '25,smtp' }, /OUTBOUND_ALLOWED_PORTS/],
+    [{ OUTBOUND_ALLOWED_PORTS: '70000' }, /OUTBOUND_ALLOWED_PORTS/],
+    [{ ACCOUNT_VERIFY_TIMEOUT: '0' }, /ACCOUNT_VERIFY_TIMEOUT/],
+  ])('refuses the outbound setting %p', (env, problem) => {
+    expect(() => loadConfig(env)).toThrow(problem);
   });
 
   it('runs one API process per core by default, at most four, and honours an explicit API_WORKERS', () => {

@@ -7,6 +7,7 @@ import type { ValidationError } from 'class-validator';
 import { AppConfig } from './app-config.js';
 import { decodeEncryptionKey } from './encryption-key.js';
 import { EnvironmentVariables, LEGACY_ALIASES, SECRET_VARIABLES } from './environment.js';
+import { parseAllowedHosts, parsePortList } from './outbound-rules.js';
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -101,6 +102,7 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
     {
       imapTimeoutMs: Math.round(vars.IMAP_TIMEOUT * 1000),
       smtpTimeoutMs: Math.round(vars.SMTP_TIMEOUT * 1000),
+      accountVerifyTimeoutMs: Math.round(vars.ACCOUNT_VERIFY_TIMEOUT * 1000),
       imapPoolSize: vars.IMAP_POOL_SIZE,
       smtpPoolSize: vars.SMTP_POOL_SIZE,
       maxMessageBytes: vars.MAX_MESSAGE_SIZE_MB * 1024 * 1024,
@@ -129,6 +131,11 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
     vars.QUEUE_DASHBOARD_USERNAME !== undefined && vars.QUEUE_DASHBOARD_PASSWORD !== undefined
       ? { username: vars.QUEUE_DASHBOARD_USERNAME, password: vars.QUEUE_DASHBOARD_PASSWORD }
       : null,
+    {
+      policy: vars.OUTBOUND_POLICY ?? (vars.NODE_ENV === 'production' ? 'public' : 'any'),
+      allowedHosts: parseAllowedHosts(vars.OUTBOUND_ALLOWED_HOSTS ?? '') ?? [],
+      allowedPorts: parsePortList(vars.OUTBOUND_ALLOWED_PORTS) ?? [],
+    },
   );
 }
 

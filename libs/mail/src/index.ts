@@ -1,7 +1,7 @@
 export { imapClientOptions } from './imap/imap-client-options.js';
 export type { ImapClientOptions } from './imap/imap-client-options.js';
 export { verifyImapLogin } from './imap/verify-imap-login.js';
-export { MailServerLoginError, serverReason } from './mail-server-settings.js';
+export { MailServerLoginError, MailServerUnreachableError, serverReason } from './mail-server-settings.js';
 export type { ConnectionSecurity, MailServerSettings } from './mail-server-settings.js';
 export { smtpTransportOptions } from './smtp/smtp-transport-options.js';
 export { verifySmtpLogin } from './smtp/verify-smtp-login.js';
@@ -27,3 +27,5 @@ export { ImapConnectionPool, ImapPoolClosedError, ImapPoolExhaustedError } from 
 export type { ImapLease, ImapPoolOptions, ImapPoolStats } from './imap/imap-connection-pool.js';
 export { downloadMessagePart, MessagePartGoneError } from './imap/part-download.js';
 export type { MessagePartLocation, PartDownload } from './imap/part-download.js';
+export { OutboundPolicy, OutboundRefusedError } from './egress/outbound-policy.js';
+export type { HostResolver, OutboundTarget, ResolvedAddress } from './egress/outbound-policy.js';

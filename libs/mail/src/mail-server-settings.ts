@@ -1,3 +1,6 @@
+import { OutboundRefusedError } from './egress/outbound-policy.js';
+import type { OutboundPolicy, OutboundTarget } from './egress/outbound-policy.js';
+
 export type ConnectionSecurity = 'tls' | 'starttls' | 'none';
 
 /** Where and how to log in to one IMAP or SMTP server of an account; the password is already decrypted. */
@@ -17,6 +20,50 @@ export class MailServerLoginError extends Error {
     readonly reason: string,
   ) {
     super(`${protocol} login failed: ${reason}`);
+  }
+}
+
+/**
+ * The login test could not reach the server or finish the TLS handshake. The message is the same
+ * whatever the socket said (refused, reset, timeout, certificate), so the answer to an account
+ * create cannot be used to scan ports; `detail` says what happened, for the log only.
+ */
+export class MailServerUnreachableError extends Error {
+  constructor(
+    readonly protocol: 'IMAP' | 'SMTP',
+    readonly host: string,
+    readonly port: number,
+    readonly detail: string,
+  ) {
+    super(`${protocol} login failed: could not connect to ${host} port ${port} (no answer, connection refused or reset, or TLS failed)`);
+  }
+}
+
+/**
+ * True when the error carries the server's own answer (an IMAP NO/BAD, an SMTP reply code), as
+ * opposed to a socket, timeout or TLS failure on the way to it.
+ */
+export function isServerAnswer(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = error as { authenticationFailed?: unknown; responseStatus?: unknown; responseText?: unknown; responseCode?: unknown };
+  return (
+    candidate.authenticationFailed === true ||
+    typeof candidate.responseCode === 'number' ||
+    typeof candidate.responseStatus === 'string' ||
+    (typeof candidate.responseText === 'string' && candidate.responseText.trim() !== '')
+  );
+}
+
+/**
+ * The address the login test may connect to. A refusal stays an OutboundRefusedError; a name that
+ * does not resolve is reported like a server that does not answer.
+ */
+export async function resolveLoginTarget(policy: OutboundPolicy, protocol: 'IMAP' | 'SMTP', settings: MailServerSettings): Promise<OutboundTarget> {
+  try {
+    return await policy.resolve(settings.host, settings.port);
+  } catch (error: unknown) {
+    if (error instanceof OutboundRefusedError) throw error;
+    throw new MailServerUnreachableError(protocol, settings.host, settings.port, serverReason(error));
   }
 }
 

@@ -1,7 +1,8 @@
 import { AppConfig } from '@app/config';
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 
 import { AccountMailSettings } from './account-mail-settings.js';
+import { OutboundPolicy } from './egress/outbound-policy.js';
 import { ImapConnectionPool } from './imap/imap-connection-pool.js';
 import { MimeParserPool } from './mime/parse/mime-parser-pool.js';
 import { SmtpTransportPool } from './smtp/smtp-transport-pool.js';
@@ -18,17 +19,28 @@ const IMAP_CHECK_AFTER_MS = 15_000;
     MimeParserPool,
     SmtpTransportPool,
     {
-      provide: ImapConnectionPool,
+      provide: OutboundPolicy,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) =>
+      useFactory: (config: AppConfig) => {
+        if (config.isProduction && config.outbound.policy === 'any') {
+          new Logger('OutboundPolicy').warn('OUTBOUND_POLICY=any in production: tenants can make this service connect to internal addresses');
+        }
+        return new OutboundPolicy(config.outbound);
+      },
+    },
+    {
+      provide: ImapConnectionPool,
+      inject: [AppConfig, OutboundPolicy],
+      useFactory: (config: AppConfig, policy: OutboundPolicy) =>
         new ImapConnectionPool({
           size: config.mail.imapPoolSize,
           timeoutMs: config.mail.imapTimeoutMs,
           idleTimeoutMs: IMAP_IDLE_TIMEOUT_MS,
           checkAfterMs: IMAP_CHECK_AFTER_MS,
+          policy,
         }),
     },
   ],
-  exports: [AccountMailSettings, MimeParserPool, SmtpTransportPool, ImapConnectionPool],
+  exports: [AccountMailSettings, MimeParserPool, SmtpTransportPool, ImapConnectionPool, OutboundPolicy],
 })
 export class MailModule {}

@@ -5,6 +5,8 @@ import type { ImapFlow } from 'imapflow';
 import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { TcpProxy } from '../../../test/support/tcp-proxy.js';
+import { testConfig } from '../../../test/support/test-config.js';
+import { OutboundPolicy } from '../src/egress/outbound-policy.js';
 import { ImapConnectionPool, ImapPoolExhaustedError } from '../src/imap/imap-connection-pool.js';
 import type { ImapPoolOptions } from '../src/imap/imap-connection-pool.js';
 import { ImapTimeoutError } from '../src/imap/imap-session.js';
@@ -29,7 +31,8 @@ describe('ImapConnectionPool against Dovecot', () => {
     allowSelfSignedCertificates: false,
   });
   const poolWith = (options: Partial<ImapPoolOptions> = {}): ImapConnectionPool => {
-    const sut = new ImapConnectionPool({ size: 2, timeoutMs: 5_000, idleTimeoutMs: 60_000, checkAfterMs: 60_000, ...options });
+    const policy = new OutboundPolicy(testConfig().outbound);
+    const sut = new ImapConnectionPool({ size: 2, timeoutMs: 5_000, idleTimeoutMs: 60_000, checkAfterMs: 60_000, policy, ...options });
     pools.push(sut);
     return sut;
   };

@@ -8,6 +8,8 @@ export interface ErrorBody {
   error: string;
   message: string;
   requestId: string;
+  /** A stable name for the error that clients may branch on, when the exception carries one. */
+  code?: string;
   /** Per-field problems of a rejected request body or query. */
   details?: string[];
 }
@@ -17,16 +19,20 @@ function reasonPhrase(status: number): string {
   return name ? name.toLowerCase().split('_').map((word) => word[0]?.toUpperCase() + word.slice(1)).join(' ') : 'Error';
 }
 
-/** Nest's HttpException bodies carry `message` as a string or, from the ValidationPipe, a list. */
-function describeHttpException(exception: HttpException): Pick<ErrorBody, 'message' | 'details'> {
+/**
+ * Nest's HttpException bodies carry `message` as a string or, from the ValidationPipe, a list;
+ * an exception built with `{ message, code }` passes its code on to the client.
+ */
+function describeHttpException(exception: HttpException): Pick<ErrorBody, 'message' | 'code' | 'details'> {
   const response = exception.getResponse();
   if (typeof response === 'string') return { message: response };
-  const message = (response as { message?: unknown }).message;
+  const { message, code } = response as { message?: unknown; code?: unknown };
+  const coded = typeof code === 'string' && code !== '' ? { code } : {};
   if (Array.isArray(message)) {
     const details = message.map(String);
-    return { message: details.join('; '), details };
+    return { message: details.join('; '), ...coded, details };
   }
-  return { message: typeof message === 'string' ? message : exception.message };
+  return { message: typeof message === 'string' ? message : exception.message, ...coded };
 }
 
 /**

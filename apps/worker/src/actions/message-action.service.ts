@@ -1,7 +1,7 @@
 import { AppConfig } from '@app/config';
 import { MessageActionRepository } from '@app/database';
 import type { ActionToApply } from '@app/database';
-import { AccountMailSettings, AccountNotFoundError, ImapConnectionPool, MailServerLoginError, serverReason, withTimeout } from '@app/mail';
+import { AccountMailSettings, AccountNotFoundError, ImapConnectionPool, MailServerLoginError, OutboundRefusedError, serverReason, withTimeout } from '@app/mail';
 import type { ImapLease } from '@app/mail';
 import { Injectable } from '@nestjs/common';
 import type { ImapFlow } from 'imapflow';
@@ -45,7 +45,9 @@ export class MessageActionService {
       return { state: 'applied' };
     } catch (error: unknown) {
       if (error instanceof ImapRefusalError) return this.undo(actionId, error.message);
-      if (error instanceof MailServerLoginError || error instanceof AccountNotFoundError) return this.undo(actionId, error.message);
+      if (error instanceof MailServerLoginError || error instanceof AccountNotFoundError || error instanceof OutboundRefusedError) {
+        return this.undo(actionId, error.message);
+      }
       if (finalAttempt) return this.undo(actionId, `the IMAP server could not be reached: ${serverReason(error)}`);
       throw error;
     }

@@ -1,7 +1,7 @@
 import { AppConfig } from '@app/config';
 import { AccountRepository, FolderRepository, SyncRunRepository } from '@app/database';
 import type { MailFolder, SpecialUseRole, SyncRunStats } from '@app/database';
-import { AccountMailSettings, AccountNotFoundError, openImapSession, serverReason, withTimeout } from '@app/mail';
+import { AccountMailSettings, AccountNotFoundError, openImapSession, OutboundPolicy, serverReason, withTimeout } from '@app/mail';
 import type { ImapSession } from '@app/mail';
 import type { SyncAccountPayload } from '@app/queue';
 import { Injectable, Logger } from '@nestjs/common';
@@ -68,6 +68,7 @@ export class AccountSyncService {
     private readonly mailSettings: AccountMailSettings,
     private readonly folderSync: FolderSyncService,
     private readonly lease: SyncLease,
+    private readonly outboundPolicy: OutboundPolicy,
   ) {}
 
   /** Must run inside the payload's tenant context. */
@@ -99,7 +100,7 @@ export class AccountSyncService {
       await this.accounts.update(account.id, { syncState: 'running' });
 
       const connection = await this.mailSettings.forAccount(account.id);
-      session = await openImapSession(connection.imap, this.config.mail.imapTimeoutMs);
+      session = await openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs);
       const client = session.client;
       const startedAt = Date.now();
       const capabilities: ServerCapabilities = { condstore: client.enabled.has('CONDSTORE'), qresync: client.enabled.has('QRESYNC') };
@@ -122,7 +123,7 @@ export class AccountSyncService {
           // The previous folder's failure (a timeout closes the socket) must not cost the others
           // their sync; a server that refuses the new connection fails the account instead.
           await session.close().catch(() => undefined);
-          session = await openImapSession(connection.imap, this.config.mail.imapTimeoutMs);
+          session = await openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs);
         }
         try {
           const result = await this.folderSync.sync({

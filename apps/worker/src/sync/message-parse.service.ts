@@ -1,6 +1,7 @@
 import { AppConfig } from '@app/config';
 import { MessageRepository } from '@app/database';
-import { AccountMailSettings, MimeParserPool, openImapSession, withTimeout } from '@app/mail';
+import { AccountMailSettings, MimeParserPool, openImapSession, OutboundPolicy, OutboundRefusedError, withTimeout } from '@app/mail';
+import type { ImapSession } from '@app/mail';
 import { Injectable } from '@nestjs/common';
 
 import { toSyncedMessage } from './message-mapper.js';
@@ -18,6 +19,7 @@ export class MessageParseService {
     private readonly messages: MessageRepository,
     private readonly mailSettings: AccountMailSettings,
     private readonly parser: MimeParserPool,
+    private readonly outboundPolicy: OutboundPolicy,
   ) {}
 
   /** Must run inside the message's tenant context. Connection failures throw, so the job is retried. */
@@ -26,7 +28,14 @@ export class MessageParseService {
     if (!location) return { state: 'skipped', reason: 'message no longer stored' };
     const { message, folder } = location;
     const connection = await this.mailSettings.forAccount(message.accountId);
-    const session = await openImapSession(connection.imap, this.config.mail.imapTimeoutMs, { qresync: false });
+    let session: ImapSession;
+    try {
+      session = await openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs, { qresync: false });
+    } catch (error: unknown) {
+      // A refused server stays refused: retrying the job would only be refused again.
+      if (error instanceof OutboundRefusedError) return { state: 'skipped', reason: error.message };
+      throw error;
+    }
     const client = session.client;
     const timeoutMs = this.config.mail.imapTimeoutMs;
     try {

@@ -119,13 +119,13 @@ export class SyncHarness {
     return this.app.get(TenantContext).run(tenantId, work);
   }
 
-  async createAccount(tenantId: string, email: string, password: string, port: number): Promise<MailAccount> {
+  async createAccount(tenantId: string, email: string, password: string, port: number, host = '127.0.0.1'): Promise<MailAccount> {
     const cipher = this.app.get(CredentialCipher);
     return this.asTenant(tenantId, () =>
       this.app.get(AccountRepository).create({
         email,
         displayName: null,
-        imapHost: '127.0.0.1',
+        imapHost: host,
         imapPort: port,
         imapSecurity: 'none',
         imapUsername: email,

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { ImapFlow } from 'imapflow';
 
+import type { OutboundPolicy } from '../egress/outbound-policy.js';
 import type { MailServerSettings } from '../mail-server-settings.js';
 import { openImapSession, withTimeout } from './imap-session.js';
 import type { ImapSession } from './imap-session.js';
@@ -16,6 +17,8 @@ export interface ImapPoolOptions {
   idleTimeoutMs: number;
   /** An idle connection unused for longer than this is checked with NOOP before it is handed out. */
   checkAfterMs: number;
+  /** Every new connection goes to an address this admits. */
+  policy: OutboundPolicy;
 }
 
 /** The pool stayed full for the whole wait: every connection of this process was busy. */
@@ -159,7 +162,7 @@ export class ImapConnectionPool implements OnApplicationShutdown {
     this.open += 1;
     let session: ImapSession;
     try {
-      session = await openImapSession(settings, this.options.timeoutMs, { qresync: false });
+      session = await openImapSession(this.options.policy, settings, this.options.timeoutMs, { qresync: false });
     } catch (error: unknown) {
       this.open -= 1;
       this.wakeNext();

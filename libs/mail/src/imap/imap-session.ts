@@ -1,5 +1,6 @@
 import { ImapFlow } from 'imapflow';
 
+import type { OutboundPolicy } from '../egress/outbound-policy.js';
 import { MailServerLoginError, serverReason } from '../mail-server-settings.js';
 import type { MailServerSettings } from '../mail-server-settings.js';
 import { imapClientOptions } from './imap-client-options.js';
@@ -52,13 +53,16 @@ export function isAuthenticationFailure(error: unknown): boolean {
 /**
  * Connects and logs in with a deadline of its own. The connection's 'error' events are captured
  * instead of crashing the process; callers read them through `lastError()`. A refused login
- * becomes MailServerLoginError with the server's reason.
+ * becomes MailServerLoginError with the server's reason; a server the outbound policy refuses is
+ * never contacted (OutboundRefusedError).
  */
 export async function openImapSession(
+  policy: OutboundPolicy,
   settings: MailServerSettings,
   timeoutMs: number,
   options: { qresync?: boolean } = {},
 ): Promise<ImapSession> {
+  const target = await policy.resolve(settings.host, settings.port);
   let lastCommandError: Error | null = null;
   const ignore = (): void => undefined;
   const logger = {
@@ -71,7 +75,7 @@ export async function openImapSession(
     error: ignore,
     fatal: ignore,
   };
-  const client = new ImapFlow({ ...imapClientOptions(settings, timeoutMs), logger, qresync: options.qresync ?? true });
+  const client = new ImapFlow({ ...imapClientOptions(settings, target, timeoutMs), logger, qresync: options.qresync ?? true });
   let lastError: Error | null = null;
   client.on('error', (error: Error) => {
     lastError = error;

@@ -1,3 +1,4 @@
+import { OutboundRefusedError } from '../egress/outbound-policy.js';
 import { classifySmtpFailure } from './smtp-failure.js';
 
 function smtpError(responseCode: number, response: string, extra: Record<string, unknown> = {}): Error {
@@ -36,5 +37,15 @@ describe('classifySmtpFailure', () => {
 
   it('fails local errors that a retry cannot fix', () => {
     expect(classifySmtpFailure(Object.assign(new Error('No recipients defined'), { code: 'EENVELOPE' })).kind).toBe('permanent');
+  });
+
+  it('fails a server the outbound policy refuses, with the refusal as the reason', () => {
+    const refusal = new OutboundRefusedError('10.0.0.5', 587, 'the host is not a public internet address', '10.0.0.5 (private)');
+
+    expect(classifySmtpFailure(refusal)).toEqual({
+      kind: 'permanent',
+      reason: 'Connections to 10.0.0.5 port 587 are not allowed: the host is not a public internet address',
+      responseCode: null,
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { OUTBOUND_REFUSED_CODE } from '../egress/outbound-policy.js';
 import { serverReason } from '../mail-server-settings.js';
 
 export type SmtpFailureKind = 'permanent' | 'transient';
@@ -9,8 +10,11 @@ export interface SmtpFailure {
   responseCode: number | null;
 }
 
-/** Errors without an SMTP reply that retrying the same message cannot fix. */
-const PERMANENT_LOCAL_CODES = new Set(['ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS', 'ENOAUTH', 'EMESSAGE']);
+/**
+ * Errors without an SMTP reply that retrying the same message cannot fix; a server the outbound
+ * policy refuses stays refused until the account or the service's configuration changes.
+ */
+const PERMANENT_LOCAL_CODES = new Set(['ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS', 'ENOAUTH', 'EMESSAGE', OUTBOUND_REFUSED_CODE]);
 
 interface NodemailerLikeError {
   code?: unknown;

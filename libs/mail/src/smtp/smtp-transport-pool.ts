@@ -7,6 +7,8 @@ import { createTransport } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 
+import { OutboundPolicy } from '../egress/outbound-policy.js';
+import type { OutboundTarget } from '../egress/outbound-policy.js';
 import type { MailServerSettings } from '../mail-server-settings.js';
 import type { SmtpEnvelope } from '../mime/build/outbound-mime.js';
 import { smtpTransportOptions } from './smtp-transport-options.js';
@@ -61,7 +63,9 @@ class Slots {
  * Pooled SMTP transports, one per account, reused across jobs. SMTP_POOL_SIZE caps the sessions a
  * worker uses at once (all accounts together) and the number of accounts holding a pool; the
  * least recently used idle pool is closed to make room. A changed password or server gives the
- * account a new pool. Everything is closed on shutdown.
+ * account a new pool. Every send asks the outbound policy first (a refused server is never
+ * contacted) and a server whose name now resolves elsewhere gets a new pool for the new address.
+ * Everything is closed on shutdown.
  */
 @Injectable()
 export class SmtpTransportPool implements OnModuleDestroy {
@@ -69,7 +73,10 @@ export class SmtpTransportPool implements OnModuleDestroy {
   private readonly pools = new Map<string, PooledTransport>();
   private readonly slots: Slots;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly policy: OutboundPolicy,
+  ) {
     this.slots = new Slots(config.mail.smtpPoolSize);
   }
 
@@ -84,12 +91,13 @@ export class SmtpTransportPool implements OnModuleDestroy {
    * clock) the transaction is no longer opened: SmtpStartDeadlineError.
    */
   async send(key: string, settings: MailServerSettings, envelope: SmtpEnvelope, raw: Buffer, messageId: string, startBy = Infinity): Promise<SmtpAcceptance> {
+    const target = await this.policy.resolve(settings.host, settings.port);
     await this.slots.acquire();
     if (Date.now() > startBy) {
       this.slots.release();
       throw new SmtpStartDeadlineError();
     }
-    const pooled = this.transportFor(key, settings);
+    const pooled = this.transportFor(key, settings, target);
     pooled.inFlight += 1;
     try {
       const info = await pooled.transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw, messageId });
@@ -106,8 +114,8 @@ export class SmtpTransportPool implements OnModuleDestroy {
     this.pools.clear();
   }
 
-  private transportFor(key: string, settings: MailServerSettings): PooledTransport {
-    const fingerprint = fingerprintOf(settings);
+  private transportFor(key: string, settings: MailServerSettings, target: OutboundTarget): PooledTransport {
+    const fingerprint = fingerprintOf(settings, target);
     const existing = this.pools.get(key);
     if (existing && existing.fingerprint === fingerprint) {
       // Map order doubles as recency order for eviction.
@@ -120,7 +128,7 @@ export class SmtpTransportPool implements OnModuleDestroy {
     this.evictIdle();
 
     const transport = createTransport({
-      ...smtpTransportOptions(settings, this.config.mail.smtpTimeoutMs),
+      ...smtpTransportOptions(settings, target, this.config.mail.smtpTimeoutMs),
       pool: true,
       maxConnections: this.config.mail.smtpPoolSize,
       idleTimeout: IDLE_TIMEOUT_MS,
@@ -144,8 +152,8 @@ export class SmtpTransportPool implements OnModuleDestroy {
   }
 }
 
-function fingerprintOf(settings: MailServerSettings): string {
+function fingerprintOf(settings: MailServerSettings, target: OutboundTarget): string {
   return createHash('sha256')
-    .update(JSON.stringify([settings.host, settings.port, settings.security, settings.username, settings.password, settings.allowSelfSignedCertificates]))
+    .update(JSON.stringify([settings.host, target.address, settings.port, settings.security, settings.username, settings.password, settings.allowSelfSignedCertificates]))
     .digest('hex');
 }

@@ -31,7 +31,10 @@ export class AccountsController {
 
   @Post()
   @ApiCreatedResponse({ type: AccountResponseDto })
-  @ApiUnprocessableEntityResponse({ description: 'The IMAP or SMTP server refused the login; the message is its reason' })
+  @ApiUnprocessableEntityResponse({
+    description:
+      'The IMAP or SMTP server refused the login (the message is its reason) or could not be reached; `code: "mail_host_not_allowed"` when the outbound policy refuses the server, before any connection',
+  })
   @ApiConflictResponse({ description: 'An account with this address exists for the tenant' })
   async create(@Body() body: CreateAccountDto, @Query() query: VerifyQueryDto): Promise<AccountResponseDto> {
     return AccountResponseDto.from(await this.accounts.create(body, query.verify));
@@ -47,7 +50,7 @@ export class AccountsController {
   @Put(':id')
   @ApiOkResponse({ type: AccountResponseDto })
   @ApiNotFoundResponse()
-  @ApiUnprocessableEntityResponse()
+  @ApiUnprocessableEntityResponse({ description: 'As for create: login refused, server unreachable, or `code: "mail_host_not_allowed"`' })
   async update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateAccountDto, @Query() query: VerifyQueryDto): Promise<AccountResponseDto> {
     return AccountResponseDto.from(await this.accounts.update(id, body, query.verify));
   }

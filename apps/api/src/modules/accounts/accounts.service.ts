@@ -2,10 +2,10 @@ import { AppConfig } from '@app/config';
 import { CredentialCipher } from '@app/crypto';
 import { AccountRepository, DuplicateAccountError, InvalidCursorError } from '@app/database';
 import type { MailAccount, MailAccountChanges, Page } from '@app/database';
-import { MailServerLoginError, verifyImapLogin, verifySmtpLogin } from '@app/mail';
+import { MailServerLoginError, MailServerUnreachableError, OutboundPolicy, OutboundRefusedError, verifyImapLogin, verifySmtpLogin } from '@app/mail';
 import { JobProducer } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
-import { BadRequestException, ConflictException, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
 
 import { resolveServerSettings } from './account-defaults.js';
 import type { ResolvedServerSettings } from './account-defaults.js';
@@ -14,12 +14,15 @@ import type { UpdateAccountDto } from './dto/update-account.dto.js';
 
 @Injectable()
 export class AccountsService {
+  private readonly logger = new Logger(AccountsService.name);
+
   constructor(
     private readonly accounts: AccountRepository,
     private readonly cipher: CredentialCipher,
     private readonly jobs: JobProducer,
     private readonly tenant: TenantContext,
     private readonly config: AppConfig,
+    private readonly outboundPolicy: OutboundPolicy,
   ) {}
 
   async list(limit: number, cursor?: string): Promise<Page<MailAccount>> {
@@ -85,14 +88,35 @@ export class AccountsService {
     await this.jobs.removePendingJobsOfAccount(this.tenant.tenantId, id);
   }
 
+  /**
+   * Both servers are checked against the outbound policy before either is contacted; then both
+   * logins run at once under one ACCOUNT_VERIFY_TIMEOUT, so the request waits for the slower one
+   * only. When both fail, the IMAP failure is the one reported.
+   */
   private async verifyLogins(imap: ResolvedServerSettings, smtp: ResolvedServerSettings, password: string, allowSelfSigned: boolean): Promise<void> {
-    try {
-      await verifyImapLogin({ ...imap, password, allowSelfSignedCertificates: allowSelfSigned }, this.config.mail.imapTimeoutMs);
-      await verifySmtpLogin({ ...smtp, password, allowSelfSignedCertificates: allowSelfSigned }, this.config.mail.smtpTimeoutMs);
-    } catch (error: unknown) {
-      if (error instanceof MailServerLoginError) throw new UnprocessableEntityException(error.message);
-      throw error;
+    const imapSettings = { ...imap, password, allowSelfSignedCertificates: allowSelfSigned };
+    const smtpSettings = { ...smtp, password, allowSelfSignedCertificates: allowSelfSigned };
+    await this.firstFailure([this.outboundPolicy.resolve(imap.host, imap.port), this.outboundPolicy.resolve(smtp.host, smtp.port)], (error) => error instanceof OutboundRefusedError);
+    const timeoutMs = this.config.mail.accountVerifyTimeoutMs;
+    await this.firstFailure([verifyImapLogin(this.outboundPolicy, imapSettings, timeoutMs), verifySmtpLogin(this.outboundPolicy, smtpSettings, timeoutMs)], () => true);
+  }
+
+  /** Waits for every attempt, then throws the first failure that `counts`, translated. */
+  private async firstFailure(attempts: Promise<unknown>[], counts: (error: unknown) => boolean): Promise<void> {
+    const results = await Promise.allSettled(attempts);
+    for (const result of results) {
+      if (result.status === 'rejected' && counts(result.reason)) throw this.loginFailure(result.reason);
     }
+  }
+
+  private loginFailure(error: unknown): unknown {
+    if (error instanceof OutboundRefusedError) return new UnprocessableEntityException({ message: error.message, code: error.code });
+    if (error instanceof MailServerUnreachableError) {
+      this.logger.warn({ protocol: error.protocol, host: error.host, port: error.port, reason: error.detail }, 'Login test could not reach the mail server');
+      return new UnprocessableEntityException(error.message);
+    }
+    if (error instanceof MailServerLoginError) return new UnprocessableEntityException(error.message);
+    return error;
   }
 
   private async translateDuplicate<T>(work: () => Promise<T>): Promise<T> {

@@ -11,6 +11,7 @@ import {
   ImapTimeoutError,
   MailServerLoginError,
   MessagePartGoneError,
+  OutboundRefusedError,
   serverReason,
 } from '@app/mail';
 import {
@@ -20,6 +21,7 @@ import {
   Injectable,
   NotFoundException,
   ServiceUnavailableException,
+  UnprocessableEntityException,
 } from '@nestjs/common';
 
 import { attachmentContentType, attachmentDisposition } from './content-headers.js';
@@ -69,6 +71,7 @@ function translateMailError(error: unknown): unknown {
   if (error instanceof ImapPoolExhaustedError) return new ServiceUnavailableException('every IMAP connection of this server is busy; try again shortly');
   if (error instanceof ImapTimeoutError) return new GatewayTimeoutException(`the IMAP server did not answer in time (${error.message})`);
   if (error instanceof MailServerLoginError) return new BadGatewayException(error.message);
+  if (error instanceof OutboundRefusedError) return new UnprocessableEntityException({ message: error.message, code: error.code });
   if (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^E[A-Z]+/u.test(error.code)) {
     return new BadGatewayException(`the IMAP server could not be reached: ${serverReason(error)}`);
   }
