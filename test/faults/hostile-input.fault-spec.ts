@@ -72,7 +72,7 @@ describe('hostile input fault: 10,000 generated hostile requests', () => {
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
           for (let index = next++; index < batch.length; index = next++) {
-            const request = batch[index] as HostileRequest;
+            const request = batch[index];
             const { status, problem } = await sendHostile(api.baseUrl, request, authorization);
             statuses.push(status);
             if (problem && problems.length < 5) problems.push(`${request.method} ${request.url.slice(0, 120)} (${request.what}): ${problem}`);

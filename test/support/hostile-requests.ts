@@ -248,7 +248,8 @@ export class HostileRequests {
   private queryExample(parameter: Parameter): string {
     if (parameter.name === 'verify') return 'false';
     const schema = parameter.schema ?? {};
-    return String(schema.format === 'uuid' ? this.ids.accountId : (schema.example ?? 'x'));
+    if (schema.format === 'uuid') return this.ids.accountId;
+    return typeof schema.example === 'string' || typeof schema.example === 'number' ? String(schema.example) : 'x';
   }
 
   /** A value `schema` admits, with every field that has an example or is a flag (`required`: also when it has none). */
@@ -315,7 +316,7 @@ class DeepJson {
 function serialize(value: unknown): string {
   if (value instanceof DeepJson) return value.toText();
   if (value !== null && typeof value === 'object') {
-    const deep = Object.entries(value).find(([, item]) => item instanceof DeepJson);
+    const deep = Object.entries(value as Record<string, unknown>).find(([, item]) => item instanceof DeepJson);
     if (deep) {
       const [name, item] = deep;
       return JSON.stringify({ ...value, [name]: '\u0001DEEP\u0001' }).replace('"\\u0001DEEP\\u0001"', (item as DeepJson).toText());

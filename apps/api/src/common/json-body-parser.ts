@@ -54,6 +54,6 @@ export function depthLimitedJsonParser(fastify: FastifyInstance): FastifyBodyPar
       done(new BadRequestException(`The JSON body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;
     }
-    parse(request, body.toString('utf8'), done);
+    void parse(request, body.toString('utf8'), done);
   };
 }
