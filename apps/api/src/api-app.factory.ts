@@ -9,6 +9,8 @@ import type { RawRequestDefaultExpression } from 'fastify';
 import { Logger } from 'nestjs-pino';
 
 import { ApiModule } from './api.module.js';
+import { answerFrameworkError, answerHttpClientError } from './common/malformed-request.js';
+import { depthLimitedJsonParser } from './common/json-body-parser.js';
 import { setUpQueueDashboard } from './queue-dashboard/queue-dashboard.js';
 import { setUpApiDocs } from './swagger.js';
 
@@ -34,9 +36,12 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     trustProxy: config.http.trustProxy,
     genReqId: (req: RawRequestDefaultExpression) => generateRequestId(req.headers[REQUEST_ID_HEADER]),
     logger: false,
+    clientErrorHandler: answerHttpClientError,
+    frameworkErrors: answerFrameworkError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
+  app.useBodyParser('application/json', { bodyLimit: bodyLimitBytes(config) }, depthLimitedJsonParser(app.getHttpAdapter().getInstance()));
   // Multipart bodies stay unread until a handler asks for them (POST /api/compose/attachments),
   // so the guards run first and a refused upload is never buffered.
   await app.register(fastifyMultipart, { throwFileSizeLimit: false });

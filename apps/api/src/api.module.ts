@@ -12,6 +12,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 
 import { AuthModule } from './auth/auth.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { SafeInputPipe } from './common/safe-input.pipe.js';
 import { AccountsModule } from './modules/accounts/accounts.module.js';
 import { ComposeModule } from './modules/compose/compose.module.js';
 import { HealthModule } from './modules/health/health.module.js';
@@ -51,6 +52,8 @@ export class ApiModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        // Global pipes run in this order: text PostgreSQL cannot store and prototype keys are refused first.
+        { provide: APP_PIPE, useClass: SafeInputPipe },
         {
           provide: APP_PIPE,
           useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),

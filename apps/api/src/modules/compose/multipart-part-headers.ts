@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 
 import { Dicer } from '@fastify/busboy';
@@ -7,6 +8,9 @@ import libmime from 'libmime';
 const LINE_BREAK = /[\r\n]/;
 /** C0 controls and DEL. Raw header text is Latin-1, where UTF-8 bytes may look like C1 controls, so those are left alone. */
 const DECODED_CONTROL_CHARACTER = /(?![\u0080-\u009f])\p{Cc}/u;
+
+/** An RFC 2231 / RFC 5987 parameter declared UTF-8 (`filename*=UTF-8''r%C3%A9sum%C3%A9.pdf`): its percent-encoded value. */
+const UTF8_EXTENDED_PARAMETER = /([\w!#$&+.^`|~-]+)\*\s*=\s*utf-8'[^']*'([^;\s]*)/giu;
 
 /** A part the upload must be refused for, counted from 1 in the order of the body. */
 export interface PartHeaderProblem {
@@ -92,8 +96,16 @@ function watchHeaderBlocks(parser: Dicer, onBlock: (block: string) => void): voi
   };
 }
 
-/** A line of the block holding a lone CR or LF, or no header at all, is what the parser would drop. */
+/**
+ * A line of the block holding a lone CR or LF, or no header at all, is what the parser would drop.
+ * Bytes that are not UTF-8, raw or percent-encoded in a UTF-8 parameter (how an unpaired
+ * surrogate would be written), the parser would turn into U+FFFD: such a name is refused instead.
+ */
 function rawHeaderProblem(block: string): string | null {
+  if (!isUtf8(Buffer.from(block, 'latin1'))) return 'its header is not valid UTF-8';
+  for (const [, parameter, value] of block.matchAll(UTF8_EXTENDED_PARAMETER)) {
+    if (!isUtf8(percentDecoded(value ?? ''))) return `its ${parameter ?? 'parameter'} is not valid UTF-8 (an unpaired surrogate?)`;
+  }
   for (const line of block.split('\r\n')) {
     if (line.length === 0) continue;
     const colon = line.indexOf(':');
@@ -135,4 +147,19 @@ function hasUnclosedQuote(value: string): boolean {
     else if (value[index] === '"') quoted = !quoted;
   }
   return quoted;
+}
+
+/** The bytes a percent-encoded value stands for; a `%` without two hex digits stays as it is. */
+function percentDecoded(value: string): Buffer {
+  const bytes: number[] = [];
+  for (let index = 0; index < value.length; index += 1) {
+    const hex = value.slice(index + 1, index + 3);
+    if (value[index] === '%' && /^[0-9a-f]{2}$/iu.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      index += 2;
+    } else {
+      bytes.push(value.charCodeAt(index) & 0xff);
+    }
+  }
+  return Buffer.from(bytes);
 }

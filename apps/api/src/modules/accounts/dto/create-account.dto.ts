@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsEmail, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { IsBoolean, IsEmail, IsObject, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
 
 import { ServerSettingsDto } from './server-settings.dto.js';
 
@@ -26,12 +26,15 @@ export class CreateAccountDto {
 
   @ApiPropertyOptional({ type: ServerSettingsDto })
   @IsOptional()
+  // ValidateNested alone takes a list for a list of settings, and an empty one passes.
+  @IsObject({ message: '$property must be an object of server settings' })
   @ValidateNested()
   @Type(() => ServerSettingsDto)
   imap?: ServerSettingsDto;
 
   @ApiPropertyOptional({ type: ServerSettingsDto })
   @IsOptional()
+  @IsObject({ message: '$property must be an object of server settings' })
   @ValidateNested()
   @Type(() => ServerSettingsDto)
   smtp?: ServerSettingsDto;

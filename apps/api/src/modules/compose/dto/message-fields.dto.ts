@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsArray, IsBase64, IsOptional, IsString, IsUUID, Length, Matches, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsBase64, IsObject, IsOptional, IsString, IsUUID, Length, Matches, ValidateNested } from 'class-validator';
 
 import { IsRecipientList } from '../recipients.js';
 
@@ -80,6 +80,8 @@ export class MessageFieldsDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_ATTACHMENTS)
+  // ValidateNested alone takes a list inside the list for a list of attachments, and an empty one passes.
+  @IsObject({ each: true, message: 'each of attachments must be an object with filename, contentType and content' })
   @ValidateNested({ each: true })
   @Type(() => AttachmentUploadDto)
   attachments?: AttachmentUploadDto[];
