@@ -90,7 +90,7 @@ export interface SyncStatus {
   failureCount: number;
   nextSyncAfter: string | null;
   messageCount: number;
-  folders: { path: string; lastError: string | null; failureCount: number }[];
+  folders: { path: string; lastError: string | null; failureCount: number; nextSyncAfter: string | null }[];
   lastRun: { id: string; state: string; error: string | null } | null;
 }
 
@@ -170,11 +170,19 @@ export interface SendRecord {
   lastResponse: string | null;
 }
 
-export async function compose(api: ApiProcess, tenant: FaultTenant, accountId: string, to: string, subject: string): Promise<ApiResponse> {
+export interface ComposeOptions {
+  /** Abandon the request after this long (a hang shows as status 0). */
+  timeoutMs?: number;
+  /** A retry of a request that failed passes the first one's key. */
+  idempotencyKey?: string;
+}
+
+export async function compose(api: ApiProcess, tenant: FaultTenant, accountId: string, to: string, subject: string, options: ComposeOptions = {}): Promise<ApiResponse> {
   return api.inject({
+    timeoutMs: options.timeoutMs,
     method: 'POST',
     url: '/api/compose',
-    headers: { ...tenant.headers, 'idempotency-key': randomUUID() },
+    headers: { ...tenant.headers, 'idempotency-key': options.idempotencyKey ?? randomUUID() },
     payload: { accountId, to: [to], subject, text: `${subject}: sent while a dependency failed` },
   });
 }
