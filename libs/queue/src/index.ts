@@ -2,5 +2,5 @@ export { assertEveryJobHasOneHandler, HandlesJobs, handledJobs, JobHandlerRegist
 export type { ApplyMessageActionPayload, JobPayloads, ParseMessagePayload, SendEmailPayload, SyncAccountPayload, SyncDraftPayload } from './job-payloads.js';
 export { jobOptions } from './job-options.js';
 export { JobProducer } from './job-producer.js';
-export { QueueModule } from './queue.module.js';
+export { QueueModule, RequestQueueModule } from './queue.module.js';
 export { JobName, QUEUE_OF_JOB, QueueName } from './queue-names.js';

@@ -1,26 +1,54 @@
 import { AppConfig } from '@app/config';
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
 
 import { JobProducer } from './job-producer.js';
 import { QueueName } from './queue-names.js';
 
 const QUEUES = Object.values(QueueName).map((name) => ({ name }));
 
-/** The queues and their producer; the worker adds its processors on top of this module. */
-@Global()
-@Module({
-  imports: [
+/**
+ * Background apps wait for the queue Redis to come back: a worker's BullMQ calls (and the jobs it
+ * enqueues mid-job) resume where they were, as BullMQ requires of workers.
+ */
+const WAIT_FOR_REDIS = { maxRetriesPerRequest: null } as const;
+
+/**
+ * A request must not wait for the queue Redis: with it away an enqueue fails at once and the API
+ * answers 503, instead of holding the request open for the whole outage (BullMQ's advice for
+ * producers). What was stored before the enqueue is repaired by a retry with the same
+ * Idempotency-Key, which enqueues a still-queued send again.
+ */
+const FAIL_FAST = { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 } as const;
+
+function queueImports(connection: typeof WAIT_FOR_REDIS | typeof FAIL_FAST): DynamicModule[] {
+  return [
     BullModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        connection: { url: config.redis.queueUrl, maxRetriesPerRequest: null },
+        connection: { url: config.redis.queueUrl, ...connection },
         prefix: `${config.redis.keyPrefix}:queue`,
       }),
     }),
     BullModule.registerQueue(...QUEUES),
-  ],
+  ];
+}
+
+/** The queues and their producer; the worker adds its processors on top of this module. */
+@Global()
+@Module({
+  imports: queueImports(WAIT_FOR_REDIS),
   providers: [JobProducer],
   exports: [BullModule, JobProducer],
 })
 export class QueueModule {}
+
+/** The same queues for the API, whose enqueues fail fast while the queue Redis is away. */
+@Global()
+@Module({
+  imports: queueImports(FAIL_FAST),
+  providers: [JobProducer],
+  exports: [BullModule, JobProducer],
+})
+export class RequestQueueModule {}
