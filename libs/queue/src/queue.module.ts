@@ -15,12 +15,15 @@ const QUEUES = Object.values(QueueName).map((name) => ({ name }));
 const WAIT_FOR_REDIS = { maxRetriesPerRequest: null } as const;
 
 /**
- * A request must not wait for the queue Redis: with it away an enqueue fails at once and the API
- * answers 503, instead of holding the request open for the whole outage (BullMQ's advice for
- * producers). What was stored before the enqueue is repaired by a retry with the same
- * Idempotency-Key, which enqueues a still-queued send again.
+ * A request must not wait for the queue Redis: with it away an enqueue fails within
+ * FAIL_FAST_AFTER_MS and the API answers 503, instead of holding the request open for the whole
+ * outage. The offline queue stays on (BullMQ's connection setup needs it before Redis is ready);
+ * the command timeout bounds how long a command waits in it. What was stored before a failed
+ * enqueue is repaired by a retry with the same Idempotency-Key, which enqueues a still-queued
+ * send again.
  */
-const FAIL_FAST = { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 } as const;
+const FAIL_FAST_AFTER_MS = 2_000;
+const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: FAIL_FAST_AFTER_MS, connectTimeout: 5_000 } as const;
 
 function queueImports(connection: typeof WAIT_FOR_REDIS | typeof FAIL_FAST): DynamicModule[] {
   return [

@@ -28,6 +28,7 @@ describe('unavailableDependency', () => {
   it('names Redis for commands refused while it is away', () => {
     expect(unavailableDependency(new Error("Stream isn't writeable and enableOfflineQueue options is false"), PORTS)).toBe('redis');
     expect(unavailableDependency(Object.assign(new Error('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' }), PORTS)).toBe('redis');
+    expect(unavailableDependency(new Error('Command timed out'), PORTS)).toBe('redis');
     expect(unavailableDependency(new Error('wrapped', { cause: refused(6380) }), PORTS)).toBe('redis');
   });
 

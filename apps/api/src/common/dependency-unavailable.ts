@@ -14,8 +14,8 @@ function isPostgresUnavailableCode(code: string): boolean {
 /** node-postgres reports a lost or never-made connection without a SQLSTATE, only in words. */
 const POSTGRES_CONNECTION_MESSAGES = [/^Connection terminated/, /^timeout exceeded when trying to connect/, /^Client has encountered a connection error and is not queryable/];
 
-/** ioredis refusing a command while Redis is away (offline queue off, retries used up, connection closed). */
-const REDIS_CONNECTION_MESSAGES = [/enableOfflineQueue options is false/, /^Reached the max retries per request limit/, /^Connection is closed\./];
+/** ioredis refusing a command while Redis is away (offline queue off, retries used up, connection closed, command timeout). */
+const REDIS_CONNECTION_MESSAGES = [/enableOfflineQueue options is false/, /^Reached the max retries per request limit/, /^Connection is closed\./, /^Command timed out$/];
 
 function causesOf(error: unknown): unknown[] {
   const chain: unknown[] = [];
