@@ -147,11 +147,12 @@ export async function syncedExactly(
   seeded: readonly string[],
   timeoutMs: number,
   describe: () => string = () => '',
+  connectionString?: string,
 ): Promise<StoredCounts> {
   return eventually(
     async () => {
       const status = await syncStatus(api, tenant, accountId);
-      const counts = await storedCounts(accountId, seeded);
+      const counts = await storedCounts(accountId, seeded, connectionString);
       if (status.lastRun?.state !== 'succeeded' || counts.missing.length > 0) {
         throw new Error(`sync not complete: run ${JSON.stringify(status.lastRun)}, ${counts.rows}/${seeded.length} rows\n${describe()}`);
       }
