@@ -51,6 +51,7 @@ describe('worker SIGKILL mid-sync, repeated', () => {
     await requestSync(api, tenant, accountId);
 
     const killedAt: number[] = [];
+    const killedAfter: number[] = [];
     for (let kill = 1; kill <= KILLS; kill += 1) {
       // Spread the kills over the sync: each one lands after another sixth of the mailbox is stored.
       const threshold = Math.floor((MESSAGES * kill) / (KILLS + 1));
@@ -65,6 +66,7 @@ describe('worker SIGKILL mid-sync, repeated', () => {
       await worker.kill();
       workerLogs.push(worker.logs);
       killedAt.push(await storedRows(accountId));
+      killedAfter.push((Date.now() - startedAt) / 1000);
       worker = await BackgroundAppProcess.start('worker', { ...env(), ...WORKER_ENV });
     }
     // Every kill must have landed before the sync finished, or it proved nothing.
@@ -77,7 +79,7 @@ describe('worker SIGKILL mid-sync, repeated', () => {
 
     reportFault(
       'worker SIGKILL mid-sync x5',
-      `sync ${counts.distinctMessageIds}/${MESSAGES} after ${KILLS} worker kills (at ${killedAt.join('/')} rows), 0 duplicates by Message-ID or UID, complete in ${seconds.toFixed(1)} s`,
+      `sync ${counts.distinctMessageIds}/${MESSAGES} after ${KILLS} worker kills (at ${killedAt.join('/')} rows, ${killedAfter.map((seconds) => seconds.toFixed(0)).join('/')} s), 0 duplicates by Message-ID or UID, complete in ${seconds.toFixed(1)} s`,
     );
   }, 180_000);
 });
