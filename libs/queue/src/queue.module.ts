@@ -9,10 +9,19 @@ import { QueueName } from './queue-names.js';
 const QUEUES = Object.values(QueueName).map((name) => ({ name }));
 
 /**
+ * Reconnect at least every second: BullMQ's default backs off to 20 s between attempts, so after
+ * an outage of ten seconds or more the apps kept failing (API) or idling (worker) for up to 20 s
+ * while Redis was already back and health said so.
+ */
+function reconnectWithinASecond(attempt: number): number {
+  return Math.min(attempt * 100, 1_000);
+}
+
+/**
  * Background apps wait for the queue Redis to come back: a worker's BullMQ calls (and the jobs it
  * enqueues mid-job) resume where they were, as BullMQ requires of workers.
  */
-const WAIT_FOR_REDIS = { maxRetriesPerRequest: null } as const;
+const WAIT_FOR_REDIS = { maxRetriesPerRequest: null, retryStrategy: reconnectWithinASecond } as const;
 
 /**
  * A request must not wait for the queue Redis: with it away an enqueue fails within
@@ -23,7 +32,7 @@ const WAIT_FOR_REDIS = { maxRetriesPerRequest: null } as const;
  * send again.
  */
 const FAIL_FAST_AFTER_MS = 2_000;
-const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: FAIL_FAST_AFTER_MS, connectTimeout: 5_000 } as const;
+const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: FAIL_FAST_AFTER_MS, connectTimeout: 5_000, retryStrategy: reconnectWithinASecond } as const;
 
 function queueImports(connection: typeof WAIT_FOR_REDIS | typeof FAIL_FAST): DynamicModule[] {
   return [
