@@ -6,6 +6,8 @@ export interface InjectOptions {
   url: string;
   headers?: Record<string, string>;
   payload?: unknown;
+  /** Aborts the request after this long (a fault case telling a hang from a slow answer). */
+  timeoutMs?: number;
 }
 
 export interface ApiResponse {
@@ -36,6 +38,7 @@ export class ApiProcess extends AppProcess {
       method: options.method ?? 'GET',
       headers: { ...(hasBody && typeof options.payload !== 'string' ? { 'content-type': 'application/json' } : {}), ...options.headers },
       body: hasBody ? (typeof options.payload === 'string' ? options.payload : JSON.stringify(options.payload)) : undefined,
+      signal: options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs),
     });
     const body = await response.text();
     return {

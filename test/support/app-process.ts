@@ -63,6 +63,19 @@ export class AppProcess {
     return this.output.join('');
   }
 
+  /** True while the process runs: a fault case checks its worker survived what it broke. */
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Ends the process without a chance to clean up (SIGKILL), as a crash or an OOM kill would. */
+  async kill(): Promise<void> {
+    if (!this.alive) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = once(this.child, 'exit');

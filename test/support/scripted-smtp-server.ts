@@ -22,24 +22,45 @@ export interface RecipientDecisionContext {
  */
 export type RecipientScript = (address: string, context: RecipientDecisionContext) => string;
 
+/** What the server knows of a message when it answers the end of its DATA. */
+export interface DataDecisionContext {
+  recipients: string[];
+  messageId: string | null;
+  /** How many times a message with this Message-ID reached the end of DATA so far, this one included (1-based). */
+  attempt: number;
+}
+
+/**
+ * Decides the reply to the end of DATA: `250 ...` takes the message, anything else refuses it
+ * (`451 4.3.0 Try again later`, `554 5.7.1 Rejected`) and nothing is recorded as received.
+ */
+export type DataScript = (context: DataDecisionContext) => string;
+
 const ACCEPT_ALL: RecipientScript = () => '250 2.1.5 Ok';
+const ACCEPT_DATA: DataScript = () => '250 2.0.0 Ok';
 const END_OF_DATA = Buffer.from('\r\n.\r\n');
 
 /**
  * A minimal SMTP server on node:net for tests and benchmarks (RFC 5321 subset: EHLO/HELO,
  * AUTH PLAIN accepted for anyone, MAIL, RCPT, DATA, RSET, NOOP, QUIT; PIPELINING is not
- * advertised, so clients wait for each reply). Recipient replies are scripted, everything
- * taken is recorded. Not a mail server: nothing is delivered anywhere.
+ * advertised, so clients wait for each reply). Recipient and end-of-DATA replies are scripted,
+ * everything taken is recorded; a scripted 421 closes the connection after the reply, as a
+ * server shutting down does (RFC 5321 §3.8). Not a mail server: nothing is delivered anywhere.
  */
 export class ScriptedSmtpServer {
   readonly received: ReceivedMessage[] = [];
   readonly rcptAttempts = new Map<string, number>();
+  /** Every end of DATA the server answered, by Message-ID, with its reply: accepted or not. */
+  readonly dataReplies = new Map<string, string[]>();
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private listeningPort = 0;
   private queueId = 0;
 
-  constructor(private script: RecipientScript = ACCEPT_ALL) {}
+  constructor(
+    private script: RecipientScript = ACCEPT_ALL,
+    private dataScript: DataScript = ACCEPT_DATA,
+  ) {}
 
   get port(): number {
     return this.listeningPort;
@@ -47,6 +68,10 @@ export class ScriptedSmtpServer {
 
   setScript(script: RecipientScript): void {
     this.script = script;
+  }
+
+  setDataScript(script: DataScript): void {
+    this.dataScript = script;
   }
 
   /** How many accepted messages carried each Message-ID. */
@@ -87,6 +112,7 @@ export class ScriptedSmtpServer {
     let recipients: string[] = [];
     const reply = (line: string): void => {
       socket.write(`${line}\r\n`);
+      if (line.startsWith('421')) socket.end();
     };
     reply('220 scripted.test ESMTP ready');
 
@@ -142,9 +168,16 @@ export class ScriptedSmtpServer {
           buffer = buffer.subarray(atStart ? 3 : end + END_OF_DATA.length);
           inData = false;
           const raw = unstuff(body);
-          this.received.push({ from, recipients, raw, messageId: messageIdOf(raw) });
-          this.queueId += 1;
-          reply(`250 2.0.0 Ok: queued as SCRIPTED${this.queueId}`);
+          const messageId = messageIdOf(raw);
+          const replies = this.dataReplies.get(messageId ?? '(none)') ?? [];
+          const answer = this.dataScript({ recipients, messageId, attempt: replies.length + 1 });
+          replies.push(answer);
+          this.dataReplies.set(messageId ?? '(none)', replies);
+          if (answer.startsWith('2')) {
+            this.received.push({ from, recipients, raw, messageId });
+            this.queueId += 1;
+            reply(`${answer}: queued as SCRIPTED${this.queueId}`);
+          } else reply(answer);
           recipients = [];
           continue;
         }

@@ -3,7 +3,7 @@ import { CryptoModule } from '@app/crypto';
 import type { AppConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { LoggingModule } from '@app/observability';
-import { QueueModule } from '@app/queue';
+import { RequestQueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule } from '@app/tenancy';
 import { Module, ValidationPipe } from '@nestjs/common';
@@ -36,7 +36,7 @@ export class ApiModule {
         RedisModule,
         TenancyModule,
         CryptoModule,
-        QueueModule,
+        RequestQueueModule,
         // Guard order: rate limits count every caller, including those without a valid token.
         RateLimitModule,
         AuthModule,

@@ -3,5 +3,5 @@ export type { ApplyMessageActionPayload, JobPayloads, ParseMessagePayload, SendE
 export { jobOptions } from './job-options.js';
 export { JobProducer } from './job-producer.js';
 export type { JobPresence } from './job-producer.js';
-export { QueueModule } from './queue.module.js';
+export { QueueModule, RequestQueueModule } from './queue.module.js';
 export { JobName, QUEUE_OF_JOB, QueueName } from './queue-names.js';

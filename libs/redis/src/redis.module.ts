@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/config';
-import { Global, Inject, Injectable, Module } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module } from '@nestjs/common';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 
@@ -17,14 +17,32 @@ class RedisConnectionCloser implements OnApplicationShutdown {
   }
 }
 
+/**
+ * Without an error listener ioredis prints every failed reconnect to stderr, outside the JSON
+ * log; one warning per outage is enough, the health check reports it while it lasts.
+ */
+function reportOutagesOnce(client: Redis): void {
+  const logger = new Logger('Redis');
+  let reported = false;
+  client.on('error', (error: Error) => {
+    if (reported) return;
+    reported = true;
+    logger.warn({ reason: error.message }, 'Redis is unreachable; reconnecting');
+  });
+  client.on('ready', () => {
+    if (reported) logger.log('Redis is reachable again');
+    reported = false;
+  });
+}
+
 @Global()
 @Module({
   providers: [
     {
       provide: REDIS_CLIENT,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) =>
-        new Redis(config.redis.url, {
+      useFactory: (config: AppConfig) => {
+        const client = new Redis(config.redis.url, {
           keyPrefix: `${config.redis.keyPrefix}:`,
           // Fail commands fast while Redis is away instead of queueing them without bound;
           // health checks and rate limiting must see the outage, not hang on it.
@@ -32,7 +50,10 @@ class RedisConnectionCloser implements OnApplicationShutdown {
           maxRetriesPerRequest: 1,
           connectTimeout: 5_000,
           lazyConnect: false,
-        }),
+        });
+        reportOutagesOnce(client);
+        return client;
+      },
     },
     RedisConnectionCloser,
   ],

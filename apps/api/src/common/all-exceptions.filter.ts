@@ -1,6 +1,18 @@
+import { AppConfig } from '@app/config';
 import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { dependencyPorts, unavailableDependency } from './dependency-unavailable.js';
+import type { DependencyPorts } from './dependency-unavailable.js';
+
+/** What a client is told to wait before retrying a request that met a dependency outage (seconds). */
+const RETRY_AFTER_OUTAGE_SECONDS = 5;
+
+const UNAVAILABLE_MESSAGE = {
+  database: 'The database is unavailable; try again shortly',
+  redis: 'The queue and cache store (Redis) is unavailable; try again shortly',
+} as const;
 
 /** What every error response looks like; clients rely on these keys. */
 export interface ErrorBody {
@@ -37,19 +49,29 @@ function describeHttpException(exception: HttpException): Pick<ErrorBody, 'messa
 
 /**
  * The only place errors become responses: HTTP exceptions keep their status and message,
- * Fastify's own client errors (bad JSON, body too large) keep theirs, and anything else is a
- * 500 whose details go to the log under the request id, never to the client.
+ * Fastify's own client errors (bad JSON, body too large) keep theirs, an unreachable PostgreSQL
+ * or Redis is a 503 naming it (with Retry-After), and anything else is a 500 whose details go to
+ * the log under the request id, never to the client.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger(AllExceptionsFilter.name);
+  private readonly ports: DependencyPorts;
+
+  constructor(config: AppConfig) {
+    this.ports = dependencyPorts(config.databaseUrl, [config.redis.url, config.redis.queueUrl]);
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const body = this.toBody(exception, request.id);
-    if (body.statusCode >= 500) {
+    if (body.statusCode === 503 && !(exception instanceof HttpException)) {
+      // An outage is logged once per request as a warning: the health check and metrics carry it, not a stack per request.
+      this.logger.warn({ request_id: request.id, reason: exception instanceof Error ? exception.message : String(exception) }, body.message);
+      void reply.header('retry-after', String(RETRY_AFTER_OUTAGE_SECONDS));
+    } else if (body.statusCode >= 500) {
       this.logger.error({ err: exception, request_id: request.id }, `Unhandled error answered with ${body.statusCode}`);
     }
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
@@ -62,6 +84,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     const clientError = fastifyClientError(exception);
     if (clientError) return { ...clientError, error: reasonPhrase(clientError.statusCode), requestId };
+    const dependency = unavailableDependency(exception, this.ports);
+    if (dependency) return { statusCode: 503, error: reasonPhrase(503), message: UNAVAILABLE_MESSAGE[dependency], requestId };
     return { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error', requestId };
   }
 }

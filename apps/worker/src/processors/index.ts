@@ -12,6 +12,15 @@ import { SyncAccountProcessor } from './sync-account.processor.js';
  * Every processor class of the worker. `main.ts` checks this list against the job names before
  * connecting to anything, so a job without a handler (or with two) stops the boot.
  */
+/**
+ * How often a job may be found orphaned by a dead worker (SIGKILL, OOM, node lost) and still be
+ * taken over. BullMQ's default of 1 fails a job outright on its second orphaning, which left a
+ * first sync interrupted twice stuck half done until the next cron. Every job here resumes or
+ * finishes safely after a crash (sync lease and checkpoints, the send state machine, idempotent
+ * parse and actions), so only a job that itself kills its worker each time should end this way.
+ */
+const MAX_STALLS_PER_JOB = 10;
+
 export const PROCESSORS: Type[] = [SyncAccountProcessor, ParseMessageProcessor, SendEmailProcessor, ApplyMessageActionProcessor];
 
 /**
@@ -25,7 +34,11 @@ export function processorProviders(config: AppConfig): Provider[] {
     if (!job) throw new Error(`${processor.name} handles no job`);
     const configured = class extends processor {};
     Object.defineProperty(configured, 'name', { value: processor.name });
-    Processor(QUEUE_OF_JOB[job], { lockDuration: config.worker.jobLockMs, stalledInterval: config.worker.stalledCheckMs })(configured);
+    Processor(QUEUE_OF_JOB[job], {
+      lockDuration: config.worker.jobLockMs,
+      stalledInterval: config.worker.stalledCheckMs,
+      maxStalledCount: MAX_STALLS_PER_JOB,
+    })(configured);
     return { provide: processor, useClass: configured };
   });
 }

@@ -1,5 +1,5 @@
 import { DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
-import type { OutboundMessage } from '@app/database';
+import type { OutboundMessage, SmtpAcceptanceRecord } from '@app/database';
 import { AccountMailSettings, AccountNotFoundError, classifySmtpFailure, ImapConnectionPool, SmtpStartDeadlineError, SmtpTransportPool } from '@app/mail';
 import type { AccountConnection } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
@@ -45,6 +45,12 @@ interface TransmitFailure {
 
 /** How long after a live claim's end a job that found the record claimed looks again. */
 const CLAIM_RECHECK_MARGIN_MS = 1_000;
+
+/**
+ * How long a worker keeps trying to record that the SMTP server took a message before giving up
+ * (and risking a second send on the job's retry): longer than a PostgreSQL restart or failover.
+ */
+const RECORD_ACCEPTANCE_PATIENCE_MS = 5 * 60_000;
 
 /**
  * One send record through its state machine: queued → sending → sent | failed.
@@ -149,7 +155,9 @@ export class SendEmailService {
 
   /**
    * Null once the server accepted the message and that is recorded. A failure to record it is
-   * not an SMTP failure: it propagates, and the retry finds the record still claimable.
+   * not an SMTP failure: it is retried for a while (a database restart or failover), since a job
+   * retry would find the record still claimable and send the message again; only past that does
+   * it propagate.
    */
   private async transmit(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage, startSmtpBy: number): Promise<TransmitFailure | null> {
     let response: string;
@@ -163,8 +171,25 @@ export class SendEmailService {
       this.logger.warn({ outboundMessageId: record.id, responseCode: failure.responseCode, reason: failure.reason }, `SMTP attempt failed (${failure.kind})`);
       return { reason: failure.reason, permanent: failure.kind === 'permanent', notStarted: false };
     }
-    await this.batches.accepted({ id: record.id, response, sentCopyFiled: providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host) });
+    await this.recordAcceptance({ id: record.id, response, sentCopyFiled: providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host) });
     return null;
+  }
+
+  private async recordAcceptance(acceptance: SmtpAcceptanceRecord): Promise<void> {
+    const giveUpAt = Date.now() + RECORD_ACCEPTANCE_PATIENCE_MS;
+    for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5_000)) {
+      try {
+        await this.batches.accepted(acceptance);
+        return;
+      } catch (error: unknown) {
+        if (Date.now() + delayMs > giveUpAt) throw error;
+        this.logger.warn(
+          { outboundMessageId: acceptance.id, reason: error instanceof Error ? error.message : String(error) },
+          'The server accepted the message but that could not be recorded yet; retrying, so it is not sent twice',
+        );
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
   }
 
   private async afterFailure(record: OutboundMessage, attempt: number, { reason, permanent, notStarted }: TransmitFailure): Promise<SendOutcome> {

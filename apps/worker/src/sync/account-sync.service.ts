@@ -54,7 +54,8 @@ function isSelectable(entry: ListResponse): boolean {
  * One sync of one account: takes the account's lease, records a SyncRun, lists the folders
  * (LIST + SPECIAL-USE + STATUS in one round trip where LIST-STATUS is offered), reconciles new,
  * deleted and renamed folders, and syncs each folder on its own so one failing folder does not
- * stop the others. Account-level failures are recorded with a backoff, never thrown at the worker.
+ * stop the others. Account-level failures are recorded with a backoff, never thrown at the worker,
+ * unless the database is what failed: then the job is retried by the queue.
  */
 @Injectable()
 export class AccountSyncService {
@@ -168,10 +169,16 @@ export class AccountSyncService {
       const reason = this.describe(error);
       this.logger.warn({ accountId: account.id, reason }, 'Account sync failed');
       const failureCount = account.failureCount + 1;
-      await this.accounts
+      const recorded = await this.accounts
         .update(account.id, { syncState: 'failed', lastError: reason, lastErrorAt: new Date(), failureCount, nextSyncAfter: nextAttemptAfter(failureCount) })
-        .catch(() => undefined);
+        .then(
+          () => true,
+          () => false,
+        );
       if (runId) await this.runs.finish(runId, 'failed', stats, reason).catch(() => undefined);
+      // The database is unreachable, so neither the failure nor a backoff could be stored and the
+      // account would stay "running" until the next cron: the job's own retries take it instead.
+      if (!recorded) throw error;
       return runId ? { state: 'failed', syncRunId: runId, stats, error: reason } : { state: 'skipped', reason };
     } finally {
       await session?.close().catch(() => undefined);

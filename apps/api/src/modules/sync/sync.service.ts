@@ -45,7 +45,13 @@ export class SyncService {
     const payload: SyncAccountPayload = { tenantId, accountId, trigger: 'manual', syncRunId: run.id };
     if (request.folder) payload.folder = request.folder;
     if (request.full) payload.full = true;
-    const added = await this.producer.enqueue(JobName.SyncAccount, payload);
+    const added = await this.producer.enqueue(JobName.SyncAccount, payload).catch(async (error: unknown) => {
+      // Nothing will ever run it (the queue Redis is away): a run left queued would be reported
+      // as the account's latest for good, hiding the runs that do happen.
+      await this.runs.delete(run.id).catch(() => undefined);
+      if (account.syncState !== 'running') await this.accounts.update(accountId, { syncState: account.syncState }).catch(() => undefined);
+      throw error;
+    });
     const jobId = added.id ?? '';
     // BullMQ deduplication answers with the id of the job already queued or running for the
     // account, but echoes our payload: the stored job tells which run it really is.

@@ -1,0 +1,188 @@
+import type { MailStack } from '../infra/mail-stack.js';
+import { ApiProcess } from '../support/api-process.js';
+import type { ApiResponse } from '../support/api-process.js';
+import { BackgroundAppProcess } from '../support/background-app-process.js';
+import { PrivateRedis } from '../support/private-redis.js';
+import { ScriptedSmtpServer } from '../support/scripted-smtp-server.js';
+import { eventually } from '../support/test-config.js';
+import { reportFault } from './fault-report.js';
+import {
+  compose,
+  createAccount,
+  faultTenant,
+  mailStack,
+  newMailUsers,
+  ownerQuery,
+  percentile,
+  requestSync,
+  seedInbox,
+  settledSends,
+  sleep,
+  syncedExactly,
+} from './fault-services.js';
+import type { MailUser } from './fault-services.js';
+
+const MESSAGES = 2_000;
+const SENDS_BEFORE = 20;
+const DOWN_MS = 10_000;
+/** A request that takes longer than this while Redis is down counts as hanging. */
+const FAST_MS = 5_000;
+/** Requests are abandoned (status 0) after this, so a hanging one cannot stall the case. */
+const ABANDON_MS = 10_000;
+/** Once Redis is back, a refused send retried with its key must be accepted within this. */
+const ENQUEUE_RECOVERY_BOUND_MS = 5_000;
+const WORKER_ENV = { JOB_LOCK_DURATION: '3', JOB_STALLED_INTERVAL: '2' };
+
+interface Timed {
+  route: string;
+  status: number;
+  ms: number;
+  body: string;
+}
+
+async function timed(route: string, request: () => Promise<ApiResponse>): Promise<Timed> {
+  const startedAt = Date.now();
+  try {
+    const response = await request();
+    return { route, status: response.statusCode, ms: Date.now() - startedAt, body: response.body };
+  } catch (error: unknown) {
+    return { route, status: 0, ms: Date.now() - startedAt, body: String(error) };
+  }
+}
+
+/**
+ * The apps' only Redis (cache and queues, persistent like a Redis with AOF) is killed while a
+ * first sync runs and sends are in flight, and started again on the same port: health says which
+ * dependency is down, no request hangs, and afterwards the sync holds exactly the seeded set and
+ * every accepted send went out exactly once.
+ */
+describe('Redis killed and restarted under load', () => {
+  const tenant = faultTenant('redis-restart');
+  let stack: MailStack;
+  let redis: PrivateRedis;
+  let smtp: ScriptedSmtpServer;
+  let api: ApiProcess;
+  let worker: BackgroundAppProcess;
+  let syncUser: MailUser;
+  let sender: MailUser;
+  let seeded: string[];
+
+  beforeAll(async () => {
+    stack = mailStack();
+    [syncUser, sender] = (await newMailUsers(stack, ['redis-sync', 'redis-send'])) as [MailUser, MailUser];
+    seeded = await seedInbox(stack, syncUser, MESSAGES, { maxAttachmentBytes: 20_000 });
+    smtp = await new ScriptedSmtpServer().start();
+    redis = await PrivateRedis.start({ persistent: true });
+    const env = { REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url };
+    api = await ApiProcess.start(env);
+    worker = await BackgroundAppProcess.start('worker', { ...env, ...WORKER_ENV });
+  }, 120_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    await api?.stop();
+    await smtp?.stop();
+    await redis?.stop();
+  });
+
+  it('reports redis down, answers fast, and resumes the sync and the sends exactly once', async () => {
+    const syncAccount = await createAccount(api, tenant, syncUser, { imapPort: stack.imapPort, smtpPort: smtp.port });
+    const sendAccount = await createAccount(api, tenant, sender, { imapPort: stack.imapPort, smtpPort: smtp.port });
+    await requestSync(api, tenant, syncAccount);
+    await eventually(async () => {
+      const [row] = await ownerQuery<{ count: string }>('SELECT count(*) FROM "mail_messages" WHERE "account_id" = $1', [syncAccount]);
+      if (Number(row?.count) < MESSAGES / 5) throw new Error(`sync has stored ${row?.count} rows`);
+    }, 60_000, 50);
+
+    const accepted: string[] = [];
+    const sendsBefore = await Promise.all(Array.from({ length: SENDS_BEFORE }, (_, index) => compose(api, tenant, sendAccount, `redis-${index}@remote.test`, `before ${index}`)));
+    for (const response of sendsBefore) {
+      expect(response.statusCode).toBe(202);
+      accepted.push(response.json<{ id: string }>().id);
+    }
+
+    await redis.kill();
+    const downAt = Date.now();
+    const during: Timed[] = [];
+    let composeIndex = 0;
+    const refusedComposes: number[] = [];
+    while (Date.now() - downAt < DOWN_MS) {
+      const round = await Promise.all([
+        timed('GET /health', () => api.inject({ url: '/health', timeoutMs: ABANDON_MS })),
+        timed('GET /api/messages', () => api.inject({ url: `/api/messages?accountId=${syncAccount}&limit=20`, headers: tenant.headers, timeoutMs: ABANDON_MS })),
+        timed('GET /api/sync/status', () => api.inject({ url: `/api/sync/status/${syncAccount}`, headers: tenant.headers, timeoutMs: ABANDON_MS })),
+        timed('POST /api/sync', () => api.inject({ method: 'POST', url: `/api/sync/imap/${syncAccount}`, headers: tenant.headers, timeoutMs: ABANDON_MS })),
+        timed('POST /api/compose', () => compose(api, tenant, sendAccount, `redis-down-${composeIndex}@remote.test`, `during ${composeIndex}`, { timeoutMs: ABANDON_MS, idempotencyKey: `${tenant.id}-during-${composeIndex}` })),
+      ]);
+      during.push(...round);
+      for (const result of round) {
+        if (result.route !== 'POST /api/compose') continue;
+        if (result.status === 202) accepted.push((JSON.parse(result.body) as { id: string }).id);
+        else refusedComposes.push(composeIndex);
+      }
+      composeIndex += 1;
+      await sleep(250);
+    }
+    await redis.restart();
+    const upAt = Date.now();
+    const recoveredAfterMs = await eventually(async () => {
+      const health = await api.inject({ url: '/health' });
+      if (health.statusCode !== 200) throw new Error(`health ${health.statusCode}: ${health.body}`);
+      return Date.now() - upAt;
+    }, 30_000, 100);
+
+    // While down: health is 503 and names redis; nothing hangs, errors are JSON without internals.
+    const health = during.filter((result) => result.route === 'GET /health');
+    expect(health.length).toBeGreaterThan(0);
+    for (const result of health) {
+      expect(result.status).toBe(503);
+      expect(JSON.parse(result.body)).toMatchObject({ status: 'unhealthy', checks: { redis: { status: 'down' } } });
+    }
+    const slow = during.filter((result) => result.ms > FAST_MS);
+    expect(slow.map(({ route, ms, status }) => ({ route, ms, status }))).toEqual([]);
+    for (const result of during) {
+      expect([200, 202, 503]).toContain(result.status);
+      const body = JSON.parse(result.body) as Record<string, unknown>;
+      if (result.status === 503 && result.route !== 'GET /health') expect(body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', message: expect.any(String) as unknown });
+      expect(result.body).not.toMatch(/\bat .*\.js:\d+|ECONNREFUSED|ioredis/);
+    }
+
+    // A client retries what was refused with the same Idempotency-Key: the send stored before the
+    // enqueue failed is queued again, not created twice. The first retry also times how soon
+    // after the restart enqueues work again.
+    expect(refusedComposes.length).toBeGreaterThan(0);
+    let enqueueRecoveredAfterMs = 0;
+    for (const index of refusedComposes) {
+      const retried = await eventually(async () => {
+        const response = await compose(api, tenant, sendAccount, `redis-down-${index}@remote.test`, `during ${index}`, { idempotencyKey: `${tenant.id}-during-${index}` });
+        if (response.statusCode !== 202) throw new Error(`retry of compose ${index}: ${response.statusCode} ${response.body}`);
+        return response;
+      }, 10_000, 100);
+      enqueueRecoveredAfterMs ||= Date.now() - upAt;
+      accepted.push(retried.json<{ id: string }>().id);
+    }
+    expect(enqueueRecoveredAfterMs).toBeLessThan(ENQUEUE_RECOVERY_BOUND_MS);
+    expect(new Set(accepted).size).toBe(accepted.length);
+
+    const counts = await syncedExactly(api, tenant, syncAccount, seeded, 120_000, () => worker.logs);
+    expect(counts).toEqual({ rows: MESSAGES, distinctMessageIds: MESSAGES, distinctUids: MESSAGES, missing: [], unexpected: [] });
+
+    const records = await settledSends(api, tenant, accepted, 60_000, () => worker.logs);
+    expect(records.filter((record) => record.state !== 'sent')).toEqual([]);
+    const deliveries = smtp.countsByMessageId();
+    expect(records.map((record) => deliveries.get(record.messageId) ?? 0)).toEqual(records.map(() => 1));
+    expect(smtp.received).toHaveLength(accepted.length);
+    expect(worker.alive).toBe(true);
+
+    const byRoute = (route: string): string => {
+      const results = during.filter((result) => result.route === route);
+      const statuses = [...new Set(results.map((result) => result.status))].join('/');
+      return `${route} ${statuses} p99 ${percentile(results.map((result) => result.ms), 99)} ms`;
+    };
+    reportFault(
+      'Redis killed and restarted',
+      `down ${(DOWN_MS / 1000).toFixed(0)} s: ${['GET /health', 'GET /api/messages', 'GET /api/sync/status', 'POST /api/sync', 'POST /api/compose'].map(byRoute).join(', ')}; ` +
+        `healthy ${recoveredAfterMs} ms and enqueues accepted ${enqueueRecoveredAfterMs} ms after restart; sync ${counts.distinctMessageIds}/${MESSAGES}, 0 duplicates; sends ${records.length}/${accepted.length} sent (${refusedComposes.length} refused with 503 while down, retried with their Idempotency-Key), ${smtp.received.length} SMTP deliveries`,
+    );
+  }, 240_000);
+});
