@@ -5,7 +5,7 @@ import { AccountRepository, DraftRepository, OutboundMessageRepository, StoredAt
 import type { MailAccount, OutboundContent, OutboundCreation, OutboundMessage } from '@app/database';
 import { draftOutboundContent, messageIdDomain, replyReferences } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
-import { BadRequestException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 
 import { AttachmentsService } from './attachments.service.js';
 import type { ComposeMessageDto } from './dto/compose-message.dto.js';
@@ -27,6 +27,8 @@ export interface SendResult {
  */
 @Injectable()
 export class ComposeService {
+  private readonly logger = new Logger(ComposeService.name);
+
   constructor(
     private readonly config: AppConfig,
     private readonly scope: TenantScope,
@@ -145,9 +147,18 @@ export class ComposeService {
    * Enqueued after the commit, so the worker always finds the row. A replay enqueues again when
    * the record is still queued: the job id is the record's, so this adds nothing if the job
    * exists and repairs the rare case where the first request died between commit and enqueue.
+   *
+   * Once committed the send is accepted even when its job cannot be queued (queue Redis away):
+   * the scheduler's reconciliation queues it within RECONCILE_SECONDS of Redis being back, so
+   * answering an error would only invite the client to send the message a second time.
    */
   private async enqueue(creation: OutboundCreation): Promise<SendResult> {
-    if (creation.created || creation.record.state === 'queued') await this.batches.enqueueSend(creation.record.id);
+    if (!creation.created && creation.record.state !== 'queued') return creation;
+    try {
+      await this.batches.enqueueSend(creation.record.id);
+    } catch (error: unknown) {
+      this.logger.warn({ err: error, outboundMessageId: creation.record.id }, 'Send stored, but its job could not be queued; reconciliation will queue it');
+    }
     return creation;
   }
 

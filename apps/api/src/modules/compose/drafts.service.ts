@@ -4,7 +4,7 @@ import type { Draft, DraftContent, NewStoredAttachment, Page, StoredAttachmentRe
 import { replyReferences } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
 import { TenantContext, TenantScope } from '@app/tenancy';
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 
 import { AttachmentsService } from './attachments.service.js';
 import type { CreateDraftDto, UpdateDraftDto } from './dto/draft.dto.js';
@@ -18,6 +18,8 @@ import { toMailboxes } from './recipients.js';
  */
 @Injectable()
 export class DraftsService {
+  private readonly logger = new Logger(DraftsService.name);
+
   constructor(
     private readonly config: AppConfig,
     private readonly scope: TenantScope,
@@ -99,10 +101,18 @@ export class DraftsService {
     if (live) throw new ConflictException(`Draft ${id} is being sent (send ${live.id}, ${live.state}) and can no longer change`);
   }
 
-  /** The IMAP side follows when background jobs run; the draft in PostgreSQL is the source of truth either way. */
+  /**
+   * The IMAP side follows when background jobs run; the draft in PostgreSQL is the source of truth
+   * either way. A mirror job that cannot be queued now (queue Redis away) is queued by the
+   * scheduler's reconciliation later, so the saved change is not answered with an error.
+   */
   private async mirror(draft: Draft, removed = false): Promise<void> {
     if (!this.config.features.backgroundJobs) return;
-    await this.jobs.enqueue(JobName.SyncDraft, { tenantId: this.tenant.tenantId, accountId: draft.accountId, draftId: draft.id, version: draft.version, removed });
+    try {
+      await this.jobs.enqueue(JobName.SyncDraft, { tenantId: this.tenant.tenantId, accountId: draft.accountId, draftId: draft.id, version: draft.version, removed });
+    } catch (error: unknown) {
+      this.logger.warn({ err: error, draftId: draft.id }, 'Draft saved, but its mirror job could not be queued; reconciliation will queue it');
+    }
   }
 }
 
