@@ -405,6 +405,8 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...childEnv, DATABASE_POOL_SIZE: '2' });
   await admin((client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(databaseName)}`));
   const sink = await Sink.start();
+  // As deployed, the outbound policy is on; the operator's allowlist names the sink, a loopback server.
+  childEnv.OUTBOUND_ALLOWED_HOSTS = `${SINK_HOST}:${sink.port}`;
   const started: { stop(): Promise<void> }[] = [];
   try {
     const migrator = new DataSource(migrationDataSourceOptions(config, 'email_service-bench-migrate', ownerUrl));
