@@ -25,11 +25,11 @@ const WAIT_FOR_REDIS = { maxRetriesPerRequest: null, retryStrategy: reconnectWit
 
 /**
  * A request must not wait for the queue Redis: with it away an enqueue fails within
- * FAIL_FAST_AFTER_MS and the API answers 503, instead of holding the request open for the whole
- * outage. The offline queue stays on (BullMQ's connection setup needs it before Redis is ready);
- * the command timeout bounds how long a command waits in it. What was stored before a failed
- * enqueue is repaired by a retry with the same Idempotency-Key, which enqueues a still-queued
- * send again.
+ * FAIL_FAST_AFTER_MS instead of holding the request open for the whole outage. The offline queue
+ * stays on (BullMQ's connection setup needs it before Redis is ready); the command timeout bounds
+ * how long a command waits in it. A record stored before the failed enqueue (a send, a draft) gets
+ * its job from the scheduler's reconciliation once Redis is back; one that is not (a sync request)
+ * is answered 503.
  */
 const FAIL_FAST_AFTER_MS = 2_000;
 const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: FAIL_FAST_AFTER_MS, connectTimeout: 5_000, retryStrategy: reconnectWithinASecond } as const;
