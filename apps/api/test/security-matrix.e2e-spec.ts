@@ -1,11 +1,10 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
-import type { AddressInfo, Server, Socket } from 'node:net';
 
 import { ApiProcess } from '../../../test/support/api-process.js';
 import type { ApiResponse } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
+import { countingListener } from '../../../test/support/counting-listener.js';
 import { TEST_JWT_SECRET } from '../../../test/support/test-config.js';
 
 interface Operation {
@@ -116,18 +115,6 @@ describe('security matrix over every /api route', () => {
     expect(neither.statusCode).toBe(404);
   });
 });
-
-/** A loopback port of the test's own that counts who connects; `answer` decides what they get. */
-async function countingListener(answer: (socket: Socket) => void = () => undefined): Promise<{ server: Server; port: number; connections: () => number }> {
-  let connections = 0;
-  const server = createServer((socket) => {
-    connections += 1;
-    answer(socket);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, port: (server.address() as AddressInfo).port, connections: () => connections };
-}
 
 async function closedPort(): Promise<number> {
   const { server, port } = await countingListener();

@@ -1,7 +1,4 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 
 import { OutboundMessageRepository } from '@app/database';
 import type { MailAccount } from '@app/database';
@@ -12,6 +9,7 @@ import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ScriptedSmtpServer } from '../../../test/support/scripted-smtp-server.js';
 import { eventually } from '../../../test/support/test-config.js';
+import { countingListener } from '../../../test/support/counting-listener.js';
 import { mailboxMessages, SendHarness } from './send-harness.js';
 
 const TENANT = `send-${process.pid}`;
@@ -165,24 +163,18 @@ describe('send-email processor against a scripted SMTP server', () => {
 
   it('fails at once, without connecting, when the outbound policy refuses the account’s SMTP server', async () => {
     // Loopback, but not the 127.0.0.1 the test environment allows: refused like any internal address.
-    let connections = 0;
-    const listener = createServer((socket) => {
-      connections += 1;
-      socket.destroy();
-    });
-    listener.listen(0, '127.0.0.2');
-    await once(listener, 'listening');
+    const listener = await countingListener((socket) => socket.destroy(), '127.0.0.2');
     try {
-      const port = (listener.address() as AddressInfo).port;
+      const port = listener.port;
       const refusedAccount = await harness.createAccount(TENANT, `refused-${process.pid}@example.test`, PASSWORD, { imapPort: stack.imapPort, smtpPort: port, smtpHost: '127.0.0.2' });
       const record = await harness.queueSend(TENANT, refusedAccount, { to: [{ name: '', address: 'someone@example.org' }], subject: 'refused server', text: 'x' });
 
       const settled = await harness.settled(TENANT, record.id);
       expect(settled).toMatchObject({ state: 'failed', attempts: 1, smtpAcceptedAt: null, sentAt: null });
       expect(settled.lastResponse).toContain(`Connections to 127.0.0.2 port ${port} are not allowed`);
-      expect(connections).toBe(0);
+      expect(listener.connections()).toBe(0);
     } finally {
-      listener.close();
+      listener.server.close();
     }
   });
 

@@ -1,12 +1,10 @@
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
+import { countingListener } from '../../../test/support/counting-listener.js';
 import { generateCorpus, writeCorpus } from './support/mail-corpus.js';
 import type { GeneratedMessage } from './support/mail-corpus.js';
 import { serverMessages, SyncHarness } from './support/sync-harness.js';
@@ -132,23 +130,17 @@ describe('IMAP sync engine: first sync and re-run', () => {
 
   it('records a server the outbound policy refuses as the account’s sync error, without connecting to it', async () => {
     // Loopback, but not the 127.0.0.1 the test environment allows: refused like any internal address.
-    let connections = 0;
-    const listener = createServer((socket) => {
-      connections += 1;
-      socket.destroy();
-    });
-    listener.listen(0, '127.0.0.2');
-    await once(listener, 'listening');
+    const listener = await countingListener((socket) => socket.destroy(), '127.0.0.2');
     try {
-      const refused = (await harness.createAccount(TENANT, `refused-${process.pid}@example.test`, PASSWORD, (listener.address() as AddressInfo).port, '127.0.0.2')).id;
+      const refused = (await harness.createAccount(TENANT, `refused-${process.pid}@example.test`, PASSWORD, listener.port, '127.0.0.2')).id;
 
       const outcome = await harness.sync(TENANT, refused);
 
       expect(outcome).toMatchObject({ state: 'failed', error: expect.stringMatching(/^Connections to 127\.0\.0\.2 port \d+ are not allowed/) as unknown });
       expect(await harness.account(TENANT, refused)).toMatchObject({ syncState: 'failed', failureCount: 1, lastError: expect.stringContaining('not allowed') as unknown });
-      expect(connections).toBe(0);
+      expect(listener.connections()).toBe(0);
     } finally {
-      listener.close();
+      listener.server.close();
     }
   });
 });

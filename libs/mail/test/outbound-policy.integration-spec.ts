@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer, Socket } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
+import { Socket } from 'node:net';
 
 import { jest } from '@jest/globals';
 import { ImapFlow } from 'imapflow';
@@ -10,6 +9,8 @@ import { createTransport } from 'nodemailer';
 
 import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
+import { countingListener } from '../../../test/support/counting-listener.js';
+import type { CountingListener } from '../../../test/support/counting-listener.js';
 import { ScriptedSmtpServer } from '../../../test/support/scripted-smtp-server.js';
 import { testConfig } from '../../../test/support/test-config.js';
 import { OutboundPolicy, OutboundRefusedError } from '../src/egress/outbound-policy.js';
@@ -43,17 +44,6 @@ const NAMES: Record<string, ResolvedAddress[]> = {
 };
 const resolver: HostResolver = (host) => Promise.resolve(NAMES[host] ?? []);
 
-const listen = async (onConnection: (socket: Socket) => void = () => undefined): Promise<{ server: Server; port: number; connections: () => number }> => {
-  let connections = 0;
-  const server = createServer((socket) => {
-    connections += 1;
-    onConnection(socket);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, port: (server.address() as AddressInfo).port, connections: () => connections };
-};
-
 const settingsOf = (host: string, port: number, overrides: Partial<MailServerSettings> = {}): MailServerSettings => ({
   host,
   port,
@@ -79,10 +69,10 @@ describe('the outbound policy in front of every IMAP and SMTP connection', () =>
   });
 
   describe('refuses before any socket is opened', () => {
-    let listener: Awaited<ReturnType<typeof listen>>;
+    let listener: CountingListener;
 
     beforeAll(async () => {
-      listener = await listen((socket) => socket.destroy());
+      listener = await countingListener((socket) => socket.destroy());
     });
 
     afterAll(() => {
@@ -135,7 +125,7 @@ describe('the outbound policy in front of every IMAP and SMTP connection', () =>
     });
 
     it('answers an open and a closed port alike, and as fast', async () => {
-      const closed = await listen();
+      const closed = await countingListener();
       const closedPort = closed.port;
       closed.server.close();
       await once(closed.server, 'close');
@@ -192,12 +182,12 @@ describe('the outbound policy in front of every IMAP and SMTP connection', () =>
     });
 
     it('gives one generic reason for a closed port, a reset and a server that never greets, within the timeout', async () => {
-      const closed = await listen();
+      const closed = await countingListener();
       const closedPort = closed.port;
       closed.server.close();
       await once(closed.server, 'close');
-      const resetting = await listen((socket) => socket.resetAndDestroy());
-      const silent = await listen();
+      const resetting = await countingListener((socket) => socket.resetAndDestroy());
+      const silent = await countingListener();
       try {
         const outcomes: { protocol: string; message: string; ms: number }[] = [];
         for (const port of [closedPort, resetting.port, silent.port]) {
