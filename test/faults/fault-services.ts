@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ImapFlow } from 'imapflow';
 import pg from 'pg';
 
 import { generateCorpus, writeCorpus } from '../../apps/worker/test/support/mail-corpus.js';
@@ -219,20 +218,3 @@ export async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** The Message-IDs in one folder of the user's mailbox, read over IMAP as the owner would see them. */
-export async function folderMessageIds(port: number, user: MailUser, folder: string): Promise<string[]> {
-  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user: user.email, pass: user.password }, logger: false, disableAutoIdle: true });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    const lock = await client.getMailboxLock(folder, { readOnly: true });
-    try {
-      if (!client.mailbox || client.mailbox.exists === 0) return [];
-      return (await client.fetchAll('1:*', { envelope: true })).map((message) => message.envelope?.messageId ?? '');
-    } finally {
-      lock.release();
-    }
-  } finally {
-    await client.logout().catch(() => client.close());
-  }
-}

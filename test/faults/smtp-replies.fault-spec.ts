@@ -4,7 +4,8 @@ import { BackgroundAppProcess } from '../support/background-app-process.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { ScriptedSmtpServer } from '../support/scripted-smtp-server.js';
 import { reportFault } from './fault-report.js';
-import { compose, createAccount, faultTenant, folderMessageIds, mailStack, newMailUsers, outboxItem, settledSends, sleep } from './fault-services.js';
+import { mailboxMessages } from '../support/mailbox.js';
+import { compose, createAccount, faultTenant, mailStack, newMailUsers, outboxItem, settledSends, sleep } from './fault-services.js';
 import type { MailUser, SendRecord } from './fault-services.js';
 
 /** The recipient of each scenario tells the scripted server how to answer its message. */
@@ -103,7 +104,7 @@ describe('SMTP 421 / 451 / 550 replies', () => {
 
     // One Sent copy per delivered message, none for the refused one.
     await sleep(500);
-    const sentFolder = await folderMessageIds(stack.imapPort, sender, 'Sent');
+    const sentFolder = (await mailboxMessages(stack.imapPort, sender.email, sender.password, 'Sent')).map((message) => message.messageId);
     for (const scenario of ['rcpt451', 'data451', 'rcpt421'] as const) expect(sentFolder.filter((id) => id === messageIdOf(scenario))).toHaveLength(1);
     expect(sentFolder).not.toContain(messageIdOf('rcpt550'));
     expect(worker.alive).toBe(true);

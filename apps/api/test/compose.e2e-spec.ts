@@ -9,7 +9,8 @@ import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
 import { eventually } from '../../../test/support/test-config.js';
-import { mailboxMessages, SendHarness, startWorkerProcess, stopProcess } from '../../worker/test/send-harness.js';
+import { mailboxMessages } from '../../../test/support/mailbox.js';
+import { SendHarness, startWorkerProcess, stopProcess } from '../../worker/test/send-harness.js';
 
 interface SendRecord {
   id: string;

@@ -8,7 +8,8 @@ import type { MailAccount } from '@app/database';
 import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { eventually } from '../../../test/support/test-config.js';
-import { mailboxMessages, SendHarness, startWorkerProcess, stopProcess } from './send-harness.js';
+import { mailboxMessages } from '../../../test/support/mailbox.js';
+import { SendHarness, startWorkerProcess, stopProcess } from './send-harness.js';
 
 const TENANT = `send-crash-${process.pid}`;
 const PASSWORD = 'crash-secret';

@@ -10,7 +10,8 @@ import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ScriptedSmtpServer } from '../../../test/support/scripted-smtp-server.js';
 import { eventually } from '../../../test/support/test-config.js';
 import { countingListener } from '../../../test/support/counting-listener.js';
-import { mailboxMessages, SendHarness } from './send-harness.js';
+import { mailboxMessages } from '../../../test/support/mailbox.js';
+import { SendHarness } from './send-harness.js';
 
 const TENANT = `send-${process.pid}`;
 const PASSWORD = 'send-secret';
