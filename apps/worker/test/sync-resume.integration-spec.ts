@@ -18,9 +18,11 @@ const MESSAGES = 5_000;
 /**
  * Queues of this file's own: test files run side by side, and a worker started by another file
  * would otherwise take this job and sync it from the first UID while the killed worker never ran
- * it. The dead worker's job and lease are handed over after 2 s instead of the production 30.
+ * it. The dead worker's job and lease are handed over after 6 s instead of the production 30: with
+ * 2 s, a live worker whose event loop stalled for a second on a busy machine (the fault cases run
+ * beside this file) lost its lock, its job ran a second time and completed with nothing to add.
  */
-const WORKER_ENV = { REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:sync-resume`, JOB_LOCK_DURATION: '2', JOB_STALLED_INTERVAL: '1' };
+const WORKER_ENV = { REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:sync-resume`, JOB_LOCK_DURATION: '6', JOB_STALLED_INTERVAL: '2' };
 
 describe('IMAP sync engine: a worker killed mid-sync resumes from the last committed batch', () => {
   let stack: MailStack;

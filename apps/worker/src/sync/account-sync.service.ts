@@ -166,6 +166,13 @@ export class AccountSyncService {
       await this.runs.finish(runId, 'succeeded', stats, error);
       return { state: 'succeeded', syncRunId: runId, stats, error };
     } catch (error: unknown) {
+      if (lease.signal.aborted) {
+        // The lease ran out (Redis unreachable past its TTL) or another worker took it over: no
+        // fault of the account, so no failure or backoff is recorded. The run stays open and the
+        // job comes back like one that found the account busy, resuming from the last batch.
+        this.logger.warn({ accountId: account.id, reason: this.describe(error) }, 'Account sync stopped: its lease was lost; it will resume');
+        return { state: 'busy' };
+      }
       const reason = this.describe(error);
       this.logger.warn({ accountId: account.id, reason }, 'Account sync failed');
       const failureCount = account.failureCount + 1;
