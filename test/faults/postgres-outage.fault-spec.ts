@@ -200,7 +200,12 @@ describe('PostgreSQL restarted and unreachable under load', () => {
     expect(outageRecovery).not.toBeNull();
     expect(outageRecovery ?? Infinity).toBeLessThan(RECOVERY_BOUND_MS);
     const restartWindow = load.between(restartFrom, restartedAt + 1_000).filter((sample) => sample.route !== 'GET /health');
-    expect(restartWindow.filter((sample) => sample.status !== 503 && sample.status >= 300)).toEqual([]);
+    // A failure carries what the API logged under its request id, so a 500 names its cause.
+    const loggedFor = (sample: Sample): string[] => {
+      const { requestId } = JSON.parse(sample.body) as { requestId?: string };
+      return requestId ? api.logs.split('\n').filter((line) => line.includes(requestId)) : [];
+    };
+    expect(restartWindow.filter((sample) => sample.status !== 503 && sample.status >= 300).map((sample) => ({ ...sample, logged: loggedFor(sample) }))).toEqual([]);
 
     const counts = await syncedExactly(api, tenant, syncAccount, seeded, 120_000, () => worker.logs, postgres.migrationUrl);
     expect(counts).toEqual({ rows: MESSAGES, distinctMessageIds: MESSAGES, distinctUids: MESSAGES, missing: [], unexpected: [] });

@@ -71,6 +71,12 @@ export class TenantScope {
     client.on('error', onError);
     try {
       return await queryAsTenant<Row>(client, tenantId, text, values as unknown[]);
+    } catch (error: unknown) {
+      // A connection that breaks mid-statement rejects with the socket's own error (read
+      // ECONNRESET), which names no peer; give it PostgreSQL's port, as a refused connect has, so
+      // callers can tell the database went away from any other socket failure.
+      if (error instanceof Error && 'syscall' in error && !('port' in error)) Object.assign(error, { port: client.port });
+      throw error;
     } finally {
       client.removeListener('error', onError);
       release(failure);
