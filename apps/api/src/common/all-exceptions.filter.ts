@@ -12,6 +12,7 @@ const RETRY_AFTER_OUTAGE_SECONDS = 5;
 const UNAVAILABLE_MESSAGE = {
   database: 'The database is unavailable; try again shortly',
   redis: 'The queue and cache store (Redis) is unavailable; try again shortly',
+  connection: 'A connection to a backing service was lost; try again shortly',
 } as const;
 
 /** What every error response looks like; clients rely on these keys. */

@@ -32,6 +32,12 @@ describe('unavailableDependency', () => {
     expect(unavailableDependency(new Error('wrapped', { cause: refused(6380) }), PORTS)).toBe('redis');
   });
 
+  it('takes a connection reset that names no peer for a backing service going away', () => {
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
+    expect(unavailableDependency(reset, PORTS)).toBe('connection');
+    expect(unavailableDependency(queryFailed(reset), PORTS)).toBe('connection');
+  });
+
   it('leaves everything else to be a 500: bugs, query errors, a mail server refusing', () => {
     expect(unavailableDependency(new TypeError("Cannot read properties of undefined (reading 'id')"), PORTS)).toBeNull();
     expect(unavailableDependency(queryFailed(Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' })), PORTS)).toBeNull();

@@ -1,4 +1,5 @@
-export type UnavailableDependency = 'database' | 'redis';
+/** `connection`: a backing connection broke mid-request and its socket error names no peer. */
+export type UnavailableDependency = 'database' | 'redis' | 'connection';
 
 /** Node's socket errors: the peer refused, dropped or never answered the connection. */
 const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
@@ -58,6 +59,9 @@ export function unavailableDependency(error: unknown, ports: DependencyPorts): U
       if (link.port === ports.database) return 'database';
       if (typeof link.port === 'number' && ports.redis.includes(link.port)) return 'redis';
     }
+    // A connection reset mid-statement (read ECONNRESET) carries no port: the request met a
+    // backing service going away, worth retrying, whichever it was.
+    if (SOCKET_ERROR_CODES.has(code) && !('port' in link) && 'syscall' in link) return 'connection';
   }
   return null;
 }
