@@ -4,13 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
 
-import { ImapFlow } from 'imapflow';
-
 import { addMailUsers, readMailStack } from '../../infra/mail-stack.js';
 import type { MailStack } from '../../infra/mail-stack.js';
 import { ApiProcess } from '../../support/api-process.js';
 import { bearerFor } from '../../support/auth.js';
 import { BackgroundAppProcess } from '../../support/background-app-process.js';
+import { mailboxMessages } from '../../support/mailbox.js';
 import { PrivateDatabase } from '../../support/private-database.js';
 import { PrivateRedis } from '../../support/private-redis.js';
 import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../../support/test-config.js';
@@ -128,33 +127,11 @@ export class SendFaultStack {
 
   /** Message-ID → copies in the recipient's INBOX. */
   async delivered(): Promise<Map<string, number>> {
-    const client = new ImapFlow({
-      host: this.mail.host,
-      port: this.mail.imapPort,
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: this.recipient, pass: MAIL_PASSWORD },
-      logger: false,
-      disableAutoIdle: true,
-    });
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      const lock = await client.getMailboxLock('INBOX', { readOnly: true });
-      try {
-        const copies = new Map<string, number>();
-        if (!client.mailbox || client.mailbox.exists === 0) return copies;
-        for (const message of await client.fetchAll('1:*', { uid: true, envelope: true })) {
-          const messageId = message.envelope?.messageId ?? '';
-          copies.set(messageId, (copies.get(messageId) ?? 0) + 1);
-        }
-        return copies;
-      } finally {
-        lock.release();
-      }
-    } finally {
-      await client.logout().catch(() => client.close());
+    const copies = new Map<string, number>();
+    for (const { messageId } of await mailboxMessages(this.mail.imapPort, this.recipient, MAIL_PASSWORD, 'INBOX')) {
+      copies.set(messageId ?? '', (copies.get(messageId ?? '') ?? 0) + 1);
     }
+    return copies;
   }
 
   async stop(): Promise<void> {
