@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { JobName, JobProducer } from '@app/queue';
+import pg from 'pg';
 
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
@@ -101,4 +102,49 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
     );
     expect(runs.map((run) => run.state)).toEqual(['failed', 'succeeded']);
   }, 300_000);
+
+  it('leaves a sync whose database connections were cut open, blames neither folder nor account, and completes it on resume', async () => {
+    const user = `cut-${process.pid}@${stack.domain}`;
+    const messages = 2_000;
+    await addMailUser(stack, user, PASSWORD);
+    const corpus = generateCorpus({ count: messages, domain: stack.domain, tag: 'cut', kinds: ['plain', 'alternative'], seed: 5 });
+    await seedMailbox(stack, user, 'INBOX', writeCorpus(join(fixtures, 'cut'), corpus));
+    // A harness of its own, so the connections cut below are this sync's and no other file's.
+    const applicationName = `sync-cut-${process.pid}`;
+    const cut = await SyncHarness.start({ REDIS_KEY_PREFIX: WORKER_ENV.REDIS_KEY_PREFIX }, applicationName);
+    const owner = new pg.Client({ connectionString: cut.config.databaseMigrationUrl });
+    await owner.connect();
+    try {
+      const accountId = (await cut.createAccount(TENANT, user, PASSWORD, stack.imapPort)).id;
+      const stored = async (): Promise<number> => {
+        const { rows } = await owner.query<{ count: string }>('SELECT count(*) AS "count" FROM "mail_messages" WHERE "account_id" = $1', [accountId]);
+        return Number(rows[0]?.count ?? 0);
+      };
+
+      const interrupted = cut.sync(TENANT, accountId);
+      await eventually(async () => expect(await stored()).toBeGreaterThanOrEqual(300), 60_000, 20);
+      // What a PostgreSQL restart or failover does to the worker's connections.
+      const { rowCount } = await owner.query('SELECT pg_terminate_backend("pid") FROM pg_stat_activity WHERE "application_name" = $1', [applicationName]);
+      expect(rowCount).toBeGreaterThan(0);
+      expect(await interrupted).toMatchObject({ state: 'interrupted', reason: expect.any(String) as unknown });
+
+      const committed = await stored();
+      expect(committed).toBeLessThan(messages);
+      const { rows: runs } = await owner.query<{ id: string; state: string }>('SELECT "id", "state" FROM "sync_runs" WHERE "account_id" = $1', [accountId]);
+      expect(runs).toEqual([{ id: expect.any(String) as unknown, state: 'running' }]);
+      const { rows: folders } = await owner.query<{ failure_count: number; last_error: string | null }>(
+        `SELECT "failure_count", "last_error" FROM "mail_folders" WHERE "account_id" = $1 AND "path" = 'INBOX'`,
+        [accountId],
+      );
+      expect(folders).toEqual([{ failure_count: 0, last_error: null }]);
+      expect(await cut.account(TENANT, accountId)).toMatchObject({ failureCount: 0, lastError: null, nextSyncAfter: null });
+
+      const resumed = await cut.sync(TENANT, accountId, { syncRunId: runs[0]?.id });
+      expect(resumed).toMatchObject({ state: 'succeeded', syncRunId: runs[0]?.id, error: null, stats: { messagesAdded: messages - committed, foldersFailed: 0 } });
+      expect(await stored()).toBe(messages);
+    } finally {
+      await owner.end();
+      await cut.close();
+    }
+  }, 180_000);
 });

@@ -1,4 +1,5 @@
 export { provisionAppRole } from './app-role.js';
+export { errorChain, isDatabaseUnavailable } from './database-unavailable.js';
 export { GroupCommit } from './group-commit.js';
 export { DatabaseModule } from './database.module.js';
 export { dataSourceOptions, migrationDataSourceOptions } from './data-source-options.js';

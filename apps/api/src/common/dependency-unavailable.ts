@@ -1,34 +1,13 @@
+import { errorChain, isDatabaseUnavailable } from '@app/database';
+
 /** `connection`: a backing connection broke mid-request and its socket error names no peer. */
 export type UnavailableDependency = 'database' | 'redis' | 'connection';
 
 /** Node's socket errors: the peer refused, dropped or never answered the connection. */
 const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
-/**
- * PostgreSQL SQLSTATEs that mean the server is going away or not there yet: class 08 (connection
- * exception), 57P01-57P03 (admin/crash shutdown, cannot connect now, e.g. while starting up).
- */
-function isPostgresUnavailableCode(code: string): boolean {
-  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
-}
-
-/** node-postgres reports a lost or never-made connection without a SQLSTATE, only in words. */
-const POSTGRES_CONNECTION_MESSAGES = [/^Connection terminated/, /^timeout exceeded when trying to connect/, /^Client has encountered a connection error and is not queryable/];
-
 /** ioredis refusing a command while Redis is away (offline queue off, retries used up, connection closed, command timeout). */
 const REDIS_CONNECTION_MESSAGES = [/enableOfflineQueue options is false/, /^Reached the max retries per request limit/, /^Connection is closed\./, /^Command timed out$/];
-
-function causesOf(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  let current: unknown = error;
-  while (current !== null && typeof current === 'object' && chain.length < 5 && !chain.includes(current)) {
-    chain.push(current);
-    if (current instanceof AggregateError) chain.push(...(current.errors as unknown[]).slice(0, 3));
-    // TypeORM wraps the driver's error in QueryFailedError.driverError; others use `cause`.
-    current = 'driverError' in current ? current.driverError : 'cause' in current ? current.cause : null;
-  }
-  return chain;
-}
 
 /** Where the backing services listen, to tell whose socket a bare ECONNREFUSED came from. */
 export interface DependencyPorts {
@@ -48,12 +27,12 @@ export function dependencyPorts(databaseUrl: string, redisUrls: string[]): Depen
  * worth retrying), not a bug (500).
  */
 export function unavailableDependency(error: unknown, ports: DependencyPorts): UnavailableDependency | null {
-  for (const link of causesOf(error)) {
+  for (const link of errorChain(error)) {
     if (!(link instanceof Error)) continue;
     const name = link.constructor.name;
     const code = 'code' in link && typeof link.code === 'string' ? link.code : '';
     if (name === 'MaxRetriesPerRequestError' || REDIS_CONNECTION_MESSAGES.some((pattern) => pattern.test(link.message))) return 'redis';
-    if (isPostgresUnavailableCode(code) || POSTGRES_CONNECTION_MESSAGES.some((pattern) => pattern.test(link.message))) return 'database';
+    if (isDatabaseUnavailable(link)) return 'database';
     // A refused or dropped socket names its peer's port; a mail server's is not ours to report.
     if (SOCKET_ERROR_CODES.has(code) && 'port' in link) {
       if (link.port === ports.database) return 'database';

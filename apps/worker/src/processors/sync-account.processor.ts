@@ -11,6 +11,8 @@ import type { Job } from 'bullmq';
 import { AccountSyncService } from '../sync/account-sync.service.js';
 import type { AccountSyncOutcome } from '../sync/account-sync.service.js';
 
+const INTERRUPTED_SYNC_RETRY_MS = 5_000;
+
 @HandlesJobs(JobName.SyncAccount)
 @Processor(QueueName.Sync)
 export class SyncAccountProcessor extends WorkerHost implements OnApplicationBootstrap {
@@ -38,6 +40,12 @@ export class SyncAccountProcessor extends WorkerHost implements OnApplicationBoo
       // come back once a dead holder's lease would have expired, instead of running twice or
       // burning an attempt.
       await job.moveToDelayed(Date.now() + this.config.worker.jobLockMs, token);
+      throw new DelayedError();
+    }
+    if (outcome.state === 'interrupted') {
+      // PostgreSQL went away mid-sync; a restart is back within seconds, and a longer outage
+      // fails the next attempt's first query, which the job's own backoff then spaces out.
+      await job.moveToDelayed(Date.now() + INTERRUPTED_SYNC_RETRY_MS, token);
       throw new DelayedError();
     }
     return outcome;

@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/config';
-import { AccountRepository, FolderRepository, SyncRunRepository } from '@app/database';
+import { AccountRepository, FolderRepository, isDatabaseUnavailable, SyncRunRepository } from '@app/database';
 import type { MailFolder, SpecialUseRole, SyncRunStats } from '@app/database';
 import { AccountMailSettings, AccountNotFoundError, openImapSession, OutboundPolicy, serverReason, withTimeout } from '@app/mail';
 import type { ImapSession } from '@app/mail';
@@ -27,6 +27,8 @@ const BACKOFF_MAX_MS = 6 * 3600_000;
 
 export type AccountSyncOutcome =
   | { state: 'busy' }
+  /** Stopped by PostgreSQL going away: the run stays open and resumes from its last stored batch. */
+  | { state: 'interrupted'; reason: string }
   | { state: 'skipped'; reason: string }
   | {
       state: 'succeeded' | 'failed';
@@ -54,8 +56,8 @@ function isSelectable(entry: ListResponse): boolean {
  * One sync of one account: takes the account's lease, records a SyncRun, lists the folders
  * (LIST + SPECIAL-USE + STATUS in one round trip where LIST-STATUS is offered), reconciles new,
  * deleted and renamed folders, and syncs each folder on its own so one failing folder does not
- * stop the others. Account-level failures are recorded with a backoff, never thrown at the worker,
- * unless the database is what failed: then the job is retried by the queue.
+ * stop the others. Account-level failures are recorded with a backoff, never thrown at the worker.
+ * PostgreSQL going away is nobody's failure: the run is left open for the job to resume.
  */
 @Injectable()
 export class AccountSyncService {
@@ -144,7 +146,8 @@ export class AccountSyncService {
           stats.messagesUpdated += result.updated;
           stats.messagesRemoved += result.removed;
         } catch (error: unknown) {
-          if (lease.signal.aborted) throw error;
+          // Neither is the folder's fault, so neither may cost it a failure and a backoff.
+          if (lease.signal.aborted || isDatabaseUnavailable(error)) throw error;
           const reason = serverReason(error);
           stats.foldersFailed += 1;
           failures.push(`${folder.path}: ${reason}`);
@@ -172,6 +175,13 @@ export class AccountSyncService {
         // job comes back like one that found the account busy, resuming from the last batch.
         this.logger.warn({ accountId: account.id, reason: this.describe(error) }, 'Account sync stopped: its lease was lost; it will resume');
         return { state: 'busy' };
+      }
+      if (isDatabaseUnavailable(error)) {
+        // Our own store went away (restart, failover): the account is not to blame and nothing
+        // about it could be recorded anyway. The run stays open for the job to resume it.
+        const reason = this.describe(error);
+        this.logger.warn({ accountId: account.id, reason }, 'Account sync interrupted: the database is unavailable; it will resume');
+        return { state: 'interrupted', reason };
       }
       const reason = this.describe(error);
       this.logger.warn({ accountId: account.id, reason }, 'Account sync failed');

@@ -30,10 +30,11 @@ const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, Mes
 @Global()
 @Module({})
 export class TestDatabaseModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** A test that cuts its own connections (pg_terminate_backend) finds them by `applicationName`. */
+  static forRoot(config: AppConfig, applicationName = 'email_service-sync-test'): DynamicModule {
     return {
       module: TestDatabaseModule,
-      imports: [TypeOrmModule.forRoot(dataSourceOptions(config, 'email_service-sync-test'))],
+      imports: [TypeOrmModule.forRoot(dataSourceOptions(config, applicationName))],
       providers: REPOSITORIES,
       exports: [TypeOrmModule, ...REPOSITORIES],
     };
@@ -43,12 +44,12 @@ export class TestDatabaseModule {
 /** The sync engine with its real dependencies, without BullMQ workers consuming the shared queues. */
 @Module({})
 class SyncEngineTestModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, applicationName?: string): DynamicModule {
     return {
       module: SyncEngineTestModule,
       imports: [
         ConfigModule.forRoot(config),
-        TestDatabaseModule.forRoot(config),
+        TestDatabaseModule.forRoot(config, applicationName),
         RedisModule,
         TenancyModule,
         CryptoModule,
@@ -105,9 +106,9 @@ export class SyncHarness {
     readonly config: AppConfig,
   ) {}
 
-  static async start(overrides: Record<string, string> = {}): Promise<SyncHarness> {
+  static async start(overrides: Record<string, string> = {}, applicationName?: string): Promise<SyncHarness> {
     const config = testConfig(overrides);
-    const app = await NestFactory.createApplicationContext(SyncEngineTestModule.forRoot(config), { logger: false, abortOnError: false });
+    const app = await NestFactory.createApplicationContext(SyncEngineTestModule.forRoot(config, applicationName), { logger: false, abortOnError: false });
     return new SyncHarness(app, config);
   }
 
