@@ -5,6 +5,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { dataSourceOptions } from './data-source-options.js';
 import { AccountRepository } from './repositories/account.repository.js';
+import { AdvisoryLockRepository } from './repositories/advisory-lock.repository.js';
 import { FolderReadRepository } from './repositories/folder-read.repository.js';
 import { FolderRepository } from './repositories/folder.repository.js';
 import { MessageActionRepository } from './repositories/message-action.repository.js';
@@ -16,7 +17,7 @@ import { DraftRepository } from './repositories/draft.repository.js';
 import { OutboundMessageRepository } from './repositories/outbound-message.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
 
-const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository, MessageActionRepository];
+const REPOSITORIES = [AccountRepository, AdvisoryLockRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository, MessageActionRepository];
 
 @Module({})
 export class DatabaseModule {
@@ -32,7 +33,7 @@ export class DatabaseModule {
         }),
       ],
       providers: REPOSITORIES,
-      exports: [TypeOrmModule, ...REPOSITORIES],
+      exports: REPOSITORIES,
     };
   }
 }

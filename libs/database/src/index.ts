@@ -5,6 +5,7 @@ export { DatabaseModule } from './database.module.js';
 export { dataSourceOptions, migrationDataSourceOptions } from './data-source-options.js';
 export * from './entities/index.js';
 export { AccountRepository, DuplicateAccountError } from './repositories/account.repository.js';
+export { AdvisoryLockRepository, LOCK_HELD_ELSEWHERE } from './repositories/advisory-lock.repository.js';
 export type { MailAccountChanges, NewMailAccount } from './repositories/account.repository.js';
 export { decodeCursor, encodeCursor, InvalidCursorError } from './repositories/keyset-cursor.js';
 export type { KeysetPosition, Page } from './repositories/keyset-cursor.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { AppConfig, ConfigModule } from '@app/config';
-import { AccountRepository, dataSourceOptions, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository, TenantRepository } from '@app/database';
+import { AccountRepository, AdvisoryLockRepository, dataSourceOptions, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository, TenantRepository } from '@app/database';
 import type { StoredAttachmentRef } from '@app/database';
 import { TenancyModule, TenantContext } from '@app/tenancy';
 import { Module } from '@nestjs/common';
@@ -12,8 +12,9 @@ import pg from 'pg';
 
 import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
 import { ATTACHMENT_PURGE_LOCK_KEY, AttachmentPurgeCron } from './attachment-purge.cron.js';
+import { TenantSweep } from './tenant-sweep.js';
 
-const REPOSITORIES = [AccountRepository, TenantRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository];
+const REPOSITORIES = [AccountRepository, AdvisoryLockRepository, TenantRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository];
 
 @Module({})
 class PurgeTestModule {
@@ -21,7 +22,7 @@ class PurgeTestModule {
     return {
       module: PurgeTestModule,
       imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot({ ...dataSourceOptions(config, 'email_service-purge-test'), migrations: [] }), TenancyModule],
-      providers: [...REPOSITORIES, AttachmentPurgeCron],
+      providers: [...REPOSITORIES, TenantSweep, AttachmentPurgeCron],
     };
   }
 }

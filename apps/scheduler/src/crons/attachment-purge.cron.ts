@@ -1,10 +1,8 @@
-import { StoredAttachmentRepository, TenantRepository, UNREFERENCED_ATTACHMENT_RETENTION_HOURS } from '@app/database';
-import { TenantContext } from '@app/tenancy';
+import { StoredAttachmentRepository, UNREFERENCED_ATTACHMENT_RETENTION_HOURS } from '@app/database';
 import { Injectable, Logger } from '@nestjs/common';
 import { Cron } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { runExclusively } from './exclusive-run.js';
+
+import { TenantSweep } from './tenant-sweep.js';
 
 /** pg_try_advisory_lock key owned by this cron (any fixed 64-bit number unique in the database). */
 export const ATTACHMENT_PURGE_LOCK_KEY = 7_316_201_902;
@@ -23,9 +21,7 @@ export class AttachmentPurgeCron {
   private readonly logger = new Logger(AttachmentPurgeCron.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly tenants: TenantRepository,
-    private readonly tenantContext: TenantContext,
+    private readonly sweep: TenantSweep,
     private readonly storedAttachments: StoredAttachmentRepository,
   ) {}
 
@@ -40,20 +36,12 @@ export class AttachmentPurgeCron {
   }
 
   async run(): Promise<AttachmentPurgeResult> {
-    return runExclusively(this.dataSource, ATTACHMENT_PURGE_LOCK_KEY, () => this.purgeEveryTenant());
-  }
-
-  private async purgeEveryTenant(): Promise<AttachmentPurgeResult> {
-    let attachments = 0;
-    const tenantIds = await this.tenants.listIds();
-    for (const tenantId of tenantIds) {
-      try {
-        attachments += await this.tenantContext.run(tenantId, () => this.storedAttachments.deleteUnreferencedOlderThan(UNREFERENCED_ATTACHMENT_RETENTION_HOURS));
-      } catch (error: unknown) {
-        // One tenant's failure must not keep the others' storage from being reclaimed.
-        this.logger.error({ err: error, tenantId }, 'Could not purge the unreferenced attachments of a tenant');
-      }
-    }
-    return { state: 'purged', tenants: tenantIds.length, attachments };
+    return this.sweep.exclusively(ATTACHMENT_PURGE_LOCK_KEY, async (): Promise<AttachmentPurgeResult> => {
+      let attachments = 0;
+      const { tenants } = await this.sweep.eachTenant(this.logger, 'Could not purge the unreferenced attachments of a tenant', async () => {
+        attachments += await this.storedAttachments.deleteUnreferencedOlderThan(UNREFERENCED_ATTACHMENT_RETENTION_HOURS);
+      });
+      return { state: 'purged', tenants, attachments };
+    });
   }
 }

@@ -4,9 +4,10 @@ import { AttachmentPurgeCron } from './attachment-purge.cron.js';
 import { PeriodicSyncCron } from './periodic-sync.cron.js';
 import { ReconcileCron } from './reconcile.cron.js';
 import { ReconciledKinds } from './reconciled-kinds.js';
+import { TenantSweep } from './tenant-sweep.js';
 
 /** Every cron of the scheduler; each takes a lock so one replica acts, does its short part and returns. */
 export const CRONS: Type[] = [PeriodicSyncCron, AttachmentPurgeCron, ReconcileCron];
 
 /** What the crons need besides the libs' modules. */
-export const CRON_PROVIDERS: Type[] = [ReconciledKinds];
+export const CRON_PROVIDERS: Type[] = [TenantSweep, ReconciledKinds];

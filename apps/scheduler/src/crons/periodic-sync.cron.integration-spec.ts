@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { AppConfig, ConfigModule } from '@app/config';
-import { AccountRepository, TenantRepository } from '@app/database';
+import { AccountRepository, AdvisoryLockRepository, TenantRepository } from '@app/database';
 import { MetricsModule } from '@app/observability';
 import { JobName, JobProducer, QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
@@ -14,6 +14,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TestDatabaseModule } from '../../../worker/test/support/sync-harness.js';
 import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
 import { PeriodicSyncCron } from './periodic-sync.cron.js';
+import { TenantSweep } from './tenant-sweep.js';
 
 @Module({})
 class CronTestModule {
@@ -21,7 +22,7 @@ class CronTestModule {
     return {
       module: CronTestModule,
       imports: [ConfigModule.forRoot(config), TestDatabaseModule.forRoot(config), RedisModule, TenancyModule, QueueModule, MetricsModule.forApp('scheduler'), ScheduleModule.forRoot()],
-      providers: [PeriodicSyncCron],
+      providers: [AdvisoryLockRepository, TenantSweep, PeriodicSyncCron],
     };
   }
 }

@@ -1,17 +1,15 @@
 import { AppConfig } from '@app/config';
-import { MailAccount, TenantRepository } from '@app/database';
+import { AccountRepository } from '@app/database';
 import { RedisCacheMetrics } from '@app/observability';
 import { InjectRedis } from '@app/redis';
 import { JobName, JobProducer } from '@app/queue';
-import { TenantContext, TenantScope } from '@app/tenancy';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { CronJob } from 'cron';
 import { Redis } from 'ioredis';
-import { DataSource } from 'typeorm';
-import { runExclusively } from './exclusive-run.js';
+
+import { TenantSweep } from './tenant-sweep.js';
 
 export const PERIODIC_SYNC_JOB = 'periodic-sync';
 /** pg_try_advisory_lock key owned by this cron (any fixed 64-bit number unique in the database). */
@@ -34,11 +32,9 @@ export class PeriodicSyncCron implements OnApplicationBootstrap {
   constructor(
     private readonly config: AppConfig,
     private readonly registry: SchedulerRegistry,
-    @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRedis() private readonly redis: Redis,
-    private readonly tenants: TenantRepository,
-    private readonly tenantContext: TenantContext,
-    private readonly scope: TenantScope,
+    private readonly sweep: TenantSweep,
+    private readonly accounts: AccountRepository,
     private readonly producer: JobProducer,
     private readonly metrics: RedisCacheMetrics,
   ) {}
@@ -59,7 +55,7 @@ export class PeriodicSyncCron implements OnApplicationBootstrap {
   /** `tick` names the schedule slot being served; replicas serving the same slot act once. */
   async run(tick: Date): Promise<PeriodicSyncResult> {
     if (!this.config.features.imapSync || !this.config.features.backgroundJobs) return { state: 'disabled' };
-    return runExclusively(this.dataSource, ADVISORY_LOCK_KEY, async () => {
+    return this.sweep.exclusively(ADVISORY_LOCK_KEY, async () => {
       const slot = new Date(Math.floor(tick.getTime() / 60_000) * 60_000).toISOString();
       const claimed = await this.redis.set(`periodic-sync:${slot}`, '1', 'EX', TICK_CLAIM_SECONDS, 'NX');
       this.metrics.record('sync_tick', claimed !== 'OK');
@@ -70,41 +66,14 @@ export class PeriodicSyncCron implements OnApplicationBootstrap {
 
   private async enqueueDueAccounts(): Promise<PeriodicSyncResult> {
     let accounts = 0;
-    const tenantIds = await this.tenants.listIds();
-    for (const tenantId of tenantIds) {
-      try {
-        accounts += await this.tenantContext.run(tenantId, () => this.enqueueForTenant(tenantId));
-      } catch (error: unknown) {
-        // One tenant's failure must not starve the others of their sync.
-        this.logger.error({ err: error, tenantId }, 'Could not enqueue the periodic sync of a tenant');
+    const { tenants } = await this.sweep.eachTenant(this.logger, 'Could not enqueue the periodic sync of a tenant', async (tenantId) => {
+      const due = await this.accounts.listIdsDueForSync();
+      for (const accountId of due) {
+        await this.producer.enqueue(JobName.SyncAccount, { tenantId, accountId, trigger: 'schedule' });
       }
-    }
-    return { state: 'enqueued', tenants: tenantIds.length, accounts };
-  }
-
-  private async enqueueForTenant(tenantId: string): Promise<number> {
-    const due = await this.scope.transaction((manager) =>
-      manager
-        .getRepository(MailAccount)
-        .createQueryBuilder('account')
-        .select(['account.id'])
-        .where('account.tenantId = :tenantId AND account.active = true', { tenantId })
-        .andWhere('(account.nextSyncAfter IS NULL OR account.nextSyncAfter <= now())')
-        .getMany(),
-    );
-    for (const account of due) {
-      await this.producer.enqueue(JobName.SyncAccount, { tenantId, accountId: account.id, trigger: 'schedule' });
-    }
-    if (due.length > 0) {
-      await this.scope.transaction((manager) =>
-        manager
-          .createQueryBuilder()
-          .update(MailAccount)
-          .set({ syncState: 'queued' })
-          .where('tenant_id = :tenantId AND id IN (:...ids) AND sync_state IN (:...states)', { tenantId, ids: due.map((account) => account.id), states: ['idle', 'failed'] })
-          .execute(),
-      );
-    }
-    return due.length;
+      await this.accounts.markSyncQueued(due);
+      accounts += due.length;
+    });
+    return { state: 'enqueued', tenants, accounts };
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppConfig, ConfigModule } from '@app/config';
-import { dataSourceOptions, DraftRepository, MessageActionRepository, OutboundMessageRepository, SyncRunRepository, TenantRepository } from '@app/database';
+import { AdvisoryLockRepository, dataSourceOptions, DraftRepository, MessageActionRepository, OutboundMessageRepository, SyncRunRepository, TenantRepository } from '@app/database';
 import { JobName, JobProducer, QueueModule, QueueName } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule, TenantContext } from '@app/tenancy';
@@ -18,8 +18,9 @@ import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
 import { RECONCILE_LOCK_KEY, ReconcileCron } from './reconcile.cron.js';
 import type { ReconcileResult } from './reconcile.cron.js';
 import { ACTION_JOB_ENDED_REASON, ReconciledKinds, SYNC_JOB_ENDED_REASON } from './reconciled-kinds.js';
+import { TenantSweep } from './tenant-sweep.js';
 
-const REPOSITORIES = [TenantRepository, OutboundMessageRepository, SyncRunRepository, MessageActionRepository, DraftRepository];
+const REPOSITORIES = [AdvisoryLockRepository, TenantRepository, OutboundMessageRepository, SyncRunRepository, MessageActionRepository, DraftRepository];
 
 @Module({})
 class ReconcileTestModule {
@@ -34,7 +35,7 @@ class ReconcileTestModule {
         QueueModule,
         ScheduleModule.forRoot(),
       ],
-      providers: [...REPOSITORIES, ReconciledKinds, ReconcileCron],
+      providers: [...REPOSITORIES, TenantSweep, ReconciledKinds, ReconcileCron],
     };
   }
 }

@@ -1,15 +1,11 @@
 import { AppConfig } from '@app/config';
-import { TenantRepository } from '@app/database';
-import { TenantContext } from '@app/tenancy';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 
-import { runExclusively } from './exclusive-run.js';
 import { ReconciledKinds } from './reconciled-kinds.js';
 import type { KindCounts } from './reconciled-kinds.js';
+import { TenantSweep } from './tenant-sweep.js';
 
 export const RECONCILE_INTERVAL = 'reconcile-jobs';
 /** pg_try_advisory_lock key owned by this cron (any fixed 64-bit number unique in the database). */
@@ -38,9 +34,7 @@ export class ReconcileCron implements OnApplicationBootstrap {
   constructor(
     private readonly config: AppConfig,
     private readonly registry: SchedulerRegistry,
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly tenants: TenantRepository,
-    private readonly tenantContext: TenantContext,
+    private readonly sweep: TenantSweep,
     private readonly kinds: ReconciledKinds,
   ) {}
 
@@ -68,28 +62,25 @@ export class ReconcileCron implements OnApplicationBootstrap {
 
   async run(): Promise<ReconcileResult> {
     if (!this.config.features.backgroundJobs) return { state: 'disabled' };
-    return runExclusively(this.dataSource, RECONCILE_LOCK_KEY, () => this.reconcileEveryTenant());
+    return this.sweep.exclusively(RECONCILE_LOCK_KEY, () => this.reconcileEveryTenant());
   }
 
+  /** Kind by kind, so that one kind failing for a tenant leaves its other kinds reconciled. */
   private async reconcileEveryTenant(): Promise<ReconcileResult> {
-    const kinds: Record<string, KindCounts> = Object.fromEntries(this.kinds.all.map((kind) => [kind.name, { enqueued: 0, settled: 0 }]));
-    let failedTenants = 0;
-    const tenantIds = await this.tenants.listIds();
-    for (const tenantId of tenantIds) {
-      let failed = false;
-      for (const kind of this.kinds.all) {
-        try {
-          const counts = await this.tenantContext.run(tenantId, () => kind.reconcile(tenantId));
-          const total = kinds[kind.name] ?? { enqueued: 0, settled: 0 };
-          kinds[kind.name] = { enqueued: total.enqueued + counts.enqueued, settled: total.settled + counts.settled };
-        } catch (error: unknown) {
-          // One tenant's failure (or one kind's) must not leave the others' records stranded.
-          failed = true;
-          this.logger.error({ err: error, tenantId, kind: kind.name }, 'Could not reconcile the queue jobs of a tenant');
-        }
-      }
-      if (failed) failedTenants += 1;
+    const kinds: Record<string, KindCounts> = {};
+    const failed = new Set<string>();
+    let tenants = 0;
+    for (const kind of this.kinds.all) {
+      const counts: KindCounts = { enqueued: 0, settled: 0 };
+      const outcome = await this.sweep.eachTenant(this.logger, `Could not reconcile the ${kind.name} of a tenant`, async (tenantId) => {
+        const reconciled = await kind.reconcile(tenantId);
+        counts.enqueued += reconciled.enqueued;
+        counts.settled += reconciled.settled;
+      });
+      kinds[kind.name] = counts;
+      tenants = outcome.tenants;
+      for (const tenantId of outcome.failedTenantIds) failed.add(tenantId);
     }
-    return { state: 'reconciled', tenants: tenantIds.length, failedTenants, kinds };
+    return { state: 'reconciled', tenants, failedTenants: failed.size, kinds };
   }
 }

@@ -99,6 +99,24 @@ export class AccountRepository {
     );
   }
 
+  /** Active accounts whose sync backoff has expired (or that never failed). */
+  async listIdsDueForSync(): Promise<string[]> {
+    const rows = await this.scope.query<{ id: string }>((tenantId) => ({
+      sql: `SELECT "id" FROM "mail_accounts" WHERE "tenant_id" = :tenantId AND "active" AND ("next_sync_after" IS NULL OR "next_sync_after" <= now())`,
+      parameters: { tenantId },
+    }));
+    return rows.map((row) => row.id);
+  }
+
+  /** Shows a sync as queued on accounts at rest; one already running keeps its state. */
+  async markSyncQueued(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.scope.query((tenantId) => ({
+      sql: `UPDATE "mail_accounts" SET "sync_state" = 'queued' WHERE "tenant_id" = :tenantId AND "id" = ANY(CAST(:ids AS uuid[])) AND "sync_state" IN ('idle', 'failed')`,
+      parameters: { ids, tenantId },
+    }));
+  }
+
   async create(values: NewMailAccount): Promise<MailAccount> {
     return this.scope.transaction(async (manager, tenantId) => {
       await this.tenants.register(tenantId);
