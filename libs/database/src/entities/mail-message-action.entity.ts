@@ -1,7 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
-import type { MailAttachment } from './mail-attachment.entity.js';
 import { AccountIdColumn, CreatedAtColumn, TenantIdColumn } from './shared-columns.js';
 
 export const MESSAGE_ACTION_KINDS = ['flags', 'move', 'delete'] as const;
@@ -19,14 +18,15 @@ export type MessageActionChange =
 /**
  * Where the message sat on the server when the action was requested, which is where the worker
  * finds it (actions of one message are applied in order). An expunge also keeps the row and its
- * attachments, so a refusal can put the message back as it was.
+ * attachments' rows, keyed by column as PostgreSQL's to_jsonb gives them, so a refusal can put
+ * the message back as it was.
  */
 export interface MessageActionOrigin {
   folderId: string;
   uidValidity: string;
   uid: string;
   row?: Record<string, unknown>;
-  attachments?: Partial<MailAttachment>[];
+  attachments?: Record<string, unknown>[];
 }
 
 /** Shown on a message whose last action the server refused (and which was therefore undone locally). */
