@@ -1,6 +1,6 @@
-import { BatchSequence, MessageRepository } from '@app/database';
 import type { FolderPosition, SyncedMessage } from '@app/database';
 
+import { BatchSequence, MessageBatchWriter } from '../src/sync/message-batch-writer.js';
 import { SyncHarness } from './support/sync-harness.js';
 
 const TENANT = `sync-batch-order-${process.pid}`;
@@ -14,7 +14,7 @@ function message(uid: number, fields: Partial<SyncedMessage> = {}): SyncedMessag
   };
 }
 
-describe('MessageRepository.writeBatch: overlapping batches of one sequence commit in order', () => {
+describe('MessageBatchWriter.write: overlapping batches of one sequence commit in order', () => {
   let harness: SyncHarness;
   let accountNumber = 0;
 
@@ -48,15 +48,15 @@ describe('MessageRepository.writeBatch: overlapping batches of one sequence comm
 
   it('a reply in the next batch joins the thread of a message whose batch has not committed yet, and merges threads it links', async () => {
     const position = await newFolder();
-    const repository = harness.app.get(MessageRepository);
+    const writer = harness.app.get(MessageBatchWriter);
     const sequence = new BatchSequence();
     const results = await harness.asTenant(TENANT, () =>
       Promise.all([
-        repository.writeBatch(position, [message(1), message(2)], 2, sequence),
+        writer.write(position, [message(1), message(2)], 2, sequence),
         // Refers to both earlier messages: their threads become one.
-        repository.writeBatch(position, [message(3, { inReplyTo: '<m1@order.test>', references: ['<m2@order.test>', '<m1@order.test>'] })], 3, sequence),
-        repository.writeBatch(position, [message(4, { inReplyTo: '<m3@order.test>' })], 4, sequence),
-        repository.writeBatch(position, [message(5, { subject: 'Re: message 4' })], 5, sequence),
+        writer.write(position, [message(3, { inReplyTo: '<m1@order.test>', references: ['<m2@order.test>', '<m1@order.test>'] })], 3, sequence),
+        writer.write(position, [message(4, { inReplyTo: '<m3@order.test>' })], 4, sequence),
+        writer.write(position, [message(5, { subject: 'Re: message 4' })], 5, sequence),
       ]),
     );
     expect(results.map((result) => result.inserted)).toEqual([2, 1, 1, 1]);
@@ -71,14 +71,14 @@ describe('MessageRepository.writeBatch: overlapping batches of one sequence comm
 
   it('when a batch fails, the batches after it roll back even though they were already written', async () => {
     const position = await newFolder();
-    const repository = harness.app.get(MessageRepository);
+    const writer = harness.app.get(MessageBatchWriter);
     const sequence = new BatchSequence();
     const outcomes = await harness.asTenant(TENANT, () =>
       Promise.allSettled([
-        repository.writeBatch(position, [message(1), message(2)], 2, sequence),
+        writer.write(position, [message(1), message(2)], 2, sequence),
         // An integer column out of range: PostgreSQL rejects this batch's INSERT.
-        repository.writeBatch(position, [message(3, { size: 2 ** 40 })], 3, sequence),
-        repository.writeBatch(position, [message(4), message(5)], 5, sequence),
+        writer.write(position, [message(3, { size: 2 ** 40 })], 3, sequence),
+        writer.write(position, [message(4), message(5)], 5, sequence),
       ]),
     );
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
@@ -90,12 +90,12 @@ describe('MessageRepository.writeBatch: overlapping batches of one sequence comm
 
   it('a batch that failed before it was written holds back the ones after it', async () => {
     const position = await newFolder();
-    const repository = harness.app.get(MessageRepository);
+    const writer = harness.app.get(MessageBatchWriter);
     const sequence = new BatchSequence();
     const outcomes = await harness.asTenant(TENANT, async () => {
-      const first = repository.writeBatch(position, [message(1)], 1, sequence);
+      const first = writer.write(position, [message(1)], 1, sequence);
       sequence.fail(new Error('group 2 could not be parsed'));
-      const third = repository.writeBatch(position, [message(3)], 3, sequence);
+      const third = writer.write(position, [message(3)], 3, sequence);
       return Promise.allSettled([first, third]);
     });
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected']);

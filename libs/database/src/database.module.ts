@@ -13,11 +13,12 @@ import { MessageReadRepository } from './repositories/message-read.repository.js
 import { MessageRepository } from './repositories/message.repository.js';
 import { SyncRunRepository } from './repositories/sync-run.repository.js';
 import { TenantRepository } from './repositories/tenant.repository.js';
+import { ThreadLookupRepository } from './repositories/thread-lookup.repository.js';
 import { DraftRepository } from './repositories/draft.repository.js';
 import { OutboundMessageRepository } from './repositories/outbound-message.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
 
-const REPOSITORIES = [AccountRepository, AdvisoryLockRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository, MessageActionRepository];
+const REPOSITORIES = [AccountRepository, AdvisoryLockRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository, MessageActionRepository, ThreadLookupRepository];
 
 @Module({})
 export class DatabaseModule {

@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/config';
-import { BatchSequence, FolderRepository, MessageRepository } from '@app/database';
+import { FolderRepository, MessageRepository } from '@app/database';
 import type { FlagChange, FolderPosition, MailFolder, SyncedMessage } from '@app/database';
 import { MimeParserPool, withTimeout } from '@app/mail';
 import type { ImapSession } from '@app/mail';
@@ -7,6 +7,7 @@ import { JobName, JobProducer } from '@app/queue';
 import { Injectable } from '@nestjs/common';
 import type { ExpungeEvent, FetchMessageObject, StatusObject } from 'imapflow';
 
+import { BatchSequence, MessageBatchWriter } from './message-batch-writer.js';
 import { flagsOf, toSyncedMessage } from './message-mapper.js';
 import { chunk, groupBySize, toUidSet } from './uid-set.js';
 
@@ -67,6 +68,7 @@ export class FolderSyncService {
     private readonly config: AppConfig,
     private readonly folders: FolderRepository,
     private readonly messages: MessageRepository,
+    private readonly batches: MessageBatchWriter,
     private readonly parser: MimeParserPool,
     private readonly producer: JobProducer,
   ) {}
@@ -384,7 +386,7 @@ export class FolderSyncService {
     await order.after;
     this.throwIfAborted(request.signal);
     const lastUid = Math.max(...group.metas.map((meta) => meta.uid));
-    const written = this.messages.writeBatch(position, rows, lastUid, order.sequence);
+    const written = this.batches.write(position, rows, lastUid, order.sequence);
     order.handedOver();
     const result = await written;
     totals.added += result.inserted;

@@ -1,6 +1,6 @@
 import { AppConfig, ConfigModule } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
-import { AccountRepository, dataSourceOptions, FolderRepository, MessageRepository, SyncRunRepository, TenantRepository } from '@app/database';
+import { AccountRepository, dataSourceOptions, FolderRepository, MessageRepository, SyncRunRepository, TenantRepository, ThreadLookupRepository } from '@app/database';
 import type { MailAccount } from '@app/database';
 import { MailModule } from '@app/mail';
 import { MetricsModule } from '@app/observability';
@@ -20,7 +20,7 @@ import { AccountSyncService } from '../../src/sync/account-sync.service.js';
 import type { AccountSyncOutcome } from '../../src/sync/account-sync.service.js';
 import { SYNC_PROVIDERS } from '../../src/sync/index.js';
 
-const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository];
+const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, ThreadLookupRepository];
 
 /**
  * DatabaseModule without the migrations glob: TypeORM loads those files with a dynamic import()

@@ -1,17 +1,8 @@
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryGeneratedColumn,
-  UpdateDateColumn,
-  VersionColumn,
-} from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, VersionColumn } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
 import type { MailAddress } from './mail-message.entity.js';
+import { AccountIdColumn, CreatedAtColumn, TenantIdColumn, UpdatedAtColumn } from './shared-columns.js';
 
 export interface DraftAttachment {
   filename: string;
@@ -28,10 +19,10 @@ export class Draft {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  @TenantIdColumn()
   tenantId!: string;
 
-  @Column({ name: 'account_id', type: 'uuid' })
+  @AccountIdColumn()
   accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
@@ -79,9 +70,9 @@ export class Draft {
   @VersionColumn()
   version!: number;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreatedAtColumn()
   createdAt!: Date;
 
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  @UpdatedAtColumn()
   updatedAt!: Date;
 }

@@ -1,4 +1,7 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, Unique, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
+
+import { CreatedAtColumn, SyncBackoffColumn, TenantIdColumn, UpdatedAtColumn } from './shared-columns.js';
+import type { SyncBackoff } from './shared-columns.js';
 
 export const CONNECTION_SECURITIES = ['tls', 'starttls', 'none'] as const;
 export type ConnectionSecurity = (typeof CONNECTION_SECURITIES)[number];
@@ -10,11 +13,11 @@ export type AccountSyncState = (typeof ACCOUNT_SYNC_STATES)[number];
 @Entity('mail_accounts')
 @Unique('uq_mail_accounts_tenant_email', ['tenantId', 'email'])
 @Index('idx_mail_accounts_tenant', ['tenantId'])
-export class MailAccount {
+export class MailAccount implements SyncBackoff {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  @TenantIdColumn()
   tenantId!: string;
 
   @Column({ type: 'varchar', length: 320 })
@@ -63,22 +66,22 @@ export class MailAccount {
   @Column({ name: 'last_synced_at', type: 'timestamptz', nullable: true })
   lastSyncedAt!: Date | null;
 
-  @Column({ name: 'last_error', type: 'text', nullable: true })
+  @SyncBackoffColumn.lastError()
   lastError!: string | null;
 
-  @Column({ name: 'last_error_at', type: 'timestamptz', nullable: true })
+  @SyncBackoffColumn.lastErrorAt()
   lastErrorAt!: Date | null;
 
   /** Consecutive failed syncs; drives the backoff before the next scheduled attempt. */
-  @Column({ name: 'failure_count', type: 'integer', default: 0 })
+  @SyncBackoffColumn.failureCount()
   failureCount!: number;
 
-  @Column({ name: 'next_sync_after', type: 'timestamptz', nullable: true })
+  @SyncBackoffColumn.nextSyncAfter()
   nextSyncAfter!: Date | null;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreatedAtColumn()
   createdAt!: Date;
 
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  @UpdatedAtColumn()
   updatedAt!: Date;
 }

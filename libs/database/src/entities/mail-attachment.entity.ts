@@ -1,6 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
 import { MailMessage } from './mail-message.entity.js';
+import { TenantIdColumn } from './shared-columns.js';
 
 /** Attachment metadata; the bytes stay on the IMAP server and are streamed by part id on demand. */
 @Entity('mail_attachments')
@@ -10,7 +11,7 @@ export class MailAttachment {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  @TenantIdColumn()
   tenantId!: string;
 
   @Column({ name: 'message_id', type: 'uuid' })

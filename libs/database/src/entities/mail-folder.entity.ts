@@ -1,16 +1,8 @@
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryGeneratedColumn,
-  Unique,
-  UpdateDateColumn,
-} from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
+import { AccountIdColumn, CreatedAtColumn, SyncBackoffColumn, TenantIdColumn, UpdatedAtColumn } from './shared-columns.js';
+import type { SyncBackoff } from './shared-columns.js';
 
 export const SPECIAL_USE_ROLES = ['inbox', 'drafts', 'sent', 'trash', 'junk', 'archive', 'all', 'flagged'] as const;
 export type SpecialUseRole = (typeof SPECIAL_USE_ROLES)[number];
@@ -22,14 +14,14 @@ export type SpecialUseRole = (typeof SPECIAL_USE_ROLES)[number];
 @Entity('mail_folders')
 @Unique('uq_mail_folders_account_path', ['accountId', 'path'])
 @Index('idx_mail_folders_tenant', ['tenantId'])
-export class MailFolder {
+export class MailFolder implements SyncBackoff {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  @TenantIdColumn()
   tenantId!: string;
 
-  @Column({ name: 'account_id', type: 'uuid' })
+  @AccountIdColumn()
   accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
@@ -73,23 +65,23 @@ export class MailFolder {
   @Column({ name: 'last_synced_at', type: 'timestamptz', nullable: true })
   lastSyncedAt!: Date | null;
 
-  @Column({ name: 'last_error', type: 'text', nullable: true })
+  @SyncBackoffColumn.lastError()
   lastError!: string | null;
 
-  @Column({ name: 'last_error_at', type: 'timestamptz', nullable: true })
+  @SyncBackoffColumn.lastErrorAt()
   lastErrorAt!: Date | null;
 
   /** Consecutive failed syncs of this folder; drives its backoff. */
-  @Column({ name: 'failure_count', type: 'integer', default: 0 })
+  @SyncBackoffColumn.failureCount()
   failureCount!: number;
 
   /** Until then scheduled syncs leave the folder alone (a manual sync still tries it). */
-  @Column({ name: 'next_sync_after', type: 'timestamptz', nullable: true })
+  @SyncBackoffColumn.nextSyncAfter()
   nextSyncAfter!: Date | null;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreatedAtColumn()
   createdAt!: Date;
 
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  @UpdatedAtColumn()
   updatedAt!: Date;
 }

@@ -1,7 +1,7 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
-import type { MailAttachment } from './mail-attachment.entity.js';
+import { AccountIdColumn, CreatedAtColumn, TenantIdColumn } from './shared-columns.js';
 
 export const MESSAGE_ACTION_KINDS = ['flags', 'move', 'delete'] as const;
 export type MessageActionKind = (typeof MESSAGE_ACTION_KINDS)[number];
@@ -18,14 +18,15 @@ export type MessageActionChange =
 /**
  * Where the message sat on the server when the action was requested, which is where the worker
  * finds it (actions of one message are applied in order). An expunge also keeps the row and its
- * attachments, so a refusal can put the message back as it was.
+ * attachments' rows, keyed by column as PostgreSQL's to_jsonb gives them, so a refusal can put
+ * the message back as it was.
  */
 export interface MessageActionOrigin {
   folderId: string;
   uidValidity: string;
   uid: string;
   row?: Record<string, unknown>;
-  attachments?: Partial<MailAttachment>[];
+  attachments?: Record<string, unknown>[];
 }
 
 /** Shown on a message whose last action the server refused (and which was therefore undone locally). */
@@ -47,10 +48,10 @@ export class MailMessageAction {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  @TenantIdColumn()
   tenantId!: string;
 
-  @Column({ name: 'account_id', type: 'uuid' })
+  @AccountIdColumn()
   accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
@@ -76,7 +77,7 @@ export class MailMessageAction {
   @Column({ type: 'text', nullable: true })
   error!: string | null;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreatedAtColumn()
   createdAt!: Date;
 
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })

@@ -1,6 +1,7 @@
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 
 import { MailMessage } from './mail-message.entity.js';
+import { AccountIdColumn, TenantIdColumn } from './shared-columns.js';
 
 /**
  * One Message-ID a stored message refers to (its In-Reply-To and every References entry), so a
@@ -17,10 +18,10 @@ export class MailMessageReference {
   @PrimaryColumn({ name: 'referenced_id', type: 'text' })
   referencedId!: string;
 
-  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  @TenantIdColumn()
   tenantId!: string;
 
-  @Column({ name: 'account_id', type: 'uuid' })
+  @AccountIdColumn()
   accountId!: string;
 
   @ManyToOne(() => MailMessage, { onDelete: 'CASCADE' })

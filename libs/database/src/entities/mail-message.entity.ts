@@ -1,18 +1,9 @@
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryGeneratedColumn,
-  Unique,
-  UpdateDateColumn,
-} from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
 import { MailFolder } from './mail-folder.entity.js';
 import type { MessageActionError } from './mail-message-action.entity.js';
+import { AccountIdColumn, CreatedAtColumn, TenantIdColumn, UpdatedAtColumn } from './shared-columns.js';
 
 export interface MailAddress {
   name: string;
@@ -64,10 +55,10 @@ export class MailMessage {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  @TenantIdColumn()
   tenantId!: string;
 
-  @Column({ name: 'account_id', type: 'uuid' })
+  @AccountIdColumn()
   accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
@@ -184,9 +175,9 @@ export class MailMessage {
   @Column({ name: 'cc_search', type: 'text', select: false, insert: false, update: false, nullable: true, generatedType: 'STORED', asExpression: ADDRESS_SEARCH_EXPRESSIONS.cc })
   ccSearch?: string;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreatedAtColumn()
   createdAt!: Date;
 
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  @UpdatedAtColumn()
   updatedAt!: Date;
 }

@@ -1,6 +1,7 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
+import { AccountIdColumn, CreatedAtColumn, TenantIdColumn } from './shared-columns.js';
 
 export const SYNC_RUN_STATES = ['queued', 'running', 'succeeded', 'failed'] as const;
 export type SyncRunState = (typeof SYNC_RUN_STATES)[number];
@@ -22,10 +23,10 @@ export class SyncRun {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  @TenantIdColumn()
   tenantId!: string;
 
-  @Column({ name: 'account_id', type: 'uuid' })
+  @AccountIdColumn()
   accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
@@ -56,6 +57,6 @@ export class SyncRun {
   @Column({ type: 'jsonb', nullable: true })
   stats!: SyncRunStats | null;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreatedAtColumn()
   createdAt!: Date;
 }

@@ -1,4 +1,6 @@
-import { CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Entity, PrimaryColumn } from 'typeorm';
+
+import { CreatedAtColumn } from './shared-columns.js';
 
 /** Every tenant that has owned data; the crons iterate it to fan work out per tenant. */
 @Entity('tenants')
@@ -6,6 +8,6 @@ export class Tenant {
   @PrimaryColumn({ type: 'varchar', length: 64, primaryKeyConstraintName: 'PK_tenants' })
   id!: string;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @CreatedAtColumn()
   createdAt!: Date;
 }

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
@@ -17,7 +15,7 @@ export interface NewMailAttachment {
   inline: boolean;
 }
 
-/** One message as a sync stores it; the thread is resolved by the repository. */
+/** One message as a sync stores it; its thread is decided by the sync (ThreadResolver in the worker). */
 export interface SyncedMessage {
   uid: number;
   modseq: string | null;
@@ -68,36 +66,10 @@ export interface MessageLocation {
   folder: MailFolder;
 }
 
-/** What one batch decided about threads, kept for the batches after it until it commits. */
-interface ThreadLayer {
-  /** Message-ID (own or referenced) to thread. */
-  threadOfId: Map<string, string>;
-  /** Thread merged away to the thread that absorbed it. */
-  merged: Map<string, string>;
-  /** Base subject to the thread of the latest message carrying it. */
-  latestBySubject: Map<string, { threadId: string; receivedAt: number }>;
-}
-
-interface ThreadResolution {
-  threads: Map<number, string>;
-  merges: { loser: string; winner: string }[];
-}
-
-/**
- * The batches of one folder sync, written in the order they are handed to `writeBatch`: each
- * batch waits for the previous one's thread decisions and for its commit, nothing else.
- */
-export class BatchSequence {
-  resolved: Promise<void> = Promise.resolve();
-  committed: Promise<void> = Promise.resolve();
-  readonly layers: ThreadLayer[] = [];
-
-  /** A batch that failed before it was written: no batch after it may commit. */
-  fail(error: unknown): void {
-    const failed = Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    failed.catch(() => undefined);
-    this.committed = failed;
-  }
+/** A thread merged away (`loser`) and the thread that absorbed it. */
+export interface ThreadMerge {
+  loser: string;
+  winner: string;
 }
 
 /** tenant, account, folder and UIDVALIDITY, shared by every row of an INSERT. */
@@ -106,55 +78,31 @@ const PER_ROW_PARAMETERS = 23;
 /** The protocol allows 65,535 bind parameters per statement. */
 const ROWS_PER_INSERT = Math.floor((65_535 - SHARED_PARAMETERS) / PER_ROW_PARAMETERS);
 
-const REPLY_PREFIX = /^\s*((re|fwd?|aw|sv|wg|antw)\s*(\[\d+\])?\s*:\s*)+/i;
-
-/** In-Reply-To, then References from the last entry back: nearest ancestor first (RFC 5322 section 3.6.4). */
+/** In-Reply-To and every References entry: what the message refers to, each id once. */
 function referencedIdsOf(message: Pick<SyncedMessage, 'inReplyTo' | 'references'>): string[] {
-  const ids = [message.inReplyTo, ...[...message.references].reverse()];
-  return [...new Set(ids.filter((id): id is string => Boolean(id)))];
-}
-
-/** The subject a reply chain shares: reply and forward prefixes removed, case folded. */
-export function baseSubject(subject: string | null): string {
-  return (subject ?? '').replace(REPLY_PREFIX, '').trim().toLowerCase();
+  return [...new Set([message.inReplyTo, ...message.references].filter((id): id is string => Boolean(id)))];
 }
 
 /**
  * Synced messages of the current tenant. Writes are per batch: the rows, their attachments and
- * the folder's progress commit together, so a killed sync resumes after the last whole batch and
- * a re-run upserts the same rows instead of adding new ones.
+ * the folder's progress commit together (one transaction, opened by the worker's
+ * MessageBatchWriter), so a killed sync resumes after the last whole batch and a re-run upserts
+ * the same rows instead of adding new ones.
  */
 @Injectable()
 export class MessageRepository {
   constructor(private readonly scope: TenantScope) {}
 
   /**
-   * Writes one batch in its own transaction. Batches of one `sequence` overlap: a batch resolves
-   * its threads once the batch before it has (seeing that batch's assignments before they are
-   * committed), inserts its rows while earlier batches are still writing, and commits only after
-   * the batch before it committed, rolling back if that one failed. The folder's progress moves in
-   * the same transaction, so what is committed is always a prefix of the batches in call order.
+   * Upserts one batch of a folder's messages with the threads decided for them, their attachments
+   * and the Message-IDs they refer to. Part of the batch's transaction (see MessageBatchWriter in
+   * the worker): `messages` in ascending UID order, the folder's progress moved by `advanceFolder`.
    */
-  async writeBatch(position: FolderPosition, messages: SyncedMessage[], lastUid: number, sequence = new BatchSequence()): Promise<BatchWriteResult> {
-    const previousResolved = sequence.resolved;
-    const previousCommitted = sequence.committed;
-    let markResolved: () => void = () => undefined;
-    sequence.resolved = new Promise<void>((resolve) => (markResolved = resolve));
-    const layer: ThreadLayer = { threadOfId: new Map(), merged: new Map(), latestBySubject: new Map() };
-    const work = this.scope.transaction(async (manager, tenantId) => {
-      const ordered = [...messages].sort((a, b) => a.uid - b.uid);
-      let resolution: ThreadResolution;
-      try {
-        await previousResolved;
-        resolution = await this.resolveThreads(manager, tenantId, position.accountId, ordered, [...sequence.layers], layer);
-        sequence.layers.push(layer);
-      } finally {
-        markResolved();
-      }
-      const { threads } = resolution;
+  async storeBatch(position: FolderPosition, messages: SyncedMessage[], threads: ReadonlyMap<number, string>): Promise<BatchWriteResult> {
+    return this.scope.transaction(async (manager, tenantId) => {
       const written: { id: string; uid: string; inserted: boolean }[] = [];
-      for (let offset = 0; offset < ordered.length; offset += ROWS_PER_INSERT) {
-        const part = ordered.slice(offset, offset + ROWS_PER_INSERT);
+      for (let offset = 0; offset < messages.length; offset += ROWS_PER_INSERT) {
+        const part = messages.slice(offset, offset + ROWS_PER_INSERT);
         // Plain bind parameters, not one JSON document: PostgreSQL reads a text parameter as is,
         // while a JSON batch of message bodies costs a full parse and unescape per write.
         const values = part.flatMap((message) => [
@@ -211,35 +159,34 @@ export class MessageRepository {
       }
       const idsByUid = new Map(written.map((row) => [Number(row.uid), row.id]));
       const insertedIds = new Set(written.filter((row) => row.inserted).map((row) => row.id));
-      await this.replaceAttachments(manager, tenantId, ordered, idsByUid, insertedIds);
-      await this.storeReferences(manager, tenantId, position.accountId, ordered, idsByUid, insertedIds);
+      await this.replaceAttachments(manager, tenantId, messages, idsByUid, insertedIds);
+      await this.storeReferences(manager, tenantId, position.accountId, messages, idsByUid, insertedIds);
       const inserted = insertedIds.size;
-      try {
-        await previousCommitted;
-      } catch {
-        throw new Error('an earlier batch of this sync failed; this one is rolled back to keep the folder progress exact');
-      }
-      // Rows of earlier batches are visible only now that they are committed.
-      await this.mergeThreads(manager, tenantId, position.accountId, resolution.merges);
-      await manager.query(
+      return { inserted, updated: written.length - inserted, idsByUid };
+    });
+  }
+
+  /** Moves every stored message of a merged-away thread to the thread that absorbed it. */
+  async mergeThreads(accountId: string, merges: ThreadMerge[]): Promise<void> {
+    if (merges.length === 0) return;
+    await this.scope.transaction((manager, tenantId) =>
+      manager.query(
+        `UPDATE "mail_messages" m SET "thread_id" = p.winner FROM jsonb_to_recordset($3::jsonb) AS p(loser uuid, winner uuid)
+         WHERE m."tenant_id" = $1 AND m."account_id" = $2 AND m."thread_id" = p.loser`,
+        [tenantId, accountId, JSON.stringify(merges)],
+      ),
+    );
+  }
+
+  /** The folder's progress after a batch up to `lastUid` that added `inserted` rows. */
+  async advanceFolder(position: FolderPosition, lastUid: number, inserted: number): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.query(
         `UPDATE "mail_folders" SET "last_uid" = GREATEST("last_uid", $3), "synced_count" = "synced_count" + $4, "updated_at" = now()
          WHERE "tenant_id" = $1 AND "id" = $2`,
         [tenantId, position.folderId, lastUid, inserted],
-      );
-      return { inserted, updated: written.length - inserted, idsByUid };
-    });
-    // A transaction that never started must not hold back the batches after it.
-    void work.catch(() => markResolved());
-    const committed = work.then(() => undefined);
-    committed.catch(() => undefined);
-    sequence.committed = committed;
-    try {
-      return await work;
-    } finally {
-      // Once committed, PostgreSQL answers for this batch's threads itself.
-      const index = sequence.layers.indexOf(layer);
-      if (index !== -1) sequence.layers.splice(index, 1);
-    }
+      ),
+    );
   }
 
   /** Stored UIDs of a folder above `afterUid`, ascending, at most `limit`: the local side of a UID diff. */
@@ -431,119 +378,5 @@ export class MessageRepository {
        ON CONFLICT DO NOTHING`,
       [tenantId, accountId, json],
     );
-  }
-
-  /**
-   * A message joins the thread of the nearest message it refers to (In-Reply-To, then References
-   * from the last entry back, as RFC 5322 section 3.6.4 orders them), of a stored message replying
-   * to it, or of another copy of itself; otherwise it starts a thread. Mail arrives in any order
-   * (a reply in INBOX before its original in Sent), so when one message links two threads they are
-   * merged. The subject is used only when both headers are missing and the subject reads as a reply.
-   *
-   * `earlier` holds what batches of the same sequence decided and have not committed yet: the
-   * stored rows answer for everything committed, the layers for the rest. What this batch decides
-   * is recorded in `layer` for the batches after it.
-   */
-  private async resolveThreads(
-    manager: EntityManager,
-    tenantId: string,
-    accountId: string,
-    messages: SyncedMessage[],
-    earlier: ThreadLayer[],
-    layer: ThreadLayer,
-  ): Promise<ThreadResolution> {
-    const mergedTo = (threadId: string): string | undefined => {
-      for (let index = earlier.length - 1; index >= 0; index -= 1) {
-        const winner = earlier[index]?.merged.get(threadId);
-        if (winner !== undefined) return winner;
-      }
-      return layer.merged.get(threadId);
-    };
-    const current = (threadId: string): string => {
-      let id = threadId;
-      for (let next = mergedTo(id); next !== undefined; next = mergedTo(id)) id = next;
-      return id;
-    };
-    const idsOf = (message: SyncedMessage): string[] => [...new Set([...referencedIdsOf(message), ...(message.messageId ? [message.messageId] : [])])];
-    const wanted = [...new Set(messages.flatMap(idsOf))];
-    // Every Message-ID known to belong to a thread: stored messages' own ids and the ids they reply to.
-    const threadOfId = new Map<string, string>();
-    if (wanted.length > 0) {
-      const own: { message_id: string; thread_id: string }[] = await manager.query(
-        `SELECT DISTINCT ON ("message_id") "message_id", "thread_id" FROM "mail_messages"
-         WHERE "tenant_id" = $1 AND "account_id" = $2 AND "message_id" = ANY($3::text[]) AND "thread_id" IS NOT NULL
-         ORDER BY "message_id", "created_at"`,
-        [tenantId, accountId, wanted],
-      );
-      // Stored messages referring to these ids (In-Reply-To or References): replies, and replies
-      // to replies, that were synced before the message they answer.
-      const referrers: { referenced_id: string; thread_id: string }[] = await manager.query(
-        `SELECT DISTINCT ON (r."referenced_id") r."referenced_id", m."thread_id"
-         FROM "mail_message_references" r JOIN "mail_messages" m ON m."id" = r."message_id"
-         WHERE r."tenant_id" = $1 AND r."account_id" = $2 AND r."referenced_id" = ANY($3::text[]) AND m."thread_id" IS NOT NULL
-         ORDER BY r."referenced_id", m."created_at"`,
-        [tenantId, accountId, wanted],
-      );
-      for (const row of referrers) threadOfId.set(row.referenced_id, current(row.thread_id));
-      for (const row of own) threadOfId.set(row.message_id, current(row.thread_id));
-      for (const earlierLayer of earlier) {
-        for (const id of wanted) {
-          const threadId = earlierLayer.threadOfId.get(id);
-          if (threadId !== undefined) threadOfId.set(id, current(threadId));
-        }
-      }
-    }
-    const threads = new Map<number, string>();
-    for (const message of messages) {
-      const ids = idsOf(message);
-      const found = [...new Set(ids.map((id) => threadOfId.get(id)).filter((id): id is string => id !== undefined).map(current))];
-      let candidate: string | undefined = found[0];
-      const subject = baseSubject(message.subject);
-      if (!candidate && !message.inReplyTo && message.references.length === 0 && REPLY_PREFIX.test(message.subject ?? '')) {
-        candidate = await this.threadBySubject(manager, tenantId, accountId, subject, earlier);
-        if (candidate !== undefined) candidate = current(candidate);
-      }
-      const threadId = candidate ?? randomUUID();
-      for (const loser of found.slice(1)) layer.merged.set(loser, threadId);
-      threads.set(message.uid, threadId);
-      for (const id of ids) threadOfId.set(id, threadId);
-      const latest = layer.latestBySubject.get(subject);
-      if (subject !== '' && (!latest || latest.receivedAt <= message.receivedAt.getTime())) {
-        layer.latestBySubject.set(subject, { threadId, receivedAt: message.receivedAt.getTime() });
-      }
-    }
-    for (const [uid, threadId] of threads) threads.set(uid, current(threadId));
-    for (const [id, threadId] of threadOfId) layer.threadOfId.set(id, current(threadId));
-    for (const latest of layer.latestBySubject.values()) latest.threadId = current(latest.threadId);
-    const merges = [...layer.merged.keys()].map((loser) => ({ loser, winner: current(loser) }));
-    return { threads, merges };
-  }
-
-  /** Moves every stored message of a merged-away thread to the thread that absorbed it. */
-  private async mergeThreads(manager: EntityManager, tenantId: string, accountId: string, merges: { loser: string; winner: string }[]): Promise<void> {
-    if (merges.length === 0) return;
-    await manager.query(
-      `UPDATE "mail_messages" m SET "thread_id" = p.winner FROM jsonb_to_recordset($3::jsonb) AS p(loser uuid, winner uuid)
-       WHERE m."tenant_id" = $1 AND m."account_id" = $2 AND m."thread_id" = p.loser`,
-      [tenantId, accountId, JSON.stringify(merges)],
-    );
-  }
-
-  /** The thread of the latest message (stored, or decided by an earlier batch) with the same base subject. */
-  private async threadBySubject(manager: EntityManager, tenantId: string, accountId: string, subject: string, earlier: ThreadLayer[]): Promise<string | undefined> {
-    if (subject === '') return undefined;
-    const rows: { thread_id: string; received_at: Date }[] = await manager.query(
-      `SELECT "thread_id", "received_at" FROM "mail_messages"
-       WHERE "tenant_id" = $1 AND "account_id" = $2 AND "thread_id" IS NOT NULL
-         AND lower(btrim(regexp_replace(coalesce("subject", ''), $3, '', 'i'))) = $4
-       ORDER BY "received_at" DESC LIMIT 1`,
-      [tenantId, accountId, REPLY_PREFIX.source, subject],
-    );
-    let best = rows[0] ? { threadId: rows[0].thread_id, receivedAt: new Date(rows[0].received_at).getTime() } : undefined;
-    for (const layer of earlier) {
-      const latest = layer.latestBySubject.get(subject);
-      if (latest && (!best || latest.receivedAt >= best.receivedAt)) best = latest;
-    }
-    return best?.threadId;
   }
 }
