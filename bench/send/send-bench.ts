@@ -341,7 +341,7 @@ async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: s
   let recordIds: string[];
   try {
     const { rows } = await owner.query<{ id: string; state: string; attempts: number; filed: boolean }>(
-      `SELECT id, state, attempts, sent_copy_appended_at IS NOT NULL AS filed FROM outbound_messages WHERE account_id = ANY($1::uuid[])`,
+      `SELECT id, state, attempts, sent_copy_appended_at IS NOT NULL AS filed FROM send_records WHERE account_id = ANY($1::uuid[])`,
       [accountIds],
     );
     const unfinished = rows.filter((row) => row.state !== 'sent' || row.attempts !== 1 || !row.filed);

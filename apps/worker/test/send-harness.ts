@@ -6,8 +6,8 @@ import { join } from 'node:path';
 
 import { AppConfig, ConfigModule } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
-import { AccountRepository, DatabaseModule, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
-import type { Draft, DraftContent, MailAccount, NewStoredAttachment, OutboundContent, OutboundMessage } from '@app/database';
+import { AccountRepository, DatabaseModule, DraftRepository, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
+import type { Draft, DraftContent, MailAccount, NewStoredAttachment, SendContent, SendRecord } from '@app/database';
 import { MailModule, messageIdDomain } from '@app/mail';
 import { MetricsModule } from '@app/observability';
 import { JobName, JobProducer, QueueModule } from '@app/queue';
@@ -103,13 +103,13 @@ export class SendHarness {
   async queueSend(
     tenantId: string,
     account: MailAccount,
-    content: Partial<OutboundContent>,
+    content: Partial<SendContent>,
     attachments: NewStoredAttachment[] = [],
     draftId: string | null = null,
-  ): Promise<OutboundMessage> {
+  ): Promise<SendRecord> {
     return this.asTenant(tenantId, async () => {
       const refs = await this.app.get(StoredAttachmentRepository).store(account.id, attachments);
-      const { record } = await this.app.get(OutboundMessageRepository).createIdempotent(
+      const { record } = await this.app.get(SendRecordRepository).createIdempotent(
         {
           accountId: account.id,
           draftId,
@@ -131,7 +131,7 @@ export class SendHarness {
         },
         null,
       );
-      await this.app.get(JobProducer).enqueue(JobName.SendEmail, { tenantId, outboundMessageId: record.id });
+      await this.app.get(JobProducer).enqueue(JobName.SendEmail, { tenantId, sendRecordId: record.id });
       return record;
     });
   }
@@ -155,8 +155,8 @@ export class SendHarness {
     });
   }
 
-  async record(tenantId: string, id: string): Promise<OutboundMessage> {
-    const record = await this.asTenant(tenantId, () => this.app.get(OutboundMessageRepository).findById(id));
+  async record(tenantId: string, id: string): Promise<SendRecord> {
+    const record = await this.asTenant(tenantId, () => this.app.get(SendRecordRepository).findById(id));
     if (!record) throw new Error(`send ${id} not found`);
     return record;
   }
@@ -171,7 +171,7 @@ export class SendHarness {
   }
 
   /** Waits until the record reaches a final state (sent with its Sent copy filed, or failed). */
-  async settled(tenantId: string, id: string, timeoutMs = 30_000): Promise<OutboundMessage> {
+  async settled(tenantId: string, id: string, timeoutMs = 30_000): Promise<SendRecord> {
     return eventually(async () => {
       const record = await this.record(tenantId, id);
       if (record.state === 'failed' || (record.state === 'sent' && record.sentCopyAppendedAt)) return record;

@@ -13,10 +13,10 @@ import { MessageRepository } from './repositories/message.repository.js';
 import { SyncRunRepository } from './repositories/sync-run.repository.js';
 import { TenantRepository } from './repositories/tenant.repository.js';
 import { DraftRepository } from './repositories/draft.repository.js';
-import { OutboundMessageRepository } from './repositories/outbound-message.repository.js';
+import { SendRecordRepository } from './repositories/send-record.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
 
-const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository, MessageActionRepository];
+const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, SendRecordRepository, StoredAttachmentRepository, MessageActionRepository];
 
 @Module({})
 export class DatabaseModule {

@@ -80,7 +80,7 @@ export class JobProducer {
     return job as Job<JobPayloads[N]>;
   }
 
-  /** Drops jobs of an account that have not started yet; a running one, or a send (keyed by its outbound record), finds its rows gone and stops. */
+  /** Drops jobs of an account that have not started yet; a running one, or a send (keyed by its send record), finds its rows gone and stops. */
   async removePendingJobsOfAccount(tenantId: string, accountId: string): Promise<number> {
     let removed = 0;
     for (const queue of this.allQueues()) {

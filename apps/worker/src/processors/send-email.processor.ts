@@ -19,6 +19,18 @@ const DISABLED_RECHECK_MS = 60_000;
 type SendQueueJob = Job<SendEmailPayload, unknown, JobName.SendEmail> | Job<SyncDraftPayload, unknown, JobName.SyncDraft>;
 
 /**
+ * A send job queued by the release before send records were named so carries the record's id as
+ * `outboundMessageId`. Its job id is the same (`send-<record id>`), so reconciliation does not
+ * queue it again, and without this it would run with no record. Drop once no such job can be left.
+ */
+function sendRecordIdOf(payload: SendEmailPayload): string {
+  const queued = payload as Partial<SendEmailPayload> & { outboundMessageId?: string };
+  const id = queued.sendRecordId ?? queued.outboundMessageId;
+  if (!id) throw new UnrecoverableError('the send job names no send record');
+  return id;
+}
+
+/**
  * The send queue: sending a message and mirroring drafts into the IMAP Drafts folder. Both talk
  * to the account's servers and share SEND_CONCURRENCY.
  *
@@ -54,7 +66,7 @@ export class SendEmailProcessor extends WorkerHost implements OnApplicationBoots
     if (!this.config.features.smtpSend) return this.later(job, DISABLED_RECHECK_MS, token);
     let outcome: SendOutcome;
     try {
-      outcome = await this.tenantContext.run(payload.tenantId, () => this.sender.send(payload.outboundMessageId));
+      outcome = await this.tenantContext.run(payload.tenantId, () => this.sender.send(sendRecordIdOf(payload)));
     } catch (error: unknown) {
       // An unexpected error is retried by BullMQ; the message is given up only with the last attempt.
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) this.metrics.emailProcessed('failed');

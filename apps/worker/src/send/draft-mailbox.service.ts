@@ -4,7 +4,7 @@ import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 
 import { folderWithSpecialUse, uidsByMessageId } from './mailbox-copies.js';
-import { draftVersionOf, OutboundMessageBuilder } from './outbound-message-builder.js';
+import { draftVersionOf, MimeMessageBuilder } from './mime-message-builder.js';
 
 export type DraftMirrorOutcome =
   | { state: 'mirrored'; uid: number | null }
@@ -23,7 +23,7 @@ export class DraftMailboxService {
     private readonly imapPool: ImapConnectionPool,
     private readonly drafts: DraftRepository,
     private readonly mailSettings: AccountMailSettings,
-    private readonly builder: OutboundMessageBuilder,
+    private readonly builder: MimeMessageBuilder,
   ) {}
 
   async mirror(accountId: string, draftId: string): Promise<DraftMirrorOutcome> {

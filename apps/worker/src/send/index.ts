@@ -1,7 +1,7 @@
 import type { Provider } from '@nestjs/common';
 
 import { DraftMailboxService } from './draft-mailbox.service.js';
-import { OutboundMessageBuilder } from './outbound-message-builder.js';
+import { MimeMessageBuilder } from './mime-message-builder.js';
 import { DEFAULT_SENT_COPY_POLICY, SENT_COPY_POLICY } from './provider-filing.js';
 import { DEFAULT_SEND_RETRY_POLICY, SEND_RETRY_POLICY } from './send-retry-policy.js';
 import { SendEmailService } from './send-email.service.js';
@@ -18,7 +18,7 @@ export type { SendRetryPolicy } from './send-retry-policy.js';
 
 /** What the send-email processor needs, besides the libs' modules. */
 export const SEND_PROVIDERS: Provider[] = [
-  OutboundMessageBuilder,
+  MimeMessageBuilder,
   DraftMailboxService,
   SendRecordBatches,
   SendEmailService,

@@ -1,6 +1,6 @@
 import { AppConfig } from '@app/config';
-import { GroupCommit, OutboundMessageRepository } from '@app/database';
-import type { MailAccount, OutboundMessage, SmtpAcceptanceRecord } from '@app/database';
+import { GroupCommit, SendRecordRepository } from '@app/database';
+import type { MailAccount, SendRecord, SmtpAcceptanceRecord } from '@app/database';
 import { AccountMailSettings } from '@app/mail';
 import type { AccountConnection } from '@app/mail';
 import { TenantContext } from '@app/tenancy';
@@ -10,7 +10,7 @@ import { sendClaimTiming } from './send-claim.js';
 import type { SendClaimTiming } from './send-claim.js';
 
 export interface ClaimedSend {
-  record: OutboundMessage;
+  record: SendRecord;
   /** Null when the account is gone; the error when its credentials could not be read. */
   connection: AccountConnection | Error | null;
   /** Local clock (Date.now()) after which this attempt must not open its SMTP transaction any more: see sendClaimTiming. */
@@ -44,17 +44,17 @@ export class SendRecordBatches {
   constructor(
     config: AppConfig,
     private readonly tenant: TenantContext,
-    private readonly outbound: OutboundMessageRepository,
+    private readonly sendRecords: SendRecordRepository,
     private readonly mailSettings: AccountMailSettings,
   ) {
     this.timing = sendClaimTiming(config);
   }
 
   /** Claims an attempt of the current tenant's record and loads its account; null when there is nothing to claim. */
-  async claim(outboundMessageId: string): Promise<ClaimedSend | null> {
+  async claim(sendRecordId: string): Promise<ClaimedSend | null> {
     // Taken before the claim is written, so the database's lease ends after this deadline plus the SMTP budget.
     const requestedAt = Date.now();
-    const claimed = await this.writes.submit(this.tenant.tenantId, { claim: outboundMessageId });
+    const claimed = await this.writes.submit(this.tenant.tenantId, { claim: sendRecordId });
     return claimed && { ...claimed, startSmtpBy: requestedAt + this.timing.startSmtpWithinMs };
   }
 
@@ -67,7 +67,7 @@ export class SendRecordBatches {
     const ids = items.flatMap((item) => ('claim' in item ? [item.claim] : []));
     const acceptances = items.flatMap((item) => ('accepted' in item ? [item.accepted] : []));
     // One statement, committed on its own, records the acceptances, claims the records and reads their accounts.
-    const claimed = await this.tenant.run(tenantId, () => this.outbound.claimAttempts(ids, this.timing.leaseMs, acceptances));
+    const claimed = await this.tenant.run(tenantId, () => this.sendRecords.claimAttempts(ids, this.timing.leaseMs, acceptances));
     const connections = new Map<string, AccountConnection | Error | null>();
     // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
     const handedOut = new Set<string>();

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
 import { AppConfig } from '@app/config';
-import { AccountRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
-import type { MailAccount, OutboundContent, OutboundCreation, OutboundMessage } from '@app/database';
-import { draftOutboundContent, messageIdDomain, replyReferences } from '@app/mail';
+import { AccountRepository, DraftRepository, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
+import type { MailAccount, SendContent, SendRecordCreation, SendRecord } from '@app/database';
+import { draftSendContent, messageIdDomain, replyReferences } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
 import { BadRequestException, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 
@@ -16,7 +16,7 @@ import { toMailboxes } from './recipients.js';
 import { SendRequestBatches } from './send-request-batches.js';
 
 export interface SendResult {
-  record: OutboundMessage;
+  record: SendRecord;
   /** False when the Idempotency-Key (or the draft) already had a send: nothing new was queued. */
   created: boolean;
 }
@@ -34,7 +34,7 @@ export class ComposeService {
     private readonly scope: TenantScope,
     private readonly accounts: AccountRepository,
     private readonly drafts: DraftRepository,
-    private readonly outbound: OutboundMessageRepository,
+    private readonly sendRecords: SendRecordRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
     private readonly attachments: AttachmentsService,
     private readonly batches: SendRequestBatches,
@@ -49,7 +49,7 @@ export class ComposeService {
     const inline = decodeAttachments(dto);
 
     const idempotency = idempotentRequest(idempotencyKey, 'compose', dto);
-    const contentFor = (account: MailAccount, attachments: OutboundContent['attachments']): OutboundContent => ({
+    const contentFor = (account: MailAccount, attachments: SendContent['attachments']): SendContent => ({
       from: { name: account.displayName ?? '', address: account.email },
       to,
       cc,
@@ -87,7 +87,7 @@ export class ComposeService {
       const uploaded = await this.attachments.referenced(account.id, dto.attachmentIds);
       assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [...inline.map((file) => ({ size: file.content.length })), ...uploaded]);
       const stored = await this.storedAttachments.store(account.id, inline);
-      const result = await this.outbound.createIdempotent(
+      const result = await this.sendRecords.createIdempotent(
         { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, [...stored, ...uploaded]) },
         idempotencyKey,
         idempotency?.fingerprint,
@@ -106,30 +106,30 @@ export class ComposeService {
     const idempotency = idempotentRequest(idempotencyKey, 'send-draft', draftId);
     const replay = await this.replayOf(idempotency);
     if (replay) return replay;
-    const creation = await this.scope.transaction(async (): Promise<OutboundCreation> => {
+    const creation = await this.scope.transaction(async (): Promise<SendRecordCreation> => {
       // The row lock serialises double clicks on "send": the second sees the first one's record.
       const draft = await this.drafts.findByIdForUpdate(draftId);
       if (!draft) throw new NotFoundException(`Draft ${draftId} not found`);
-      const live = await this.outbound.findLiveForDraft(draftId);
+      const live = await this.sendRecords.findLiveForDraft(draftId);
       if (live) {
         // The send that won the race may have come without a key; bind ours to it so a replay
         // after the draft is gone still finds it.
-        if (idempotency && live.idempotencyKey === null) await this.outbound.attachIdempotencyKey(live.id, idempotency.key, idempotency.fingerprint);
+        if (idempotency && live.idempotencyKey === null) await this.sendRecords.attachIdempotencyKey(live.id, idempotency.key, idempotency.fingerprint);
         return { record: live, created: false };
       }
       if (draft.to.length + draft.cc.length + draft.bcc.length === 0) throw new BadRequestException('The draft has no recipients');
       assertWithinSizeLimit(this.config.mail.maxMessageBytes, draft.textBody, draft.htmlBody, draft.attachments);
       const account = await this.accountOrFail(draft.accountId);
-      const content = draftOutboundContent(draft, account);
-      const result = await this.outbound.createIdempotent({ accountId: account.id, draftId, messageId: newMessageId(account), content }, idempotencyKey, idempotency?.fingerprint);
+      const content = draftSendContent(draft, account);
+      const result = await this.sendRecords.createIdempotent({ accountId: account.id, draftId, messageId: newMessageId(account), content }, idempotencyKey, idempotency?.fingerprint);
       if (!result.created) assertSameRequest(result.record, idempotency);
       return result;
     });
     return this.enqueue(creation);
   }
 
-  async outboxItem(id: string): Promise<OutboundMessage> {
-    const record = await this.outbound.findById(id);
+  async outboxItem(id: string): Promise<SendRecord> {
+    const record = await this.sendRecords.findById(id);
     if (!record) throw new NotFoundException(`Send ${id} not found`);
     return record;
   }
@@ -137,7 +137,7 @@ export class ComposeService {
   /** The send an earlier request with this key created, provided it asked for the same thing (else 422). */
   private async replayOf(idempotency: IdempotentRequest | null): Promise<SendResult | null> {
     if (idempotency === null) return null;
-    const record = await this.outbound.findByIdempotencyKey(idempotency.key);
+    const record = await this.sendRecords.findByIdempotencyKey(idempotency.key);
     if (!record) return null;
     assertSameRequest(record, idempotency);
     return { record, created: false };
@@ -152,12 +152,12 @@ export class ComposeService {
    * the scheduler's reconciliation queues it within RECONCILE_SECONDS of Redis being back, so
    * answering an error would only invite the client to send the message a second time.
    */
-  private async enqueue(creation: OutboundCreation): Promise<SendResult> {
+  private async enqueue(creation: SendRecordCreation): Promise<SendResult> {
     if (!creation.created && creation.record.state !== 'queued') return creation;
     try {
       await this.batches.enqueueSend(creation.record.id);
     } catch (error: unknown) {
-      this.logger.warn({ err: error, outboundMessageId: creation.record.id }, 'Send stored, but its job could not be queued; reconciliation will queue it');
+      this.logger.warn({ err: error, sendRecordId: creation.record.id }, 'Send stored, but its job could not be queued; reconciliation will queue it');
     }
     return creation;
   }

@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/config';
-import { AccountRepository, DraftRepository, InvalidCursorError, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
+import { AccountRepository, DraftRepository, InvalidCursorError, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
 import type { Draft, DraftContent, NewStoredAttachment, Page, StoredAttachmentRef } from '@app/database';
 import { replyReferences } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
@@ -26,7 +26,7 @@ export class DraftsService {
     private readonly tenant: TenantContext,
     private readonly accounts: AccountRepository,
     private readonly drafts: DraftRepository,
-    private readonly outbound: OutboundMessageRepository,
+    private readonly sendRecords: SendRecordRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
     private readonly attachments: AttachmentsService,
     private readonly jobs: JobProducer,
@@ -97,7 +97,7 @@ export class DraftsService {
   }
 
   private async assertNotBeingSent(id: string): Promise<void> {
-    const live = await this.outbound.findLiveForDraft(id);
+    const live = await this.sendRecords.findLiveForDraft(id);
     if (live) throw new ConflictException(`Draft ${id} is being sent (send ${live.id}, ${live.state}) and can no longer change`);
   }
 

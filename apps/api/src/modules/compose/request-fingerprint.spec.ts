@@ -1,9 +1,9 @@
-import type { OutboundMessage } from '@app/database';
+import type { SendRecord } from '@app/database';
 import { UnprocessableEntityException } from '@nestjs/common';
 
 import { assertSameRequest, idempotentRequest } from './request-fingerprint.js';
 
-const sendWith = (requestFingerprint: string | null): OutboundMessage => ({ requestFingerprint }) as OutboundMessage;
+const sendWith = (requestFingerprint: string | null): SendRecord => ({ requestFingerprint }) as SendRecord;
 
 describe('idempotentRequest', () => {
   it('fingerprints a body independently of its key order', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import type { OutboundMessage } from '@app/database';
+import type { SendRecord } from '@app/database';
 import { UnprocessableEntityException } from '@nestjs/common';
 import { configure } from 'safe-stable-stringify';
 
@@ -37,7 +37,7 @@ export function idempotentRequest(key: string | null, operation: SendOperation, 
  * key) whose message would otherwise be dropped while the client believes it was sent. Sends
  * stored without a fingerprint (created before fingerprints were kept) are taken as matching.
  */
-export function assertSameRequest(record: OutboundMessage, request: IdempotentRequest | null): void {
+export function assertSameRequest(record: SendRecord, request: IdempotentRequest | null): void {
   if (request === null || record.requestFingerprint === null || record.requestFingerprint === request.fingerprint) return;
   throw new UnprocessableEntityException(
     `Idempotency-Key "${request.key}" was already used for a different request within the last 24 hours; nothing was sent. Use a new key for a new message.`,

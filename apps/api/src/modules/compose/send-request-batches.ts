@@ -1,5 +1,5 @@
-import { AccountRepository, GroupCommit, OutboundMessageRepository } from '@app/database';
-import type { IdempotentOutbound, MailAccount, OutboundCreation } from '@app/database';
+import { AccountRepository, GroupCommit, SendRecordRepository } from '@app/database';
+import type { IdempotentSendRecord, MailAccount, SendRecordCreation } from '@app/database';
 import { JobName, JobProducer } from '@app/queue';
 import type { SendEmailPayload } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
@@ -9,7 +9,7 @@ import { Injectable } from '@nestjs/common';
  * The round trips of a send request without attachments — the account lookup and the idempotent
  * insert of the send record in PostgreSQL, then its job in Redis — grouped across the requests in
  * flight, per tenant (GroupCommit). Each request still waits for its own write, and the insert
- * keeps every rule of OutboundMessageRepository.createIdempotent; only the round trips are
+ * keeps every rule of SendRecordRepository.createIdempotent; only the round trips are
  * shared. A batch that fails is run again request by request, so one request's bad row fails
  * only that request.
  */
@@ -18,11 +18,11 @@ export class SendRequestBatches {
   private readonly accountLookups = new GroupCommit<string, MailAccount | null>((tenantId, ids) => this.findAccounts(tenantId, ids), {
     writeOne: (tenantId, id) => this.tenant.run(tenantId, () => this.accounts.findById(id)),
   });
-  private readonly creations = new GroupCommit<IdempotentOutbound, OutboundCreation>(
-    (tenantId, requests) => this.tenant.run(tenantId, () => this.outbound.createManyIdempotent(requests)),
+  private readonly creations = new GroupCommit<IdempotentSendRecord, SendRecordCreation>(
+    (tenantId, requests) => this.tenant.run(tenantId, () => this.sendRecords.createManyIdempotent(requests)),
     {
       writeOne: (tenantId, request) =>
-        this.tenant.run(tenantId, () => this.outbound.createIdempotent(request.values, request.idempotencyKey, request.requestFingerprint)),
+        this.tenant.run(tenantId, () => this.sendRecords.createIdempotent(request.values, request.idempotencyKey, request.requestFingerprint)),
     },
   );
 
@@ -37,7 +37,7 @@ export class SendRequestBatches {
   constructor(
     private readonly tenant: TenantContext,
     private readonly accounts: AccountRepository,
-    private readonly outbound: OutboundMessageRepository,
+    private readonly sendRecords: SendRecordRepository,
     private readonly jobs: JobProducer,
   ) {}
 
@@ -46,15 +46,15 @@ export class SendRequestBatches {
     return this.accountLookups.submit(this.tenant.tenantId, accountId);
   }
 
-  /** OutboundMessageRepository.createIdempotent, for the current tenant. */
-  createIdempotent(request: IdempotentOutbound): Promise<OutboundCreation> {
+  /** SendRecordRepository.createIdempotent, for the current tenant. */
+  createIdempotent(request: IdempotentSendRecord): Promise<SendRecordCreation> {
     return this.creations.submit(this.tenant.tenantId, request);
   }
 
   /** Enqueues the send-email job of one of the current tenant's records. */
-  enqueueSend(outboundMessageId: string): Promise<void> {
+  enqueueSend(sendRecordId: string): Promise<void> {
     const tenantId = this.tenant.tenantId;
-    return this.sendJobs.submit(tenantId, { tenantId, outboundMessageId });
+    return this.sendJobs.submit(tenantId, { tenantId, sendRecordId });
   }
 
   private async findAccounts(tenantId: string, ids: string[]): Promise<(MailAccount | null)[]> {

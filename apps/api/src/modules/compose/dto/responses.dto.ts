@@ -1,5 +1,5 @@
 import { SEND_STATES } from '@app/database';
-import type { Draft, MailAddress, OutboundMessage, SendState, StoredAttachmentRef } from '@app/database';
+import type { Draft, MailAddress, SendRecord, SendState, StoredAttachmentRef } from '@app/database';
 import { ApiProperty } from '@nestjs/swagger';
 
 export class MailAddressDto {
@@ -17,7 +17,7 @@ export class SendRecordDto {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) sentAt!: string | null;
 
-  static from(record: OutboundMessage): SendRecordDto {
+  static from(record: SendRecord): SendRecordDto {
     return {
       id: record.id,
       state: record.state,

@@ -1,7 +1,7 @@
 import { StoredAttachmentRepository } from '@app/database';
-import type { Draft, MailAccount, OutboundContent } from '@app/database';
-import { buildOutboundMime, draftOutboundContent, messageIdDomain, smtpEnvelope } from '@app/mail';
-import type { OutboundAttachmentContent, OutboundMimeInput, SmtpEnvelope } from '@app/mail';
+import type { Draft, MailAccount, SendContent } from '@app/database';
+import { buildOutgoingMime, draftSendContent, messageIdDomain, smtpEnvelope } from '@app/mail';
+import type { MimeAttachment, OutgoingMimeInput, SmtpEnvelope } from '@app/mail';
 import { Injectable } from '@nestjs/common';
 
 export class MissingAttachmentError extends Error {
@@ -30,11 +30,11 @@ export function draftVersionOf(messageId: string | undefined, draftId: string): 
 
 /** Turns send records and drafts into MIME, fetching attachment bytes from the store. */
 @Injectable()
-export class OutboundMessageBuilder {
+export class MimeMessageBuilder {
   constructor(private readonly storedAttachments: StoredAttachmentRepository) {}
 
-  async forSend(content: OutboundContent, messageId: string, date: Date): Promise<BuiltMessage> {
-    const input: OutboundMimeInput = {
+  async forSend(content: SendContent, messageId: string, date: Date): Promise<BuiltMessage> {
+    const input: OutgoingMimeInput = {
       ...content,
       attachments: await this.attachmentBytes(content.attachments),
       messageId,
@@ -42,20 +42,20 @@ export class OutboundMessageBuilder {
     };
     return {
       envelope: smtpEnvelope(input),
-      forTransmission: await buildOutboundMime(input, { keepBcc: false }),
-      forMailbox: () => buildOutboundMime(input, { keepBcc: true }),
+      forTransmission: await buildOutgoingMime(input, { keepBcc: false }),
+      forMailbox: () => buildOutgoingMime(input, { keepBcc: true }),
     };
   }
 
   async forDraft(draft: Draft, account: Pick<MailAccount, 'email' | 'displayName'>): Promise<Buffer> {
-    const content = draftOutboundContent(draft, account);
-    return buildOutboundMime(
+    const content = draftSendContent(draft, account);
+    return buildOutgoingMime(
       { ...content, attachments: await this.attachmentBytes(content.attachments), messageId: draftMessageId(draft, account.email), date: draft.updatedAt },
       { keepBcc: true },
     );
   }
 
-  private async attachmentBytes(refs: OutboundContent['attachments']): Promise<OutboundAttachmentContent[]> {
+  private async attachmentBytes(refs: SendContent['attachments']): Promise<MimeAttachment[]> {
     const bytes = await this.storedAttachments.load(refs.map((ref) => ref.storageKey));
     return refs.map((ref) => {
       const content = bytes.get(ref.storageKey);

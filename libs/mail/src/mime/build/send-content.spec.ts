@@ -1,6 +1,6 @@
 import type { Draft } from '@app/database';
 
-import { draftOutboundContent, replyReferences } from './outbound-content.js';
+import { draftSendContent, replyReferences } from './send-content.js';
 
 describe('replyReferences', () => {
   it('appends the parent Message-ID once', () => {
@@ -10,7 +10,7 @@ describe('replyReferences', () => {
   });
 });
 
-describe('draftOutboundContent', () => {
+describe('draftSendContent', () => {
   it('sends a draft from its account with its own fields and reply headers', () => {
     const draft = {
       to: [{ name: 'Bob', address: 'bob@example.com' }],
@@ -23,7 +23,7 @@ describe('draftOutboundContent', () => {
       references: [],
       attachments: [{ filename: 'a.txt', contentType: 'text/plain', size: 1, storageKey: 'k' }],
     } as unknown as Draft;
-    const sut = draftOutboundContent(draft, { email: 'alice@example.com', displayName: null });
+    const sut = draftSendContent(draft, { email: 'alice@example.com', displayName: null });
     expect(sut).toEqual({
       from: { name: '', address: 'alice@example.com' },
       to: draft.to,

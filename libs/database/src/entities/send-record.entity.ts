@@ -16,7 +16,7 @@ import type { MailAddress } from './mail-message.entity.js';
 export const SEND_STATES = ['queued', 'sending', 'sent', 'failed'] as const;
 export type SendState = (typeof SEND_STATES)[number];
 
-export interface OutboundContent {
+export interface SendContent {
   from: MailAddress;
   to: MailAddress[];
   cc: MailAddress[];
@@ -31,13 +31,14 @@ export interface OutboundContent {
 }
 
 /**
- * A send request and its state machine (queued → sending → sent | failed). The Message-ID is
- * fixed here before the first attempt so that a retry can recognise a message already accepted.
+ * A send record: a message the user asked to send and its delivery state machine
+ * (queued → sending → sent | failed). The Message-ID is fixed here before the first attempt so
+ * that a retry can recognise a message already accepted.
  */
-@Entity('outbound_messages')
-@Unique('uq_outbound_messages_idempotency', ['tenantId', 'idempotencyKey'])
-@Index('idx_outbound_messages_tenant_account', ['tenantId', 'accountId'])
-export class OutboundMessage {
+@Entity('send_records')
+@Unique('uq_send_records_idempotency', ['tenantId', 'idempotencyKey'])
+@Index('idx_send_records_tenant_account', ['tenantId', 'accountId'])
+export class SendRecord {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
@@ -48,7 +49,7 @@ export class OutboundMessage {
   accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_outbound_messages_account' })
+  @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_send_records_account' })
   account?: MailAccount;
 
   @Column({ name: 'draft_id', type: 'uuid', nullable: true })
@@ -68,7 +69,7 @@ export class OutboundMessage {
   messageId!: string;
 
   @Column({ type: 'jsonb' })
-  content!: OutboundContent;
+  content!: SendContent;
 
   @Column({ type: 'integer', default: 0 })
   attempts!: number;

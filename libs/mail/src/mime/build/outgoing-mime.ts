@@ -1,30 +1,30 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { toASCII } from 'nodemailer/lib/punycode';
 
-export interface OutboundAddress {
+export interface MimeAddress {
   name: string;
   address: string;
 }
 
-export interface OutboundAttachmentContent {
+export interface MimeAttachment {
   filename: string;
   contentType: string;
   content: Buffer;
 }
 
 /** Everything a message is built from; the Message-ID and Date are fixed by the caller. */
-export interface OutboundMimeInput {
-  from: OutboundAddress;
-  to: readonly OutboundAddress[];
-  cc: readonly OutboundAddress[];
-  bcc: readonly OutboundAddress[];
-  replyTo: readonly OutboundAddress[];
+export interface OutgoingMimeInput {
+  from: MimeAddress;
+  to: readonly MimeAddress[];
+  cc: readonly MimeAddress[];
+  bcc: readonly MimeAddress[];
+  replyTo: readonly MimeAddress[];
   subject: string;
   text: string | null;
   html: string | null;
   inReplyTo: string | null;
   references: readonly string[];
-  attachments: readonly OutboundAttachmentContent[];
+  attachments: readonly MimeAttachment[];
   /** With angle brackets, e.g. `<uuid@example.com>`. */
   messageId: string;
   date: Date;
@@ -42,7 +42,7 @@ export interface SmtpEnvelope {
  * out (RFC 5322 §3.6.3: blind recipients must not see each other); the copy filed in Sent or
  * Drafts keeps it (`keepBcc`) so the sender still sees whom it went to.
  */
-export async function buildOutboundMime(input: OutboundMimeInput, options: { keepBcc: boolean }): Promise<Buffer> {
+export async function buildOutgoingMime(input: OutgoingMimeInput, options: { keepBcc: boolean }): Promise<Buffer> {
   const composer = new MailComposer({
     from: input.from,
     to: [...input.to],
@@ -73,7 +73,7 @@ export async function buildOutboundMime(input: OutboundMimeInput, options: { kee
 }
 
 /** Every address in the envelope is ASCII: IDN domains in punycode, since servers may not offer SMTPUTF8. */
-export function smtpEnvelope(input: Pick<OutboundMimeInput, 'from' | 'to' | 'cc' | 'bcc'>): SmtpEnvelope {
+export function smtpEnvelope(input: Pick<OutgoingMimeInput, 'from' | 'to' | 'cc' | 'bcc'>): SmtpEnvelope {
   const unique = new Set<string>();
   for (const recipient of [...input.to, ...input.cc, ...input.bcc]) unique.add(asciiAddress(recipient.address));
   return { from: asciiAddress(input.from.address), to: [...unique] };

@@ -4,32 +4,32 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull, Not } from 'typeorm';
 
 import { MailAccount } from '../entities/mail-account.entity.js';
-import { OutboundMessage } from '../entities/outbound-message.entity.js';
-import type { OutboundContent } from '../entities/outbound-message.entity.js';
+import { SendRecord } from '../entities/send-record.entity.js';
+import type { SendContent } from '../entities/send-record.entity.js';
 import { entityFromRow } from './entity-from-row.js';
 
-export interface NewOutboundMessage {
+export interface NewSendRecord {
   accountId: string;
   draftId: string | null;
   messageId: string;
-  content: OutboundContent;
+  content: SendContent;
 }
 
 /** A send to create, with the Idempotency-Key that guards it (if any) and the request it came from. */
-export interface IdempotentOutbound {
-  values: NewOutboundMessage;
+export interface IdempotentSendRecord {
+  values: NewSendRecord;
   idempotencyKey: string | null;
   requestFingerprint: string | null;
 }
 
-export interface OutboundCreation {
-  record: OutboundMessage;
+export interface SendRecordCreation {
+  record: SendRecord;
   /** False when an earlier request with the same Idempotency-Key (or the same draft) already created it. */
   created: boolean;
 }
 
 export interface ClaimedAttempt {
-  record: OutboundMessage;
+  record: SendRecord;
   /** With its encrypted password; null when the account no longer exists. */
   account: MailAccount | null;
 }
@@ -59,7 +59,7 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24;
  * holding the same job after a stall cannot both move a record forward.
  */
 @Injectable()
-export class OutboundMessageRepository {
+export class SendRecordRepository {
   /** Every column of the account, the encrypted password included; a claim selects them named with ACCOUNT_PREFIX. */
   private readonly accountColumnNames: { name: string; alias: string }[];
   private readonly accountColumns: string;
@@ -83,9 +83,9 @@ export class OutboundMessageRepository {
    * opens a transaction, which inserts again (the holder may have rolled back meanwhile),
    * releases a stale key, or reads the record that holds it.
    */
-  async createIdempotent(values: NewOutboundMessage, idempotencyKey: string | null, requestFingerprint: string | null = null): Promise<OutboundCreation> {
-    const request: IdempotentOutbound = { values, idempotencyKey, requestFingerprint };
-    const insert = async (): Promise<OutboundMessage | null> => (await this.insertNew([request]))[0] ?? null;
+  async createIdempotent(values: NewSendRecord, idempotencyKey: string | null, requestFingerprint: string | null = null): Promise<SendRecordCreation> {
+    const request: IdempotentSendRecord = { values, idempotencyKey, requestFingerprint };
+    const insert = async (): Promise<SendRecord | null> => (await this.insertNew([request]))[0] ?? null;
 
     const created = await insert();
     if (created) return { record: created, created: true };
@@ -94,14 +94,14 @@ export class OutboundMessageRepository {
       if (createdAfterConflict) return { record: createdAfterConflict, created: true };
       // TypeORM answers an UPDATE with [rows, affected count].
       const [released]: [{ id: string }[], number] = await manager.query(
-        `UPDATE "outbound_messages" SET "idempotency_key" = NULL
+        `UPDATE "send_records" SET "idempotency_key" = NULL
           WHERE "tenant_id" = $1 AND "idempotency_key" = $2 AND "created_at" < now() - make_interval(hours => $3)
           RETURNING "id"`,
         [tenantId, idempotencyKey, IDEMPOTENCY_WINDOW_HOURS],
       );
       const afterRelease = released.length > 0 ? await insert() : null;
       if (afterRelease) return { record: afterRelease, created: true };
-      const existing = await manager.findOneBy(OutboundMessage, { tenantId, idempotencyKey: idempotencyKey ?? undefined });
+      const existing = await manager.findOneBy(SendRecord, { tenantId, idempotencyKey: idempotencyKey ?? undefined });
       if (!existing) throw new Error('idempotent insert conflicted but no record holds the key');
       return { record: existing, created: false };
     });
@@ -112,9 +112,9 @@ export class OutboundMessageRepository {
    * taken (also by another request of the same call) then as createIdempotent on its own.
    * Answers the requests in order.
    */
-  async createManyIdempotent(requests: readonly IdempotentOutbound[]): Promise<OutboundCreation[]> {
+  async createManyIdempotent(requests: readonly IdempotentSendRecord[]): Promise<SendRecordCreation[]> {
     const inserted = await this.insertNew(requests);
-    const creations: OutboundCreation[] = [];
+    const creations: SendRecordCreation[] = [];
     for (const [index, request] of requests.entries()) {
       const record = inserted[index];
       creations.push(record ? { record, created: true } : await this.createIdempotent(request.values, request.idempotencyKey, request.requestFingerprint));
@@ -126,14 +126,14 @@ export class OutboundMessageRepository {
    * One INSERT ... ON CONFLICT DO NOTHING for the requests, answering each with its new record, or
    * null when its key was taken. Rows are matched to requests by Message-ID, unique per send.
    */
-  private async insertNew(requests: readonly IdempotentOutbound[]): Promise<(OutboundMessage | null)[]> {
+  private async insertNew(requests: readonly IdempotentSendRecord[]): Promise<(SendRecord | null)[]> {
     const rows = await this.scope.query<{ id: string; tenant_id: string; message_id: string; created_at: Date; updated_at: Date }>((tenantId) => ({
-      sql: `INSERT INTO "outbound_messages" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
+      sql: `INSERT INTO "send_records" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
             SELECT CAST(:tenantId AS text), "account_id", "draft_id", "idempotency_key", "request_fingerprint", 'queued', "message_id", "content"
               FROM unnest(CAST(:accountIds AS uuid[]), CAST(:draftIds AS uuid[]), CAST(:idempotencyKeys AS text[]), CAST(:requestFingerprints AS text[]),
                           CAST(:messageIds AS text[]), CAST(:contents AS jsonb[]))
                    AS "request"("account_id", "draft_id", "idempotency_key", "request_fingerprint", "message_id", "content")
-            ON CONFLICT ON CONSTRAINT "uq_outbound_messages_idempotency" DO NOTHING
+            ON CONFLICT ON CONSTRAINT "uq_send_records_idempotency" DO NOTHING
             RETURNING "id", "tenant_id", "message_id", "created_at", "updated_at"`,
       parameters: {
         tenantId,
@@ -149,7 +149,7 @@ export class OutboundMessageRepository {
     return requests.map(({ values, idempotencyKey, requestFingerprint }) => {
       const row = byMessageId.get(values.messageId);
       if (!row) return null;
-      return this.dataSource.manager.create(OutboundMessage, {
+      return this.dataSource.manager.create(SendRecord, {
         ...values,
         id: row.id,
         tenantId: row.tenant_id,
@@ -173,34 +173,34 @@ export class OutboundMessageRepository {
   async attachIdempotencyKey(id: string, idempotencyKey: string, requestFingerprint: string | null = null): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
       manager.query(
-        `UPDATE "outbound_messages" SET "idempotency_key" = $3, "request_fingerprint" = $4
+        `UPDATE "send_records" SET "idempotency_key" = $3, "request_fingerprint" = $4
           WHERE "id" = $1 AND "tenant_id" = $2 AND "idempotency_key" IS NULL
-            AND NOT EXISTS (SELECT 1 FROM "outbound_messages" WHERE "tenant_id" = $2 AND "idempotency_key" = $3)`,
+            AND NOT EXISTS (SELECT 1 FROM "send_records" WHERE "tenant_id" = $2 AND "idempotency_key" = $3)`,
         [id, tenantId, idempotencyKey, requestFingerprint],
       ),
     );
   }
 
   /** The send an Idempotency-Key created within the window, if any. */
-  async findByIdempotencyKey(idempotencyKey: string): Promise<OutboundMessage | null> {
+  async findByIdempotencyKey(idempotencyKey: string): Promise<SendRecord | null> {
     return this.scope.transaction((manager, tenantId) =>
       manager
-        .getRepository(OutboundMessage)
-        .createQueryBuilder('outbound')
-        .where('outbound.tenantId = :tenantId AND outbound.idempotencyKey = :idempotencyKey', { tenantId, idempotencyKey })
-        .andWhere(`outbound.createdAt >= now() - make_interval(hours => :hours)`, { hours: IDEMPOTENCY_WINDOW_HOURS })
+        .getRepository(SendRecord)
+        .createQueryBuilder('record')
+        .where('record.tenantId = :tenantId AND record.idempotencyKey = :idempotencyKey', { tenantId, idempotencyKey })
+        .andWhere(`record.createdAt >= now() - make_interval(hours => :hours)`, { hours: IDEMPOTENCY_WINDOW_HOURS })
         .getOne(),
     );
   }
 
-  async findById(id: string): Promise<OutboundMessage | null> {
-    return this.scope.transaction((manager, tenantId) => manager.findOneBy(OutboundMessage, { id, tenantId }));
+  async findById(id: string): Promise<SendRecord | null> {
+    return this.scope.transaction((manager, tenantId) => manager.findOneBy(SendRecord, { id, tenantId }));
   }
 
   /** The send of a draft that is queued, in progress or done; a failed one does not block sending again. */
-  async findLiveForDraft(draftId: string): Promise<OutboundMessage | null> {
+  async findLiveForDraft(draftId: string): Promise<SendRecord | null> {
     return this.scope.transaction((manager, tenantId) =>
-      manager.findOne(OutboundMessage, { where: { tenantId, draftId, state: Not('failed') }, order: { createdAt: 'DESC' } }),
+      manager.findOne(SendRecord, { where: { tenantId, draftId, state: Not('failed') }, order: { createdAt: 'DESC' } }),
     );
   }
 
@@ -225,7 +225,7 @@ export class OutboundMessageRepository {
       const accountRow: Record<string, unknown> = {};
       for (const { name, alias } of this.accountColumnNames) accountRow[name] = row[alias];
       return {
-        record: entityFromRow(manager, OutboundMessage, row),
+        record: entityFromRow(manager, SendRecord, row),
         account: accountRow.id === null ? null : entityFromRow(manager, MailAccount, accountRow),
       };
     });
@@ -236,7 +236,7 @@ export class OutboundMessageRepository {
   private async acceptAndClaim(acceptances: readonly SmtpAcceptanceRecord[], claimIds: readonly string[], leaseMs: number): Promise<Record<string, unknown>[]> {
     return this.scope.query<Record<string, unknown>>((tenantId) => ({
       sql: `WITH "accepted" AS (
-              UPDATE "outbound_messages" o
+              UPDATE "send_records" o
                  SET "state" = 'sent', "smtp_accepted_at" = now(), "sent_at" = now(), "last_response" = accepted.response, "updated_at" = now(),
                      "sent_copy_appended_at" = CASE WHEN accepted.sent_copy_filed THEN now() ELSE o."sent_copy_appended_at" END
                 FROM unnest(CAST(:acceptedIds AS uuid[]), CAST(:responses AS text[]), CAST(:sentCopyFiled AS boolean[])) AS accepted(id, response, sent_copy_filed)
@@ -245,7 +245,7 @@ export class OutboundMessageRepository {
             -- Driven by the ids, like the acceptances: each record is looked up by key, whatever the
             -- statistics of a table that churns this fast say about its other rows.
             "claimed" AS (
-              UPDATE "outbound_messages" o
+              UPDATE "send_records" o
                  SET "state" = 'sending', "attempts" = o."attempts" + 1, "updated_at" = now(), "next_attempt_at" = NULL,
                      "claimed_until" = now() + make_interval(secs => CAST(:leaseSeconds AS double precision))
                 FROM unnest(CAST(:claimIds AS uuid[])) AS claim(id)
@@ -274,7 +274,7 @@ export class OutboundMessageRepository {
   async markRetrying(id: string, attempt: number, response: string, retryAt: Date): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
       manager.update(
-        OutboundMessage,
+        SendRecord,
         { id, tenantId, state: 'sending', attempts: attempt, smtpAcceptedAt: IsNull() },
         { state: 'queued', lastResponse: response, nextAttemptAt: retryAt, claimedUntil: null },
       ),
@@ -284,7 +284,7 @@ export class OutboundMessageRepository {
   /** A permanent failure of the attempt holding claim `attempt`; one whose claim was taken over changes nothing. */
   async markFailed(id: string, attempt: number, response: string): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.update(OutboundMessage, { id, tenantId, state: 'sending', attempts: attempt, smtpAcceptedAt: IsNull() }, { state: 'failed', lastResponse: response, claimedUntil: null }),
+      manager.update(SendRecord, { id, tenantId, state: 'sending', attempts: attempt, smtpAcceptedAt: IsNull() }, { state: 'failed', lastResponse: response, claimedUntil: null }),
     );
   }
 
@@ -296,7 +296,7 @@ export class OutboundMessageRepository {
    */
   async findAwaitingJob(): Promise<SendAwaitingJob[]> {
     const rows = await this.scope.query<{ id: string; next_attempt_at: Date | null }>((tenantId) => ({
-      sql: `SELECT "id", "next_attempt_at" FROM "outbound_messages"
+      sql: `SELECT "id", "next_attempt_at" FROM "send_records"
              WHERE "tenant_id" = :tenantId
                AND ("state" = 'queued'
                     OR ("state" = 'sending' AND ("claimed_until" IS NULL OR "claimed_until" < now()))
@@ -309,7 +309,7 @@ export class OutboundMessageRepository {
 
   async markSentCopyFiled(id: string): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.update(OutboundMessage, { id, tenantId, sentCopyAppendedAt: IsNull() }, { sentCopyAppendedAt: () => 'now()' }),
+      manager.update(SendRecord, { id, tenantId, sentCopyAppendedAt: IsNull() }, { sentCopyAppendedAt: () => 'now()' }),
     );
   }
 }

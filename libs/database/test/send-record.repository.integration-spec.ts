@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import { ConfigModule } from '@app/config';
-import { AccountRepository, DatabaseModule, OutboundMessageRepository } from '@app/database';
-import type { IdempotentOutbound, MailAccount } from '@app/database';
+import { AccountRepository, DatabaseModule, SendRecordRepository } from '@app/database';
+import type { IdempotentSendRecord, MailAccount } from '@app/database';
 import { TenancyModule, TenantContext } from '@app/tenancy';
 import { Module } from '@nestjs/common';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -10,15 +10,15 @@ import { NestFactory } from '@nestjs/core';
 
 import { testConfig } from '../../../test/support/test-config.js';
 
-@Module({ imports: [ConfigModule.forRoot(testConfig()), DatabaseModule.forRoot('email_service-outbound-test'), TenancyModule] })
-class OutboundTestModule {}
+@Module({ imports: [ConfigModule.forRoot(testConfig()), DatabaseModule.forRoot('email_service-send-record-test'), TenancyModule] })
+class SendRecordTestModule {}
 
-describe('OutboundMessageRepository', () => {
-  const tenant = `outbound-${randomUUID().slice(0, 8)}`;
+describe('SendRecordRepository', () => {
+  const tenant = `send-record-${randomUUID().slice(0, 8)}`;
   let app: INestApplicationContext;
   let account: MailAccount;
   const asTenant = <T>(work: () => Promise<T>): Promise<T> => app.get(TenantContext).run(tenant, work);
-  const request = (idempotencyKey: string | null): IdempotentOutbound => ({
+  const request = (idempotencyKey: string | null): IdempotentSendRecord => ({
     values: {
       accountId: account.id,
       draftId: null,
@@ -30,7 +30,7 @@ describe('OutboundMessageRepository', () => {
   });
 
   beforeAll(async () => {
-    app = await NestFactory.createApplicationContext(OutboundTestModule, { logger: false });
+    app = await NestFactory.createApplicationContext(SendRecordTestModule, { logger: false });
     account = await asTenant(() =>
       app.get(AccountRepository).create({
         email: `${tenant}@example.test`,
@@ -54,7 +54,7 @@ describe('OutboundMessageRepository', () => {
   });
 
   it('creates several sends in one call, once per Idempotency-Key, also when a key comes twice in the call', async () => {
-    const repository = app.get(OutboundMessageRepository);
+    const repository = app.get(SendRecordRepository);
     const earlier = await asTenant(() => repository.createIdempotent(request('taken').values, 'taken', 'fingerprint-taken'));
     const requests = [request('a'), request(null), request('a'), request('taken'), request(null)];
 
@@ -70,7 +70,7 @@ describe('OutboundMessageRepository', () => {
   });
 
   it('claims an attempt together with the account, and only once the record is claimable', async () => {
-    const repository = app.get(OutboundMessageRepository);
+    const repository = app.get(SendRecordRepository);
     const { record } = await asTenant(() => repository.createIdempotent(request(null).values, null));
 
     const claimed = await asTenant(() => repository.claimAttempts([record.id, randomUUID()], 60_000));
@@ -83,7 +83,7 @@ describe('OutboundMessageRepository', () => {
   });
 
   it('records acceptances and claims in one statement, and never claims a record accepted by it', async () => {
-    const repository = app.get(OutboundMessageRepository);
+    const repository = app.get(SendRecordRepository);
     const [sending, queued] = await asTenant(() => repository.createManyIdempotent([request(null), request(null)]));
     if (!sending || !queued) throw new Error('records were not created');
     await asTenant(() => repository.claimAttempts([sending.record.id], 60_000));

@@ -1,7 +1,7 @@
-import { buildOutboundMime, messageIdDomain, smtpEnvelope } from './outbound-mime.js';
-import type { OutboundMimeInput } from './outbound-mime.js';
+import { buildOutgoingMime, messageIdDomain, smtpEnvelope } from './outgoing-mime.js';
+import type { OutgoingMimeInput } from './outgoing-mime.js';
 
-const input: OutboundMimeInput = {
+const input: OutgoingMimeInput = {
   from: { name: 'Alice', address: 'alice@example.com' },
   to: [{ name: 'Bob', address: 'bob@bücher.example' }],
   cc: [],
@@ -17,9 +17,9 @@ const input: OutboundMimeInput = {
   date: new Date('2026-01-02T03:04:05Z'),
 };
 
-describe('buildOutboundMime', () => {
+describe('buildOutgoingMime', () => {
   it('keeps the fixed Message-ID and date, and the reply headers', async () => {
-    const sut = (await buildOutboundMime(input, { keepBcc: false })).toString();
+    const sut = (await buildOutgoingMime(input, { keepBcc: false })).toString();
 
     expect(sut).toMatch(/^Message-ID: <fixed-id@example\.com>\r$/m);
     expect(sut).toMatch(/^Date: Fri, 02 Jan 2026 03:04:05 \+0000\r$/m);
@@ -30,8 +30,8 @@ describe('buildOutboundMime', () => {
   });
 
   it('leaves Bcc out of the transmitted copy and keeps it in the mailbox copy', async () => {
-    expect((await buildOutboundMime(input, { keepBcc: false })).toString()).not.toMatch(/^Bcc:/m);
-    expect((await buildOutboundMime(input, { keepBcc: true })).toString()).toMatch(/^Bcc: Hidden <hidden@example\.com>\r$/m);
+    expect((await buildOutgoingMime(input, { keepBcc: false })).toString()).not.toMatch(/^Bcc:/m);
+    expect((await buildOutgoingMime(input, { keepBcc: true })).toString()).toMatch(/^Bcc: Hidden <hidden@example\.com>\r$/m);
   });
 });
 

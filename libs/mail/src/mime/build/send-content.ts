@@ -1,4 +1,4 @@
-import type { Draft, MailAccount, OutboundContent } from '@app/database';
+import type { Draft, MailAccount, SendContent } from '@app/database';
 
 /** RFC 5322 section 3.6.4: a reply's References are the parent's References followed by the parent's Message-ID. */
 export function replyReferences(inReplyTo: string | null | undefined, references: readonly string[] | undefined): string[] {
@@ -8,7 +8,7 @@ export function replyReferences(inReplyTo: string | null | undefined, references
 }
 
 /** What a draft says as a message from its account: sent as it stands, or mirrored to the Drafts folder. */
-export function draftOutboundContent(draft: Draft, sender: Pick<MailAccount, 'email' | 'displayName'>): OutboundContent {
+export function draftSendContent(draft: Draft, sender: Pick<MailAccount, 'email' | 'displayName'>): SendContent {
   return {
     from: { name: sender.displayName ?? '', address: sender.email },
     to: draft.to,
