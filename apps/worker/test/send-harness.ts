@@ -17,7 +17,10 @@ import type { DynamicModule, INestApplicationContext, Provider } from '@nestjs/c
 import { NestFactory } from '@nestjs/core';
 
 import { eventually, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, testConfig } from '../../../test/support/test-config.js';
+import { DRAFT_PROVIDERS } from '../src/drafts/index.js';
+import { MAILBOX_PROVIDERS } from '../src/mailbox/index.js';
 import { SendEmailProcessor } from '../src/processors/send-email.processor.js';
+import { SyncDraftProcessor } from '../src/processors/sync-draft.processor.js';
 import { SEND_PROVIDERS, SEND_RETRY_POLICY, SEND_TEST_HOOKS } from '../src/send/index.js';
 import type { SendRetryPolicy, SendTestHooks } from '../src/send/index.js';
 
@@ -41,12 +44,12 @@ class SendWorkerTestModule {
     return {
       module: SendWorkerTestModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-send-test'), TenancyModule, CryptoModule, QueueModule, MailModule, MetricsModule.forApp('worker')],
-      providers: [...SEND_PROVIDERS, ...overrides, ...(options.consume === false ? [] : [SendEmailProcessor])],
+      providers: [...MAILBOX_PROVIDERS, ...SEND_PROVIDERS, ...DRAFT_PROVIDERS, ...overrides, ...(options.consume === false ? [] : [SendEmailProcessor, SyncDraftProcessor])],
     };
   }
 }
 
-/** The send processor of the worker, consuming its queue in this process, with the real libs behind it. */
+/** The send and draft processors of the worker, consuming their queues in this process, with the real libs behind it. */
 export class SendHarness {
   private constructor(
     readonly app: INestApplicationContext,

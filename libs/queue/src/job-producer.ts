@@ -28,9 +28,16 @@ export class JobProducer {
     @InjectQueue(QueueName.Sync) syncQueue: Queue,
     @InjectQueue(QueueName.Parse) parseQueue: Queue,
     @InjectQueue(QueueName.Send) sendQueue: Queue,
+    @InjectQueue(QueueName.Drafts) draftsQueue: Queue,
     @InjectQueue(QueueName.Actions) actionsQueue: Queue,
   ) {
-    this.queues = { [QueueName.Sync]: syncQueue, [QueueName.Parse]: parseQueue, [QueueName.Send]: sendQueue, [QueueName.Actions]: actionsQueue };
+    this.queues = {
+      [QueueName.Sync]: syncQueue,
+      [QueueName.Parse]: parseQueue,
+      [QueueName.Send]: sendQueue,
+      [QueueName.Drafts]: draftsQueue,
+      [QueueName.Actions]: actionsQueue,
+    };
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<Job<JobPayloads[N]>> {

@@ -5,13 +5,13 @@ import type { AccountConnection } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 
-import { DraftMailboxService } from './draft-mailbox.service.js';
-import { appendOnce, folderWithSpecialUse } from './mailbox-copies.js';
-import { MissingAttachmentError, MimeMessageBuilder } from './mime-message-builder.js';
-import type { BuiltMessage } from './mime-message-builder.js';
+import { DraftMailboxService } from '../drafts/draft-mailbox.service.js';
+import { appendOnce, folderWithSpecialUse } from '../mailbox/mailbox-copies.js';
+import { MissingAttachmentError, MimeMessageBuilder } from '../mailbox/mime-message-builder.js';
+import type { BuiltMessage } from '../mailbox/mime-message-builder.js';
 import { InjectSentCopyPolicy, providerFilesSentCopy } from './provider-filing.js';
 import type { SentCopyPolicy } from './provider-filing.js';
-import { SendRecordBatches } from './send-record-batches.js';
+import { SendAttemptBatches } from './send-attempt-batches.js';
 import { InjectSendRetryPolicy, retryDelayMs } from './send-retry-policy.js';
 import type { SendRetryPolicy } from './send-retry-policy.js';
 
@@ -81,7 +81,7 @@ export class SendEmailService {
     private readonly smtp: SmtpTransportPool,
     private readonly builder: MimeMessageBuilder,
     private readonly draftMailbox: DraftMailboxService,
-    private readonly batches: SendRecordBatches,
+    private readonly batches: SendAttemptBatches,
     @InjectSendRetryPolicy() private readonly policy: SendRetryPolicy,
     @InjectSentCopyPolicy() private readonly sentCopyPolicy: SentCopyPolicy,
     @Optional() @Inject(SEND_TEST_HOOKS) private readonly hooks: SendTestHooks | null = null,

@@ -35,7 +35,7 @@ type ClaimedRecord = Omit<ClaimedSend, 'startSmtpBy'>;
  * message in bench:send against 0.70-0.84 with one lane, to save that one round trip.
  */
 @Injectable()
-export class SendRecordBatches {
+export class SendAttemptBatches {
   private readonly writes = new GroupCommit<RecordWrite, ClaimedRecord | null>((tenantId, items) => this.writeAll(tenantId, items), {
     writeOne: async (tenantId, item) => (await this.writeAll(tenantId, [item]))[0] ?? null,
   });

@@ -3,8 +3,8 @@ import { AccountMailSettings, AccountNotFoundError, ImapConnectionPool } from '@
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 
-import { folderWithSpecialUse, uidsByMessageId } from './mailbox-copies.js';
-import { draftVersionOf, MimeMessageBuilder } from './mime-message-builder.js';
+import { folderWithSpecialUse, uidsByMessageId } from '../mailbox/mailbox-copies.js';
+import { draftVersionOf, MimeMessageBuilder } from '../mailbox/mime-message-builder.js';
 
 export type DraftMirrorOutcome =
   | { state: 'mirrored'; uid: number | null }

@@ -25,7 +25,7 @@ interface Placement {
  * it, or undoes it with the server's reason. Runs in the action's tenant context.
  */
 @Injectable()
-export class MessageActionService {
+export class MessageActionApplier {
   constructor(
     private readonly config: AppConfig,
     private readonly actions: MessageActionRepository,
