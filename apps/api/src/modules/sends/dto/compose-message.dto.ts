@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsUUID } from 'class-validator';
 
-import { IsRecipientList } from '../recipients.js';
-import { MAX_RECIPIENTS_PER_FIELD, MessageFieldsDto } from './message-fields.dto.js';
+import { MAX_RECIPIENTS_PER_FIELD, MessageFieldsDto } from '../../../common/message-fields/message-fields.dto.js';
+import { IsRecipientList } from '../../../common/message-fields/recipients.js';
 
 export class ComposeMessageDto extends MessageFieldsDto {
   @ApiProperty({ format: 'uuid', description: 'The account that sends (its address is the From)' })

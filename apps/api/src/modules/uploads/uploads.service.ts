@@ -5,8 +5,8 @@ import type { Multipart } from '@fastify/multipart';
 import { BadRequestException, HttpException, Injectable, NotFoundException, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 
-import { MAX_ATTACHMENTS, MIME_TYPE } from './dto/message-fields.dto.js';
-import { uploadTooLarge } from './message-content.js';
+import { megabytes } from '../../common/message-fields/message-content.js';
+import { MAX_ATTACHMENTS, MIME_TYPE } from '../../common/message-fields/message-fields.dto.js';
 import { MultipartPartHeaders } from './multipart-part-headers.js';
 
 /** Control characters would end up in the Content-Disposition and Content-Type headers of the message. */
@@ -21,7 +21,7 @@ const MULTIPART_LIMIT_CODES = new Set(['FST_FILES_LIMIT', 'FST_PARTS_LIMIT', 'FS
  * large for base64 in JSON, and the lookup of stored attachments by id.
  */
 @Injectable()
-export class AttachmentsService {
+export class UploadsService {
   constructor(
     private readonly config: AppConfig,
     private readonly accounts: AccountRepository,
@@ -124,4 +124,9 @@ function multipartError(error: unknown): unknown {
   }
   if (error instanceof Error) return new BadRequestException(`The multipart body could not be read: ${error.message}`);
   return error;
+}
+
+/** The answer to an upload above the limit; nothing of it is stored. */
+function uploadTooLarge(limitBytes: number): PayloadTooLargeException {
+  return new PayloadTooLargeException(`The upload exceeds ${megabytes(limitBytes)} MB, the size limit of a message (MAX_MESSAGE_SIZE_MB); nothing was stored`);
 }

@@ -3,7 +3,7 @@ import type { ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayUnique, IsArray, IsBase64, IsObject, IsOptional, IsString, IsUUID, Length, Matches, ValidateNested } from 'class-validator';
 
-import { IsRecipientList } from '../recipients.js';
+import { IsRecipientList } from './recipients.js';
 
 export const NO_LINE_BREAKS = /^[^\r\n]*$/;
 /** RFC 5322 §3.6.4 msg-id: `<left@right>`, no whitespace. */

@@ -7,12 +7,12 @@ import { draftSendContent, messageIdDomain, replyReferences } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
 import { BadRequestException, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 
-import { AttachmentsService } from './attachments.service.js';
+import { assertWithinSizeLimit, decodeAttachments } from '../../common/message-fields/message-content.js';
+import { toMailboxes } from '../../common/message-fields/recipients.js';
+import { UploadsService } from '../uploads/uploads.service.js';
 import type { ComposeMessageDto } from './dto/compose-message.dto.js';
-import { assertWithinSizeLimit, decodeAttachments } from './message-content.js';
-import { assertSameRequest, idempotentRequest } from './request-fingerprint.js';
-import type { IdempotentRequest } from './request-fingerprint.js';
-import { toMailboxes } from './recipients.js';
+import { assertSameRequest, idempotentRequest } from './idempotency-key.js';
+import type { IdempotentRequest } from './idempotency-key.js';
 import { SendRequestBatches } from './send-request-batches.js';
 
 export interface SendResult {
@@ -26,8 +26,8 @@ export interface SendResult {
  * the job that performs it. The API never talks SMTP itself (SPEC §1).
  */
 @Injectable()
-export class ComposeService {
-  private readonly logger = new Logger(ComposeService.name);
+export class SendsService {
+  private readonly logger = new Logger(SendsService.name);
 
   constructor(
     private readonly config: AppConfig,
@@ -36,11 +36,11 @@ export class ComposeService {
     private readonly drafts: DraftRepository,
     private readonly sendRecords: SendRecordRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
-    private readonly attachments: AttachmentsService,
+    private readonly uploads: UploadsService,
     private readonly batches: SendRequestBatches,
   ) {}
 
-  async compose(dto: ComposeMessageDto, idempotencyKey: string | null): Promise<SendResult> {
+  async sendMessage(dto: ComposeMessageDto, idempotencyKey: string | null): Promise<SendResult> {
     this.assertSendingEnabled();
     const to = toMailboxes(dto.to);
     const cc = toMailboxes(dto.cc);
@@ -84,7 +84,7 @@ export class ComposeService {
     if (replay) return replay;
     const account = await this.accountOrFail(dto.accountId);
     const creation = await this.scope.transaction(async () => {
-      const uploaded = await this.attachments.referenced(account.id, dto.attachmentIds);
+      const uploaded = await this.uploads.referenced(account.id, dto.attachmentIds);
       assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [...inline.map((file) => ({ size: file.content.length })), ...uploaded]);
       const stored = await this.storedAttachments.store(account.id, inline);
       const result = await this.sendRecords.createIdempotent(
@@ -128,7 +128,7 @@ export class ComposeService {
     return this.enqueue(creation);
   }
 
-  async outboxItem(id: string): Promise<SendRecord> {
+  async findSendRecord(id: string): Promise<SendRecord> {
     const record = await this.sendRecords.findById(id);
     if (!record) throw new NotFoundException(`Send ${id} not found`);
     return record;

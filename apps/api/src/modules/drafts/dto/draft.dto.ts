@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsUUID, Min } from 'class-validator';
 
 import { PageQueryDto } from '../../../common/dto/page-query.dto.js';
-import { MessageFieldsDto } from './message-fields.dto.js';
+import { MessageFieldsDto } from '../../../common/message-fields/message-fields.dto.js';
 
 export class CreateDraftDto extends MessageFieldsDto {
   @ApiProperty({ format: 'uuid' })
@@ -16,12 +16,6 @@ export class UpdateDraftDto extends MessageFieldsDto {
   @IsInt()
   @Min(1)
   version!: number;
-}
-
-export class UploadAttachmentsQueryDto {
-  @ApiProperty({ format: 'uuid', description: 'The account whose drafts and messages may use the files' })
-  @IsUUID()
-  accountId!: string;
 }
 
 export class ListDraftsQueryDto extends PageQueryDto {

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 
 import type { SendRecord } from '@app/database';
-import { UnprocessableEntityException } from '@nestjs/common';
+import { BadRequestException, UnprocessableEntityException } from '@nestjs/common';
 import { configure } from 'safe-stable-stringify';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Sorted keys, so `{a, b}` and `{b, a}` are one request; strict, so a value JSON cannot carry fails loudly instead of vanishing. */
 const stringifySorted = configure({ deterministic: true, strict: true });
@@ -12,6 +14,14 @@ function canonicalJson(value: object): string {
   // The typings allow undefined (for a function or symbol given at the top level); an object never yields it.
   if (json === undefined) throw new TypeError('the request has no JSON form');
   return json;
+}
+
+/** `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): any printable ASCII, up to 255 characters here. */
+export function parseIdempotencyKey(header: string | string[] | undefined): string | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return null;
+  if (!IDEMPOTENCY_KEY.test(value)) throw new BadRequestException('Idempotency-Key must be 1-255 printable ASCII characters');
+  return value;
 }
 
 export type SendOperation = 'compose' | 'send-draft';

@@ -1,45 +1,11 @@
-import { SEND_STATES } from '@app/database';
-import type { Draft, MailAddress, SendRecord, SendState, StoredAttachmentRef } from '@app/database';
+import type { Draft, MailAddress } from '@app/database';
 import { ApiProperty } from '@nestjs/swagger';
+
+import { StoredAttachmentDto } from '../../../common/message-fields/stored-attachment.dto.js';
 
 export class MailAddressDto {
   @ApiProperty() name!: string;
   @ApiProperty() address!: string;
-}
-
-/** SPEC §8 send record. */
-export class SendRecordDto {
-  @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ enum: SEND_STATES }) state!: SendState;
-  @ApiProperty({ description: 'SMTP attempts made so far' }) attempts!: number;
-  @ApiProperty({ example: '<0f8c…@example.com>' }) messageId!: string;
-  @ApiProperty({ nullable: true, type: String, description: "The server's last reply, or why the send failed" }) lastResponse!: string | null;
-  @ApiProperty({ format: 'date-time' }) createdAt!: string;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) sentAt!: string | null;
-
-  static from(record: SendRecord): SendRecordDto {
-    return {
-      id: record.id,
-      state: record.state,
-      attempts: record.attempts,
-      messageId: record.messageId,
-      lastResponse: record.lastResponse,
-      createdAt: record.createdAt.toISOString(),
-      sentAt: record.sentAt?.toISOString() ?? null,
-    };
-  }
-}
-
-/** An attachment stored for a draft or an upload; its id goes into attachmentIds. */
-export class StoredAttachmentDto {
-  @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty() filename!: string;
-  @ApiProperty() contentType!: string;
-  @ApiProperty({ description: 'Bytes' }) size!: number;
-
-  static from(attachment: StoredAttachmentRef): StoredAttachmentDto {
-    return { id: attachment.storageKey, filename: attachment.filename, contentType: attachment.contentType, size: attachment.size };
-  }
 }
 
 export class DraftDto {

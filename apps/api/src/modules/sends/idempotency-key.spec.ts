@@ -1,7 +1,7 @@
 import type { SendRecord } from '@app/database';
 import { UnprocessableEntityException } from '@nestjs/common';
 
-import { assertSameRequest, idempotentRequest } from './request-fingerprint.js';
+import { assertSameRequest, idempotentRequest } from './idempotency-key.js';
 
 const sendWith = (requestFingerprint: string | null): SendRecord => ({ requestFingerprint }) as SendRecord;
 

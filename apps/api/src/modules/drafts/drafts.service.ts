@@ -6,11 +6,11 @@ import { JobName, JobProducer } from '@app/queue';
 import { TenantContext, TenantScope } from '@app/tenancy';
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 
-import { AttachmentsService } from './attachments.service.js';
+import { assertWithinSizeLimit, decodeAttachments } from '../../common/message-fields/message-content.js';
+import type { MessageFieldsDto } from '../../common/message-fields/message-fields.dto.js';
+import { toMailboxes } from '../../common/message-fields/recipients.js';
+import { UploadsService } from '../uploads/uploads.service.js';
 import type { CreateDraftDto, UpdateDraftDto } from './dto/draft.dto.js';
-import type { MessageFieldsDto } from './dto/message-fields.dto.js';
-import { assertWithinSizeLimit, decodeAttachments } from './message-content.js';
-import { toMailboxes } from './recipients.js';
 
 /**
  * Drafts live in PostgreSQL; the worker mirrors each one into the account's IMAP Drafts folder
@@ -28,7 +28,7 @@ export class DraftsService {
     private readonly drafts: DraftRepository,
     private readonly sendRecords: SendRecordRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
-    private readonly attachments: AttachmentsService,
+    private readonly uploads: UploadsService,
     private readonly jobs: JobProducer,
   ) {}
 
@@ -91,7 +91,7 @@ export class DraftsService {
 
   /** Inline attachments stored, then the ones named by id; called in the transaction that saves the draft. */
   private async storeAttachments(accountId: string, dto: MessageFieldsDto, inline: NewStoredAttachment[]): Promise<StoredAttachmentRef[]> {
-    const named = await this.attachments.referenced(accountId, dto.attachmentIds);
+    const named = await this.uploads.referenced(accountId, dto.attachmentIds);
     assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [...inline.map((file) => ({ size: file.content.length })), ...named]);
     return [...(await this.storedAttachments.store(accountId, inline)), ...named];
   }
