@@ -1,7 +1,6 @@
 import { AccountSyncService } from './account-sync.service.js';
 import { FolderSyncService } from './folder-sync.service.js';
-import { MessageParseService } from './message-parse.service.js';
 import { SyncLease } from './sync-lease.js';
 
 /** The IMAP sync engine's services, provided by the worker module next to the processors. */
-export const SYNC_PROVIDERS = [AccountSyncService, FolderSyncService, MessageParseService, SyncLease];
+export const SYNC_PROVIDERS = [AccountSyncService, FolderSyncService, SyncLease];

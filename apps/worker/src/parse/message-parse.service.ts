@@ -4,7 +4,7 @@ import { AccountMailSettings, MimeParserPool, openImapSession, OutboundPolicy, O
 import type { ImapSession } from '@app/mail';
 import { Injectable } from '@nestjs/common';
 
-import { toSyncedMessage } from './message-mapper.js';
+import { toSyncedMessage } from '../sync/message-mapper.js';
 
 export type MessageParseOutcome = { state: 'parsed' | 'unparseable' } | { state: 'skipped'; reason: string };
 
