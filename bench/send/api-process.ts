@@ -1,6 +1,6 @@
 /**
  * The API's part of a send, in a process of its own as in a deployment: per request the global
- * ValidationPipe turns the JSON body into a ComposeMessageDto, and ComposeService.compose does
+ * ValidationPipe turns the JSON body into a ComposeMessageDto, and SendsService.sendMessage does
  * what POST /api/compose does (Idempotency-Key fingerprint, account lookup, send record, enqueue).
  * Requests are kept `concurrency` at a time in flight, like that many clients waiting for their
  * 202. Not included: HTTP parsing and the bearer-token check, which do not depend on sending.
@@ -14,10 +14,10 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
-import { AttachmentsService } from '../../apps/api/src/modules/compose/attachments.service.js';
-import { ComposeService } from '../../apps/api/src/modules/compose/compose.service.js';
-import { ComposeMessageDto } from '../../apps/api/src/modules/compose/dto/compose-message.dto.js';
-import { SendRequestBatches } from '../../apps/api/src/modules/compose/send-request-batches.js';
+import { ComposeMessageDto } from '../../apps/api/src/modules/sends/dto/compose-message.dto.js';
+import { SendRequestBatches } from '../../apps/api/src/modules/sends/send-request-batches.js';
+import { SendsService } from '../../apps/api/src/modules/sends/sends.service.js';
+import { UploadsService } from '../../apps/api/src/modules/uploads/uploads.service.js';
 import { cpuMsSince, epochMs } from './clock.js';
 import { messageBody } from './message-body.js';
 
@@ -38,7 +38,7 @@ class ApiPartModule {
     return {
       module: ApiPartModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench-send-api'), TenancyModule, QueueModule],
-      providers: [AttachmentsService, ComposeService, SendRequestBatches],
+      providers: [UploadsService, SendsService, SendRequestBatches],
     };
   }
 }
@@ -46,7 +46,7 @@ class ApiPartModule {
 const config = loadConfig(process.env);
 const app = await NestFactory.createApplicationContext(ApiPartModule.forRoot(config), { logger: ['error'] });
 const tenant = app.get(TenantContext);
-const compose = app.get(ComposeService);
+const sends = app.get(SendsService);
 const pipe = new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true });
 
 async function sendAll(request: ApiRequest): Promise<ApiReply> {
@@ -61,7 +61,7 @@ async function sendAll(request: ApiRequest): Promise<ApiReply> {
         ...messageBody(index),
       };
       const dto = (await pipe.transform(json, { type: 'body', metatype: ComposeMessageDto })) as ComposeMessageDto;
-      const result = await tenant.run(request.tenantId, () => compose.compose(dto, `${request.keyPrefix}-${index}`));
+      const result = await tenant.run(request.tenantId, () => sends.sendMessage(dto, `${request.keyPrefix}-${index}`));
       if (!result.created) replayed += 1;
       messageIds[index] = result.record.messageId;
     }

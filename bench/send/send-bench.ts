@@ -1,7 +1,7 @@
 /**
  * `npm run bench:send`: 1,000 sends through the real path into a local SMTP sink, next to plain
  * nodemailer pushing the same messages through a pool of the same size, measured alternately in
- * rounds. Deployed topology: the API's part (api-process.ts: validation, ComposeService.compose
+ * rounds. Deployed topology: the API's part (api-process.ts: validation, SendsService.sendMessage
  * with an Idempotency-Key, record in PostgreSQL, job in BullMQ) and the worker's part
  * (worker-process.ts: the worker module with its send processor, state machine and pooled SMTP
  * transports) run in processes of their own, the sink in a third (sink-process.ts), the baseline
@@ -341,7 +341,7 @@ async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: s
   let recordIds: string[];
   try {
     const { rows } = await owner.query<{ id: string; state: string; attempts: number; filed: boolean }>(
-      `SELECT id, state, attempts, sent_copy_appended_at IS NOT NULL AS filed FROM outbound_messages WHERE account_id = ANY($1::uuid[])`,
+      `SELECT id, state, attempts, sent_copy_appended_at IS NOT NULL AS filed FROM send_records WHERE account_id = ANY($1::uuid[])`,
       [accountIds],
     );
     const unfinished = rows.filter((row) => row.state !== 'sent' || row.attempts !== 1 || !row.filed);

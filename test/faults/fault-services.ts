@@ -187,9 +187,9 @@ export async function compose(api: ApiProcess, tenant: FaultTenant, accountId: s
   });
 }
 
-export async function outboxItem(api: ApiProcess, tenant: FaultTenant, id: string): Promise<SendRecord> {
+export async function sendRecordOf(api: ApiProcess, tenant: FaultTenant, id: string): Promise<SendRecord> {
   const response = await api.inject({ url: `/api/compose/outbox/${id}`, headers: tenant.headers });
-  if (response.statusCode !== 200) throw new Error(`outbox ${id}: ${response.statusCode} ${response.body}`);
+  if (response.statusCode !== 200) throw new Error(`send record ${id}: ${response.statusCode} ${response.body}`);
   return response.json<SendRecord>();
 }
 
@@ -197,7 +197,7 @@ export async function outboxItem(api: ApiProcess, tenant: FaultTenant, id: strin
 export async function settledSends(api: ApiProcess, tenant: FaultTenant, ids: readonly string[], timeoutMs: number, describe: () => string = () => ''): Promise<SendRecord[]> {
   return eventually(
     async () => {
-      const records = await Promise.all(ids.map((id) => outboxItem(api, tenant, id)));
+      const records = await Promise.all(ids.map((id) => sendRecordOf(api, tenant, id)));
       const open = records.filter((record) => record.state !== 'sent' && record.state !== 'failed');
       if (open.length > 0) throw new Error(`${open.length}/${ids.length} sends not settled, e.g. ${JSON.stringify(open[0])}\n${describe()}`);
       return records;

@@ -5,7 +5,7 @@ import { PrivateRedis } from '../support/private-redis.js';
 import { ScriptedSmtpServer } from '../support/scripted-smtp-server.js';
 import { reportFault } from './fault-report.js';
 import { mailboxMessages } from '../support/mailbox.js';
-import { compose, createAccount, faultTenant, mailStack, newMailUsers, outboxItem, settledSends, sleep } from './fault-services.js';
+import { compose, createAccount, faultTenant, mailStack, newMailUsers, sendRecordOf, settledSends, sleep } from './fault-services.js';
 import type { MailUser, SendRecord } from './fault-services.js';
 
 /** The recipient of each scenario tells the scripted server how to answer its message. */
@@ -90,7 +90,7 @@ describe('SMTP 421 / 451 / 550 replies', () => {
     const retriedAfter = (Date.now() - startedAt) / 1000;
     for (const scenario of ['rcpt451', 'data451', 'rcpt421'] as const) expect(records.get(scenario)).toMatchObject({ state: 'sent', attempts: 2 });
     // Still refused once only, a minute later: a permanent failure is never retried.
-    expect(await outboxItem(api, tenant, idOf('rcpt550'))).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(await sendRecordOf(api, tenant, idOf('rcpt550'))).toMatchObject({ state: 'failed', attempts: 1 });
 
     const accepted = smtp.countsByMessageId();
     const messageIdOf = (scenario: Scenario): string => records.get(scenario)?.messageId ?? '';

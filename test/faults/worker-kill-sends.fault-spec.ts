@@ -70,7 +70,7 @@ describe('fault: worker killed mid-send, again and again', () => {
     // Every copy in the mailbox carries the Message-ID of one of the sends: a duplicate is the same message again.
     expect([...delivered.keys()].filter((messageId) => !expected.has(messageId))).toEqual([]);
     const duplicates = [...delivered.values()].reduce((sum, count) => sum + count - 1, 0);
-    const failed = await stack.database.query<{ count: string }>(`SELECT count(*) FROM outbound_messages WHERE tenant_id = $1 AND state <> 'sent'`, [stack.tenant]);
+    const failed = await stack.database.query<{ count: string }>(`SELECT count(*) FROM send_records WHERE tenant_id = $1 AND state <> 'sent'`, [stack.tenant]);
     expect(failed[0]?.count).toBe('0');
     expect(duplicates).toBeLessThanOrEqual(MAX_DUPLICATES);
 

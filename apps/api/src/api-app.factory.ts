@@ -20,7 +20,7 @@ const JSON_ENVELOPE_BYTES = 1024 * 1024;
 /**
  * Request bodies above this are refused with 413 before they reach a handler: a message of the
  * largest size (MAX_MESSAGE_SIZE_MB) with its attachments base64-encoded in JSON, 25 MiB by
- * default. Multipart uploads are streamed and limited on their own (AttachmentsService).
+ * default. Multipart uploads are streamed and limited on their own (UploadsService).
  */
 export function bodyLimitBytes(config: AppConfig): number {
   return Math.ceil(config.mail.maxMessageBytes / 3) * 4 + JSON_ENVELOPE_BYTES;

@@ -14,14 +14,16 @@ import { AuthModule } from './auth/auth.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { SafeInputPipe } from './common/safe-input.pipe.js';
 import { AccountsModule } from './modules/accounts/accounts.module.js';
-import { ComposeModule } from './modules/compose/compose.module.js';
+import { DraftsModule } from './modules/drafts/drafts.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MailboxesModule } from './modules/mailboxes/mailboxes.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
 import { ApiMetricsModule } from './modules/metrics/metrics.module.js';
 import { SearchModule } from './modules/search/search.module.js';
+import { SendsModule } from './modules/sends/sends.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
 import { ThreadsModule } from './modules/threads/threads.module.js';
+import { UploadsModule } from './modules/uploads/uploads.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 
 @Module({})
@@ -47,7 +49,9 @@ export class ApiModule {
         SearchModule,
         ThreadsModule,
         AccountsModule,
-        ComposeModule,
+        SendsModule,
+        DraftsModule,
+        UploadsModule,
         SyncModule,
       ],
       providers: [

@@ -202,7 +202,7 @@ describe('/api/compose', () => {
     expect(responses.filter((response) => response.headers['idempotent-replayed'] === 'true')).toHaveLength(4);
     const [id] = [...ids];
     const record = await waitUntilSent(id ?? '');
-    const rows = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1 AND idempotency_key = $2', [tenant, key]);
+    const rows = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1 AND idempotency_key = $2', [tenant, key]);
     expect(rows[0]?.count).toBe('1');
 
     const again = await api.inject({
@@ -215,7 +215,7 @@ describe('/api/compose', () => {
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json<SendRecord>()).toMatchObject({ id: record.id, state: 'sent' });
 
-    const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+    const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
     const reused = await api.inject({
       method: 'POST',
       url: '/api/compose',
@@ -226,7 +226,7 @@ describe('/api/compose', () => {
     expect(reused.json()).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity' });
     expect(reused.json<{ message: string }>().message).toContain(`Idempotency-Key "${key}" was already used for a different request`);
     expect(reused.headers['idempotent-replayed']).toBeUndefined();
-    const after = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+    const after = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
     expect(after[0]?.count).toBe(before[0]?.count);
 
     await eventually(async () => expect(await inboxOf(recipient, 'INBOX', record.messageId)).toHaveLength(1));
@@ -291,7 +291,7 @@ describe('/api/compose', () => {
     const reused = await api.inject({ method: 'POST', url: `/api/compose/send/${otherDraft.id}`, headers: { ...auth, 'idempotency-key': key } });
     expect(reused.statusCode).toBe(422);
     expect(reused.json<{ message: string }>().message).toContain('was already used for a different request');
-    const sendsOfOther = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1 AND draft_id = $2', [tenant, otherDraft.id]);
+    const sendsOfOther = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1 AND draft_id = $2', [tenant, otherDraft.id]);
     expect(sendsOfOther[0]?.count).toBe('0');
     const composedWithDraftKey = await api.inject({ method: 'POST', url: '/api/compose', headers: { ...auth, 'idempotency-key': key }, payload: { accountId, to: [recipient], subject: 'x' } });
     expect(composedWithDraftKey.statusCode).toBe(422);
@@ -406,7 +406,7 @@ describe('/api/compose', () => {
     expect(foreign.status).toBe(201);
     const [foreignFile] = foreign.json() as StoredAttachmentBody[];
 
-    const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+    const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
     const storedBefore = await storedCount();
     for (const request of [
       { method: 'POST', url: '/api/compose', payload: { accountId, to: [recipient], subject: 'steal', attachmentIds: [foreignFile?.id] } },
@@ -418,7 +418,7 @@ describe('/api/compose', () => {
       expect(response.json<{ message: string }>().message).toContain('name no attachment stored for account');
       expect(response.body).not.toContain('secret.txt');
     }
-    expect(await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant])).toEqual(sendsBefore);
+    expect(await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant])).toEqual(sendsBefore);
     expect(await storedCount()).toBe(storedBefore);
 
     const intoForeignAccount = await upload(api, otherAccount.json<{ id: string }>().id, formWith([{ name: 'x.txt', type: 'text/plain', content: Buffer.from('x') }]));
@@ -470,7 +470,7 @@ describe('/api/compose', () => {
 
   it('refuses line breaks in the filename or type of a base64 attachment, naming it, and stores no draft and queues no send', async () => {
     const draftsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM drafts WHERE tenant_id = $1', [tenant]);
-    const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+    const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
     const good = { filename: 'ok.txt', contentType: 'text/plain', content: Buffer.from('fine').toString('base64') };
     for (const [bad, message] of [
       [{ ...good, filename: 'evil\r\nBcc: victim@example.com.txt' }, 'attachments.1.filename must not contain line breaks'],
@@ -484,7 +484,7 @@ describe('/api/compose', () => {
       }
     }
     expect(await ownerQuery('SELECT count(*) FROM drafts WHERE tenant_id = $1', [tenant])).toEqual(draftsBefore);
-    expect(await ownerQuery('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant])).toEqual(sendsBefore);
+    expect(await ownerQuery('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant])).toEqual(sendsBefore);
   }, 30_000);
 
   it('documents the upload as a multipart body of files and attachmentIds on messages and drafts', async () => {
@@ -532,7 +532,7 @@ describe('/api/compose', () => {
   it('answers 503 and stores nothing when sending is disabled', async () => {
     const disabled = await ApiProcess.start({ REDIS_KEY_PREFIX: worker.redisKeyPrefix, ENABLE_SMTP_SEND: 'false' });
     try {
-      const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+      const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
       const response = await disabled.inject({
         method: 'POST',
         url: '/api/compose',
@@ -542,7 +542,7 @@ describe('/api/compose', () => {
       expect(response.statusCode).toBe(503);
       expect(response.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
       expect(response.json<{ message: string }>().message).toContain('ENABLE_SMTP_SEND=false');
-      const after = await ownerQuery<{ count: string }>('SELECT count(*) FROM outbound_messages WHERE tenant_id = $1', [tenant]);
+      const after = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
       expect(after[0]?.count).toBe(before[0]?.count);
     } finally {
       await disabled.stop();

@@ -89,7 +89,7 @@ describe('GET /metrics over an API cluster', () => {
     expect(total).toBeGreaterThanOrEqual(1);
     expect(sampleValue(samples, 'database_connection_pool_size', { state: 'idle' })).toBeLessThanOrEqual(total);
     expect(sampleValue(samples, 'database_connection_pool_size', { state: 'waiting' })).toBe(0);
-    for (const queue of ['mail-sync', 'mail-parse', 'mail-send', 'mail-actions']) {
+    for (const queue of ['mail-sync', 'mail-parse', 'mail-send', 'mail-drafts', 'mail-actions']) {
       for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed']) {
         expect(sampleValue(samples, 'queue_depth', { queue, state })).toBeGreaterThanOrEqual(0);
       }

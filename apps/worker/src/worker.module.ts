@@ -11,6 +11,9 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 
 import { ACTION_PROVIDERS } from './actions/index.js';
+import { DRAFT_PROVIDERS } from './drafts/index.js';
+import { MAILBOX_PROVIDERS } from './mailbox/index.js';
+import { PARSE_PROVIDERS } from './parse/index.js';
 import { processorProviders } from './processors/index.js';
 import { SEND_PROVIDERS } from './send/index.js';
 import { SYNC_PROVIDERS } from './sync/index.js';
@@ -32,7 +35,7 @@ export class WorkerModule {
         HealthCheckModule.forApp('worker'),
         MetricsModule.forApp('worker'),
       ],
-      providers: [...SYNC_PROVIDERS, ...SEND_PROVIDERS, ...ACTION_PROVIDERS, ...processorProviders(config)],
+      providers: [...SYNC_PROVIDERS, ...PARSE_PROVIDERS, ...MAILBOX_PROVIDERS, ...SEND_PROVIDERS, ...DRAFT_PROVIDERS, ...ACTION_PROVIDERS, ...processorProviders(config)],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
-import { OutboundMessageRepository } from '@app/database';
+import { SendRecordRepository } from '@app/database';
 import type { MailAccount } from '@app/database';
 import { JobName, JobProducer } from '@app/queue';
 import { simpleParser } from 'mailparser';
@@ -214,9 +214,9 @@ describe('send-email processor against a scripted SMTP server', () => {
 
   it('runs a second job of a record another attempt holds only once that claim has expired, and sends once', async () => {
     smtp.setScript(() => '250 2.1.5 Ok');
-    const outbound = harness.app.get(OutboundMessageRepository);
+    const sendRecords = harness.app.get(SendRecordRepository);
     const { record } = await harness.asTenant(TENANT, () =>
-      outbound.createIdempotent(
+      sendRecords.createIdempotent(
         {
           accountId: account.id,
           draftId: null,
@@ -227,8 +227,8 @@ describe('send-email processor against a scripted SMTP server', () => {
       ),
     );
     // An attempt on another worker holds the record for 3 s; then a duplicate job of it arrives (a stalled job, a reconciled one).
-    await harness.asTenant(TENANT, () => outbound.claimAttempts([record.id], 3_000));
-    await harness.app.get(JobProducer).enqueue(JobName.SendEmail, { tenantId: TENANT, outboundMessageId: record.id });
+    await harness.asTenant(TENANT, () => sendRecords.claimAttempts([record.id], 3_000));
+    await harness.app.get(JobProducer).enqueue(JobName.SendEmail, { tenantId: TENANT, sendRecordId: record.id });
 
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(smtp.countsByMessageId().get(record.messageId)).toBeUndefined();

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 
 import { AppConfig, ConfigModule } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
-import { AccountRepository, DatabaseModule, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
-import type { Draft, DraftContent, MailAccount, NewStoredAttachment, OutboundContent, OutboundMessage } from '@app/database';
+import { AccountRepository, DatabaseModule, DraftRepository, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
+import type { Draft, DraftContent, MailAccount, NewStoredAttachment, SendContent, SendRecord } from '@app/database';
 import { MailModule, messageIdDomain } from '@app/mail';
 import { MetricsModule } from '@app/observability';
 import { JobName, JobProducer, QueueModule } from '@app/queue';
@@ -17,7 +17,10 @@ import type { DynamicModule, INestApplicationContext, Provider } from '@nestjs/c
 import { NestFactory } from '@nestjs/core';
 
 import { eventually, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, testConfig } from '../../../test/support/test-config.js';
+import { DRAFT_PROVIDERS } from '../src/drafts/index.js';
+import { MAILBOX_PROVIDERS } from '../src/mailbox/index.js';
 import { SendEmailProcessor } from '../src/processors/send-email.processor.js';
+import { SyncDraftProcessor } from '../src/processors/sync-draft.processor.js';
 import { SEND_PROVIDERS, SEND_RETRY_POLICY, SEND_TEST_HOOKS } from '../src/send/index.js';
 import type { SendRetryPolicy, SendTestHooks } from '../src/send/index.js';
 
@@ -41,12 +44,12 @@ class SendWorkerTestModule {
     return {
       module: SendWorkerTestModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-send-test'), TenancyModule, CryptoModule, QueueModule, MailModule, MetricsModule.forApp('worker')],
-      providers: [...SEND_PROVIDERS, ...overrides, ...(options.consume === false ? [] : [SendEmailProcessor])],
+      providers: [...MAILBOX_PROVIDERS, ...SEND_PROVIDERS, ...DRAFT_PROVIDERS, ...overrides, ...(options.consume === false ? [] : [SendEmailProcessor, SyncDraftProcessor])],
     };
   }
 }
 
-/** The send processor of the worker, consuming its queue in this process, with the real libs behind it. */
+/** The send and draft processors of the worker, consuming their queues in this process, with the real libs behind it. */
 export class SendHarness {
   private constructor(
     readonly app: INestApplicationContext,
@@ -103,13 +106,13 @@ export class SendHarness {
   async queueSend(
     tenantId: string,
     account: MailAccount,
-    content: Partial<OutboundContent>,
+    content: Partial<SendContent>,
     attachments: NewStoredAttachment[] = [],
     draftId: string | null = null,
-  ): Promise<OutboundMessage> {
+  ): Promise<SendRecord> {
     return this.asTenant(tenantId, async () => {
       const refs = await this.app.get(StoredAttachmentRepository).store(account.id, attachments);
-      const { record } = await this.app.get(OutboundMessageRepository).createIdempotent(
+      const { record } = await this.app.get(SendRecordRepository).createIdempotent(
         {
           accountId: account.id,
           draftId,
@@ -131,7 +134,7 @@ export class SendHarness {
         },
         null,
       );
-      await this.app.get(JobProducer).enqueue(JobName.SendEmail, { tenantId, outboundMessageId: record.id });
+      await this.app.get(JobProducer).enqueue(JobName.SendEmail, { tenantId, sendRecordId: record.id });
       return record;
     });
   }
@@ -155,8 +158,8 @@ export class SendHarness {
     });
   }
 
-  async record(tenantId: string, id: string): Promise<OutboundMessage> {
-    const record = await this.asTenant(tenantId, () => this.app.get(OutboundMessageRepository).findById(id));
+  async record(tenantId: string, id: string): Promise<SendRecord> {
+    const record = await this.asTenant(tenantId, () => this.app.get(SendRecordRepository).findById(id));
     if (!record) throw new Error(`send ${id} not found`);
     return record;
   }
@@ -171,7 +174,7 @@ export class SendHarness {
   }
 
   /** Waits until the record reaches a final state (sent with its Sent copy filed, or failed). */
-  async settled(tenantId: string, id: string, timeoutMs = 30_000): Promise<OutboundMessage> {
+  async settled(tenantId: string, id: string, timeoutMs = 30_000): Promise<SendRecord> {
     return eventually(async () => {
       const record = await this.record(tenantId, id);
       if (record.state === 'failed' || (record.state === 'sent' && record.sentCopyAppendedAt)) return record;

@@ -6,7 +6,7 @@ import { JobName, JobProducer } from '@app/queue';
 
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
-import { MessageParseService } from '../src/sync/message-parse.service.js';
+import { MessageParseService } from '../src/parse/message-parse.service.js';
 import { generateCorpus, writeCorpus } from './support/mail-corpus.js';
 import { imapAs, serverMessages, SyncHarness } from './support/sync-harness.js';
 import type { StoredMessage } from './support/sync-harness.js';

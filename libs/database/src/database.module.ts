@@ -15,10 +15,10 @@ import { SyncRunRepository } from './repositories/sync-run.repository.js';
 import { TenantRepository } from './repositories/tenant.repository.js';
 import { ThreadLookupRepository } from './repositories/thread-lookup.repository.js';
 import { DraftRepository } from './repositories/draft.repository.js';
-import { OutboundMessageRepository } from './repositories/outbound-message.repository.js';
+import { SendRecordRepository } from './repositories/send-record.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
 
-const REPOSITORIES = [AccountRepository, AdvisoryLockRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository, MessageActionRepository, ThreadLookupRepository];
+const REPOSITORIES = [AccountRepository, AdvisoryLockRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, SendRecordRepository, StoredAttachmentRepository, MessageActionRepository, ThreadLookupRepository];
 
 @Module({})
 export class DatabaseModule {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { PREPARED_PER_CONNECTION, queryAsTenant } from '@app/tenancy';
 import pg from 'pg';
 
-const TENANT_OWNED_TABLES = ['mail_accounts', 'mail_folders', 'mail_messages', 'mail_attachments', 'mail_message_actions', 'drafts', 'outbound_messages', 'sync_runs'];
+const TENANT_OWNED_TABLES = ['mail_accounts', 'mail_folders', 'mail_messages', 'mail_attachments', 'mail_message_actions', 'drafts', 'send_records', 'sync_runs'];
 
 async function withClient<T>(url: string | undefined, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
@@ -42,7 +42,7 @@ describe('row-level security for the app role', () => {
           [tenantId, accountId, messageId],
         );
         await owner.query(`INSERT INTO drafts (tenant_id, account_id, version) VALUES ($1, $2, 1)`, [tenantId, accountId]);
-        await owner.query(`INSERT INTO outbound_messages (tenant_id, account_id, message_id, content) VALUES ($1, $2, '<m@x>', '{}')`, [tenantId, accountId]);
+        await owner.query(`INSERT INTO send_records (tenant_id, account_id, message_id, content) VALUES ($1, $2, '<m@x>', '{}')`, [tenantId, accountId]);
         await owner.query(`INSERT INTO sync_runs (tenant_id, account_id, trigger) VALUES ($1, $2, 'manual')`, [tenantId, accountId]);
       }
     });

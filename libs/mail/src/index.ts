@@ -16,9 +16,9 @@ export { headerSection, messageIdsOf, parseHeaderBlock, snippetOf, threadHeaders
 export { MimeParserPool } from './mime/parse/mime-parser-pool.js';
 export { parseMessageSource, tryParseMessageSource } from './mime/parse/parse-message-source.js';
 export type { ParsedAddress, ParsedAttachment, ParsedMessage, ParseOutcome } from './mime/parse/parsed-message.js';
-export { asciiAddress, buildOutboundMime, messageIdDomain, smtpEnvelope } from './mime/build/outbound-mime.js';
-export { draftOutboundContent, replyReferences } from './mime/build/outbound-content.js';
-export type { OutboundAddress, OutboundAttachmentContent, OutboundMimeInput, SmtpEnvelope } from './mime/build/outbound-mime.js';
+export { asciiAddress, buildOutgoingMime, messageIdDomain, smtpEnvelope } from './mime/build/outgoing-mime.js';
+export { draftSendContent, replyReferences } from './mime/build/send-content.js';
+export type { MimeAddress, MimeAttachment, OutgoingMimeInput, SmtpEnvelope } from './mime/build/outgoing-mime.js';
 export { classifySmtpFailure } from './smtp/smtp-failure.js';
 export type { SmtpFailure, SmtpFailureKind } from './smtp/smtp-failure.js';
 export { SmtpStartDeadlineError, SmtpTransportPool } from './smtp/smtp-transport-pool.js';

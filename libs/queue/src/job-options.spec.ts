@@ -15,7 +15,7 @@ describe('jobOptions', () => {
   });
 
   it('keys a send by its record, so enqueueing the same record twice adds one job', () => {
-    const sut = jobOptions(JobName.SendEmail, { tenantId: 't1', outboundMessageId: 'o1' });
+    const sut = jobOptions(JobName.SendEmail, { tenantId: 't1', sendRecordId: 'o1' });
 
     expect(sut.jobId).toBe('send-o1');
     expect(sut.deduplication).toBeUndefined();

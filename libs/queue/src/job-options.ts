@@ -31,8 +31,8 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
       // refuses ':' in custom ids, hence the dash). SMTP
       // retries are decided by the processor's own state machine (it reschedules the job);
       // BullMQ attempts only cover infrastructure failures (database or Redis unavailable).
-      const { outboundMessageId } = payload as JobPayloads[JobName.SendEmail];
-      return { ...common, jobId: `send-${outboundMessageId}`, attempts: 8, backoff: { type: 'exponential', delay: 5_000 } };
+      const { sendRecordId } = payload as JobPayloads[JobName.SendEmail];
+      return { ...common, jobId: `send-${sendRecordId}`, attempts: 8, backoff: { type: 'exponential', delay: 5_000 } };
     }
     case JobName.SyncDraft: {
       // One job per draft version; each mirrors the latest state, so stale ones finish as no-ops.

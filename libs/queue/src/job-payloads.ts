@@ -20,7 +20,7 @@ export interface ParseMessagePayload extends TenantScopedPayload {
 }
 
 export interface SendEmailPayload extends TenantScopedPayload {
-  outboundMessageId: string;
+  sendRecordId: string;
 }
 
 export interface SyncDraftPayload extends TenantScopedPayload {

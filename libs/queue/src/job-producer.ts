@@ -28,9 +28,16 @@ export class JobProducer {
     @InjectQueue(QueueName.Sync) syncQueue: Queue,
     @InjectQueue(QueueName.Parse) parseQueue: Queue,
     @InjectQueue(QueueName.Send) sendQueue: Queue,
+    @InjectQueue(QueueName.Drafts) draftsQueue: Queue,
     @InjectQueue(QueueName.Actions) actionsQueue: Queue,
   ) {
-    this.queues = { [QueueName.Sync]: syncQueue, [QueueName.Parse]: parseQueue, [QueueName.Send]: sendQueue, [QueueName.Actions]: actionsQueue };
+    this.queues = {
+      [QueueName.Sync]: syncQueue,
+      [QueueName.Parse]: parseQueue,
+      [QueueName.Send]: sendQueue,
+      [QueueName.Drafts]: draftsQueue,
+      [QueueName.Actions]: actionsQueue,
+    };
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<Job<JobPayloads[N]>> {
@@ -80,7 +87,7 @@ export class JobProducer {
     return job as Job<JobPayloads[N]>;
   }
 
-  /** Drops jobs of an account that have not started yet; a running one, or a send (keyed by its outbound record), finds its rows gone and stops. */
+  /** Drops jobs of an account that have not started yet; a running one, or a send (keyed by its send record), finds its rows gone and stops. */
   async removePendingJobsOfAccount(tenantId: string, accountId: string): Promise<number> {
     let removed = 0;
     for (const queue of this.allQueues()) {

@@ -6,6 +6,7 @@ export enum QueueName {
   Sync = 'mail-sync',
   Parse = 'mail-parse',
   Send = 'mail-send',
+  Drafts = 'mail-drafts',
   Actions = 'mail-actions',
 }
 
@@ -23,6 +24,6 @@ export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
   [JobName.SyncAccount]: QueueName.Sync,
   [JobName.ParseMessage]: QueueName.Parse,
   [JobName.SendEmail]: QueueName.Send,
-  [JobName.SyncDraft]: QueueName.Send,
+  [JobName.SyncDraft]: QueueName.Drafts,
   [JobName.ApplyMessageAction]: QueueName.Actions,
 };

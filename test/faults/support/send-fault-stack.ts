@@ -121,7 +121,7 @@ export class SendFaultStack {
   }
 
   async sentCount(): Promise<number> {
-    const [row] = await this.database.query<{ count: string }>(`SELECT count(*) FROM outbound_messages WHERE tenant_id = $1 AND state = 'sent'`, [this.tenant]);
+    const [row] = await this.database.query<{ count: string }>(`SELECT count(*) FROM send_records WHERE tenant_id = $1 AND state = 'sent'`, [this.tenant]);
     return Number(row?.count ?? 0);
   }
 

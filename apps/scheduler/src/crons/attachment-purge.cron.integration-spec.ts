@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { AppConfig, ConfigModule } from '@app/config';
-import { AccountRepository, AdvisoryLockRepository, dataSourceOptions, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository, TenantRepository } from '@app/database';
+import { AccountRepository, AdvisoryLockRepository, dataSourceOptions, DraftRepository, SendRecordRepository, StoredAttachmentRepository, TenantRepository } from '@app/database';
 import type { StoredAttachmentRef } from '@app/database';
 import { TenancyModule, TenantContext } from '@app/tenancy';
 import { Module } from '@nestjs/common';
@@ -14,7 +14,7 @@ import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
 import { ATTACHMENT_PURGE_LOCK_KEY, AttachmentPurgeCron } from './attachment-purge.cron.js';
 import { TenantSweep } from './tenant-sweep.js';
 
-const REPOSITORIES = [AccountRepository, AdvisoryLockRepository, TenantRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository];
+const REPOSITORIES = [AccountRepository, AdvisoryLockRepository, TenantRepository, DraftRepository, SendRecordRepository, StoredAttachmentRepository];
 
 @Module({})
 class PurgeTestModule {
@@ -92,13 +92,13 @@ describe('AttachmentPurgeCron', () => {
     const otherTenantUpload = await store(b, accountB, 'b-unused-upload');
     await inTenant(a, async () => {
       await app.get(DraftRepository).create(accountA, { to: [], cc: [], bcc: [], subject: 'kept', textBody: null, htmlBody: null, inReplyTo: null, references: [], attachments: [inDraft] });
-      const outbound = app.get(OutboundMessageRepository);
+      const sendRecords = app.get(SendRecordRepository);
       const content = (attachment: StoredAttachmentRef) => ({
         from: { name: '', address: 'a@example.test' }, to: [], cc: [], bcc: [], replyTo: [], subject: '', text: null, html: null, inReplyTo: null, references: [], attachments: [attachment],
       });
-      await outbound.createIdempotent({ accountId: accountA, draftId: null, messageId: `<${randomUUID()}@example.test>`, content: content(inQueuedSend) }, null);
-      const filed = await outbound.createIdempotent({ accountId: accountA, draftId: null, messageId: `<${randomUUID()}@example.test>`, content: content(inFiledSend) }, null);
-      await outbound.claimAttempts([], 60_000, [{ id: filed.record.id, response: '250 OK', sentCopyFiled: true }]);
+      await sendRecords.createIdempotent({ accountId: accountA, draftId: null, messageId: `<${randomUUID()}@example.test>`, content: content(inQueuedSend) }, null);
+      const filed = await sendRecords.createIdempotent({ accountId: accountA, draftId: null, messageId: `<${randomUUID()}@example.test>`, content: content(inFiledSend) }, null);
+      await sendRecords.claimAttempts([], 60_000, [{ id: filed.record.id, response: '250 OK', sentCopyFiled: true }]);
     });
     const all = [unusedUpload, inDraft, inQueuedSend, inFiledSend, recentUpload, lockedUpload, otherTenantUpload];
     await age(all.filter((ref) => ref !== recentUpload), 25);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppConfig, ConfigModule } from '@app/config';
-import { AdvisoryLockRepository, dataSourceOptions, DraftRepository, MessageActionRepository, OutboundMessageRepository, SyncRunRepository, TenantRepository } from '@app/database';
+import { AdvisoryLockRepository, dataSourceOptions, DraftRepository, MessageActionRepository, SendRecordRepository, SyncRunRepository, TenantRepository } from '@app/database';
 import { JobName, JobProducer, QueueModule, QueueName } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule, TenantContext } from '@app/tenancy';
@@ -20,7 +20,7 @@ import type { ReconcileResult } from './reconcile.cron.js';
 import { ACTION_JOB_ENDED_REASON, ReconciledKinds, SYNC_JOB_ENDED_REASON } from './reconciled-kinds.js';
 import { TenantSweep } from './tenant-sweep.js';
 
-const REPOSITORIES = [AdvisoryLockRepository, TenantRepository, OutboundMessageRepository, SyncRunRepository, MessageActionRepository, DraftRepository];
+const REPOSITORIES = [AdvisoryLockRepository, TenantRepository, SendRecordRepository, SyncRunRepository, MessageActionRepository, DraftRepository];
 
 @Module({})
 class ReconcileTestModule {
@@ -73,7 +73,7 @@ describe('ReconcileCron', () => {
 
   async function send(tenantId: string, accountId: string): Promise<string> {
     const { record } = await inTenant(tenantId, () =>
-      app.get(OutboundMessageRepository).createIdempotent(
+      app.get(SendRecordRepository).createIdempotent(
         {
           accountId,
           draftId: null,
@@ -186,26 +186,26 @@ describe('ReconcileCron', () => {
   });
 
   it('leaves a send a live attempt holds alone, takes it over once the claim expired, and keeps a retry\'s delay', async () => {
-    const outbound = app.get(OutboundMessageRepository);
+    const sendRecords = app.get(SendRecordRepository);
     const held = await send(tenantA, a.accountId);
     const retrying = await send(tenantA, a.accountId);
-    await inTenant(tenantA, () => outbound.claimAttempts([held, retrying], 60_000));
-    await inTenant(tenantA, () => outbound.markRetrying(retrying, 1, '451 try later', new Date(Date.now() + 600_000)));
+    await inTenant(tenantA, () => sendRecords.claimAttempts([held, retrying], 60_000));
+    await inTenant(tenantA, () => sendRecords.markRetrying(retrying, 1, '451 try later', new Date(Date.now() + 600_000)));
 
     await reconcile();
     const queue = producer().queueFor(JobName.SendEmail);
     expect(await queue.getJob(`send-${held}`)).toBeUndefined();
     // A duplicate job of the held record cannot claim it either.
-    expect((await inTenant(tenantA, () => outbound.claimAttempts([held], 60_000))).size).toBe(0);
+    expect((await inTenant(tenantA, () => sendRecords.claimAttempts([held], 60_000))).size).toBe(0);
     const retry = await queue.getJob(`send-${retrying}`);
     expect(await retry?.getState()).toBe('delayed');
     expect(retry?.opts.delay).toBeGreaterThan(590_000);
 
     // The holder died: past its claim the record is enqueued again and can be claimed.
-    await owner.query(`UPDATE outbound_messages SET claimed_until = now() - interval '1 second' WHERE id = $1`, [held]);
+    await owner.query(`UPDATE send_records SET claimed_until = now() - interval '1 second' WHERE id = $1`, [held]);
     await reconcile();
     expect(await (await queue.getJob(`send-${held}`))?.getState()).toBe('waiting');
-    expect([...(await inTenant(tenantA, () => outbound.claimAttempts([held], 60_000))).keys()]).toEqual([held]);
+    expect([...(await inTenant(tenantA, () => sendRecords.claimAttempts([held], 60_000))).keys()]).toEqual([held]);
   });
 
   it('lets only one scheduler replica act at a time', async () => {

@@ -1,4 +1,4 @@
-import { DraftRepository, MessageActionRepository, OutboundMessageRepository, SyncRunRepository } from '@app/database';
+import { DraftRepository, MessageActionRepository, SendRecordRepository, SyncRunRepository } from '@app/database';
 import type { DraftAwaitingMirror, PendingMessageAction, SendAwaitingJob, SyncRun } from '@app/database';
 import { JobName, JobProducer } from '@app/queue';
 import type { JobPresence, SyncAccountPayload } from '@app/queue';
@@ -28,15 +28,15 @@ export interface ReconciledKind<R> {
   afterEnded(tenantId: string, record: R): Promise<ReconcileAction>;
 }
 
-function sendKind(outbound: OutboundMessageRepository, producer: JobProducer): ReconciledKind<SendAwaitingJob> {
-  const payload = (tenantId: string, record: SendAwaitingJob) => ({ tenantId, outboundMessageId: record.id });
+function sendKind(sendRecords: SendRecordRepository, producer: JobProducer): ReconciledKind<SendAwaitingJob> {
+  const payload = (tenantId: string, record: SendAwaitingJob) => ({ tenantId, sendRecordId: record.id });
   const enqueueAgain = async (tenantId: string, record: SendAwaitingJob): Promise<void> => {
     const delayMs = record.nextAttemptAt ? Math.max(0, record.nextAttemptAt.getTime() - Date.now()) : 0;
     await producer.enqueueAgain(JobName.SendEmail, payload(tenantId, record), delayMs);
   };
   return {
     name: 'sends',
-    awaiting: () => outbound.findAwaitingJob(),
+    awaiting: () => sendRecords.findAwaitingJob(),
     presence: (tenantId, record) => producer.presence(JobName.SendEmail, payload(tenantId, record)),
     enqueueAgain,
     // The record's claim, not the job, guards SMTP: a new job of a record another attempt still
@@ -166,9 +166,9 @@ function reconcilerOf<R>(kind: ReconciledKind<R>): KindReconciler {
 export class ReconciledKinds {
   readonly all: readonly KindReconciler[];
 
-  constructor(producer: JobProducer, outbound: OutboundMessageRepository, runs: SyncRunRepository, actions: MessageActionRepository, drafts: DraftRepository) {
+  constructor(producer: JobProducer, sendRecords: SendRecordRepository, runs: SyncRunRepository, actions: MessageActionRepository, drafts: DraftRepository) {
     this.all = [
-      reconcilerOf(sendKind(outbound, producer)),
+      reconcilerOf(sendKind(sendRecords, producer)),
       reconcilerOf(syncRunKind(runs, producer)),
       reconcilerOf(messageActionKind(actions, producer)),
       reconcilerOf(draftMirrorKind(producer, drafts)),

@@ -1,3 +1,3 @@
-import { MessageActionService } from './message-action.service.js';
+import { MessageActionApplier } from './message-action-applier.js';
 
-export const ACTION_PROVIDERS = [MessageActionService];
+export const ACTION_PROVIDERS = [MessageActionApplier];

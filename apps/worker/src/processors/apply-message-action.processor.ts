@@ -7,8 +7,8 @@ import type { OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError } from 'bullmq';
 import type { Job } from 'bullmq';
 
-import { MessageActionService } from '../actions/message-action.service.js';
-import type { MessageActionOutcome } from '../actions/message-action.service.js';
+import { MessageActionApplier } from '../actions/message-action-applier.js';
+import type { MessageActionOutcome } from '../actions/message-action-applier.js';
 
 /** How long an action waits for an earlier one of the same message to be applied. */
 const ORDER_WAIT_MS = 500;
@@ -19,7 +19,7 @@ export class ApplyMessageActionProcessor extends WorkerHost implements OnApplica
   constructor(
     private readonly config: AppConfig,
     private readonly tenantContext: TenantContext,
-    private readonly messageActions: MessageActionService,
+    private readonly applier: MessageActionApplier,
   ) {
     super();
   }
@@ -31,7 +31,7 @@ export class ApplyMessageActionProcessor extends WorkerHost implements OnApplica
 
   async process(job: Job<ApplyMessageActionPayload>, token?: string): Promise<MessageActionOutcome> {
     const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const outcome = await this.tenantContext.run(job.data.tenantId, () => this.messageActions.apply(job.data.actionId, finalAttempt));
+    const outcome = await this.tenantContext.run(job.data.tenantId, () => this.applier.apply(job.data.actionId, finalAttempt));
     if (outcome.state === 'waiting') {
       // Not a failure: the earlier action of this message goes first, and no attempt is spent.
       await job.moveToDelayed(Date.now() + ORDER_WAIT_MS, token);

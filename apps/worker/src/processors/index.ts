@@ -7,6 +7,7 @@ import { ApplyMessageActionProcessor } from './apply-message-action.processor.js
 import { ParseMessageProcessor } from './parse-message.processor.js';
 import { SendEmailProcessor } from './send-email.processor.js';
 import { SyncAccountProcessor } from './sync-account.processor.js';
+import { SyncDraftProcessor } from './sync-draft.processor.js';
 
 /**
  * Every processor class of the worker. `main.ts` checks this list against the job names before
@@ -21,7 +22,7 @@ import { SyncAccountProcessor } from './sync-account.processor.js';
  */
 const MAX_STALLS_PER_JOB = 10;
 
-export const PROCESSORS: Type[] = [SyncAccountProcessor, ParseMessageProcessor, SendEmailProcessor, ApplyMessageActionProcessor];
+export const PROCESSORS: Type[] = [SyncAccountProcessor, ParseMessageProcessor, SendEmailProcessor, SyncDraftProcessor, ApplyMessageActionProcessor];
 
 /**
  * The processors with their BullMQ worker options taken from the validated configuration.

@@ -5,8 +5,8 @@ import { TenantContext } from '@app/tenancy';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
 
-import { MessageParseService } from '../sync/message-parse.service.js';
-import type { MessageParseOutcome } from '../sync/message-parse.service.js';
+import { MessageParseService } from '../parse/message-parse.service.js';
+import type { MessageParseOutcome } from '../parse/message-parse.service.js';
 
 @HandlesJobs(JobName.ParseMessage)
 @Processor(QueueName.Parse)

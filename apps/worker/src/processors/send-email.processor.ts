@@ -1,40 +1,47 @@
 import { AppConfig } from '@app/config';
 import { JobMetrics } from '@app/observability';
 import { HandlesJobs, JobName, QueueName } from '@app/queue';
-import type { SendEmailPayload, SyncDraftPayload } from '@app/queue';
+import type { SendEmailPayload } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import type { Job } from 'bullmq';
 
-import { DraftMailboxService } from '../send/draft-mailbox.service.js';
-import type { DraftMirrorOutcome } from '../send/draft-mailbox.service.js';
 import { SendEmailService } from '../send/send-email.service.js';
 import type { SendOutcome } from '../send/send-email.service.js';
 
 /** How long a send waits while ENABLE_SMTP_SEND=false on this worker before it looks again. */
 const DISABLED_RECHECK_MS = 60_000;
 
-type SendQueueJob = Job<SendEmailPayload, unknown, JobName.SendEmail> | Job<SyncDraftPayload, unknown, JobName.SyncDraft>;
+type SendJob = Job<SendEmailPayload, unknown, JobName.SendEmail>;
 
 /**
- * The send queue: sending a message and mirroring drafts into the IMAP Drafts folder. Both talk
- * to the account's servers and share SEND_CONCURRENCY.
+ * A job that names no send record (a payload of another shape, e.g. one queued by an older
+ * release) must not run: an undefined id would match any record. It fails for good, and
+ * reconciliation queues the record it was for again under the same job id.
+ */
+function sendRecordIdOf(payload: SendEmailPayload): string {
+  const id = (payload as Partial<SendEmailPayload>).sendRecordId;
+  if (!id) throw new UnrecoverableError('the send job names no send record');
+  return id;
+}
+
+/**
+ * The send queue: one send record through its state machine per job, SEND_CONCURRENCY at once.
  *
  * A transient SMTP failure reschedules the same job (moveToDelayed) after the delay the send
  * state machine chose, which does not use up a BullMQ attempt; BullMQ's own attempts only retry
  * unexpected errors (database, Redis, IMAP while filing the Sent copy). A permanent failure ends
  * the job as failed without retries.
  */
-@HandlesJobs(JobName.SendEmail, JobName.SyncDraft)
+@HandlesJobs(JobName.SendEmail)
 @Processor(QueueName.Send)
 export class SendEmailProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly config: AppConfig,
     private readonly tenantContext: TenantContext,
     private readonly sender: SendEmailService,
-    private readonly draftMailbox: DraftMailboxService,
     private readonly metrics: JobMetrics,
   ) {
     super();
@@ -45,16 +52,12 @@ export class SendEmailProcessor extends WorkerHost implements OnApplicationBoots
     this.worker.concurrency = this.config.worker.sendConcurrency;
   }
 
-  async process(job: SendQueueJob, token?: string): Promise<SendOutcome | DraftMirrorOutcome> {
-    if (job.name === JobName.SyncDraft) {
-      const { tenantId, accountId, draftId } = job.data;
-      return this.tenantContext.run(tenantId, () => this.draftMailbox.mirror(accountId, draftId));
-    }
+  async process(job: SendJob, token?: string): Promise<SendOutcome> {
     const payload = job.data;
     if (!this.config.features.smtpSend) return this.later(job, DISABLED_RECHECK_MS, token);
     let outcome: SendOutcome;
     try {
-      outcome = await this.tenantContext.run(payload.tenantId, () => this.sender.send(payload.outboundMessageId));
+      outcome = await this.tenantContext.run(payload.tenantId, () => this.sender.send(sendRecordIdOf(payload)));
     } catch (error: unknown) {
       // An unexpected error is retried by BullMQ; the message is given up only with the last attempt.
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) this.metrics.emailProcessed('failed');
@@ -74,7 +77,7 @@ export class SendEmailProcessor extends WorkerHost implements OnApplicationBoots
     }
   }
 
-  private async later(job: SendQueueJob, delayMs: number, token: string | undefined): Promise<never> {
+  private async later(job: SendJob, delayMs: number, token: string | undefined): Promise<never> {
     await job.moveToDelayed(Date.now() + delayMs, token);
     throw new DelayedError();
   }

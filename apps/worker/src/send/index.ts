@@ -1,14 +1,10 @@
 import type { Provider } from '@nestjs/common';
 
-import { DraftMailboxService } from './draft-mailbox.service.js';
-import { OutboundMessageBuilder } from './outbound-message-builder.js';
 import { DEFAULT_SENT_COPY_POLICY, SENT_COPY_POLICY } from './provider-filing.js';
 import { DEFAULT_SEND_RETRY_POLICY, SEND_RETRY_POLICY } from './send-retry-policy.js';
 import { SendEmailService } from './send-email.service.js';
-import { SendRecordBatches } from './send-record-batches.js';
+import { SendAttemptBatches } from './send-attempt-batches.js';
 
-export { DraftMailboxService } from './draft-mailbox.service.js';
-export type { DraftMirrorOutcome } from './draft-mailbox.service.js';
 export { SEND_TEST_HOOKS, SendEmailService } from './send-email.service.js';
 export type { SendOutcome, SendTestHooks, SentCopyFiling } from './send-email.service.js';
 export { DEFAULT_SENT_COPY_POLICY, providerFilesSentCopy, SENT_COPY_POLICY } from './provider-filing.js';
@@ -16,11 +12,9 @@ export type { SentCopyPolicy } from './provider-filing.js';
 export { DEFAULT_SEND_RETRY_POLICY, retryDelayMs, SEND_RETRY_POLICY } from './send-retry-policy.js';
 export type { SendRetryPolicy } from './send-retry-policy.js';
 
-/** What the send-email processor needs, besides the libs' modules. */
+/** What the send-email processor needs, besides the mailbox helpers, the draft mirror and the libs' modules. */
 export const SEND_PROVIDERS: Provider[] = [
-  OutboundMessageBuilder,
-  DraftMailboxService,
-  SendRecordBatches,
+  SendAttemptBatches,
   SendEmailService,
   { provide: SEND_RETRY_POLICY, useValue: DEFAULT_SEND_RETRY_POLICY },
   { provide: SENT_COPY_POLICY, useValue: DEFAULT_SENT_COPY_POLICY },

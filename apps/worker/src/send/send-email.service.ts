@@ -1,17 +1,17 @@
-import { DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
-import type { OutboundMessage, SmtpAcceptanceRecord } from '@app/database';
+import { DraftRepository, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
+import type { SendRecord, SmtpAcceptanceRecord } from '@app/database';
 import { AccountMailSettings, AccountNotFoundError, classifySmtpFailure, ImapConnectionPool, SmtpStartDeadlineError, SmtpTransportPool } from '@app/mail';
 import type { AccountConnection } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 
-import { DraftMailboxService } from './draft-mailbox.service.js';
-import { appendOnce, folderWithSpecialUse } from './mailbox-copies.js';
-import { MissingAttachmentError, OutboundMessageBuilder } from './outbound-message-builder.js';
-import type { BuiltMessage } from './outbound-message-builder.js';
+import { DraftMailboxService } from '../drafts/draft-mailbox.service.js';
+import { appendOnce, folderWithSpecialUse } from '../mailbox/mailbox-copies.js';
+import { MissingAttachmentError, MimeMessageBuilder } from '../mailbox/mime-message-builder.js';
+import type { BuiltMessage } from '../mailbox/mime-message-builder.js';
 import { InjectSentCopyPolicy, providerFilesSentCopy } from './provider-filing.js';
 import type { SentCopyPolicy } from './provider-filing.js';
-import { SendRecordBatches } from './send-record-batches.js';
+import { SendAttemptBatches } from './send-attempt-batches.js';
 import { InjectSendRetryPolicy, retryDelayMs } from './send-retry-policy.js';
 import type { SendRetryPolicy } from './send-retry-policy.js';
 
@@ -28,13 +28,13 @@ export type SendOutcome =
  * modules; the worker module never provides it, so production code paths never call one.
  */
 export interface SendTestHooks {
-  afterSmtpAccepted?(record: OutboundMessage): Promise<void>;
+  afterSmtpAccepted?(record: SendRecord): Promise<void>;
 }
 export const SEND_TEST_HOOKS = Symbol('SendTestHooks');
 
 type Prepared =
   | { state: 'done'; outcome: SendOutcome }
-  | { state: 'ready'; record: OutboundMessage; connection: AccountConnection; message: BuiltMessage; attempt: { number: number; startSmtpBy: number } | null };
+  | { state: 'ready'; record: SendRecord; connection: AccountConnection; message: BuiltMessage; attempt: { number: number; startSmtpBy: number } | null };
 
 interface TransmitFailure {
   reason: string;
@@ -74,21 +74,21 @@ export class SendEmailService {
   constructor(
     private readonly imapPool: ImapConnectionPool,
     private readonly scope: TenantScope,
-    private readonly outbound: OutboundMessageRepository,
+    private readonly sendRecords: SendRecordRepository,
     private readonly drafts: DraftRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
     private readonly mailSettings: AccountMailSettings,
     private readonly smtp: SmtpTransportPool,
-    private readonly builder: OutboundMessageBuilder,
+    private readonly builder: MimeMessageBuilder,
     private readonly draftMailbox: DraftMailboxService,
-    private readonly batches: SendRecordBatches,
+    private readonly batches: SendAttemptBatches,
     @InjectSendRetryPolicy() private readonly policy: SendRetryPolicy,
     @InjectSentCopyPolicy() private readonly sentCopyPolicy: SentCopyPolicy,
     @Optional() @Inject(SEND_TEST_HOOKS) private readonly hooks: SendTestHooks | null = null,
   ) {}
 
-  async send(outboundMessageId: string): Promise<SendOutcome> {
-    const prepared = await this.prepare(outboundMessageId);
+  async send(sendRecordId: string): Promise<SendOutcome> {
+    const prepared = await this.prepare(sendRecordId);
     if (prepared.state !== 'ready') return prepared.outcome;
     const { record, connection, message, attempt } = prepared;
 
@@ -108,17 +108,17 @@ export class SendEmailService {
    * record tells why: gone, failed, or accepted by the server already (a retry after a crash),
    * in which case only the Sent copy and the clean-up may be left.
    */
-  private async prepare(outboundMessageId: string): Promise<Prepared> {
-    const claimed = await this.batches.claim(outboundMessageId);
-    if (!claimed) return this.scope.transaction(() => this.resume(outboundMessageId));
+  private async prepare(sendRecordId: string): Promise<Prepared> {
+    const claimed = await this.batches.claim(sendRecordId);
+    if (!claimed) return this.scope.transaction(() => this.resume(sendRecordId));
     const { record, connection } = claimed;
     if (connection === null || connection instanceof AccountNotFoundError) return { state: 'done', outcome: { state: 'missing' } };
     if (connection instanceof Error) throw connection;
     return this.ready(record, connection, { number: record.attempts, startSmtpBy: claimed.startSmtpBy });
   }
 
-  private async resume(outboundMessageId: string): Promise<Prepared> {
-    const record = await this.outbound.findById(outboundMessageId);
+  private async resume(sendRecordId: string): Promise<Prepared> {
+    const record = await this.sendRecords.findById(sendRecordId);
     if (record?.state === 'sending' && !record.smtpAcceptedAt && record.claimedUntil) {
       // Another attempt holds the record (this job is a duplicate, or was taken over while the
       // holder still runs): come back once its claim has ended, sent, failed or expired.
@@ -141,13 +141,13 @@ export class SendEmailService {
     return this.ready(record, connection, null);
   }
 
-  private async ready(record: OutboundMessage, connection: AccountConnection, attempt: { number: number; startSmtpBy: number } | null): Promise<Prepared> {
+  private async ready(record: SendRecord, connection: AccountConnection, attempt: { number: number; startSmtpBy: number } | null): Promise<Prepared> {
     let message: BuiltMessage;
     try {
       message = await this.builder.forSend(record.content, record.messageId, record.createdAt);
     } catch (error: unknown) {
       if (!(error instanceof MissingAttachmentError) || record.smtpAcceptedAt) throw error;
-      await this.outbound.markFailed(record.id, record.attempts, error.message);
+      await this.sendRecords.markFailed(record.id, record.attempts, error.message);
       return { state: 'done', outcome: { state: 'failed', reason: error.message } };
     }
     return { state: 'ready', record, connection, message, attempt };
@@ -159,7 +159,7 @@ export class SendEmailService {
    * retry would find the record still claimable and send the message again; only past that does
    * it propagate.
    */
-  private async transmit(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage, startSmtpBy: number): Promise<TransmitFailure | null> {
+  private async transmit(record: SendRecord, connection: AccountConnection, message: BuiltMessage, startSmtpBy: number): Promise<TransmitFailure | null> {
     let response: string;
     try {
       const acceptance = await this.smtp.send(`${record.tenantId}:${record.accountId}`, connection.smtp, message.envelope, message.forTransmission, record.messageId, startSmtpBy);
@@ -168,7 +168,7 @@ export class SendEmailService {
     } catch (error: unknown) {
       if (error instanceof SmtpStartDeadlineError) return { reason: error.message, permanent: false, notStarted: true };
       const failure = classifySmtpFailure(error);
-      this.logger.warn({ outboundMessageId: record.id, responseCode: failure.responseCode, reason: failure.reason }, `SMTP attempt failed (${failure.kind})`);
+      this.logger.warn({ sendRecordId: record.id, responseCode: failure.responseCode, reason: failure.reason }, `SMTP attempt failed (${failure.kind})`);
       return { reason: failure.reason, permanent: failure.kind === 'permanent', notStarted: false };
     }
     await this.recordAcceptance({ id: record.id, response, sentCopyFiled: providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host) });
@@ -184,7 +184,7 @@ export class SendEmailService {
       } catch (error: unknown) {
         if (Date.now() + delayMs > giveUpAt) throw error;
         this.logger.warn(
-          { outboundMessageId: acceptance.id, reason: error instanceof Error ? error.message : String(error) },
+          { sendRecordId: acceptance.id, reason: error instanceof Error ? error.message : String(error) },
           'The server accepted the message but that could not be recorded yet; retrying, so it is not sent twice',
         );
         await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -192,40 +192,40 @@ export class SendEmailService {
     }
   }
 
-  private async afterFailure(record: OutboundMessage, attempt: number, { reason, permanent, notStarted }: TransmitFailure): Promise<SendOutcome> {
+  private async afterFailure(record: SendRecord, attempt: number, { reason, permanent, notStarted }: TransmitFailure): Promise<SendOutcome> {
     if (notStarted) {
-      await this.outbound.markRetrying(record.id, attempt, record.lastResponse ?? reason, new Date());
+      await this.sendRecords.markRetrying(record.id, attempt, record.lastResponse ?? reason, new Date());
       return { state: 'retry', delayMs: 0, reason };
     }
     if (permanent) {
-      await this.outbound.markFailed(record.id, attempt, reason);
+      await this.sendRecords.markFailed(record.id, attempt, reason);
       return { state: 'failed', reason };
     }
     if (attempt >= this.policy.maxAttempts) {
       const finalReason = `gave up after ${attempt} attempts: ${reason}`;
-      await this.outbound.markFailed(record.id, attempt, finalReason);
+      await this.sendRecords.markFailed(record.id, attempt, finalReason);
       return { state: 'failed', reason: finalReason };
     }
     const delayMs = retryDelayMs(this.policy, attempt);
-    await this.outbound.markRetrying(record.id, attempt, reason, new Date(Date.now() + delayMs));
+    await this.sendRecords.markRetrying(record.id, attempt, reason, new Date(Date.now() + delayMs));
     return { state: 'retry', delayMs, reason };
   }
 
-  private async finish(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage, smtpAttempted: boolean): Promise<SendOutcome> {
+  private async finish(record: SendRecord, connection: AccountConnection, message: BuiltMessage, smtpAttempted: boolean): Promise<SendOutcome> {
     let filing: SentCopyFiling = 'already-present';
     if (providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host)) {
       filing = 'filed-by-provider';
-      if (!smtpAttempted) await this.outbound.markSentCopyFiled(record.id);
+      if (!smtpAttempted) await this.sendRecords.markSentCopyFiled(record.id);
     } else if (smtpAttempted || !record.sentCopyAppendedAt) {
       filing = await this.fileSentCopy(record, connection, message);
-      await this.outbound.markSentCopyFiled(record.id);
+      await this.sendRecords.markSentCopyFiled(record.id);
     }
     await this.cleanUp(record);
     return { state: 'sent', filing, smtpAttempted };
   }
 
   /** The draft a message was sent from goes away (row and IMAP copy), and so do bytes nothing needs any more. */
-  private async cleanUp(record: OutboundMessage): Promise<void> {
+  private async cleanUp(record: SendRecord): Promise<void> {
     if (record.draftId) {
       await this.drafts.delete(record.draftId);
       await this.draftMailbox.mirror(record.accountId, record.draftId);
@@ -233,11 +233,11 @@ export class SendEmailService {
     await this.storedAttachments.deleteUnreferenced(record.content.attachments.map((attachment) => attachment.storageKey));
   }
 
-  private async fileSentCopy(record: OutboundMessage, connection: AccountConnection, message: BuiltMessage): Promise<SentCopyFiling> {
+  private async fileSentCopy(record: SendRecord, connection: AccountConnection, message: BuiltMessage): Promise<SentCopyFiling> {
     return this.imapPool.withConnection(connection.imap, async (client) => {
       const path = await folderWithSpecialUse(client, '\\Sent');
       if (!path) {
-        this.logger.warn({ outboundMessageId: record.id, accountId: record.accountId }, 'No Sent folder: the sent copy is not filed');
+        this.logger.warn({ sendRecordId: record.id, accountId: record.accountId }, 'No Sent folder: the sent copy is not filed');
         return 'no-sent-folder';
       }
       return appendOnce(client, path, await message.forMailbox(), record.messageId, ['\\Seen'], record.createdAt);

@@ -18,6 +18,7 @@ import type { EntityManager } from 'typeorm';
 import { testConfig } from '../../../../test/support/test-config.js';
 import { AccountSyncService } from '../../src/sync/account-sync.service.js';
 import type { AccountSyncOutcome } from '../../src/sync/account-sync.service.js';
+import { PARSE_PROVIDERS } from '../../src/parse/index.js';
 import { SYNC_PROVIDERS } from '../../src/sync/index.js';
 
 const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, ThreadLookupRepository];
@@ -57,7 +58,7 @@ class SyncEngineTestModule {
         MailModule,
         MetricsModule.forApp('worker'),
       ],
-      providers: SYNC_PROVIDERS,
+      providers: [...SYNC_PROVIDERS, ...PARSE_PROVIDERS],
     };
   }
 }

@@ -5,7 +5,7 @@ import { MailFolder } from './mail-folder.entity.js';
 import { MailMessage } from './mail-message.entity.js';
 import { MailMessageAction } from './mail-message-action.entity.js';
 import { MailMessageReference } from './mail-message-reference.entity.js';
-import { OutboundMessage } from './outbound-message.entity.js';
+import { SendRecord } from './send-record.entity.js';
 import { SyncRun } from './sync-run.entity.js';
 import { Tenant } from './tenant.entity.js';
 
@@ -16,8 +16,8 @@ export * from './mail-folder.entity.js';
 export * from './mail-message.entity.js';
 export * from './mail-message-action.entity.js';
 export * from './mail-message-reference.entity.js';
-export * from './outbound-message.entity.js';
+export * from './send-record.entity.js';
 export * from './sync-run.entity.js';
 export * from './tenant.entity.js';
 
-export const ENTITIES = [Tenant, MailAccount, MailFolder, MailMessage, MailMessageReference, MailAttachment, MailMessageAction, Draft, OutboundMessage, SyncRun];
+export const ENTITIES = [Tenant, MailAccount, MailFolder, MailMessage, MailMessageReference, MailAttachment, MailMessageAction, Draft, SendRecord, SyncRun];

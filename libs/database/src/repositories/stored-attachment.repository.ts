@@ -34,7 +34,7 @@ const REFERENCED_KEYS = `
   SELECT a->>'storageKey' AS "key" FROM "drafts" d CROSS JOIN LATERAL jsonb_array_elements(d."attachments") a
    WHERE d."tenant_id" = $1
   UNION
-  SELECT a->>'storageKey' FROM "outbound_messages" o CROSS JOIN LATERAL jsonb_array_elements(o."content"->'attachments') a
+  SELECT a->>'storageKey' FROM "send_records" o CROSS JOIN LATERAL jsonb_array_elements(o."content"->'attachments') a
    WHERE o."tenant_id" = $1 AND o."state" <> 'failed' AND NOT (o."state" = 'sent' AND o."sent_copy_appended_at" IS NOT NULL)`;
 
 /**

@@ -10,7 +10,7 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { OutboundPolicy } from '../egress/outbound-policy.js';
 import type { OutboundTarget } from '../egress/outbound-policy.js';
 import type { MailServerSettings } from '../mail-server-settings.js';
-import type { SmtpEnvelope } from '../mime/build/outbound-mime.js';
+import type { SmtpEnvelope } from '../mime/build/outgoing-mime.js';
 import { smtpTransportOptions } from './smtp-transport-options.js';
 
 export interface SmtpAcceptance {

@@ -1,0 +1,67 @@
+import { AppConfig } from '@app/config';
+import { MessageRepository } from '@app/database';
+import { AccountMailSettings, MimeParserPool, openImapSession, OutboundPolicy, OutboundRefusedError, withTimeout } from '@app/mail';
+import type { ImapSession } from '@app/mail';
+import { Injectable } from '@nestjs/common';
+
+import { toSyncedMessage } from '../sync/message-mapper.js';
+
+export type MessageParseOutcome = { state: 'parsed' | 'unparseable' } | { state: 'skipped'; reason: string };
+
+/**
+ * Fills the bodies of one stored message from its source on the server: messages synced while
+ * parsing was off, too large to parse inline, or re-parsed on request.
+ */
+@Injectable()
+export class MessageParseService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly messages: MessageRepository,
+    private readonly mailSettings: AccountMailSettings,
+    private readonly parser: MimeParserPool,
+    private readonly outboundPolicy: OutboundPolicy,
+  ) {}
+
+  /** Must run inside the message's tenant context. Connection failures throw, so the job is retried. */
+  async parse(messageId: string): Promise<MessageParseOutcome> {
+    const location = await this.messages.locate(messageId);
+    if (!location) return { state: 'skipped', reason: 'message no longer stored' };
+    const { message, folder } = location;
+    const connection = await this.mailSettings.forAccount(message.accountId);
+    let session: ImapSession;
+    try {
+      session = await openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs, { qresync: false });
+    } catch (error: unknown) {
+      // A refused server stays refused: retrying the job would only be refused again.
+      if (error instanceof OutboundRefusedError) return { state: 'skipped', reason: error.message };
+      throw error;
+    }
+    const client = session.client;
+    const timeoutMs = this.config.mail.imapTimeoutMs;
+    try {
+      const lock = await withTimeout('mailbox lock', timeoutMs, client.getMailboxLock(folder.path, { readOnly: true, acquireTimeout: timeoutMs }), () =>
+        client.close(),
+      );
+      try {
+        if (!client.mailbox || client.mailbox.uidValidity.toString() !== message.uidValidity) {
+          return { state: 'skipped', reason: 'folder was replaced on the server (UIDVALIDITY changed)' };
+        }
+        const fetched = await withTimeout(
+          'fetch',
+          timeoutMs * 4,
+          client.fetchOne(message.uid, { uid: true, flags: true, internalDate: true, size: true, envelope: true, bodyStructure: true, source: true }, { uid: true }),
+          () => client.close(),
+        );
+        if (!fetched || !fetched.source) return { state: 'skipped', reason: 'message no longer on the server' };
+        const outcome = await this.parser.parse(fetched.source);
+        const row = toSyncedMessage(fetched, fetched.source, outcome);
+        await this.messages.applyParsed(message.id, { ...row, parseState: outcome.ok ? 'parsed' : 'unparseable' });
+        return { state: outcome.ok ? 'parsed' : 'unparseable' };
+      } finally {
+        lock.release();
+      }
+    } finally {
+      await session.close();
+    }
+  }
+}

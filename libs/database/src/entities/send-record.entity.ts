@@ -1,0 +1,102 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  Unique,
+  UpdateDateColumn,
+} from 'typeorm';
+
+import { MailAccount } from './mail-account.entity.js';
+import type { MailAddress } from './mail-message.entity.js';
+
+export const SEND_STATES = ['queued', 'sending', 'sent', 'failed'] as const;
+export type SendState = (typeof SEND_STATES)[number];
+
+export interface SendContent {
+  from: MailAddress;
+  to: MailAddress[];
+  cc: MailAddress[];
+  bcc: MailAddress[];
+  replyTo: MailAddress[];
+  subject: string;
+  text: string | null;
+  html: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  attachments: { filename: string; contentType: string; size: number; storageKey: string }[];
+}
+
+/**
+ * A send record: a message the user asked to send and its delivery state machine
+ * (queued → sending → sent | failed). The Message-ID is fixed here before the first attempt so
+ * that a retry can recognise a message already accepted.
+ */
+@Entity('send_records')
+@Unique('uq_send_records_idempotency', ['tenantId', 'idempotencyKey'])
+@Index('idx_send_records_tenant_account', ['tenantId', 'accountId'])
+export class SendRecord {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
+  tenantId!: string;
+
+  @Column({ name: 'account_id', type: 'uuid' })
+  accountId!: string;
+
+  @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_send_records_account' })
+  account?: MailAccount;
+
+  @Column({ name: 'draft_id', type: 'uuid', nullable: true })
+  draftId!: string | null;
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true })
+  idempotencyKey!: string | null;
+
+  /** SHA-256 of the request that came with the Idempotency-Key, so a replay can be told from a new request reusing the key. */
+  @Column({ name: 'request_fingerprint', type: 'char', length: 64, nullable: true })
+  requestFingerprint!: string | null;
+
+  @Column({ type: 'varchar', length: 16, default: 'queued' })
+  state!: SendState;
+
+  @Column({ name: 'message_id', type: 'text' })
+  messageId!: string;
+
+  @Column({ type: 'jsonb' })
+  content!: SendContent;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ name: 'last_response', type: 'text', nullable: true })
+  lastResponse!: string | null;
+
+  /** Until when the attempt that set the record `sending` holds it; only then may another job take it over. */
+  @Column({ name: 'claimed_until', type: 'timestamptz', nullable: true })
+  claimedUntil!: Date | null;
+
+  /** When the retry of a transient failure is due (the record is `queued` again until then). */
+  @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true })
+  nextAttemptAt!: Date | null;
+
+  @Column({ name: 'smtp_accepted_at', type: 'timestamptz', nullable: true })
+  smtpAcceptedAt!: Date | null;
+
+  @Column({ name: 'sent_copy_appended_at', type: 'timestamptz', nullable: true })
+  sentCopyAppendedAt!: Date | null;
+
+  @Column({ name: 'sent_at', type: 'timestamptz', nullable: true })
+  sentAt!: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}
