@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import type { EntityManager, ObjectLiteral } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 
@@ -40,11 +40,28 @@ export class TenantScope {
     const active = this.context.get<ActiveTransaction>(ACTIVE_TRANSACTION);
     if (active && active.tenantId === tenantId) return work(active.manager, tenantId);
 
-    return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
-      const transaction: ActiveTransaction = { tenantId, manager };
-      return this.context.with(ACTIVE_TRANSACTION, transaction, () => work(manager, tenantId));
-    });
+    // TypeORM releases a transaction's runner when its connection fails, and every statement after
+    // that (the commit too) reports only that the runner was released. What broke the connection is
+    // kept so callers learn that the database went away, not that a runner was misused.
+    let connection: pg.PoolClient | undefined;
+    let lost: Error | undefined;
+    const onConnectionError = (error: Error): void => {
+      lost = error;
+    };
+    try {
+      return await this.dataSource.transaction(async (manager) => {
+        await manager.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
+        connection = (manager.queryRunner as { databaseConnection?: pg.PoolClient } | undefined)?.databaseConnection;
+        connection?.on('error', onConnectionError);
+        const transaction: ActiveTransaction = { tenantId, manager };
+        return this.context.with(ACTIVE_TRANSACTION, transaction, () => work(manager, tenantId));
+      });
+    } catch (error: unknown) {
+      if (lost && error instanceof QueryRunnerAlreadyReleasedError) throw lost;
+      throw error;
+    } finally {
+      connection?.removeListener('error', onConnectionError);
+    }
   }
 
   /**

@@ -62,8 +62,9 @@ export class MessageBatchWriter {
       const result = await this.messages.storeBatch(position, ordered, resolution.threads);
       try {
         await previousCommitted;
-      } catch {
-        throw new Error('an earlier batch of this sync failed; this one is rolled back to keep the folder progress exact');
+      } catch (earlier: unknown) {
+        // The cause tells callers why, e.g. that the database went away rather than the batch being bad.
+        throw new Error('an earlier batch of this sync failed; this one is rolled back to keep the folder progress exact', { cause: earlier });
       }
       // Rows of earlier batches are visible only now that they are committed.
       await this.messages.mergeThreads(position.accountId, resolution.merges);
