@@ -3,12 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@app/config';
 import { AccountRepository, DraftRepository, OutboundMessageRepository, StoredAttachmentRepository } from '@app/database';
 import type { MailAccount, OutboundContent, OutboundCreation, OutboundMessage } from '@app/database';
-import { draftOutboundContent, messageIdDomain, replyReferences } from '@app/mail';
+import { AccountNotFoundError, draftOutboundContent, messageIdDomain, replyReferences } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
-import { BadRequestException, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 
 import { AttachmentsService } from './attachments.service.js';
 import type { ComposeMessageDto } from './dto/compose-message.dto.js';
+import { DraftNotFoundError, SendNotFoundError } from './errors.js';
 import { assertWithinSizeLimit, decodeAttachments } from './message-content.js';
 import { assertSameRequest, idempotentRequest } from './request-fingerprint.js';
 import type { IdempotentRequest } from './request-fingerprint.js';
@@ -69,7 +70,7 @@ export class ComposeService {
       // insert that finds the key taken.
       assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, []);
       const account = await this.batches.account(dto.accountId);
-      if (!account) throw new NotFoundException(`Account ${dto.accountId} not found`);
+      if (!account) throw new AccountNotFoundError(dto.accountId, `Account ${dto.accountId} not found`);
       const result = await this.batches.createIdempotent({
         values: { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, []) },
         idempotencyKey,
@@ -109,7 +110,7 @@ export class ComposeService {
     const creation = await this.scope.transaction(async (): Promise<OutboundCreation> => {
       // The row lock serialises double clicks on "send": the second sees the first one's record.
       const draft = await this.drafts.findByIdForUpdate(draftId);
-      if (!draft) throw new NotFoundException(`Draft ${draftId} not found`);
+      if (!draft) throw new DraftNotFoundError(draftId);
       const live = await this.outbound.findLiveForDraft(draftId);
       if (live) {
         // The send that won the race may have come without a key; bind ours to it so a replay
@@ -130,7 +131,7 @@ export class ComposeService {
 
   async outboxItem(id: string): Promise<OutboundMessage> {
     const record = await this.outbound.findById(id);
-    if (!record) throw new NotFoundException(`Send ${id} not found`);
+    if (!record) throw new SendNotFoundError(id);
     return record;
   }
 
@@ -171,7 +172,7 @@ export class ComposeService {
 
   private async accountOrFail(accountId: string): Promise<MailAccount> {
     const account = await this.accounts.findById(accountId);
-    if (!account) throw new NotFoundException(`Account ${accountId} not found`);
+    if (!account) throw new AccountNotFoundError(accountId, `Account ${accountId} not found`);
     return account;
   }
 }

@@ -1,6 +1,6 @@
 import type { OutboundMessage } from '@app/database';
-import { UnprocessableEntityException } from '@nestjs/common';
 
+import { IdempotencyKeyReusedError } from './errors.js';
 import { assertSameRequest, idempotentRequest } from './request-fingerprint.js';
 
 const sendWith = (requestFingerprint: string | null): OutboundMessage => ({ requestFingerprint }) as OutboundMessage;
@@ -43,7 +43,7 @@ describe('assertSameRequest', () => {
   it('refuses a different request under the same key with 422 naming the key', () => {
     const sut = (): void => assertSameRequest(sendWith('0'.repeat(64)), request);
 
-    expect(sut).toThrow(UnprocessableEntityException);
+    expect(sut).toThrow(IdempotencyKeyReusedError);
     expect(sut).toThrow(/Idempotency-Key "key-1" was already used for a different request/);
   });
 });

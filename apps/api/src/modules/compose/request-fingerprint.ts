@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
 import type { OutboundMessage } from '@app/database';
-import { UnprocessableEntityException } from '@nestjs/common';
 import { configure } from 'safe-stable-stringify';
+
+import { IdempotencyKeyReusedError } from './errors.js';
 
 /** Sorted keys, so `{a, b}` and `{b, a}` are one request; strict, so a value JSON cannot carry fails loudly instead of vanishing. */
 const stringifySorted = configure({ deterministic: true, strict: true });
@@ -39,7 +40,5 @@ export function idempotentRequest(key: string | null, operation: SendOperation, 
  */
 export function assertSameRequest(record: OutboundMessage, request: IdempotentRequest | null): void {
   if (request === null || record.requestFingerprint === null || record.requestFingerprint === request.fingerprint) return;
-  throw new UnprocessableEntityException(
-    `Idempotency-Key "${request.key}" was already used for a different request within the last 24 hours; nothing was sent. Use a new key for a new message.`,
-  );
+  throw new IdempotencyKeyReusedError(request.key);
 }
