@@ -33,6 +33,7 @@ describe('API platform: docs, errors, request ids', () => {
     expect(response.json()).toEqual({
       statusCode: 404,
       error: 'Not Found',
+      code: 'not_found',
       message: 'Cannot GET /api/no-such-thing',
       requestId: 'req-42',
     });
