@@ -57,7 +57,7 @@ describe('API platform: docs, errors, request ids', () => {
 
     expect(response.statusCode).toBe(400);
     const body = response.json<Record<string, unknown>>();
-    expect(Object.keys(body).sort()).toEqual(['error', 'message', 'requestId', 'statusCode']);
+    expect(Object.keys(body).sort()).toEqual(['code', 'error', 'message', 'requestId', 'statusCode']);
     expect(JSON.stringify(body)).not.toMatch(/at .*\.(js|ts):\d+/);
   });
 

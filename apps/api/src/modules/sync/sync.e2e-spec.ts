@@ -105,7 +105,8 @@ describe('/api/sync', () => {
 
     for (const response of [unknown, foreign]) {
       expect(response.statusCode).toBe(404);
-      expect(Object.keys(response.json()).sort()).toEqual(['error', 'message', 'requestId', 'statusCode']);
+      expect(Object.keys(response.json()).sort()).toEqual(['code', 'error', 'message', 'requestId', 'statusCode']);
+      expect(response.json()).toMatchObject({ code: 'account_not_found' });
     }
   });
 
