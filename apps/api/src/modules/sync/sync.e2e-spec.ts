@@ -118,7 +118,7 @@ describe('/api/sync', () => {
     try {
       const response = await disabled.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth });
       expect(response.statusCode).toBe(503);
-      expect(response.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', message: expect.stringMatching(message) as unknown, requestId: expect.any(String) as unknown });
+      expect(response.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', code: 'service_unavailable', message: expect.stringMatching(message) as unknown, requestId: expect.any(String) as unknown });
     } finally {
       await disabled.stop();
     }
