@@ -1,7 +1,9 @@
 import type { AppConfig } from '@app/config';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { SwaggerDocumentOptions } from '@nestjs/swagger';
+import { DocumentBuilder, getSchemaPath, SwaggerModule } from '@nestjs/swagger';
+import type { OpenAPIObject, SwaggerDocumentOptions } from '@nestjs/swagger';
+
+import { ErrorBodyDto } from './common/dto/error-body.dto.js';
 
 /**
  * Sends, drafts and uploads share /api/compose and keep the operation ids the API published when
@@ -10,6 +12,7 @@ import type { SwaggerDocumentOptions } from '@nestjs/swagger';
 const COMPOSE_CONTROLLERS = new Set(['SendsController', 'DraftsController', 'UploadsController']);
 
 const API_DOCUMENT_OPTIONS: SwaggerDocumentOptions = {
+  extraModels: [ErrorBodyDto],
   operationIdFactory: (controllerKey, methodKey) => `${COMPOSE_CONTROLLERS.has(controllerKey) ? 'ComposeController' : controllerKey}_${methodKey}`,
 };
 
@@ -25,5 +28,18 @@ export function setUpApiDocs(app: NestFastifyApplication, config: AppConfig): vo
       .build(),
     API_DOCUMENT_OPTIONS,
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+  SwaggerModule.setup('docs', app, withErrorBodies(document), { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+}
+
+/** Every declared 4xx/5xx response gets the one error body schema, so controllers declare only status and description. */
+function withErrorBodies(document: OpenAPIObject): OpenAPIObject {
+  for (const path of Object.values(document.paths)) {
+    for (const operation of Object.values(path)) {
+      if (typeof operation !== 'object' || operation === null || !('responses' in operation)) continue;
+      for (const [status, response] of Object.entries((operation as { responses: Record<string, { content?: unknown }> }).responses)) {
+        if (Number(status) >= 400 && response.content === undefined) response.content = { 'application/json': { schema: { $ref: getSchemaPath(ErrorBodyDto) } } };
+      }
+    }
+  }
+  return document;
 }

@@ -45,8 +45,9 @@ describe('/api/accounts', () => {
     const response = await api.inject({ method: 'POST', url: '/api/accounts', headers: auth, payload: accountBody({ password: 'wrong' }) });
 
     expect(response.statusCode).toBe(422);
-    const body = response.json<{ statusCode: number; message: string }>();
+    const body = response.json<{ statusCode: number; code: string; message: string }>();
     expect(body.statusCode).toBe(422);
+    expect(body.code).toBe('mail_login_rejected');
     expect(body.message).toMatch(/^IMAP login failed: .*(AUTHENTICATIONFAILED|Authentication failed)/i);
     const list = await api.inject({ url: '/api/accounts', headers: auth });
     expect(list.json()).toEqual({ items: [], nextCursor: null });
@@ -77,6 +78,7 @@ describe('/api/accounts', () => {
     const response = await api.inject({ method: 'POST', url: '/api/accounts?verify=false', headers: auth, payload: accountBody() });
 
     expect(response.statusCode).toBe(409);
+    expect(response.json()).toMatchObject({ code: 'account_already_exists', message: expect.stringContaining('already exists') as unknown });
   });
 
   it('derives server defaults from the address domain and skips the login test with verify=false', async () => {
@@ -103,7 +105,7 @@ describe('/api/accounts', () => {
     ]) {
       const response = await api.inject({ method: 'POST', url: '/api/accounts?verify=false', headers: auth, payload });
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(response.json()).toMatchObject({ statusCode: 400, error: 'Bad Request', code: 'validation_failed' });
     }
   });
 
@@ -115,7 +117,8 @@ describe('/api/accounts', () => {
     const secondPage = (await api.inject({ url: `/api/accounts?limit=1&cursor=${firstPage.nextCursor ?? ''}`, headers: auth })).json<{ items: { id: string }[] }>();
     expect(secondPage.items).toHaveLength(1);
     expect(secondPage.items[0]?.id).not.toBe(firstPage.items[0]?.id);
-    expect((await api.inject({ url: '/api/accounts?cursor=garbage', headers: auth })).statusCode).toBe(400);
+    const badCursor = await api.inject({ url: '/api/accounts?cursor=garbage', headers: auth });
+    expect(badCursor.json()).toMatchObject({ statusCode: 400, code: 'invalid_cursor', message: 'cursor is not valid' });
 
     const all = (await api.inject({ url: '/api/accounts', headers: auth })).json<{ items: { id: string; email: string }[] }>();
     const target = all.items.find((item) => item.email === 'bob@mail.example.org')?.id ?? '';
@@ -125,7 +128,8 @@ describe('/api/accounts', () => {
 
     const deleted = await api.inject({ method: 'DELETE', url: `/api/accounts/${target}`, headers: auth });
     expect(deleted.statusCode).toBe(204);
-    expect((await api.inject({ url: `/api/accounts/${target}`, headers: auth })).statusCode).toBe(404);
+    const gone = await api.inject({ url: `/api/accounts/${target}`, headers: auth });
+    expect(gone.json()).toMatchObject({ statusCode: 404, error: 'Not Found', code: 'account_not_found', message: `Account ${target} not found` });
   });
 
   it('deletes an account with its folders, messages and pending jobs, and nothing of another account', async () => {

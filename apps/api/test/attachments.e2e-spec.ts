@@ -194,7 +194,8 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
 
     for (const response of [unknown, otherMessage, foreign]) {
       expect(response.statusCode).toBe(404);
-      expect(Object.keys(response.json()).sort()).toEqual(['error', 'message', 'requestId', 'statusCode']);
+      expect(Object.keys(response.json()).sort()).toEqual(['code', 'error', 'message', 'requestId', 'statusCode']);
+      expect(response.json()).toMatchObject({ code: 'attachment_not_found' });
     }
     const badId = await api.inject({ url: `/api/messages/${messageId}/attachments/not-a-uuid`, headers: auth });
     expect(badId.statusCode).toBe(400);

@@ -255,7 +255,7 @@ describe('/api/compose', () => {
     expect(updated.json<DraftBody>()).toMatchObject({ version: 2, subject: 'draft v2' });
     const stale = await api.inject({ method: 'PUT', url: `/api/compose/drafts/${draft.id}`, headers: auth, payload: { version: 1, subject: 'lost update' } });
     expect(stale.statusCode).toBe(409);
-    expect(stale.json()).toMatchObject({ statusCode: 409, error: 'Conflict' });
+    expect(stale.json()).toMatchObject({ statusCode: 409, error: 'Conflict', code: 'draft_version_conflict' });
     await eventually(async () => expect((await draftCopies()).map((copy) => copy.messageId)).toEqual([expect.stringContaining(`${draft.id}.v2.`)]));
 
     const listed = (await api.inject({ url: `/api/compose/drafts?accountId=${accountId}`, headers: auth })).json<{ items: DraftBody[]; nextCursor: string | null }>();

@@ -214,7 +214,7 @@ describe('hostile input to every /api operation', () => {
       const body = JSON.parse(response.body) as Record<string, unknown>;
 
       expect(response.status).toBe(400);
-      expect(Object.keys(body).sort()).toEqual(['error', 'message', 'requestId', 'statusCode']);
+      expect(Object.keys(body).sort()).toEqual(['code', 'error', 'message', 'requestId', 'statusCode']);
       expect(body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringContaining('U+0000') as unknown });
       expect(response.headers).toContain(`x-request-id: ${String(body.requestId)}`);
       expect(await sideEffects.snapshot()).toBe(before);

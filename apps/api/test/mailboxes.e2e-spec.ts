@@ -60,7 +60,7 @@ describe('GET /api/accounts/:id/folders', () => {
     const missing = await get('00000000-0000-4000-8000-000000000000');
     expect(other.statusCode).toBe(404);
     expect(missing.statusCode).toBe(404);
-    expect(other.json<{ message: string }>().message).toBe(`account ${b.accountId} not found`);
+    expect(other.json()).toMatchObject({ code: 'account_not_found', message: `account ${b.accountId} not found` });
     expect((await get(b.accountId, TENANT_B)).json<{ items: unknown[] }>().items).toHaveLength(1);
   });
 

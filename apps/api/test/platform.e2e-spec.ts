@@ -25,6 +25,19 @@ describe('API platform: docs, errors, request ids', () => {
     expect(document.components.securitySchemes).toHaveProperty('bearer');
   });
 
+  it('documents the error body with every error code, and points error responses at it', async () => {
+    type Schema = { properties: { code: { enum?: string[]; $ref?: string } } };
+    const document = (await app.inject({ method: 'GET', url: '/docs-json' })).json<{
+      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref: string } }> }> }>>;
+      components: { schemas: Record<string, Schema & { enum?: string[] }> };
+    }>();
+    const body = document.components.schemas.ErrorBodyDto;
+    const codes = body?.properties.code.enum ?? document.components.schemas.ErrorCode?.enum ?? [];
+
+    expect(codes).toEqual(expect.arrayContaining(['account_not_found', 'draft_version_conflict', 'mail_host_not_allowed', 'validation_failed', 'internal_error']));
+    expect(document.paths['/api/accounts/{id}']?.get?.responses['404']?.content?.['application/json']?.schema.$ref).toBe('#/components/schemas/ErrorBodyDto');
+  });
+
   it('answers unknown routes with the JSON error body and echoes the caller’s request id', async () => {
     const response = await app.inject({ method: 'GET', url: '/api/no-such-thing', headers: { 'x-request-id': 'req-42' } });
 
@@ -33,6 +46,7 @@ describe('API platform: docs, errors, request ids', () => {
     expect(response.json()).toEqual({
       statusCode: 404,
       error: 'Not Found',
+      code: 'not_found',
       message: 'Cannot GET /api/no-such-thing',
       requestId: 'req-42',
     });
@@ -56,7 +70,7 @@ describe('API platform: docs, errors, request ids', () => {
 
     expect(response.statusCode).toBe(400);
     const body = response.json<Record<string, unknown>>();
-    expect(Object.keys(body).sort()).toEqual(['error', 'message', 'requestId', 'statusCode']);
+    expect(Object.keys(body).sort()).toEqual(['code', 'error', 'message', 'requestId', 'statusCode']);
     expect(JSON.stringify(body)).not.toMatch(/at .*\.(js|ts):\d+/);
   });
 

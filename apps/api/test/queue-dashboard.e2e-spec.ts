@@ -15,7 +15,13 @@ const PREFIX = `${process.env.REDIS_KEY_PREFIX ?? 'test'}:dashboard-${randomUUID
 
 function expectRefused(response: ApiResponse, statusCode: number): void {
   expect(response.statusCode).toBe(statusCode);
-  expect(response.json()).toEqual({ statusCode, error: expect.any(String) as unknown, message: expect.any(String) as unknown, requestId: expect.any(String) as unknown });
+  expect(response.json()).toEqual({
+    statusCode,
+    error: expect.any(String) as unknown,
+    code: ({ 401: 'unauthorized', 403: 'forbidden', 503: 'service_unavailable' } as Record<number, string>)[statusCode],
+    message: expect.any(String) as unknown,
+    requestId: expect.any(String) as unknown,
+  });
 }
 
 describe('queue dashboard at /admin/queues', () => {

@@ -78,11 +78,12 @@ describe('security matrix over every /api route', () => {
     ['alg none', () => ({ authorization: `Bearer ${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'u', tenant: tenantA })}.` })],
   ];
 
-  it.each(unauthenticated)('answers 401 with the JSON error body and no data for %s', async (_name, headers) => {
+  it.each(unauthenticated)('answers 401 with the JSON error body and no data for %s', async (name, headers) => {
     for (const operation of operations) {
       const response = await call(operation, headers(), accountOfA.id);
       expect({ operation, status: response.statusCode }).toEqual({ operation, status: 401 });
-      expect(Object.keys(response.json()).sort()).toEqual(['error', 'message', 'requestId', 'statusCode']);
+      expect(Object.keys(response.json()).sort()).toEqual(['code', 'error', 'message', 'requestId', 'statusCode']);
+      expect(response.json()).toMatchObject({ code: name === 'no token' || name === 'a non-bearer scheme' ? 'unauthorized' : 'invalid_token' });
       expect(response.body).not.toContain(accountOfA.email);
     }
   });
@@ -90,7 +91,7 @@ describe('security matrix over every /api route', () => {
   it('answers 403 when the tenant header contradicts the token', async () => {
     for (const operation of operations) {
       const response = await call(operation, { authorization: bearerFor(tenantA), 'x-tenant-id': tenantB }, accountOfA.id);
-      expect({ operation, status: response.statusCode }).toEqual({ operation, status: 403 });
+      expect({ operation, status: response.statusCode, code: response.json<{ code: string }>().code }).toEqual({ operation, status: 403, code: 'forbidden' });
     }
   });
 
@@ -223,7 +224,7 @@ describe('outbound policy on account create', () => {
       for (const outcome of outcomes) {
         expect(outcome).toMatchObject({
           status: 422,
-          code: undefined,
+          code: 'mail_server_unreachable',
           message: 'IMAP login failed: could not connect to 127.0.0.1 port PORT (no answer, connection refused or reset, or TLS failed)',
         });
         expect(outcome.ms).toBeLessThan(2_000 + 1_500);

@@ -3,13 +3,8 @@ import { AccountRepository } from '@app/database';
 import type { MailAccount } from '@app/database';
 import { Injectable } from '@nestjs/common';
 
+import { AccountNotFoundError } from './errors.js';
 import type { MailServerSettings } from './mail-server-settings.js';
-
-export class AccountNotFoundError extends Error {
-  constructor(readonly accountId: string) {
-    super(`account ${accountId} not found`);
-  }
-}
 
 export interface AccountConnection {
   account: MailAccount;

@@ -1,16 +1,28 @@
+export {
+  AccountNotFoundError,
+  ImapPoolExhaustedError,
+  ImapTimeoutError,
+  LoginTestRejectedError,
+  MailServerConnectionError,
+  MailServerLoginError,
+  MailServerUnreachableError,
+  MessagePartGoneError,
+  OutboundRefusedError,
+} from './errors.js';
+export type { MailErrorCode } from './errors.js';
 export { imapClientOptions } from './imap/imap-client-options.js';
 export type { ImapClientOptions } from './imap/imap-client-options.js';
 export { verifyImapLogin } from './imap/verify-imap-login.js';
-export { MailServerLoginError, MailServerUnreachableError, serverReason } from './mail-server-settings.js';
+export { serverReason } from './mail-server-settings.js';
 export type { ConnectionSecurity, MailServerSettings } from './mail-server-settings.js';
 export { smtpTransportOptions } from './smtp/smtp-transport-options.js';
 export { verifySmtpLogin } from './smtp/verify-smtp-login.js';
-export { AccountMailSettings, AccountNotFoundError } from './account-mail-settings.js';
+export { AccountMailSettings } from './account-mail-settings.js';
 export type { AccountConnection } from './account-mail-settings.js';
 export { MailModule } from './mail.module.js';
 export { attachmentsOfStructure } from './imap/body-structure.js';
 export type { StructureAttachment } from './imap/body-structure.js';
-export { ImapTimeoutError, isAuthenticationFailure, openImapSession, withTimeout } from './imap/imap-session.js';
+export { isAuthenticationFailure, openImapSession, withTimeout } from './imap/imap-session.js';
 export type { ImapSession } from './imap/imap-session.js';
 export { headerSection, messageIdsOf, parseHeaderBlock, snippetOf, threadHeaders } from './mime/parse/header-block.js';
 export { MimeParserPool } from './mime/parse/mime-parser-pool.js';
@@ -23,9 +35,9 @@ export { classifySmtpFailure } from './smtp/smtp-failure.js';
 export type { SmtpFailure, SmtpFailureKind } from './smtp/smtp-failure.js';
 export { SmtpStartDeadlineError, SmtpTransportPool } from './smtp/smtp-transport-pool.js';
 export type { SmtpAcceptance } from './smtp/smtp-transport-pool.js';
-export { ImapConnectionPool, ImapPoolClosedError, ImapPoolExhaustedError } from './imap/imap-connection-pool.js';
+export { ImapConnectionPool, ImapPoolClosedError } from './imap/imap-connection-pool.js';
 export type { ImapLease, ImapPoolOptions, ImapPoolStats } from './imap/imap-connection-pool.js';
-export { downloadMessagePart, MessagePartGoneError } from './imap/part-download.js';
+export { downloadMessagePart } from './imap/part-download.js';
 export type { MessagePartLocation, PartDownload } from './imap/part-download.js';
-export { OutboundPolicy, OutboundRefusedError } from './egress/outbound-policy.js';
+export { OutboundPolicy } from './egress/outbound-policy.js';
 export type { HostResolver, OutboundTarget, ResolvedAddress } from './egress/outbound-policy.js';

@@ -1,4 +1,4 @@
-import { OutboundRefusedError } from './egress/outbound-policy.js';
+import { MailServerUnreachableError, OutboundRefusedError } from './errors.js';
 import type { OutboundPolicy, OutboundTarget } from './egress/outbound-policy.js';
 
 export type ConnectionSecurity = 'tls' | 'starttls' | 'none';
@@ -12,31 +12,6 @@ export interface MailServerSettings {
   password: string;
   /** Per-account opt-in for servers with self-signed certificates; verification stays on otherwise. */
   allowSelfSignedCertificates: boolean;
-}
-
-export class MailServerLoginError extends Error {
-  constructor(
-    readonly protocol: 'IMAP' | 'SMTP',
-    readonly reason: string,
-  ) {
-    super(`${protocol} login failed: ${reason}`);
-  }
-}
-
-/**
- * The login test could not reach the server or finish the TLS handshake. The message is the same
- * whatever the socket said (refused, reset, timeout, certificate), so the answer to an account
- * create cannot be used to scan ports; `detail` says what happened, for the log only.
- */
-export class MailServerUnreachableError extends Error {
-  constructor(
-    readonly protocol: 'IMAP' | 'SMTP',
-    readonly host: string,
-    readonly port: number,
-    readonly detail: string,
-  ) {
-    super(`${protocol} login failed: could not connect to ${host} port ${port} (no answer, connection refused or reset, or TLS failed)`);
-  }
 }
 
 /**

@@ -7,10 +7,9 @@ import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { TcpProxy } from '../../../test/support/tcp-proxy.js';
 import { testConfig } from '../../../test/support/test-config.js';
 import { OutboundPolicy } from '../src/egress/outbound-policy.js';
-import { ImapConnectionPool, ImapPoolExhaustedError } from '../src/imap/imap-connection-pool.js';
+import { ImapPoolExhaustedError, ImapTimeoutError, MailServerLoginError } from '../src/errors.js';
+import { ImapConnectionPool } from '../src/imap/imap-connection-pool.js';
 import type { ImapPoolOptions } from '../src/imap/imap-connection-pool.js';
-import { ImapTimeoutError } from '../src/imap/imap-session.js';
-import { MailServerLoginError } from '../src/mail-server-settings.js';
 import type { MailServerSettings } from '../src/mail-server-settings.js';
 
 const busy = (client: ImapFlow): boolean => (client as unknown as { connectionBusy(): boolean }).connectionBusy();

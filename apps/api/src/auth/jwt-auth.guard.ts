@@ -6,8 +6,9 @@ import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 
+import { InvalidTokenError } from './errors.js';
 import { IS_PUBLIC } from './public.decorator.js';
-import { InvalidTokenError, TokenVerifier } from './token-verifier.js';
+import { TokenVerifier } from './token-verifier.js';
 
 const TENANT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -32,13 +33,7 @@ export class JwtAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const token = bearerToken(request.headers.authorization);
     if (!token) throw new UnauthorizedException('A bearer token is required');
-    let claims;
-    try {
-      claims = await this.verifier.verify(token);
-    } catch (error: unknown) {
-      if (error instanceof InvalidTokenError) throw new UnauthorizedException(`Invalid token: ${error.message}`);
-      throw error;
-    }
+    const claims = await this.verifier.verify(token);
 
     const tenantId = this.resolveTenant(claims.tenant, request.headers[this.config.tenancy.headerName.toLowerCase()]);
     this.tenantContext.enter(tenantId);
@@ -49,7 +44,7 @@ export class JwtAuthGuard implements CanActivate {
   private resolveTenant(claim: unknown, header: string | string[] | undefined): string {
     const headerValue = Array.isArray(header) ? header[0] : header;
     if (claim !== undefined && (typeof claim !== 'string' || !TENANT_ID.test(claim))) {
-      throw new UnauthorizedException('Invalid token: the tenant claim is malformed');
+      throw new InvalidTokenError('the tenant claim is malformed');
     }
     if (headerValue !== undefined && !TENANT_ID.test(headerValue)) {
       throw new ForbiddenException(`${this.config.tenancy.headerName} is malformed`);

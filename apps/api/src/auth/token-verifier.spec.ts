@@ -2,7 +2,8 @@ import { jest } from '@jest/globals';
 import { loadConfig } from '@app/config';
 import { JwtService } from '@nestjs/jwt';
 
-import { InvalidTokenError, TokenVerifier } from './token-verifier.js';
+import { InvalidTokenError } from './errors.js';
+import { TokenVerifier } from './token-verifier.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
 

@@ -5,6 +5,8 @@ import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { JwtVerifyOptions } from '@nestjs/jwt';
 
+import { InvalidTokenError } from './errors.js';
+
 type Algorithm = NonNullable<JwtVerifyOptions['algorithms']>[number];
 
 /** The claims the service reads; anything else in a token is ignored. */
@@ -12,8 +14,6 @@ export interface AccessTokenClaims {
   sub?: string;
   tenant?: string;
 }
-
-export class InvalidTokenError extends Error {}
 
 /** How long a verified token is trusted without checking its signature again (never past its `exp`). */
 const VERIFIED_TOKEN_TTL_MS = 60_000;

@@ -1,10 +1,12 @@
 import { AppConfig } from '@app/config';
+import { DomainError } from '@app/errors';
 import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { dependencyPorts, unavailableDependency } from './dependency-unavailable.js';
 import type { DependencyPorts } from './dependency-unavailable.js';
+import { DOMAIN_ERRORS, httpErrorCode, INTERNAL_ERROR_CODE } from './error-codes.js';
 
 /** What a client is told to wait before retrying a request that met a dependency outage (seconds). */
 const RETRY_AFTER_OUTAGE_SECONDS = 5;
@@ -19,10 +21,10 @@ const UNAVAILABLE_MESSAGE = {
 export interface ErrorBody {
   statusCode: number;
   error: string;
+  /** A stable name for the error that clients may branch on (error-codes.ts). */
+  code: string;
   message: string;
   requestId: string;
-  /** A stable name for the error that clients may branch on, when the exception carries one. */
-  code?: string;
   /** Per-field problems of a rejected request body or query. */
   details?: string[];
 }
@@ -34,22 +36,31 @@ function reasonPhrase(status: number): string {
 
 /**
  * Nest's HttpException bodies carry `message` as a string or, from the ValidationPipe, a list;
- * an exception built with `{ message, code }` passes its code on to the client.
+ * an exception built with `{ message, code }` passes its code on, any other gets its status's.
  */
 function describeHttpException(exception: HttpException): Pick<ErrorBody, 'message' | 'code' | 'details'> {
   const response = exception.getResponse();
-  if (typeof response === 'string') return { message: response };
-  const { message, code } = response as { message?: unknown; code?: unknown };
-  const coded = typeof code === 'string' && code !== '' ? { code } : {};
+  const fallback = httpErrorCode(exception.getStatus());
+  if (typeof response === 'string') return { code: fallback, message: response };
+  const { message, code: given } = response as { message?: unknown; code?: unknown };
+  const code = typeof given === 'string' && given !== '' ? given : fallback;
   if (Array.isArray(message)) {
     const details = message.map(String);
-    return { message: details.join('; '), ...coded, details };
+    return { code, message: details.join('; '), details };
   }
-  return { message: typeof message === 'string' ? message : exception.message, ...coded };
+  return { code, message: typeof message === 'string' ? message : exception.message };
+}
+
+/** A domain error's answer from the one table of codes; null for a code the table does not know, which is a bug (500). */
+function describeDomainError(error: DomainError): Pick<ErrorBody, 'statusCode' | 'code' | 'message'> | null {
+  const answer = (DOMAIN_ERRORS as Partial<Record<string, (typeof DOMAIN_ERRORS)[keyof typeof DOMAIN_ERRORS]>>)[error.code];
+  if (answer === undefined) return null;
+  return { statusCode: answer.status, code: error.code, message: answer.message ? answer.message(error) : error.message };
 }
 
 /**
- * The only place errors become responses: HTTP exceptions keep their status and message,
+ * The only place errors become responses: domain errors get the status their code maps to
+ * (error-codes.ts), HTTP exceptions keep their status and message,
  * Fastify's own client errors (bad JSON, body too large) keep theirs, an unreachable PostgreSQL
  * or Redis is a 503 naming it (with Retry-After), and anything else is a 500 whose details go to
  * the log under the request id, never to the client.
@@ -68,7 +79,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const body = this.toBody(exception, request.id);
-    if (body.statusCode === 503 && !(exception instanceof HttpException)) {
+    if (body.statusCode === 503 && !(exception instanceof HttpException) && !(exception instanceof DomainError)) {
       // An outage is logged once per request as a warning: the health check and metrics carry it, not a stack per request.
       this.logger.warn({ request_id: request.id, reason: exception instanceof Error ? exception.message : String(exception) }, body.message);
       void reply.header('retry-after', String(RETRY_AFTER_OUTAGE_SECONDS));
@@ -79,15 +90,20 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   private toBody(exception: unknown, requestId: string): ErrorBody {
+    const domain = exception instanceof DomainError ? describeDomainError(exception) : null;
+    if (domain) return { statusCode: domain.statusCode, error: reasonPhrase(domain.statusCode), code: domain.code, message: domain.message, requestId };
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
       return { statusCode, error: reasonPhrase(statusCode), ...describeHttpException(exception), requestId };
     }
     const clientError = fastifyClientError(exception);
-    if (clientError) return { ...clientError, error: reasonPhrase(clientError.statusCode), requestId };
+    if (clientError) {
+      const { statusCode, message } = clientError;
+      return { statusCode, error: reasonPhrase(statusCode), code: httpErrorCode(statusCode), message, requestId };
+    }
     const dependency = unavailableDependency(exception, this.ports);
-    if (dependency) return { statusCode: 503, error: reasonPhrase(503), message: UNAVAILABLE_MESSAGE[dependency], requestId };
-    return { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error', requestId };
+    if (dependency) return { statusCode: 503, error: reasonPhrase(503), code: httpErrorCode(503), message: UNAVAILABLE_MESSAGE[dependency], requestId };
+    return { statusCode: 500, error: 'Internal Server Error', code: INTERNAL_ERROR_CODE, message: 'Internal server error', requestId };
   }
 }
 

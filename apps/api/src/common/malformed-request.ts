@@ -6,6 +6,7 @@ import { generateRequestId, REQUEST_ID_HEADER } from '@app/observability';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { ErrorBody } from './all-exceptions.filter.js';
+import { httpErrorCode } from './error-codes.js';
 
 /** What Node's HTTP parser raises; `code` names the rule the request broke (HPE_INVALID_HEADER_TOKEN, …). */
 type HttpParserError = Error & { code?: string };
@@ -20,7 +21,7 @@ export function answerHttpClientError(error: HttpParserError, socket: Socket): v
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [statusCode, message] = describe(error.code);
   const requestId = generateRequestId(undefined);
-  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Bad Request', message, requestId };
+  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Bad Request', code: httpErrorCode(statusCode), message, requestId };
   const json = JSON.stringify(body);
   if (socket.writable) {
     socket.write(
@@ -45,6 +46,6 @@ function describe(code: string | undefined): [number, string] {
 export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const statusCode = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   const message = error.code === 'FST_ERR_BAD_URL' ? 'The path is not valid percent-encoded UTF-8' : error.message;
-  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Bad Request', message, requestId: request.id };
+  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Bad Request', code: httpErrorCode(statusCode), message, requestId: request.id };
   void reply.status(statusCode).header(REQUEST_ID_HEADER, request.id).header('content-type', 'application/json; charset=utf-8').send(body);
 }

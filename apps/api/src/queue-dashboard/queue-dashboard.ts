@@ -9,6 +9,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+import { httpErrorCode } from '../common/error-codes.js';
 import { OperatorCredentials } from './operator-credentials.js';
 
 /** Outside /api: operators open it in a browser, with HTTP Basic instead of a bearer token. */
@@ -17,7 +18,7 @@ export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function refuse(request: FastifyRequest, reply: FastifyReply, statusCode: number, error: string, message: string): FastifyReply {
-  return reply.status(statusCode).header('cache-control', 'no-store').send({ statusCode, error, message, requestId: request.id });
+  return reply.status(statusCode).header('cache-control', 'no-store').send({ statusCode, error, code: httpErrorCode(statusCode), message, requestId: request.id });
 }
 
 /**

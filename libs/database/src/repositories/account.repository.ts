@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
+import { DuplicateAccountError } from '../errors.js';
 import { MailAccount } from '../entities/mail-account.entity.js';
 import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import type { Page } from './keyset-cursor.js';
@@ -16,12 +17,6 @@ export type NewMailAccount = Omit<
 >;
 
 export type MailAccountChanges = Partial<Omit<MailAccount, 'id' | 'tenantId' | 'createdAt' | 'updatedAt'>>;
-
-export class DuplicateAccountError extends Error {
-  constructor(readonly email: string) {
-    super(`an account for ${email} already exists`);
-  }
-}
 
 const UNIQUE_VIOLATION = '23505';
 

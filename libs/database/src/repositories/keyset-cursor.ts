@@ -1,3 +1,5 @@
+import { InvalidCursorError } from '../errors.js';
+
 /**
  * Opaque cursors for keyset pagination: the sort key and id of the last item of a page, encoded
  * so clients treat them as tokens. A cursor that does not decode is rejected, not ignored.
@@ -5,12 +7,6 @@
 export interface KeysetPosition {
   at: string;
   id: string;
-}
-
-export class InvalidCursorError extends Error {
-  constructor() {
-    super('cursor is not valid');
-  }
 }
 
 export function encodeCursor(position: KeysetPosition): string {

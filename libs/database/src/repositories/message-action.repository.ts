@@ -2,6 +2,7 @@ import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
+import { MessageActionBusyError, MessageActionTargetNotFoundError } from '../errors.js';
 import { MailMessageAction } from '../entities/mail-message-action.entity.js';
 import type {
   MessageActionChange,
@@ -23,19 +24,6 @@ export interface PendingMessageAction {
   id: string;
   accountId: string;
   messageId: string;
-}
-
-export class MessageActionTargetNotFoundError extends Error {
-  constructor(readonly kind: 'message' | 'folder') {
-    super(`${kind} not found`);
-  }
-}
-
-/** A move or delete of the message is still being applied: where it will sit on the server is not known yet. */
-export class MessageActionBusyError extends Error {
-  constructor() {
-    super('a move or delete of this message is still being applied on the server; try again in a moment');
-  }
 }
 
 export interface FlagsRequest {

@@ -2,6 +2,7 @@ import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 
+import { MessageScopeNotFoundError } from '../errors.js';
 import { MailAccount } from '../entities/mail-account.entity.js';
 import { MailAttachment } from '../entities/mail-attachment.entity.js';
 import { MailFolder } from '../entities/mail-folder.entity.js';
@@ -78,13 +79,6 @@ export interface AttachmentSourceRow {
   partId: string;
   filename: string | null;
   contentType: string;
-}
-
-/** The requested account or folder does not exist for this tenant. */
-export class MessageScopeNotFoundError extends Error {
-  constructor(readonly scope: 'account' | 'folder') {
-    super(`${scope} not found`);
-  }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/iu;

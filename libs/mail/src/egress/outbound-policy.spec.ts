@@ -1,6 +1,7 @@
 import { loadConfig } from '@app/config';
 
-import { compileOutboundRules, decideOutbound, nonPublicRangeOf, OutboundPolicy, OutboundRefusedError, unmapIpv4 } from './outbound-policy.js';
+import { OutboundRefusedError } from '../errors.js';
+import { compileOutboundRules, decideOutbound, nonPublicRangeOf, OutboundPolicy, unmapIpv4 } from './outbound-policy.js';
 import type { HostResolver, ResolvedAddress } from './outbound-policy.js';
 
 const v4 = (address: string): ResolvedAddress => ({ address, family: 4 });

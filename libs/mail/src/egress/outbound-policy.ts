@@ -5,8 +5,7 @@ import { normalizeHostName } from '@app/config';
 import type { OutboundConfig, OutboundHostRule, PortRange } from '@app/config';
 import { Logger } from '@nestjs/common';
 
-/** The `code` of the API's error body when a tenant names a server the policy refuses. */
-export const OUTBOUND_REFUSED_CODE = 'mail_host_not_allowed';
+import { OutboundRefusedError } from '../errors.js';
 
 export interface ResolvedAddress {
   address: string;
@@ -24,25 +23,6 @@ export interface OutboundTarget {
   family: 4 | 6;
   /** The host name for TLS SNI and certificate checks; null when the host is an IP literal. */
   servername: string | null;
-}
-
-/**
- * A destination refused before any connection was attempted. The message names what the tenant
- * typed and which rule refused it, never what the name resolved to (that would map the internal
- * network); `detail` does, for the log.
- */
-export class OutboundRefusedError extends Error {
-  readonly code = OUTBOUND_REFUSED_CODE;
-
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    readonly reason: string,
-    readonly detail: string,
-  ) {
-    super(`Connections to ${host} port ${port} are not allowed: ${reason}`);
-    this.name = 'OutboundRefusedError';
-  }
 }
 
 export type OutboundDecision = { allowed: true } | { allowed: false; reason: string; detail: string };

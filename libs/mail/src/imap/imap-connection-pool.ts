@@ -4,6 +4,7 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import type { ImapFlow } from 'imapflow';
 
 import type { OutboundPolicy } from '../egress/outbound-policy.js';
+import { ImapPoolExhaustedError } from '../errors.js';
 import type { MailServerSettings } from '../mail-server-settings.js';
 import { openImapSession, withTimeout } from './imap-session.js';
 import type { ImapSession } from './imap-session.js';
@@ -19,16 +20,6 @@ export interface ImapPoolOptions {
   checkAfterMs: number;
   /** Every new connection goes to an address this admits. */
   policy: OutboundPolicy;
-}
-
-/** The pool stayed full for the whole wait: every connection of this process was busy. */
-export class ImapPoolExhaustedError extends Error {
-  constructor(
-    readonly size: number,
-    readonly waitedMs: number,
-  ) {
-    super(`all ${size} IMAP connections of this process stayed busy for ${waitedMs} ms`);
-  }
 }
 
 export class ImapPoolClosedError extends Error {

@@ -1,15 +1,10 @@
 import { ImapFlow } from 'imapflow';
 
 import type { OutboundPolicy } from '../egress/outbound-policy.js';
-import { MailServerLoginError, serverReason } from '../mail-server-settings.js';
+import { ImapTimeoutError, MailServerLoginError } from '../errors.js';
+import { serverReason } from '../mail-server-settings.js';
 import type { MailServerSettings } from '../mail-server-settings.js';
 import { imapClientOptions } from './imap-client-options.js';
-
-export class ImapTimeoutError extends Error {
-  constructor(readonly operation: string, readonly timeoutMs: number) {
-    super(`IMAP ${operation} timed out after ${timeoutMs} ms`);
-  }
-}
 
 /**
  * Resolves or rejects with `work`, or rejects with ImapTimeoutError after `timeoutMs` and calls

@@ -1,9 +1,11 @@
 import { pipeline, Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 
+import { ImapTimeoutError, MailServerConnectionError, MessagePartGoneError } from '../errors.js';
+import { serverReason } from '../mail-server-settings.js';
 import type { MailServerSettings } from '../mail-server-settings.js';
 import type { ImapConnectionPool } from './imap-connection-pool.js';
-import { ImapTimeoutError, withTimeout } from './imap-session.js';
+import { withTimeout } from './imap-session.js';
 
 /** Where one body part sits: the folder, the UIDVALIDITY its UID belongs to, the UID and the BODYSTRUCTURE section. */
 export interface MessagePartLocation {
@@ -12,9 +14,6 @@ export interface MessagePartLocation {
   uid: number;
   partId: string;
 }
-
-/** The part is not (or no longer) on the server where the stored copy says it is. */
-export class MessagePartGoneError extends Error {}
 
 export interface PartDownload {
   /** The decoded bytes (base64 and quoted-printable removed), in the part's own charset. */
@@ -36,7 +35,9 @@ export async function downloadMessagePart(
   location: MessagePartLocation,
   timeoutMs: number,
 ): Promise<PartDownload> {
-  const lease = await pool.acquire(settings);
+  const lease = await pool.acquire(settings).catch((error: unknown) => {
+    throw connectionFailure(error);
+  });
   const client = lease.client;
   let lock: { release(): void } | null = null;
   const releaseAll = (): void => {
@@ -61,8 +62,14 @@ export async function downloadMessagePart(
     return { content, charset: download.meta.charset ?? null };
   } catch (error: unknown) {
     releaseAll();
-    throw error;
+    throw connectionFailure(error);
   }
+}
+
+/** A socket error (ECONNREFUSED, ECONNRESET, ETIMEDOUT, …) from the mail server becomes MailServerConnectionError; anything else stays as it is. */
+function connectionFailure(error: unknown): unknown {
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^E[A-Z]+/u.test(error.code)) return new MailServerConnectionError(serverReason(error));
+  return error;
 }
 
 /**

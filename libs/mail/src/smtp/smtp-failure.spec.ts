@@ -1,4 +1,4 @@
-import { OutboundRefusedError } from '../egress/outbound-policy.js';
+import { OutboundRefusedError } from '../errors.js';
 import { classifySmtpFailure } from './smtp-failure.js';
 
 function smtpError(responseCode: number, response: string, extra: Record<string, unknown> = {}): Error {

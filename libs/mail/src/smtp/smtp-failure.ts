@@ -1,4 +1,4 @@
-import { OUTBOUND_REFUSED_CODE } from '../egress/outbound-policy.js';
+import { OUTBOUND_REFUSED_CODE } from '../errors.js';
 import { serverReason } from '../mail-server-settings.js';
 
 export type SmtpFailureKind = 'permanent' | 'transient';

@@ -1,13 +1,14 @@
 import { createTransport } from 'nodemailer';
 
 import type { OutboundPolicy } from '../egress/outbound-policy.js';
-import { isServerAnswer, MailServerLoginError, MailServerUnreachableError, resolveLoginTarget, serverReason } from '../mail-server-settings.js';
+import { LoginTestRejectedError, MailServerUnreachableError } from '../errors.js';
+import { isServerAnswer, resolveLoginTarget, serverReason } from '../mail-server-settings.js';
 import type { MailServerSettings } from '../mail-server-settings.js';
 import { smtpTransportOptions } from './smtp-transport-options.js';
 
 /**
  * Connects and authenticates without sending. Rejects with OutboundRefusedError before any
- * connection when the policy refuses the server, MailServerLoginError with the server's reply
+ * connection when the policy refuses the server, LoginTestRejectedError with the server's reply
  * when it answered, and MailServerUnreachableError when it never got that far.
  */
 export async function verifySmtpLogin(policy: OutboundPolicy, settings: MailServerSettings, timeoutMs: number): Promise<void> {
@@ -21,7 +22,7 @@ export async function verifySmtpLogin(policy: OutboundPolicy, settings: MailServ
   try {
     await Promise.race([transport.verify(), deadline]);
   } catch (error: unknown) {
-    if (isServerAnswer(error)) throw new MailServerLoginError('SMTP', serverReason(error));
+    if (isServerAnswer(error)) throw new LoginTestRejectedError('SMTP', serverReason(error));
     throw new MailServerUnreachableError('SMTP', settings.host, settings.port, serverReason(error));
   } finally {
     clearTimeout(timer);

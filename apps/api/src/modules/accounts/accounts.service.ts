@@ -1,11 +1,11 @@
 import { AppConfig } from '@app/config';
 import { CredentialCipher } from '@app/crypto';
-import { AccountRepository, DuplicateAccountError, InvalidCursorError } from '@app/database';
+import { AccountRepository } from '@app/database';
 import type { MailAccount, MailAccountChanges, Page } from '@app/database';
-import { MailServerLoginError, MailServerUnreachableError, OutboundPolicy, OutboundRefusedError, verifyImapLogin, verifySmtpLogin } from '@app/mail';
+import { AccountNotFoundError, MailServerUnreachableError, OutboundPolicy, OutboundRefusedError, verifyImapLogin, verifySmtpLogin } from '@app/mail';
 import { JobProducer } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
-import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 
 import { resolveServerSettings } from './account-defaults.js';
 import type { ResolvedServerSettings } from './account-defaults.js';
@@ -26,17 +26,12 @@ export class AccountsService {
   ) {}
 
   async list(limit: number, cursor?: string): Promise<Page<MailAccount>> {
-    try {
-      return await this.accounts.list(limit, cursor);
-    } catch (error: unknown) {
-      if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
-      throw error;
-    }
+    return this.accounts.list(limit, cursor);
   }
 
   async get(id: string): Promise<MailAccount> {
     const account = await this.accounts.findById(id);
-    if (!account) throw new NotFoundException(`Account ${id} not found`);
+    if (!account) throw new AccountNotFoundError(id, `Account ${id} not found`);
     return account;
   }
 
@@ -46,20 +41,18 @@ export class AccountsService {
     const smtp = resolveServerSettings('smtp', email, dto.smtp);
     const allowSelfSigned = dto.allowSelfSignedCertificates ?? false;
     if (verify) await this.verifyLogins(imap, smtp, dto.password, allowSelfSigned);
-    return this.translateDuplicate(() =>
-      this.accounts.create({
-        email,
-        displayName: dto.displayName ?? null,
-        ...columnsOf(imap, smtp),
-        encryptedPassword: this.cipher.encrypt(dto.password),
-        allowSelfSignedCertificates: allowSelfSigned,
-      }),
-    );
+    return this.accounts.create({
+      email,
+      displayName: dto.displayName ?? null,
+      ...columnsOf(imap, smtp),
+      encryptedPassword: this.cipher.encrypt(dto.password),
+      allowSelfSignedCertificates: allowSelfSigned,
+    });
   }
 
   async update(id: string, dto: UpdateAccountDto, verify: boolean): Promise<MailAccount> {
     const current = await this.accounts.findByIdWithSecret(id);
-    if (!current) throw new NotFoundException(`Account ${id} not found`);
+    if (!current) throw new AccountNotFoundError(id, `Account ${id} not found`);
     const email = dto.email?.trim() ?? current.email;
     const imap = resolveServerSettings('imap', email, dto.imap, serverOf(current, 'imap'));
     const smtp = resolveServerSettings('smtp', email, dto.smtp, serverOf(current, 'smtp'));
@@ -76,15 +69,15 @@ export class AccountsService {
       ...(dto.active !== undefined ? { active: dto.active } : {}),
       ...(dto.password !== undefined ? { encryptedPassword: this.cipher.encrypt(dto.password) } : {}),
     };
-    const updated = await this.translateDuplicate(() => this.accounts.update(id, changes));
-    if (!updated) throw new NotFoundException(`Account ${id} not found`);
+    const updated = await this.accounts.update(id, changes);
+    if (!updated) throw new AccountNotFoundError(id, `Account ${id} not found`);
     return updated;
   }
 
   /** Removes the account with everything synced for it, and its jobs still waiting in the queues. */
   async delete(id: string): Promise<void> {
     const deleted = await this.accounts.delete(id);
-    if (!deleted) throw new NotFoundException(`Account ${id} not found`);
+    if (!deleted) throw new AccountNotFoundError(id, `Account ${id} not found`);
     await this.jobs.removePendingJobsOfAccount(this.tenant.tenantId, id);
   }
 
@@ -101,29 +94,15 @@ export class AccountsService {
     await this.firstFailure([verifyImapLogin(this.outboundPolicy, imapSettings, timeoutMs), verifySmtpLogin(this.outboundPolicy, smtpSettings, timeoutMs)], () => true);
   }
 
-  /** Waits for every attempt, then throws the first failure that `counts`, translated. */
+  /** Waits for every attempt, then throws the first failure that `counts`; what an unreachable server's socket said goes to the log only. */
   private async firstFailure(attempts: Promise<unknown>[], counts: (error: unknown) => boolean): Promise<void> {
     const results = await Promise.allSettled(attempts);
     for (const result of results) {
-      if (result.status === 'rejected' && counts(result.reason)) throw this.loginFailure(result.reason);
-    }
-  }
-
-  private loginFailure(error: unknown): unknown {
-    if (error instanceof OutboundRefusedError) return new UnprocessableEntityException({ message: error.message, code: error.code });
-    if (error instanceof MailServerUnreachableError) {
-      this.logger.warn({ protocol: error.protocol, host: error.host, port: error.port, reason: error.detail }, 'Login test could not reach the mail server');
-      return new UnprocessableEntityException(error.message);
-    }
-    if (error instanceof MailServerLoginError) return new UnprocessableEntityException(error.message);
-    return error;
-  }
-
-  private async translateDuplicate<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error: unknown) {
-      if (error instanceof DuplicateAccountError) throw new ConflictException(error.message);
+      if (result.status !== 'rejected' || !counts(result.reason)) continue;
+      const error: unknown = result.reason;
+      if (error instanceof MailServerUnreachableError) {
+        this.logger.warn({ protocol: error.protocol, host: error.host, port: error.port, reason: error.detail }, 'Login test could not reach the mail server');
+      }
       throw error;
     }
   }

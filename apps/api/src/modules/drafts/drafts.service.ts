@@ -1,16 +1,17 @@
 import { AppConfig } from '@app/config';
-import { AccountRepository, DraftRepository, InvalidCursorError, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
+import { AccountRepository, DraftRepository, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
 import type { Draft, DraftContent, NewStoredAttachment, Page, StoredAttachmentRef } from '@app/database';
-import { replyReferences } from '@app/mail';
+import { AccountNotFoundError, replyReferences } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
 import { TenantContext, TenantScope } from '@app/tenancy';
-import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 
 import { assertWithinSizeLimit, decodeAttachments } from '../../common/message-fields/message-content.js';
 import type { MessageFieldsDto } from '../../common/message-fields/message-fields.dto.js';
 import { toMailboxes } from '../../common/message-fields/recipients.js';
 import { UploadsService } from '../uploads/uploads.service.js';
 import type { CreateDraftDto, UpdateDraftDto } from './dto/draft.dto.js';
+import { DraftBeingSentError, DraftNotFoundError, DraftVersionConflictError } from './errors.js';
 
 /**
  * Drafts live in PostgreSQL; the worker mirrors each one into the account's IMAP Drafts folder
@@ -35,7 +36,7 @@ export class DraftsService {
   async create(dto: CreateDraftDto): Promise<Draft> {
     const inline = decodeAttachments(dto);
     const account = await this.accounts.findById(dto.accountId);
-    if (!account) throw new NotFoundException(`Account ${dto.accountId} not found`);
+    if (!account) throw new AccountNotFoundError(dto.accountId, `Account ${dto.accountId} not found`);
     const draft = await this.scope.transaction(async () => {
       const attachments = await this.storeAttachments(account.id, dto, inline);
       return this.drafts.create(account.id, { ...contentOf(dto), attachments });
@@ -45,17 +46,12 @@ export class DraftsService {
   }
 
   async list(accountId: string | undefined, limit: number, cursor?: string): Promise<Page<Draft>> {
-    try {
-      return await this.drafts.list(accountId, limit, cursor);
-    } catch (error: unknown) {
-      if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
-      throw error;
-    }
+    return this.drafts.list(accountId, limit, cursor);
   }
 
   async get(id: string): Promise<Draft> {
     const draft = await this.drafts.findById(id);
-    if (!draft) throw new NotFoundException(`Draft ${id} not found`);
+    if (!draft) throw new DraftNotFoundError(id);
     return draft;
   }
 
@@ -63,13 +59,13 @@ export class DraftsService {
     const inline = decodeAttachments(dto);
     const { draft, previousKeys } = await this.scope.transaction(async () => {
       const current = await this.drafts.findByIdForUpdate(id);
-      if (!current) throw new NotFoundException(`Draft ${id} not found`);
+      if (!current) throw new DraftNotFoundError(id);
       await this.assertNotBeingSent(id);
-      if (current.version !== dto.version) throw staleVersion(id, dto.version, current.version);
+      if (current.version !== dto.version) throw new DraftVersionConflictError(id, dto.version, current.version);
       const attachments = await this.storeAttachments(current.accountId, dto, inline);
       const result = await this.drafts.update(id, dto.version, { ...contentOf(dto), attachments });
-      if (result.state === 'not-found') throw new NotFoundException(`Draft ${id} not found`);
-      if (result.state === 'stale') throw staleVersion(id, dto.version, result.currentVersion);
+      if (result.state === 'not-found') throw new DraftNotFoundError(id);
+      if (result.state === 'stale') throw new DraftVersionConflictError(id, dto.version, result.currentVersion);
       return { draft: result.draft, previousKeys: current.attachments.map((attachment) => attachment.storageKey) };
     });
     await this.storedAttachments.deleteUnreferenced(previousKeys);
@@ -80,11 +76,11 @@ export class DraftsService {
   async delete(id: string): Promise<void> {
     const deleted = await this.scope.transaction(async () => {
       const current = await this.drafts.findByIdForUpdate(id);
-      if (!current) throw new NotFoundException(`Draft ${id} not found`);
+      if (!current) throw new DraftNotFoundError(id);
       await this.assertNotBeingSent(id);
       return this.drafts.delete(id);
     });
-    if (!deleted) throw new NotFoundException(`Draft ${id} not found`);
+    if (!deleted) throw new DraftNotFoundError(id);
     await this.storedAttachments.deleteUnreferenced(deleted.attachments.map((attachment) => attachment.storageKey));
     await this.mirror(deleted, true);
   }
@@ -98,7 +94,7 @@ export class DraftsService {
 
   private async assertNotBeingSent(id: string): Promise<void> {
     const live = await this.sendRecords.findLiveForDraft(id);
-    if (live) throw new ConflictException(`Draft ${id} is being sent (send ${live.id}, ${live.state}) and can no longer change`);
+    if (live) throw new DraftBeingSentError(id, live.id, live.state);
   }
 
   /**
@@ -127,8 +123,4 @@ function contentOf(dto: MessageFieldsDto): Omit<DraftContent, 'attachments'> {
     inReplyTo: dto.inReplyTo ?? null,
     references: replyReferences(dto.inReplyTo, dto.references),
   };
-}
-
-function staleVersion(id: string, given: number, current: number): ConflictException {
-  return new ConflictException(`Draft ${id} was changed meanwhile: the edit is based on version ${given}, the stored version is ${current}`);
 }

@@ -1,5 +1,6 @@
 import { FolderReadRepository } from '@app/database';
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { AccountNotFoundError } from '@app/mail';
+import { Injectable } from '@nestjs/common';
 
 import { FolderDto } from './dto/folder.dto.js';
 import type { FolderListDto } from './dto/folder.dto.js';
@@ -11,7 +12,7 @@ export class MailboxesService {
   /** Another tenant's account is as unknown as a missing one. */
   async list(accountId: string): Promise<FolderListDto> {
     const rows = await this.folders.listByAccount(accountId);
-    if (!rows) throw new NotFoundException(`account ${accountId} not found`);
+    if (!rows) throw new AccountNotFoundError(accountId);
     return { items: rows.map((row) => FolderDto.from(row)) };
   }
 }

@@ -1,9 +1,9 @@
 import { AppConfig } from '@app/config';
-import { MessageActionBusyError, MessageActionRepository, MessageActionTargetNotFoundError } from '@app/database';
+import { MessageActionRepository } from '@app/database';
 import type { FlagsRequest, RequestedAction } from '@app/database';
 import { JobName, JobProducer } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
-import { BadRequestException, ConflictException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, Injectable, ServiceUnavailableException } from '@nestjs/common';
 
 import { MessageActionAcceptedDto } from './dto/message-actions.dto.js';
 
@@ -38,14 +38,7 @@ export class MessageActionsService {
     if (!this.config.features.backgroundJobs) {
       throw new ServiceUnavailableException('Background jobs are disabled on this deployment (ENABLE_BACKGROUND_JOBS=false): message changes cannot be applied');
     }
-    let requested: RequestedAction;
-    try {
-      requested = await record();
-    } catch (error: unknown) {
-      if (error instanceof MessageActionTargetNotFoundError) throw new NotFoundException(error.message);
-      if (error instanceof MessageActionBusyError) throw new ConflictException(error.message);
-      throw error;
-    }
+    const requested = await record();
     if (requested.actionId !== null) await this.enqueue(requested, requested.actionId);
     return MessageActionAcceptedDto.from(requested);
   }

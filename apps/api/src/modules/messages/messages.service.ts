@@ -1,9 +1,10 @@
-import { InvalidCursorError, MessageReadRepository, MessageScopeNotFoundError } from '@app/database';
+import { MessageReadRepository } from '@app/database';
 import type { MessageListCriteria, MessageSummaryRow, Page } from '@app/database';
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 
 import type { MessageDetailDto } from './dto/message-detail.dto.js';
 import { MessageSummaryDto } from './dto/message-summary.dto.js';
+import { MessageNotFoundError } from './errors.js';
 import type { MessagePageDto } from './dto/message-summary.dto.js';
 import { sanitizeMailHtml } from './html-sanitizer.js';
 
@@ -13,12 +14,12 @@ export class MessagesService {
 
   /** Lists and searches share this: newest first, keyset cursors, 400 for a bad cursor, 404 for an unknown account or folder. */
   async list(criteria: MessageListCriteria, limit: number, cursor?: string): Promise<MessagePageDto> {
-    return toPage(await translateListErrors(() => this.messages.list(criteria, limit, cursor)));
+    return toPage(await this.messages.list(criteria, limit, cursor));
   }
 
   async get(id: string): Promise<MessageDetailDto> {
     const row = await this.messages.findById(id);
-    if (!row) throw new NotFoundException(`message ${id} not found`);
+    if (!row) throw new MessageNotFoundError(id);
     return {
       ...MessageSummaryDto.from(row),
       bcc: row.bcc,
@@ -38,14 +39,4 @@ export class MessagesService {
 
 function toPage(page: Page<MessageSummaryRow>): MessagePageDto {
   return { items: page.items.map((row) => MessageSummaryDto.from(row)), nextCursor: page.nextCursor };
-}
-
-export async function translateListErrors<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error: unknown) {
-    if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
-    if (error instanceof MessageScopeNotFoundError) throw new NotFoundException(error.message);
-    throw error;
-  }
 }

@@ -1,6 +1,5 @@
 import type { SendRecord } from '@app/database';
-import { UnprocessableEntityException } from '@nestjs/common';
-
+import { IdempotencyKeyReusedError } from './errors.js';
 import { assertSameRequest, idempotentRequest } from './idempotency-key.js';
 
 const sendWith = (requestFingerprint: string | null): SendRecord => ({ requestFingerprint }) as SendRecord;
@@ -43,7 +42,7 @@ describe('assertSameRequest', () => {
   it('refuses a different request under the same key with 422 naming the key', () => {
     const sut = (): void => assertSameRequest(sendWith('0'.repeat(64)), request);
 
-    expect(sut).toThrow(UnprocessableEntityException);
+    expect(sut).toThrow(IdempotencyKeyReusedError);
     expect(sut).toThrow(/Idempotency-Key "key-1" was already used for a different request/);
   });
 });

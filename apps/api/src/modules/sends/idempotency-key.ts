@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 
 import type { SendRecord } from '@app/database';
-import { BadRequestException, UnprocessableEntityException } from '@nestjs/common';
+import { BadRequestException } from '@nestjs/common';
 import { configure } from 'safe-stable-stringify';
+
+import { IdempotencyKeyReusedError } from './errors.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -49,7 +51,5 @@ export function idempotentRequest(key: string | null, operation: SendOperation, 
  */
 export function assertSameRequest(record: SendRecord, request: IdempotentRequest | null): void {
   if (request === null || record.requestFingerprint === null || record.requestFingerprint === request.fingerprint) return;
-  throw new UnprocessableEntityException(
-    `Idempotency-Key "${request.key}" was already used for a different request within the last 24 hours; nothing was sent. Use a new key for a new message.`,
-  );
+  throw new IdempotencyKeyReusedError(request.key);
 }

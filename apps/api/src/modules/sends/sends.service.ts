@@ -3,14 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@app/config';
 import { AccountRepository, DraftRepository, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
 import type { MailAccount, SendContent, SendRecordCreation, SendRecord } from '@app/database';
-import { draftSendContent, messageIdDomain, replyReferences } from '@app/mail';
+import { AccountNotFoundError, draftSendContent, messageIdDomain, replyReferences } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
-import { BadRequestException, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 
 import { assertWithinSizeLimit, decodeAttachments } from '../../common/message-fields/message-content.js';
 import { toMailboxes } from '../../common/message-fields/recipients.js';
+import { DraftNotFoundError } from '../drafts/errors.js';
 import { UploadsService } from '../uploads/uploads.service.js';
 import type { ComposeMessageDto } from './dto/compose-message.dto.js';
+import { SendNotFoundError } from './errors.js';
 import { assertSameRequest, idempotentRequest } from './idempotency-key.js';
 import type { IdempotentRequest } from './idempotency-key.js';
 import { SendRequestBatches } from './send-request-batches.js';
@@ -69,7 +71,7 @@ export class SendsService {
       // insert that finds the key taken.
       assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, []);
       const account = await this.batches.account(dto.accountId);
-      if (!account) throw new NotFoundException(`Account ${dto.accountId} not found`);
+      if (!account) throw new AccountNotFoundError(dto.accountId, `Account ${dto.accountId} not found`);
       const result = await this.batches.createIdempotent({
         values: { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, []) },
         idempotencyKey,
@@ -109,7 +111,7 @@ export class SendsService {
     const creation = await this.scope.transaction(async (): Promise<SendRecordCreation> => {
       // The row lock serialises double clicks on "send": the second sees the first one's record.
       const draft = await this.drafts.findByIdForUpdate(draftId);
-      if (!draft) throw new NotFoundException(`Draft ${draftId} not found`);
+      if (!draft) throw new DraftNotFoundError(draftId);
       const live = await this.sendRecords.findLiveForDraft(draftId);
       if (live) {
         // The send that won the race may have come without a key; bind ours to it so a replay
@@ -130,7 +132,7 @@ export class SendsService {
 
   async findSendRecord(id: string): Promise<SendRecord> {
     const record = await this.sendRecords.findById(id);
-    if (!record) throw new NotFoundException(`Send ${id} not found`);
+    if (!record) throw new SendNotFoundError(id);
     return record;
   }
 
@@ -171,7 +173,7 @@ export class SendsService {
 
   private async accountOrFail(accountId: string): Promise<MailAccount> {
     const account = await this.accounts.findById(accountId);
-    if (!account) throw new NotFoundException(`Account ${accountId} not found`);
+    if (!account) throw new AccountNotFoundError(accountId, `Account ${accountId} not found`);
     return account;
   }
 }

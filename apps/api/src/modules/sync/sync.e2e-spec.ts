@@ -105,7 +105,8 @@ describe('/api/sync', () => {
 
     for (const response of [unknown, foreign]) {
       expect(response.statusCode).toBe(404);
-      expect(Object.keys(response.json()).sort()).toEqual(['error', 'message', 'requestId', 'statusCode']);
+      expect(Object.keys(response.json()).sort()).toEqual(['code', 'error', 'message', 'requestId', 'statusCode']);
+      expect(response.json()).toMatchObject({ code: 'account_not_found' });
     }
   });
 
@@ -117,7 +118,7 @@ describe('/api/sync', () => {
     try {
       const response = await disabled.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth });
       expect(response.statusCode).toBe(503);
-      expect(response.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', message: expect.stringMatching(message) as unknown, requestId: expect.any(String) as unknown });
+      expect(response.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', code: 'service_unavailable', message: expect.stringMatching(message) as unknown, requestId: expect.any(String) as unknown });
     } finally {
       await disabled.stop();
     }

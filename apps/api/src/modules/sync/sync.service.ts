@@ -2,10 +2,11 @@ import { AppConfig } from '@app/config';
 import { RedisCacheMetrics } from '@app/observability';
 import { AccountRepository, FolderRepository, SyncRunRepository } from '@app/database';
 import type { SyncRun } from '@app/database';
+import { AccountNotFoundError } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
 import type { SyncAccountPayload } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
-import { Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 
 import type { SyncAcceptedDto, SyncStatusDto } from './dto/sync-response.dto.js';
 
@@ -37,7 +38,7 @@ export class SyncService {
       throw new ServiceUnavailableException('Background jobs are disabled on this deployment (ENABLE_BACKGROUND_JOBS=false): syncs cannot be queued');
     }
     const account = await this.accounts.findById(accountId);
-    if (!account) throw new NotFoundException(`account ${accountId} not found`);
+    if (!account) throw new AccountNotFoundError(accountId);
 
     const tenantId = this.tenantContext.tenantId;
     const run = await this.runs.create({ accountId, trigger: 'manual', full: request.full ?? false });
@@ -69,7 +70,7 @@ export class SyncService {
 
   async status(accountId: string): Promise<SyncStatusDto> {
     const account = await this.accounts.findById(accountId);
-    if (!account) throw new NotFoundException(`account ${accountId} not found`);
+    if (!account) throw new AccountNotFoundError(accountId);
     const [folders, lastRun] = await Promise.all([this.folders.listForAccount(accountId), this.runs.latestForAccount(accountId)]);
     return {
       accountId,

@@ -1,8 +1,9 @@
 import { AppConfig } from '@app/config';
 import { AccountRepository, StoredAttachmentRepository } from '@app/database';
 import type { NewStoredAttachment, StoredAttachmentRef } from '@app/database';
+import { AccountNotFoundError } from '@app/mail';
 import type { Multipart } from '@fastify/multipart';
-import { BadRequestException, HttpException, Injectable, NotFoundException, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
+import { BadRequestException, HttpException, Injectable, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 
 import { megabytes } from '../../common/message-fields/message-content.js';
@@ -38,7 +39,7 @@ export class UploadsService {
   async upload(accountId: string, request: FastifyRequest): Promise<StoredAttachmentRef[]> {
     if (!request.isMultipart()) throw new UnsupportedMediaTypeException('Send multipart/form-data with one or more file parts');
     const account = await this.accounts.findById(accountId);
-    if (!account) throw new NotFoundException(`Account ${accountId} not found`);
+    if (!account) throw new AccountNotFoundError(accountId, `Account ${accountId} not found`);
     const limitBytes = this.config.mail.maxMessageBytes;
     // Busboy cuts a file short one byte past the limit, so the byte count below sees it as too large.
     const boundary = MultipartPartHeaders.boundaryOf(request.headers['content-type']);

@@ -1,4 +1,4 @@
-import { SearchParseError } from './parse-error.js';
+import { SearchParseError } from '../errors.js';
 import { parseSearchQuery as sut } from './search-query.parser.js';
 
 const text = (value: string, phrase = false) => ({ kind: 'text', value, phrase });

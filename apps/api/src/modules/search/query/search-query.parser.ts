@@ -1,6 +1,6 @@
 import type { MessageFilter } from '@app/database';
 
-import { SearchParseError } from './parse-error.js';
+import { SearchParseError } from '../errors.js';
 import { tokenize } from './tokenizer.js';
 import type { Token } from './tokenizer.js';
 

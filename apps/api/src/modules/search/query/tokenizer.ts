@@ -1,4 +1,4 @@
-import { SearchParseError } from './parse-error.js';
+import { SearchParseError } from '../errors.js';
 
 export type Token =
   | { type: 'word'; value: string; position: number }

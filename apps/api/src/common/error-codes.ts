@@ -1,0 +1,132 @@
+import type { DatabaseErrorCode } from '@app/database';
+import type { DomainError } from '@app/errors';
+import type { MailErrorCode } from '@app/mail';
+import { HttpStatus } from '@nestjs/common';
+
+import type { AuthErrorCode } from '../auth/errors.js';
+import type { DraftErrorCode } from '../modules/drafts/errors.js';
+import type { SendErrorCode } from '../modules/sends/errors.js';
+import type { MessagesErrorCode } from '../modules/messages/errors.js';
+import type { SearchErrorCode } from '../modules/search/errors.js';
+import type { ThreadsErrorCode } from '../modules/threads/errors.js';
+
+export type DomainErrorCode = DatabaseErrorCode | MailErrorCode | AuthErrorCode | DraftErrorCode | SendErrorCode | MessagesErrorCode | SearchErrorCode | ThreadsErrorCode;
+
+interface DomainErrorAnswer {
+  status: HttpStatus;
+  /** What the code means to a client; published in the OpenAPI document. */
+  description: string;
+  /** What the client is told when it is not the error's own message (which may carry detail meant for the log). */
+  message?: (error: DomainError) => string;
+}
+
+/**
+ * Every domain error's HTTP answer, in one place: services and guards let domain errors
+ * propagate and AllExceptionsFilter answers them from here. A code missing from this table does
+ * not compile; a DomainError whose code is not here anyway is answered as a 500.
+ */
+export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>> = {
+  invalid_cursor: { status: HttpStatus.BAD_REQUEST, description: 'The page cursor was not issued by this service or was altered' },
+  invalid_search_query: {
+    status: HttpStatus.BAD_REQUEST,
+    description: 'The search query does not parse; the message names the 1-based character position',
+    message: (error) => `invalid search query: ${error.message}`,
+  },
+  invalid_token: {
+    status: HttpStatus.UNAUTHORIZED,
+    description: 'The bearer token does not verify (signature, expiry, algorithm) or its tenant claim is malformed',
+    message: (error) => `Invalid token: ${error.message}`,
+  },
+  account_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such account for the tenant' },
+  folder_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such folder in the account' },
+  message_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such message for the tenant' },
+  thread_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such thread for the tenant' },
+  attachment_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such attachment of the message' },
+  draft_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such draft for the tenant' },
+  send_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such send for the tenant' },
+  message_part_gone: {
+    status: HttpStatus.NOT_FOUND,
+    description: 'The attachment is no longer where the last sync saw it on the IMAP server; sync the account',
+    message: (error) => `${error.message}; sync the account to refresh it`,
+  },
+  account_already_exists: { status: HttpStatus.CONFLICT, description: 'The tenant already has an account with this email address' },
+  draft_version_conflict: { status: HttpStatus.CONFLICT, description: 'The draft changed since the version the edit is based on; fetch it and retry' },
+  draft_being_sent: { status: HttpStatus.CONFLICT, description: 'A send of the draft is queued or under way; the draft can no longer change' },
+  message_action_pending: { status: HttpStatus.CONFLICT, description: 'A move or delete of the message is still being applied on the server; try again shortly' },
+  idempotency_key_reused: { status: HttpStatus.UNPROCESSABLE_ENTITY, description: 'The Idempotency-Key was used within 24 hours for a different request; nothing was sent' },
+  mail_host_not_allowed: { status: HttpStatus.UNPROCESSABLE_ENTITY, description: 'The outbound policy refuses the IMAP or SMTP server; nothing connected to it' },
+  mail_login_rejected: { status: HttpStatus.UNPROCESSABLE_ENTITY, description: 'The login test with the given settings was refused by the server (the message is its reason)' },
+  mail_server_unreachable: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    description: 'The login test could not connect to the server or finish TLS (the same answer whatever the socket said)',
+  },
+  mail_server_login_failed: { status: HttpStatus.BAD_GATEWAY, description: "The account's IMAP server refused its stored credentials" },
+  mail_server_connection_failed: { status: HttpStatus.BAD_GATEWAY, description: "The account's IMAP server could not be reached or dropped the connection" },
+  mail_connections_busy: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    description: 'Every IMAP connection of this server is busy; try again shortly',
+    message: () => 'every IMAP connection of this server is busy; try again shortly',
+  },
+  mail_server_timeout: {
+    status: HttpStatus.GATEWAY_TIMEOUT,
+    description: "The account's IMAP server did not answer in time",
+    message: (error) => `the IMAP server did not answer in time (${error.message})`,
+  },
+};
+
+/** The code of an error that is not a domain error — refused by validation, the framework or a guard — by its status. */
+const HTTP_ERROR_CODES = {
+  [HttpStatus.BAD_REQUEST]: 'validation_failed',
+  [HttpStatus.UNAUTHORIZED]: 'unauthorized',
+  [HttpStatus.FORBIDDEN]: 'forbidden',
+  [HttpStatus.NOT_FOUND]: 'not_found',
+  [HttpStatus.METHOD_NOT_ALLOWED]: 'method_not_allowed',
+  [HttpStatus.REQUEST_TIMEOUT]: 'request_timeout',
+  [HttpStatus.CONFLICT]: 'conflict',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'payload_too_large',
+  [HttpStatus.URI_TOO_LONG]: 'uri_too_long',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'unsupported_media_type',
+  [HttpStatus.UNPROCESSABLE_ENTITY]: 'unprocessable_entity',
+  [HttpStatus.TOO_MANY_REQUESTS]: 'rate_limited',
+  431: 'headers_too_large',
+  [HttpStatus.INTERNAL_SERVER_ERROR]: 'internal_error',
+  [HttpStatus.SERVICE_UNAVAILABLE]: 'service_unavailable',
+} as const;
+
+const HTTP_ERROR_DESCRIPTIONS: Record<(typeof HTTP_ERROR_CODES)[keyof typeof HTTP_ERROR_CODES] | 'request_refused', string> = {
+  validation_failed: 'The request is invalid: a body or query field (`details` lists each), a header value, the JSON, or the path',
+  unauthorized: 'No bearer token was sent',
+  forbidden: 'The tenant header is malformed or does not match the token, or the operator credentials are wrong',
+  not_found: 'No such route',
+  method_not_allowed: 'The route does not take this method',
+  request_timeout: 'The request was not received in time',
+  conflict: 'The request conflicts with the current state',
+  payload_too_large: 'The body, an upload or the message is over its size limit',
+  uri_too_long: 'A path parameter is over its length limit',
+  unsupported_media_type: 'The body has a Content-Type the route does not take',
+  unprocessable_entity: 'The request is well-formed but cannot be carried out',
+  rate_limited: 'Too many requests; Retry-After says when to try again',
+  headers_too_large: 'The request line and headers are too large',
+  request_refused: 'Another client error',
+  internal_error: 'An unexpected failure; its details are logged under the request id, never returned',
+  service_unavailable: 'A backing service (PostgreSQL, Redis) is unavailable or a feature is disabled on this deployment; Retry-After when it is an outage',
+};
+
+export const INTERNAL_ERROR_CODE = 'internal_error';
+
+/** The generic code of an HTTP status, for errors without a code of their own. */
+export function httpErrorCode(status: number): string {
+  const code = (HTTP_ERROR_CODES as Partial<Record<number, string>>)[status];
+  if (code !== undefined) return code;
+  return status >= 400 && status < 500 ? 'request_refused' : INTERNAL_ERROR_CODE;
+}
+
+/** Every code an error body can carry, with its status (null: any status of its class) and meaning, for the API document. */
+export function errorCodeCatalogue(): { code: string; status: number | null; description: string }[] {
+  const domain = Object.entries(DOMAIN_ERRORS).map(([code, answer]) => ({ code, status: answer.status, description: answer.description }));
+  const generic = Object.entries(HTTP_ERROR_DESCRIPTIONS).map(([code, description]) => {
+    const status = Object.entries(HTTP_ERROR_CODES).find(([, candidate]) => candidate === code)?.[0];
+    return { code, status: status === undefined ? null : Number(status), description };
+  });
+  return [...domain, ...generic];
+}
