@@ -15,6 +15,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 fi
 
 npm run lint
+npm run format:check
 npm run typecheck
 npm run build
 node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --maxWorkers=2 "$@"

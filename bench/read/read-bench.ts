@@ -109,8 +109,10 @@ function captureStatements(): { start: () => void; stop: () => CapturedQuery[] }
   const original = prototype.query;
   prototype.query = function (this: unknown, ...args: unknown[]) {
     const [sql, values] = args;
-    if (captured && typeof sql === 'string') captured.push({ sql, values: Array.isArray(values) ? values : [], asTenant: false });
-    if (captured && sql instanceof TenantStatement) captured.push({ sql: sql.text, values: sql.values ?? [], asTenant: true });
+    if (captured && typeof sql === 'string')
+      captured.push({ sql, values: Array.isArray(values) ? values : [], asTenant: false });
+    if (captured && sql instanceof TenantStatement)
+      captured.push({ sql: sql.text, values: sql.values ?? [], asTenant: true });
     return original.apply(this, args);
   };
   return {
@@ -175,12 +177,17 @@ async function main(): Promise<void> {
       const seeded = await seedMailbox(client, TENANT, MESSAGES, 0.42);
       await seedMailbox(client, NOISE_TENANT, MESSAGES, 0.24);
       await client.query('VACUUM ANALYZE');
-      log(`seeded ${MESSAGES} messages for ${TENANT} and ${MESSAGES} for ${NOISE_TENANT} in ${Date.now() - started} ms`);
+      log(
+        `seeded ${MESSAGES} messages for ${TENANT} and ${MESSAGES} for ${NOISE_TENANT} in ${Date.now() - started} ms`,
+      );
       return seeded;
     }, ownerUrl);
 
     // The statements are captured from an API in this process, then the measured one runs apart.
-    const token = new JwtService({ secret: config.auth.jwtSecret ?? '' }).sign({ sub: 'bench', tenant: TENANT }, { expiresIn: '1h' });
+    const token = new JwtService({ secret: config.auth.jwtSecret ?? '' }).sign(
+      { sub: 'bench', tenant: TENANT },
+      { expiresIn: '1h' },
+    );
     const headers = { authorization: `Bearer ${token}` };
     const paths = {
       list: `/api/messages?${new URLSearchParams({ accountId: mailbox.accountId, folder: 'INBOX', limit: String(PAGE) }).toString()}`,
@@ -194,7 +201,12 @@ async function main(): Promise<void> {
     // Closed last, after the measured processes stopped: its queues are theirs too (same names and
     // key prefix), and their Redis keys go with the database.
     cleanups.push(async () => {
-      await Promise.all(app.get(JobProducer).allQueues().map((queue) => queue.obliterate({ force: true })));
+      await Promise.all(
+        app
+          .get(JobProducer)
+          .allQueues()
+          .map((queue) => queue.obliterate({ force: true })),
+      );
       await app.close();
     });
     await app.listen(0, '127.0.0.1');
@@ -204,13 +216,20 @@ async function main(): Promise<void> {
       const response = await fetch(`${apiUrl}${path}`, { headers });
       const statements = capture.stop();
       const body = (await response.json()) as { items?: { id: string }[] };
-      if (response.status !== 200 || !body.items) throw new Error(`${name}: API answered ${response.status} ${JSON.stringify(body)}`);
-      const select = statements.find((statement) => /^\s*SELECT\b/i.test(statement.sql) && !statement.sql.includes('set_config'));
+      if (response.status !== 200 || !body.items)
+        throw new Error(`${name}: API answered ${response.status} ${JSON.stringify(body)}`);
+      const select = statements.find(
+        (statement) => /^\s*SELECT\b/i.test(statement.sql) && !statement.sql.includes('set_config'),
+      );
       if (!select) throw new Error(`${name}: no SELECT captured`);
       routes[`/${name}`] = select;
       expectedIds[name] = body.items.map((item) => item.id).join(',');
-      const described = statements.map((statement) => `${statement.asTenant ? 'set_config+' : ''}${statement.sql.trim().split(/\s+/)[0] ?? ''}`);
-      log(`${name}: ${body.items.length} items; ${statements.length} round trips per request (${described.join(', ')})`);
+      const described = statements.map(
+        (statement) => `${statement.asTenant ? 'set_config+' : ''}${statement.sql.trim().split(/\s+/)[0] ?? ''}`,
+      );
+      log(
+        `${name}: ${body.items.length} items; ${statements.length} round trips per request (${described.join(', ')})`,
+      );
     }
 
     if (env.BENCH_EXPLAIN === '1') {
@@ -218,9 +237,14 @@ async function main(): Promise<void> {
         for (const [route, query] of Object.entries(routes)) {
           await client.query('BEGIN');
           await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [TENANT]);
-          const plan = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${query.sql}`, query.values);
+          const plan = await client.query<{ 'QUERY PLAN': string }>(
+            `EXPLAIN (ANALYZE, BUFFERS) ${query.sql}`,
+            query.values,
+          );
           await client.query('ROLLBACK');
-          log(`\n${route}: ${query.sql}\n${JSON.stringify(query.values)}\n${plan.rows.map((row) => row['QUERY PLAN']).join('\n')}`);
+          log(
+            `\n${route}: ${query.sql}\n${JSON.stringify(query.values)}\n${plan.rows.map((row) => row['QUERY PLAN']).join('\n')}`,
+          );
         }
       }, appUrl);
     }
@@ -229,7 +253,13 @@ async function main(): Promise<void> {
     // it (as Nest's shutdown hook does), hence the preload. Cluster workers inherit both flags.
     const profileDir = env.BENCH_CPU_PROFILE_DIR;
     const profiling = (server: string): string[] =>
-      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, server)}`, `--import=${pathToFileURL(EXIT_ON_SIGTERM).href}`] : [];
+      profileDir
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${join(profileDir, server)}`,
+            `--import=${pathToFileURL(EXIT_ON_SIGTERM).href}`,
+          ]
+        : [];
     const api = await ServerProcess.start(API_ENTRY, apiEnv, '/health', profiling('api'));
     cleanups.push(() => api.stop());
     const baseline = await ServerProcess.start(
@@ -250,10 +280,16 @@ async function main(): Promise<void> {
     for (const name of Object.keys(paths)) {
       const response = await fetch(`${baseline.url}/${name}`);
       const body = (await response.json()) as { items: { id: string }[] };
-      if (body.items.map((item) => item.id).join(',') !== expectedIds[name]) throw new Error(`${name}: baseline and API disagree`);
+      if (body.items.map((item) => item.id).join(',') !== expectedIds[name])
+        throw new Error(`${name}: baseline and API disagree`);
     }
 
-    const run = async (server: ServerProcess, path: string, withHeaders: Record<string, string> = {}, connections = CONNECTIONS): Promise<Measured> => {
+    const run = async (
+      server: ServerProcess,
+      path: string,
+      withHeaders: Record<string, string> = {},
+      connections = CONNECTIONS,
+    ): Promise<Measured> => {
       const url = `${server.url}${path}`;
       await autocannon({ url, connections, duration: WARMUP, headers: withHeaders });
       const cpuBefore = server.cpuSeconds();
@@ -296,7 +332,10 @@ async function main(): Promise<void> {
     const verdicts = [
       ['search p50 < 20 ms', search !== undefined && search.latency.p50 < 20],
       ['search p99 < 100 ms', search !== undefined && search.latency.p99 < 100],
-      ['list >= 0.5 x baseline req/s', list !== undefined && list.api.requests.average >= 0.5 * list.base.requests.average],
+      [
+        'list >= 0.5 x baseline req/s',
+        list !== undefined && list.api.requests.average >= 0.5 * list.base.requests.average,
+      ],
     ] as const;
     log('');
     for (const [target, met] of verdicts) log(`${met ? 'met    ' : 'MISSED '} ${target}`);
@@ -304,7 +343,10 @@ async function main(): Promise<void> {
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     if (reused || env.BENCH_KEEP_DATABASE === '1') log(`kept database ${databaseName}`);
-    else await admin((client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(databaseName)} WITH (FORCE)`));
+    else
+      await admin((client) =>
+        client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(databaseName)} WITH (FORCE)`),
+      );
   }
 }
 

@@ -8,8 +8,12 @@ export interface SeededMailbox {
 
 /** Common words get picked far more often than rare ones, as in real text (roughly Zipf). */
 const VOCABULARY = [
-  ...'the and for you with this that have from your will are not our can all please thanks meeting report budget project update team review'.split(' '),
-  ...'schedule customer order delivery contract draft proposal question answer travel lunch office holiday release version invoice'.split(' '),
+  ...'the and for you with this that have from your will are not our can all please thanks meeting report budget project update team review'.split(
+    ' ',
+  ),
+  ...'schedule customer order delivery contract draft proposal question answer travel lunch office holiday release version invoice'.split(
+    ' ',
+  ),
   ...Array.from({ length: 3000 }, (_, index) => `term${index}`),
 ];
 
@@ -19,7 +23,12 @@ const VOCABULARY = [
  * 70% INBOX, 20% Sent, 10% Archive; 500 senders with a skewed share; ~40-word bodies; one in
  * three unread, one in seven with attachments, one in forty flagged; one message every 5 minutes.
  */
-export async function seedMailbox(client: pg.Client, tenantId: string, count: number, seed: number): Promise<SeededMailbox> {
+export async function seedMailbox(
+  client: pg.Client,
+  tenantId: string,
+  count: number,
+  seed: number,
+): Promise<SeededMailbox> {
   await client.query('BEGIN');
   await client.query(`SELECT set_config('app.tenant_id', $1, true), setseed($2)`, [tenantId, seed]);
   await client.query(`INSERT INTO tenants (id) VALUES ($1) ON CONFLICT DO NOTHING`, [tenantId]);

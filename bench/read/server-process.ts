@@ -13,19 +13,28 @@ export class ServerProcess {
     readonly url: string,
   ) {}
 
-  static async start(entry: string, env: Record<string, string>, readyPath: string, execArgv: string[] = []): Promise<ServerProcess> {
+  static async start(
+    entry: string,
+    env: Record<string, string>,
+    readyPath: string,
+    execArgv: string[] = [],
+  ): Promise<ServerProcess> {
     const port = await freePort();
     const output: string[] = [];
     const child = spawn(process.execPath, [...execArgv, entry], {
       env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    for (const stream of [child.stdout, child.stderr])
+      stream?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     const server = new ServerProcess(child, `http://127.0.0.1:${port}`);
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}: ${output.join('')}`);
-      const ready = await fetch(`${server.url}${readyPath}`).then((response) => response.status < 500, () => false);
+      const ready = await fetch(`${server.url}${readyPath}`).then(
+        (response) => response.status < 500,
+        () => false,
+      );
       if (ready) return server;
       if (Date.now() > deadline) throw new Error(`${entry} did not answer within 60 s: ${output.join('')}`);
       await new Promise((resolve) => setTimeout(resolve, 200));

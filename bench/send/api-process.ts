@@ -30,14 +30,21 @@ export interface ApiRequest {
   /** Idempotency-Keys are `${keyPrefix}-${index}`. */
   keyPrefix: string;
 }
-export type ApiReply = { type: 'ready' } | { type: 'sent'; startedAt: number; finishedAt: number; cpuMs: number; messageIds: string[]; replayed: number };
+export type ApiReply =
+  | { type: 'ready' }
+  | { type: 'sent'; startedAt: number; finishedAt: number; cpuMs: number; messageIds: string[]; replayed: number };
 
 @Module({})
 class ApiPartModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiPartModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench-send-api'), TenancyModule, QueueModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot('email_service-bench-send-api'),
+        TenancyModule,
+        QueueModule,
+      ],
       providers: [UploadsService, SendsService, SendRequestBatches],
     };
   }

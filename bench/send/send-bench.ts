@@ -62,7 +62,10 @@ const SINK_HOST = '127.0.0.1';
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
-const load = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 
 function databaseUrl(name: string, role?: string): string {
   const url = new URL(ADMIN_URL);
@@ -114,8 +117,14 @@ class Part<Request extends { type: string }, Reply extends { type: string }> {
     script: string,
     childEnv: Record<string, string>,
   ): Promise<Part<Request, Reply>> {
-    const execArgv = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-    const child = fork(new URL(script, import.meta.url), { env: { PATH: env.PATH ?? '', ...childEnv }, execArgv, stdio: 'inherit' });
+    const execArgv = CPU_PROFILE_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`]
+      : [];
+    const child = fork(new URL(script, import.meta.url), {
+      env: { PATH: env.PATH ?? '', ...childEnv },
+      execArgv,
+      stdio: 'inherit',
+    });
     const part = new Part<Request, Reply>(name, child);
     await part.next('ready');
     return part;
@@ -184,7 +193,8 @@ async function verifyAtSink(sink: Sink, expected: readonly string[], label: stri
   const counts = await sink.countsByMessageId();
   const lost = expected.filter((id) => !counts.has(id));
   const doubled = expected.filter((id) => (counts.get(id) ?? 0) > 1);
-  if (lost.length > 0 || doubled.length > 0) throw new Error(`${label}: ${lost.length} lost, ${doubled.length} doubled at the sink`);
+  if (lost.length > 0 || doubled.length > 0)
+    throw new Error(`${label}: ${lost.length} lost, ${doubled.length} doubled at the sink`);
 }
 
 /** The orchestrating process's own small context: accounts for each round, the send queue. */
@@ -193,7 +203,13 @@ class OrchestratorModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: OrchestratorModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench-send'), TenancyModule, CryptoModule, QueueModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot('email_service-bench-send'),
+        TenancyModule,
+        CryptoModule,
+        QueueModule,
+      ],
     };
   }
 }
@@ -250,7 +266,15 @@ interface BaselineRun {
 }
 
 async function baseline(sink: Sink, services: ServiceTarget, count: number): Promise<BaselineRun> {
-  const transport = createTransport({ host: SINK_HOST, port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: POOL_SIZE, maxMessages: Infinity });
+  const transport = createTransport({
+    host: SINK_HOST,
+    port: sink.port,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: POOL_SIZE,
+    maxMessages: Infinity,
+  });
   const ids = Array.from({ length: count }, () => `<${randomUUID()}@bench.example>`);
   // Before the clock: it lists /proc, which is no part of the baseline's work.
   const serviceCpu = countServiceCpu(services);
@@ -258,7 +282,13 @@ async function baseline(sink: Sink, services: ServiceTarget, count: number): Pro
   const cpu = process.cpuUsage();
   await Promise.all(
     ids.map((messageId, index) =>
-      transport.sendMail({ from: 'Bench <bench@bench.example>', to: 'Sink <sink@sink.example>', messageId, date: new Date(), ...messageBody(index) }),
+      transport.sendMail({
+        from: 'Bench <bench@bench.example>',
+        to: 'Sink <sink@sink.example>',
+        messageId,
+        date: new Date(),
+        ...messageBody(index),
+      }),
     ),
   );
   const seconds = (performance.now() - started) / 1000;
@@ -315,7 +345,12 @@ interface QueueRun {
  * at once, as deployed. `drain`: the queue is paused while the API's part fills it, and the clock
  * measures only the worker taking the jobs from the queue to the server.
  */
-async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: string, count: number): Promise<QueueRun> {
+async function throughQueue(
+  bench: Bench,
+  mode: 'end-to-end' | 'drain',
+  label: string,
+  count: number,
+): Promise<QueueRun> {
   const { app, config, sink, api, worker, services } = bench;
   const accountIds = await createAccounts(bench, `${mode}-${label}`);
   const queue = app.get(JobProducer).queueFor(JobName.SendEmail);
@@ -324,7 +359,14 @@ async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: s
   await worker.next('awaiting');
   const drained = worker.next('drained');
   const serviceCpu = countServiceCpu(services);
-  api.send({ type: 'send', tenantId: TENANT, accountIds, count, concurrency: API_CONCURRENCY, keyPrefix: `bench-${mode}-${label}` });
+  api.send({
+    type: 'send',
+    tenantId: TENANT,
+    accountIds,
+    count,
+    concurrency: API_CONCURRENCY,
+    keyPrefix: `bench-${mode}-${label}`,
+  });
   const sent = await api.next('sent');
   let started = sent.startedAt;
   if (mode === 'drain') {
@@ -345,19 +387,29 @@ async function throughQueue(bench: Bench, mode: 'end-to-end' | 'drain', label: s
       [accountIds],
     );
     const unfinished = rows.filter((row) => row.state !== 'sent' || row.attempts !== 1 || !row.filed);
-    if (rows.length !== count || unfinished.length > 0) throw new Error(`queue (${mode}): ${rows.length} records, ${unfinished.length} not sent after exactly one attempt`);
+    if (rows.length !== count || unfinished.length > 0)
+      throw new Error(
+        `queue (${mode}): ${rows.length} records, ${unfinished.length} not sent after exactly one attempt`,
+      );
     recordIds = rows.map((row) => row.id);
   } finally {
     await owner.end();
   }
-  const jobs = (await Promise.all(recordIds.map((id) => queue.getJob(`send-${id}`)))).filter((job) => job !== undefined);
-  const average = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+  const jobs = (await Promise.all(recordIds.map((id) => queue.getJob(`send-${id}`)))).filter(
+    (job) => job !== undefined,
+  );
+  const average = (values: number[]): number =>
+    values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
   return {
     rate: count / ((at - started) / 1000),
     apiRate: count / ((sent.finishedAt - sent.startedAt) / 1000),
     apiCpuMs: sent.cpuMs / count,
     workerCpuMs: workerCpuMs / count,
-    services: { postgres: serviceCpuMs.postgres / count, redis: serviceCpuMs.redis === null ? null : serviceCpuMs.redis / count, sink: serviceCpuMs.sink / count },
+    services: {
+      postgres: serviceCpuMs.postgres / count,
+      redis: serviceCpuMs.redis === null ? null : serviceCpuMs.redis / count,
+      sink: serviceCpuMs.sink / count,
+    },
     waitedMs: average(jobs.map((job) => (job.processedOn ?? 0) - job.timestamp)),
     processedMs: average(jobs.map((job) => (job.finishedOn ?? 0) - (job.processedOn ?? 0))),
   };
@@ -419,7 +471,12 @@ async function main(): Promise<void> {
     started.push({
       // Stopped after the API and the worker, so no job is active when the queues' keys go.
       stop: async () => {
-        await Promise.all(app.get(JobProducer).allQueues().map((queue) => queue.obliterate({ force: true })));
+        await Promise.all(
+          app
+            .get(JobProducer)
+            .allQueues()
+            .map((queue) => queue.obliterate({ force: true })),
+        );
         await app.close();
       },
     });
@@ -441,9 +498,14 @@ async function main(): Promise<void> {
 
     // Each round measures the baseline right before the queue path, so both see the same machine;
     // the median of the rounds' ratios is the figure that counts on a machine shared with other work.
-    const rounds: { plain: number; plainCpuMs: number; plainSinkCpuMs: number; endToEnd: QueueRun; drain: QueueRun }[] = [];
+    const rounds: { plain: number; plainCpuMs: number; plainSinkCpuMs: number; endToEnd: QueueRun; drain: QueueRun }[] =
+      [];
     for (let round = 1; round <= ROUNDS; round += 1) {
-      const { rate: plain, cpuMsPerMessage: plainCpuMs, sinkCpuMsPerMessage: plainSinkCpuMs } = await baseline(sink, services, MESSAGES);
+      const {
+        rate: plain,
+        cpuMsPerMessage: plainCpuMs,
+        sinkCpuMsPerMessage: plainSinkCpuMs,
+      } = await baseline(sink, services, MESSAGES);
       const endToEnd = await throughQueue(bench, 'end-to-end', String(round), MESSAGES);
       const drain = await throughQueue(bench, 'drain', String(round), MESSAGES);
       rounds.push({ plain, plainCpuMs, plainSinkCpuMs, endToEnd, drain });
@@ -456,33 +518,52 @@ async function main(): Promise<void> {
       );
     }
     log('');
-    log(`median of ${ROUNDS} round(s); every message reached the sink exactly once and every record is sent after one attempt; load average ${load()}`);
-    log(`nodemailer pool (baseline: build + submit in one process)  ${median(rounds.map((r) => r.plain)).toFixed(0).padStart(6)} messages/s`);
     log(
-      `end-to-end (API process → queue → worker process → sink)    ${median(rounds.map((r) => r.endToEnd.rate)).toFixed(0).padStart(6)} messages/s   ` +
+      `median of ${ROUNDS} round(s); every message reached the sink exactly once and every record is sent after one attempt; load average ${load()}`,
+    );
+    log(
+      `nodemailer pool (baseline: build + submit in one process)  ${median(rounds.map((r) => r.plain))
+        .toFixed(0)
+        .padStart(6)} messages/s`,
+    );
+    log(
+      `end-to-end (API process → queue → worker process → sink)    ${median(rounds.map((r) => r.endToEnd.rate))
+        .toFixed(0)
+        .padStart(6)} messages/s   ` +
         `ratio ${median(rounds.map((r) => r.endToEnd.rate / r.plain)).toFixed(2)}   first request started → last job completed`,
     );
     log(
-      `drain only (worker process, queue filled beforehand)        ${median(rounds.map((r) => r.drain.rate)).toFixed(0).padStart(6)} messages/s   ` +
+      `drain only (worker process, queue filled beforehand)        ${median(rounds.map((r) => r.drain.rate))
+        .toFixed(0)
+        .padStart(6)} messages/s   ` +
         `ratio ${median(rounds.map((r) => r.drain.rate / r.plain)).toFixed(2)}   queue resumed → last job completed`,
     );
     log(
-      `API part alone (compose + record + enqueue, worker paused)  ${median(rounds.map((r) => r.drain.apiRate)).toFixed(0).padStart(6)} requests/s   ` +
-        `ratio ${median(rounds.map((r) => r.drain.apiRate / r.plain)).toFixed(2)}`,
+      `API part alone (compose + record + enqueue, worker paused)  ${median(rounds.map((r) => r.drain.apiRate))
+        .toFixed(0)
+        .padStart(6)} requests/s   ` + `ratio ${median(rounds.map((r) => r.drain.apiRate / r.plain)).toFixed(2)}`,
     );
-    const medianRedis = rounds.every((r) => r.endToEnd.services.redis !== null) ? median(rounds.map((r) => r.endToEnd.services.redis ?? 0)) : null;
+    const medianRedis = rounds.every((r) => r.endToEnd.services.redis !== null)
+      ? median(rounds.map((r) => r.endToEnd.services.redis ?? 0))
+      : null;
     log(
       `CPU ms per message, every process (end-to-end rounds): nodemailer ${median(rounds.map((r) => r.plainCpuMs)).toFixed(2)} + sink ${median(rounds.map((r) => r.plainSinkCpuMs)).toFixed(2)}; ` +
         `through the queue ${queueCpuText({
           apiCpuMs: median(rounds.map((r) => r.endToEnd.apiCpuMs)),
           workerCpuMs: median(rounds.map((r) => r.endToEnd.workerCpuMs)),
-          services: { postgres: median(rounds.map((r) => r.endToEnd.services.postgres)), redis: medianRedis, sink: median(rounds.map((r) => r.endToEnd.services.sink)) },
+          services: {
+            postgres: median(rounds.map((r) => r.endToEnd.services.postgres)),
+            redis: medianRedis,
+            sink: median(rounds.map((r) => r.endToEnd.services.sink)),
+          },
         })}`,
     );
   } finally {
     for (const part of started.reverse()) await part.stop();
     await sink.stop();
-    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(databaseName)} WITH (FORCE)`));
+    await admin((client) =>
+      client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(databaseName)} WITH (FORCE)`),
+    );
   }
 }
 

@@ -38,7 +38,15 @@ function textArray(values: string[]): string {
 export async function baselineSync(target: BaselineTarget): Promise<number> {
   const db = new pg.Client({ connectionString: target.databaseUrl });
   await db.connect();
-  const client = new ImapFlow({ host: target.imap.host, port: target.imap.port, secure: false, doSTARTTLS: false, auth: { user: target.imap.user, pass: target.imap.password }, logger: false, disableAutoIdle: true });
+  const client = new ImapFlow({
+    host: target.imap.host,
+    port: target.imap.port,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user: target.imap.user, pass: target.imap.password },
+    logger: false,
+    disableAutoIdle: true,
+  });
   await client.connect();
   let total = 0;
   try {
@@ -54,16 +62,42 @@ export async function baselineSync(target: BaselineTarget): Promise<number> {
       for (const message of pending.splice(0)) {
         const parsed = await simpleParser(message.source);
         const line = [
-          target.tenantId, target.accountId, target.folderId, mailbox.uidValidity.toString(), message.uid, parsed.messageId ?? null,
-          parsed.subject ?? null, parsed.from?.value[0]?.address ?? null, JSON.stringify(addresses(parsed.to)), message.internalDate.toISOString(),
-          textArray(message.flags), message.size, parsed.text ?? null, typeof parsed.html === 'string' ? parsed.html : null,
-        ].map(csvField).join(',');
+          target.tenantId,
+          target.accountId,
+          target.folderId,
+          mailbox.uidValidity.toString(),
+          message.uid,
+          parsed.messageId ?? null,
+          parsed.subject ?? null,
+          parsed.from?.value[0]?.address ?? null,
+          JSON.stringify(addresses(parsed.to)),
+          message.internalDate.toISOString(),
+          textArray(message.flags),
+          message.size,
+          parsed.text ?? null,
+          typeof parsed.html === 'string' ? parsed.html : null,
+        ]
+          .map(csvField)
+          .join(',');
         total += 1;
         if (!copy.write(`${line}\n`)) await once(copy, 'drain');
       }
     };
-    for await (const message of client.fetch('1:*', { uid: true, source: true, flags: true, size: true, internalDate: true })) {
-      if (message.source) pending.push({ uid: message.uid, source: message.source, flags: [...(message.flags ?? [])], size: message.size ?? 0, internalDate: new Date(message.internalDate ?? 0) });
+    for await (const message of client.fetch('1:*', {
+      uid: true,
+      source: true,
+      flags: true,
+      size: true,
+      internalDate: true,
+    })) {
+      if (message.source)
+        pending.push({
+          uid: message.uid,
+          source: message.source,
+          flags: [...(message.flags ?? [])],
+          size: message.size ?? 0,
+          internalDate: new Date(message.internalDate ?? 0),
+        });
       if (pending.length >= 500) await drain();
     }
     await drain();

@@ -40,7 +40,16 @@ class SyncEngineBenchModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: SyncEngineBenchModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-bench'), RedisModule, TenancyModule, CryptoModule, QueueModule, MailModule, MetricsModule.forApp('worker')],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot('email_service-bench'),
+        RedisModule,
+        TenancyModule,
+        CryptoModule,
+        QueueModule,
+        MailModule,
+        MetricsModule.forApp('worker'),
+      ],
       providers: SYNC_PROVIDERS,
     };
   }
@@ -55,7 +64,8 @@ async function freePortRange(count: number): Promise<number> {
     });
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const base = 30_000 + Math.floor(Math.random() * 2_000) * 10;
-    if ((await Promise.all(Array.from({ length: count }, (_, offset) => free(base + offset)))).every(Boolean)) return base;
+    if ((await Promise.all(Array.from({ length: count }, (_, offset) => free(base + offset)))).every(Boolean))
+      return base;
   }
   throw new Error('no free ports');
 }
@@ -99,7 +109,10 @@ function median(values: number[]): number {
  * Samples this process's resident set size (parser threads included) while `work` runs, and the
  * CPU time of this process and of the database's backends.
  */
-async function measured<T>(databaseName: string, work: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssMb: number; cpu: CpuSeconds }> {
+async function measured<T>(
+  databaseName: string,
+  work: () => Promise<T>,
+): Promise<{ result: T; seconds: number; peakRssMb: number; cpu: CpuSeconds }> {
   let peak = process.memoryUsage().rss;
   const cpu = new CpuMeter(databaseName);
   let ticks = 0;
@@ -112,7 +125,12 @@ async function measured<T>(databaseName: string, work: () => Promise<T>): Promis
   try {
     const result = await work();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    return { result, seconds, peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576), cpu: cpu.read() };
+    return {
+      result,
+      seconds,
+      peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576),
+      cpu: cpu.read(),
+    };
   } finally {
     clearInterval(timer);
   }
@@ -124,11 +142,26 @@ async function measured<T>(databaseName: string, work: () => Promise<T>): Promis
  * runs well below later ones: a contender going first would pay for it alone.
  */
 async function readMailboxOnce(imap: { port: number; user: string; password: string }): Promise<void> {
-  const client = new ImapFlow({ host: '127.0.0.1', port: imap.port, secure: false, doSTARTTLS: false, auth: { user: imap.user, pass: imap.password }, logger: false, disableAutoIdle: true });
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port: imap.port,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user: imap.user, pass: imap.password },
+    logger: false,
+    disableAutoIdle: true,
+  });
   await client.connect();
   try {
     await client.mailboxOpen('INBOX', { readOnly: true });
-    for await (const message of client.fetch('1:*', { uid: true, source: true, flags: true, size: true, internalDate: true })) void message;
+    for await (const message of client.fetch('1:*', {
+      uid: true,
+      source: true,
+      flags: true,
+      size: true,
+      internalDate: true,
+    }))
+      void message;
   } finally {
     await client.logout().catch(() => client.close());
   }
@@ -167,30 +200,63 @@ async function main(): Promise<void> {
     await addMailUser(stack, user, PASSWORD);
     // Generated and written in a scope of its own, so the corpus is garbage before RSS is sampled.
     const { files, averageKb } = ((): { files: string[]; averageKb: number } => {
-      const corpus = generateCorpus({ count: MESSAGES, domain: stack.domain, tag: 'bench', maxAttachmentBytes: 80_000, typicalAttachmentBytes: 9_000, replyRatio: 0.3 });
-      return { files: writeCorpus(join(stateDir, 'corpus'), corpus), averageKb: corpus.reduce((total, message) => total + message.raw.length, 0) / corpus.length / 1024 };
+      const corpus = generateCorpus({
+        count: MESSAGES,
+        domain: stack.domain,
+        tag: 'bench',
+        maxAttachmentBytes: 80_000,
+        typicalAttachmentBytes: 9_000,
+        replyRatio: 0.3,
+      });
+      return {
+        files: writeCorpus(join(stateDir, 'corpus'), corpus),
+        averageKb: corpus.reduce((total, message) => total + message.raw.length, 0) / corpus.length / 1024,
+      };
     })();
-    for (let index = 0; index < files.length; index += 2_000) await seedMailbox(stack, user, 'INBOX', files.slice(index, index + 2_000));
+    for (let index = 0; index < files.length; index += 2_000)
+      await seedMailbox(stack, user, 'INBOX', files.slice(index, index + 2_000));
     // Both contenders read a warm page cache and a mailbox Dovecot has read before.
     execFileSync('bash', ['-c', `cat ${JSON.stringify(join(stateDir, 'mail'))}/*/*/Maildir/cur/* > /dev/null`]);
     await readMailboxOnce({ port: stack.imapPort, user, password: PASSWORD });
 
     (globalThis as { gc?: () => void }).gc?.();
-    const app = await NestFactory.createApplicationContext(SyncEngineBenchModule.forRoot(config), { logger: ['error'] });
+    const app = await NestFactory.createApplicationContext(SyncEngineBenchModule.forRoot(config), {
+      logger: ['error'],
+    });
     const context = app.get(TenantContext);
     const db = new pg.Client({ connectionString: ownerUrl });
     await db.connect();
     const engineRound = async (round: number): Promise<Round> => {
       const account = await context.run(TENANT, () =>
         app.get(AccountRepository).create({
-          email: `round${round}-${user}`, displayName: null, imapHost: '127.0.0.1', imapPort: stack.imapPort, imapSecurity: 'none', imapUsername: user,
-          smtpHost: '127.0.0.1', smtpPort: stack.smtpPort, smtpSecurity: 'none', smtpUsername: user,
-          encryptedPassword: app.get(CredentialCipher).encrypt(PASSWORD), allowSelfSignedCertificates: false,
+          email: `round${round}-${user}`,
+          displayName: null,
+          imapHost: '127.0.0.1',
+          imapPort: stack.imapPort,
+          imapSecurity: 'none',
+          imapUsername: user,
+          smtpHost: '127.0.0.1',
+          smtpPort: stack.smtpPort,
+          smtpSecurity: 'none',
+          smtpUsername: user,
+          encryptedPassword: app.get(CredentialCipher).encrypt(PASSWORD),
+          allowSelfSignedCertificates: false,
         }),
       );
-      const run = await measured(databaseName, () => context.run(TENANT, () => app.get(AccountSyncService).run({ tenantId: TENANT, accountId: account.id, trigger: 'manual' }, null)));
-      if (run.result.state !== 'succeeded') throw new Error(`engine sync ${run.result.state}: ${JSON.stringify(run.result)}`);
-      return { messages: run.result.stats.messagesAdded, seconds: run.seconds, peakRssMb: run.peakRssMb, cpu: run.cpu, load: loadavg()[0] ?? 0 };
+      const run = await measured(databaseName, () =>
+        context.run(TENANT, () =>
+          app.get(AccountSyncService).run({ tenantId: TENANT, accountId: account.id, trigger: 'manual' }, null),
+        ),
+      );
+      if (run.result.state !== 'succeeded')
+        throw new Error(`engine sync ${run.result.state}: ${JSON.stringify(run.result)}`);
+      return {
+        messages: run.result.stats.messagesAdded,
+        seconds: run.seconds,
+        peakRssMb: run.peakRssMb,
+        cpu: run.cpu,
+        load: loadavg()[0] ?? 0,
+      };
     };
     const baselineRound = async (round: number): Promise<Round> => {
       const baselineAccount = await db.query<{ id: string }>(
@@ -199,16 +265,33 @@ async function main(): Promise<void> {
         [TENANT, `baseline${round}@bench`],
       );
       const accountId = baselineAccount.rows[0]?.id ?? '';
-      const folder = await db.query<{ id: string }>(`INSERT INTO "mail_folders" ("tenant_id", "account_id", "path", "name") VALUES ($1, $2, 'INBOX', 'INBOX') RETURNING "id"`, [TENANT, accountId]);
-      const run = await measured(databaseName, () =>
-        baselineSync({ databaseUrl: ownerUrl, imap: { host: '127.0.0.1', port: stack.imapPort, user, password: PASSWORD }, tenantId: TENANT, accountId, folderId: folder.rows[0]?.id ?? '' }),
+      const folder = await db.query<{ id: string }>(
+        `INSERT INTO "mail_folders" ("tenant_id", "account_id", "path", "name") VALUES ($1, $2, 'INBOX', 'INBOX') RETURNING "id"`,
+        [TENANT, accountId],
       );
-      return { messages: run.result, seconds: run.seconds, peakRssMb: run.peakRssMb, cpu: run.cpu, load: loadavg()[0] ?? 0 };
+      const run = await measured(databaseName, () =>
+        baselineSync({
+          databaseUrl: ownerUrl,
+          imap: { host: '127.0.0.1', port: stack.imapPort, user, password: PASSWORD },
+          tenantId: TENANT,
+          accountId,
+          folderId: folder.rows[0]?.id ?? '',
+        }),
+      );
+      return {
+        messages: run.result,
+        seconds: run.seconds,
+        peakRssMb: run.peakRssMb,
+        cpu: run.cpu,
+        load: loadavg()[0] ?? 0,
+      };
     };
 
     // The machine is shared: rounds alternate, so both contenders see the same background load,
     // and the ratio of medians is reported next to every round.
-    const lines = [`mailbox: ${MESSAGES} messages, average ${averageKb.toFixed(1)} KB; ${ROUNDS} rounds, engine and baseline alternating, each going first in turn`];
+    const lines = [
+      `mailbox: ${MESSAGES} messages, average ${averageKb.toFixed(1)} KB; ${ROUNDS} rounds, engine and baseline alternating, each going first in turn`,
+    ];
     const engineRates: number[] = [];
     const baselineRates: number[] = [];
     const engineCpu: number[] = [];

@@ -129,7 +129,8 @@ function interpolate(text: string, variables: Readonly<Record<string, string>>):
           return value ?? argument ?? '';
         case ':?':
         case '?':
-          if (value === undefined || (operator === ':?' && value === '')) throw new Error(`compose requires ${name}: ${argument}`);
+          if (value === undefined || (operator === ':?' && value === ''))
+            throw new Error(`compose requires ${name}: ${argument}`);
           return value;
         default:
           if (value === undefined) throw new Error(`compose would substitute an empty string for unset \${${name}}`);
@@ -143,7 +144,9 @@ function interpolateAll<T>(node: T, variables: Readonly<Record<string, string>>)
   if (typeof node === 'string') return interpolate(node, variables) as T;
   if (Array.isArray(node)) return node.map((item: unknown) => interpolateAll(item, variables)) as T;
   if (node !== null && typeof node === 'object') {
-    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolateAll(value as unknown, variables)])) as T;
+    return Object.fromEntries(
+      Object.entries(node).map(([key, value]) => [key, interpolateAll(value as unknown, variables)]),
+    ) as T;
   }
   return node;
 }
@@ -173,7 +176,9 @@ function envFiles(svc: ComposeService): string[] {
 }
 
 function environmentOf(svc: ComposeService): Record<string, string> {
-  return Object.fromEntries(Object.entries(svc.environment ?? {}).map(([key, value]) => [key, value === null ? '' : String(value)]));
+  return Object.fromEntries(
+    Object.entries(svc.environment ?? {}).map(([key, value]) => [key, value === null ? '' : String(value)]),
+  );
 }
 
 /**
@@ -215,7 +220,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes the seed ports, PostgreSQL and Redis on loopback only', () => {
-    const published = (name: string): string[] => publishedPorts(service(compose, name)).map((p) => `${p.host}:${p.container}`);
+    const published = (name: string): string[] =>
+      publishedPorts(service(compose, name)).map((p) => `${p.host}:${p.container}`);
 
     expect(published('postgres')).toEqual(['5433:5432']);
     expect(published('redis')).toEqual(['6379:6379']);
@@ -235,7 +241,12 @@ describe('docker-compose.yml', () => {
       expect(svc.healthcheck?.test).toBeDefined();
     }
     for (const role of ['api', 'worker', 'scheduler'] as const) {
-      expect(service(compose, role).healthcheck?.test).toEqual(['CMD', '/app/docker/entrypoint.sh', 'healthcheck', role]);
+      expect(service(compose, role).healthcheck?.test).toEqual([
+        'CMD',
+        '/app/docker/entrypoint.sh',
+        'healthcheck',
+        role,
+      ]);
     }
   });
 
@@ -260,7 +271,10 @@ describe('docker-compose.yml', () => {
 
   it('rotates every service log (json-file, 10 x 10m)', () => {
     for (const [name, svc] of Object.entries(compose.services)) {
-      expect({ name, logging: svc.logging }).toEqual({ name, logging: { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '10' } } });
+      expect({ name, logging: svc.logging }).toEqual({
+        name,
+        logging: { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '10' } },
+      });
     }
   });
 
@@ -281,7 +295,10 @@ describe('docker-compose.yml', () => {
   it('runs every process as a non-root user except the Postfix master', () => {
     for (const [name, svc] of Object.entries(compose.services)) {
       if (name === 'postfix') continue;
-      expect({ name, user: svc.user }).toEqual({ name, user: expect.stringMatching(/^(?!0(:|$)|root(:|$)).+/) as unknown });
+      expect({ name, user: svc.user }).toEqual({
+        name,
+        user: expect.stringMatching(/^(?!0(:|$)|root(:|$)).+/) as unknown,
+      });
     }
     for (const role of APP_SERVICES) {
       const svc = service(compose, role);
@@ -295,7 +312,11 @@ describe('docker-compose.yml', () => {
   it('builds every app service from the one Dockerfile, tagged with SERVICE_VERSION', () => {
     for (const role of APP_SERVICES) {
       const svc = service(compose, role);
-      expect(svc.build).toEqual({ context: '.', dockerfile: 'docker/Dockerfile', args: { SERVICE_VERSION: ENV_EXAMPLE.SERVICE_VERSION } });
+      expect(svc.build).toEqual({
+        context: '.',
+        dockerfile: 'docker/Dockerfile',
+        args: { SERVICE_VERSION: ENV_EXAMPLE.SERVICE_VERSION },
+      });
       expect(svc.image).toBe(`mail-service:${ENV_EXAMPLE.SERVICE_VERSION}`);
       expect(svc.command).toEqual([role]);
     }
@@ -305,16 +326,24 @@ describe('docker-compose.yml', () => {
 
   it.each(APP_SERVICES)('provides %s with every variable the apps require in production', (role) => {
     const svc = service(compose, role);
-    const provided = new Set([...Object.keys(environmentOf(svc)), ...(envFiles(svc).includes('.env') ? Object.keys(ENV_EXAMPLE) : [])]);
+    const provided = new Set([
+      ...Object.keys(environmentOf(svc)),
+      ...(envFiles(svc).includes('.env') ? Object.keys(ENV_EXAMPLE) : []),
+    ]);
 
     expect(envFiles(svc)).toEqual(['.env']);
     expect(required.length).toBeGreaterThan(0);
     for (const name of required) {
-      expect({ name, provided: (ALTERNATIVES[name] ?? [name]).some((candidate) => provided.has(candidate)) }).toEqual({ name, provided: true });
+      expect({ name, provided: (ALTERNATIVES[name] ?? [name]).some((candidate) => provided.has(candidate)) }).toEqual({
+        name,
+        provided: true,
+      });
     }
     // .env points at localhost for `npm start`; inside the stack the services have names.
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'QUEUE_REDIS_URL']) expect(Object.keys(environmentOf(svc))).toContain(name);
-    for (const name of Object.keys(environmentOf(svc))) expect({ name, known: KNOWN_VARIABLES.has(name) }).toEqual({ name, known: true });
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'QUEUE_REDIS_URL'])
+      expect(Object.keys(environmentOf(svc))).toContain(name);
+    for (const name of Object.keys(environmentOf(svc)))
+      expect({ name, known: KNOWN_VARIABLES.has(name) }).toEqual({ name, known: true });
   });
 
   it.each(APP_SERVICES)('boots %s with NODE_ENV=production on its effective environment', (role) => {
@@ -330,7 +359,11 @@ describe('docker-compose.yml', () => {
     expect(config.log.dir?.startsWith(`${LOG_VOLUME_PATH}/`)).toBe(true);
     if (role === 'migrate') {
       const owner = new URL(config.databaseMigrationUrl);
-      expect([owner.hostname, owner.username, owner.password]).toEqual(['postgres', 'postgres', COMPOSE_VARIABLES.POSTGRES_PASSWORD]);
+      expect([owner.hostname, owner.username, owner.password]).toEqual([
+        'postgres',
+        'postgres',
+        COMPOSE_VARIABLES.POSTGRES_PASSWORD,
+      ]);
       expect(owner.pathname).toBe(new URL(config.databaseUrl).pathname);
     } else {
       // The apps never receive the owner's credentials.
@@ -378,7 +411,12 @@ describe('deployment/docker-compose.scale.yml', () => {
 
   it('keeps api-replica identical to the base api apart from publishing, scaling and the proxy settings', () => {
     const { ports: _ports, environment: baseEnvironment, ...baseApi } = service(base, 'api');
-    const { networks: _networks, deploy: _deploy, environment: replicaEnvironment, ...replica } = service(merged, 'api-replica');
+    const {
+      networks: _networks,
+      deploy: _deploy,
+      environment: replicaEnvironment,
+      ...replica
+    } = service(merged, 'api-replica');
 
     expect(replica).toEqual(baseApi);
     expect(replicaEnvironment).toEqual({ ...baseEnvironment, TRUST_PROXY: 'true', API_WORKERS: '1' });
@@ -448,7 +486,9 @@ describe('docker/Dockerfile', () => {
   });
 
   it('keeps secrets and build output out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((line) => line.trim());
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim());
 
     expect(ignored).toEqual(expect.arrayContaining(['.env', 'node_modules', 'dist', '.git']));
   });
@@ -545,7 +585,11 @@ describe('deployment/k8s', () => {
   const workloads = [...deployments, ...(job ? [job] : [])];
 
   it('has Deployments for api, worker and scheduler, a migrate Job and a ConfigMap', () => {
-    expect(deployments.map((object) => object.metadata.name).sort()).toEqual(['mail-service-api', 'mail-service-scheduler', 'mail-service-worker']);
+    expect(deployments.map((object) => object.metadata.name).sort()).toEqual([
+      'mail-service-api',
+      'mail-service-scheduler',
+      'mail-service-worker',
+    ]);
     expect(job).toBeDefined();
     expect(configMap).toBeDefined();
     expect(deployment('scheduler').spec?.replicas).toBe(1);
@@ -581,7 +625,9 @@ describe('deployment/k8s', () => {
           capabilities: { drop: ['ALL'] },
         });
         const emptyDirs = new Set((pod.volumes ?? []).filter((volume) => volume.emptyDir).map((volume) => volume.name));
-        const writable = (container.volumeMounts ?? []).filter((mount) => emptyDirs.has(mount.name)).map((mount) => mount.mountPath);
+        const writable = (container.volumeMounts ?? [])
+          .filter((mount) => emptyDirs.has(mount.name))
+          .map((mount) => mount.mountPath);
         expect(writable.sort()).toEqual(['/tmp', LOG_VOLUME_PATH]);
       }
     }
@@ -591,7 +637,10 @@ describe('deployment/k8s', () => {
     const hpas = ofKind('HorizontalPodAutoscaler');
 
     expect(hpas.every((hpa) => hpa.apiVersion === 'autoscaling/v2')).toBe(true);
-    expect(hpas.map((hpa) => hpa.spec?.scaleTargetRef?.name).sort()).toEqual(['mail-service-api', 'mail-service-worker']);
+    expect(hpas.map((hpa) => hpa.spec?.scaleTargetRef?.name).sort()).toEqual([
+      'mail-service-api',
+      'mail-service-worker',
+    ]);
     for (const hpa of hpas) {
       expect(hpa.spec?.scaleTargetRef).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment' });
       expect(deployments.map((object) => object.metadata.name)).toContain(hpa.spec?.scaleTargetRef?.name);
@@ -609,13 +658,19 @@ describe('deployment/k8s', () => {
 
     const [apiService] = ofKind('Service');
     const api = deployment('api');
-    expect(matches(apiService?.spec?.selector as Record<string, string>, api.spec?.template?.metadata?.labels)).toBe(true);
-    expect(podSpecOf(api).containers[0]?.ports?.map((port) => port.name)).toContain(apiService?.spec?.ports?.[0]?.targetPort);
+    expect(matches(apiService?.spec?.selector as Record<string, string>, api.spec?.template?.metadata?.labels)).toBe(
+      true,
+    );
+    expect(podSpecOf(api).containers[0]?.ports?.map((port) => port.name)).toContain(
+      apiService?.spec?.ports?.[0]?.targetPort,
+    );
   });
 
   it('runs the migrate command in the Job, the only workload given the owner connection', () => {
     const secretsOf = (object: K8sObject): string[] =>
-      podSpecOf(object).containers.flatMap((container) => (container.envFrom ?? []).flatMap((source) => source.secretRef?.name ?? []));
+      podSpecOf(object).containers.flatMap((container) =>
+        (container.envFrom ?? []).flatMap((source) => source.secretRef?.name ?? []),
+      );
     const jobPod = job ? podSpecOf(job) : undefined;
 
     expect(jobPod?.containers[0]?.args).toEqual(['migrate']);
@@ -628,7 +683,8 @@ describe('deployment/k8s', () => {
     const data = configMap?.data ?? {};
     const configMapComment = read('deployment/k8s/10-configmap.yaml');
 
-    for (const name of Object.keys(data)) expect({ name, known: KNOWN_VARIABLES.has(name) }).toEqual({ name, known: true });
+    for (const name of Object.keys(data))
+      expect({ name, known: KNOWN_VARIABLES.has(name) }).toEqual({ name, known: true });
     for (const name of Object.keys(K8S_SECRET_VALUES)) {
       expect(data[name]).toBeUndefined();
       expect(configMapComment).toContain(name);
@@ -639,13 +695,23 @@ describe('deployment/k8s', () => {
     }
   });
 
-  it.each(['api', 'worker', 'scheduler', 'migrate'] as const)('boots %s in production from the ConfigMap and the documented Secret keys', (role) => {
-    const migration = role === 'migrate' ? { DATABASE_MIGRATION_URL: 'postgresql://postgres:placeholder@db.internal:5432/mail_service' } : {};
-    const config = loadConfig({ ...configMap?.data, ...K8S_SECRET_VALUES, ...migration });
+  it.each(['api', 'worker', 'scheduler', 'migrate'] as const)(
+    'boots %s in production from the ConfigMap and the documented Secret keys',
+    (role) => {
+      const migration =
+        role === 'migrate'
+          ? { DATABASE_MIGRATION_URL: 'postgresql://postgres:placeholder@db.internal:5432/mail_service' }
+          : {};
+      const config = loadConfig({ ...configMap?.data, ...K8S_SECRET_VALUES, ...migration });
 
-    expect(config.isProduction).toBe(true);
-    for (const name of productionRequiredVariables()) {
-      expect((ALTERNATIVES[name] ?? [name]).some((candidate) => candidate in K8S_SECRET_VALUES || candidate in (configMap?.data ?? {}))).toBe(true);
-    }
-  });
+      expect(config.isProduction).toBe(true);
+      for (const name of productionRequiredVariables()) {
+        expect(
+          (ALTERNATIVES[name] ?? [name]).some(
+            (candidate) => candidate in K8S_SECRET_VALUES || candidate in (configMap?.data ?? {}),
+          ),
+        ).toBe(true);
+      }
+    },
+  );
 });

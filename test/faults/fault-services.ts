@@ -33,7 +33,10 @@ export function mailStack(): MailStack {
 }
 
 export async function newMailUsers(stack: MailStack, labels: string[]): Promise<MailUser[]> {
-  const users = labels.map((label) => ({ email: `${label}-${randomUUID().slice(0, 8)}@${stack.domain}`, password: `${label}-secret` }));
+  const users = labels.map((label) => ({
+    email: `${label}-${randomUUID().slice(0, 8)}@${stack.domain}`,
+    password: `${label}-secret`,
+  }));
   await addMailUsers(stack, users);
   return users;
 }
@@ -42,13 +45,25 @@ export async function newMailUsers(stack: MailStack, labels: string[]): Promise<
  * Writes `count` generated messages straight into the user's INBOX (Maildir seeding, ~1 s per
  * 2,000) and returns their Message-IDs: the exact set a complete sync must store.
  */
-export async function seedInbox(stack: MailStack, user: MailUser, count: number, options: { maxAttachmentBytes?: number } = {}): Promise<string[]> {
+export async function seedInbox(
+  stack: MailStack,
+  user: MailUser,
+  count: number,
+  options: { maxAttachmentBytes?: number } = {},
+): Promise<string[]> {
   const directory = mkdtempSync(join(tmpdir(), 'fault-corpus-'));
   try {
     const tag = user.email.split('@')[0] ?? 'fault';
-    const corpus = generateCorpus({ count, domain: stack.domain, tag, maxAttachmentBytes: options.maxAttachmentBytes ?? 40_000, typicalAttachmentBytes: 8_000 });
+    const corpus = generateCorpus({
+      count,
+      domain: stack.domain,
+      tag,
+      maxAttachmentBytes: options.maxAttachmentBytes ?? 40_000,
+      typicalAttachmentBytes: 8_000,
+    });
     const files = writeCorpus(directory, corpus);
-    for (let index = 0; index < files.length; index += 2_000) await seedMailbox(stack, user.email, 'INBOX', files.slice(index, index + 2_000));
+    for (let index = 0; index < files.length; index += 2_000)
+      await seedMailbox(stack, user.email, 'INBOX', files.slice(index, index + 2_000));
     return corpus.map((message) => message.expect.messageId);
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -61,7 +76,12 @@ export interface AccountServers {
 }
 
 /** Creates the account through the API without the login check (the servers may be scripted or down). */
-export async function createAccount(api: ApiProcess, tenant: FaultTenant, user: MailUser, servers: AccountServers): Promise<string> {
+export async function createAccount(
+  api: ApiProcess,
+  tenant: FaultTenant,
+  user: MailUser,
+  servers: AccountServers,
+): Promise<string> {
   const created = await api.inject({
     method: 'POST',
     url: '/api/accounts?verify=false',
@@ -100,7 +120,11 @@ export async function syncStatus(api: ApiProcess, tenant: FaultTenant, accountId
 }
 
 /** The database as its owner (a superuser in tests, so row-level security does not hide other tenants' rows from the count). */
-export async function ownerQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[], connectionString = process.env.DATABASE_MIGRATION_URL): Promise<T[]> {
+export async function ownerQuery<T extends pg.QueryResultRow>(
+  sql: string,
+  params: unknown[],
+  connectionString = process.env.DATABASE_MIGRATION_URL,
+): Promise<T[]> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {
@@ -121,7 +145,11 @@ export interface StoredCounts {
 }
 
 /** What the sync stored for the account, compared with the seeded set: rows, duplicates by Message-ID and by (folder, UID). */
-export async function storedCounts(accountId: string, seeded: readonly string[], connectionString?: string): Promise<StoredCounts> {
+export async function storedCounts(
+  accountId: string,
+  seeded: readonly string[],
+  connectionString?: string,
+): Promise<StoredCounts> {
   const rows = await ownerQuery<{ message_id: string | null; folder_id: string; uid: string }>(
     'SELECT "message_id", "folder_id", "uid" FROM "mail_messages" WHERE "account_id" = $1',
     [accountId],
@@ -153,7 +181,9 @@ export async function syncedExactly(
       const status = await syncStatus(api, tenant, accountId);
       const counts = await storedCounts(accountId, seeded, connectionString);
       if (status.lastRun?.state !== 'succeeded' || counts.missing.length > 0) {
-        throw new Error(`sync not complete: run ${JSON.stringify(status.lastRun)}, ${counts.rows}/${seeded.length} rows\n${describe()}`);
+        throw new Error(
+          `sync not complete: run ${JSON.stringify(status.lastRun)}, ${counts.rows}/${seeded.length} rows\n${describe()}`,
+        );
       }
       return counts;
     },
@@ -177,7 +207,14 @@ export interface ComposeOptions {
   idempotencyKey?: string;
 }
 
-export async function compose(api: ApiProcess, tenant: FaultTenant, accountId: string, to: string, subject: string, options: ComposeOptions = {}): Promise<ApiResponse> {
+export async function compose(
+  api: ApiProcess,
+  tenant: FaultTenant,
+  accountId: string,
+  to: string,
+  subject: string,
+  options: ComposeOptions = {},
+): Promise<ApiResponse> {
   return api.inject({
     timeoutMs: options.timeoutMs,
     method: 'POST',
@@ -194,12 +231,21 @@ export async function sendRecordOf(api: ApiProcess, tenant: FaultTenant, id: str
 }
 
 /** Waits for every send to reach a final state and returns the records. */
-export async function settledSends(api: ApiProcess, tenant: FaultTenant, ids: readonly string[], timeoutMs: number, describe: () => string = () => ''): Promise<SendRecord[]> {
+export async function settledSends(
+  api: ApiProcess,
+  tenant: FaultTenant,
+  ids: readonly string[],
+  timeoutMs: number,
+  describe: () => string = () => '',
+): Promise<SendRecord[]> {
   return eventually(
     async () => {
       const records = await Promise.all(ids.map((id) => sendRecordOf(api, tenant, id)));
       const open = records.filter((record) => record.state !== 'sent' && record.state !== 'failed');
-      if (open.length > 0) throw new Error(`${open.length}/${ids.length} sends not settled, e.g. ${JSON.stringify(open[0])}\n${describe()}`);
+      if (open.length > 0)
+        throw new Error(
+          `${open.length}/${ids.length} sends not settled, e.g. ${JSON.stringify(open[0])}\n${describe()}`,
+        );
       return records;
     },
     timeoutMs,
@@ -217,4 +263,3 @@ export function percentile(values: readonly number[], p: number): number {
 export async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
-

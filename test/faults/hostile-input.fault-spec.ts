@@ -44,14 +44,32 @@ describe('hostile input fault: 10,000 generated hostile requests', () => {
 
   beforeAll(async () => {
     redis = await PrivateRedis.start();
-    api = await ApiProcess.start({ REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url, MAX_MESSAGE_SIZE_MB: String(MAX_MESSAGE_SIZE_MB) });
-    const account = await api.inject({ method: 'POST', url: '/api/accounts?verify=false', headers: { authorization }, payload: { email: `owner-${tenant}@example.test`, password: 'secret' } });
+    api = await ApiProcess.start({
+      REDIS_URL: redis.url,
+      QUEUE_REDIS_URL: redis.url,
+      MAX_MESSAGE_SIZE_MB: String(MAX_MESSAGE_SIZE_MB),
+    });
+    const account = await api.inject({
+      method: 'POST',
+      url: '/api/accounts?verify=false',
+      headers: { authorization },
+      payload: { email: `owner-${tenant}@example.test`, password: 'secret' },
+    });
     expect(account.statusCode).toBe(201);
     const accountId = account.json<{ id: string }>().id;
-    const draft = await api.inject({ method: 'POST', url: '/api/compose/draft', headers: { authorization }, payload: { accountId, subject: 'Draft' } });
+    const draft = await api.inject({
+      method: 'POST',
+      url: '/api/compose/draft',
+      headers: { authorization },
+      payload: { accountId, subject: 'Draft' },
+    });
     expect(draft.statusCode).toBe(201);
     const document = (await api.inject({ url: '/docs-json' })).json<OpenApiDocument>();
-    const requests = new HostileRequests(document, { accountId, draftId: draft.json<{ id: string }>().id }, BODY_LIMIT_BYTES);
+    const requests = new HostileRequests(
+      document,
+      { accountId, draftId: draft.json<{ id: string }>().id },
+      BODY_LIMIT_BYTES,
+    );
     hostile = fc.oneof(...apiOperations(document).map((operation) => requests.hostile(operation)));
     sideEffects = await SideEffects.open(redis.url, tenant);
   });
@@ -75,7 +93,8 @@ describe('hostile input fault: 10,000 generated hostile requests', () => {
             const request = batch[index];
             const { status, problem } = await sendHostile(api.baseUrl, request, authorization);
             statuses.push(status);
-            if (problem && problems.length < 5) problems.push(`${request.method} ${request.url.slice(0, 120)} (${request.what}): ${problem}`);
+            if (problem && problems.length < 5)
+              problems.push(`${request.method} ${request.url.slice(0, 120)} (${request.what}): ${problem}`);
           }
         }),
       );

@@ -5,7 +5,17 @@ import { FaultProxy } from '../support/fault-proxy.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { eventually } from '../support/test-config.js';
 import { reportFault } from './fault-report.js';
-import { createAccount, faultTenant, mailStack, newMailUsers, requestSync, seedInbox, storedCounts, syncedExactly, syncStatus } from './fault-services.js';
+import {
+  createAccount,
+  faultTenant,
+  mailStack,
+  newMailUsers,
+  requestSync,
+  seedInbox,
+  storedCounts,
+  syncedExactly,
+  syncStatus,
+} from './fault-services.js';
 import type { MailUser, SyncStatus } from './fault-services.js';
 
 const MESSAGES = 600;
@@ -35,7 +45,11 @@ describe('IMAP connection closed mid-FETCH', () => {
     [user] = (await newMailUsers(stack, ['imap-cut'])) as [MailUser];
     seeded = await seedInbox(stack, user, MESSAGES, { maxAttachmentBytes: 40_000 });
     // Only connections that get as far as a FETCH count: a login-only session (the folder listing) passes.
-    proxy = await new FaultProxy(stack.imapPort, () => ({ kind: 'cut', after: ' FETCH (', bytes: CUT_AFTER_BYTES })).start();
+    proxy = await new FaultProxy(stack.imapPort, () => ({
+      kind: 'cut',
+      after: ' FETCH (',
+      bytes: CUT_AFTER_BYTES,
+    })).start();
     redis = await PrivateRedis.start();
     const env = { REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url };
     api = await ApiProcess.start(env);
@@ -58,11 +72,16 @@ describe('IMAP connection closed mid-FETCH', () => {
       const cutBefore = proxy.connections.filter((connection) => connection.cut).length;
       const runId = await requestSync(api, tenant, accountId);
       runs += 1;
-      const status = await eventually(async () => {
-        const current = await syncStatus(api, tenant, accountId);
-        if (current.lastRun?.id !== runId || !['succeeded', 'failed'].includes(current.lastRun.state)) throw new Error(`run ${runs} not finished: ${JSON.stringify(current.lastRun)}\n${worker.logs}`);
-        return current;
-      }, 60_000, 200);
+      const status = await eventually(
+        async () => {
+          const current = await syncStatus(api, tenant, accountId);
+          if (current.lastRun?.id !== runId || !['succeeded', 'failed'].includes(current.lastRun.state))
+            throw new Error(`run ${runs} not finished: ${JSON.stringify(current.lastRun)}\n${worker.logs}`);
+          return current;
+        },
+        60_000,
+        200,
+      );
       const cutNow = proxy.connections.filter((connection) => connection.cut).length;
       if (cutNow === cutBefore) break;
       failedRuns.push(status);
@@ -87,7 +106,13 @@ describe('IMAP connection closed mid-FETCH', () => {
 
     const counts = await syncedExactly(api, tenant, accountId, seeded, 60_000, () => worker.logs);
     const seconds = (Date.now() - startedAt) / 1000;
-    expect(counts).toEqual({ rows: MESSAGES, distinctMessageIds: MESSAGES, distinctUids: MESSAGES, missing: [], unexpected: [] });
+    expect(counts).toEqual({
+      rows: MESSAGES,
+      distinctMessageIds: MESSAGES,
+      distinctUids: MESSAGES,
+      missing: [],
+      unexpected: [],
+    });
     const final = await syncStatus(api, tenant, accountId);
     expect(final.folders.find((folder) => folder.path === 'INBOX')).toMatchObject({ lastError: null, failureCount: 0 });
     expect(worker.alive).toBe(true);

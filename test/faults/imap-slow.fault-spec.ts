@@ -4,7 +4,16 @@ import { BackgroundAppProcess } from '../support/background-app-process.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { reportFault } from './fault-report.js';
-import { createAccount, faultTenant, mailStack, newMailUsers, requestSync, seedInbox, syncedExactly, syncStatus } from './fault-services.js';
+import {
+  createAccount,
+  faultTenant,
+  mailStack,
+  newMailUsers,
+  requestSync,
+  seedInbox,
+  syncedExactly,
+  syncStatus,
+} from './fault-services.js';
 import type { MailUser } from './fault-services.js';
 
 const MESSAGES = 300;
@@ -31,7 +40,12 @@ describe('IMAP server answering slowly', () => {
     stack = mailStack();
     [user] = (await newMailUsers(stack, ['imap-slow'])) as [MailUser];
     seeded = await seedInbox(stack, user, MESSAGES, { maxAttachmentBytes: 20_000 });
-    proxy = await new FaultProxy(stack.imapPort, () => ({ kind: 'delay', delayMs: CHUNK_DELAY_MS, longEvery: 25, longDelayMs: LONG_DELAY_MS })).start();
+    proxy = await new FaultProxy(stack.imapPort, () => ({
+      kind: 'delay',
+      delayMs: CHUNK_DELAY_MS,
+      longEvery: 25,
+      longDelayMs: LONG_DELAY_MS,
+    })).start();
     redis = await PrivateRedis.start();
     const env = { REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url, IMAP_TIMEOUT: String(IMAP_TIMEOUT_SECONDS) };
     api = await ApiProcess.start(env);
@@ -52,7 +66,13 @@ describe('IMAP server answering slowly', () => {
     const counts = await syncedExactly(api, tenant, accountId, seeded, 120_000, () => worker.logs);
     const seconds = (Date.now() - startedAt) / 1000;
 
-    expect(counts).toEqual({ rows: MESSAGES, distinctMessageIds: MESSAGES, distinctUids: MESSAGES, missing: [], unexpected: [] });
+    expect(counts).toEqual({
+      rows: MESSAGES,
+      distinctMessageIds: MESSAGES,
+      distinctUids: MESSAGES,
+      missing: [],
+      unexpected: [],
+    });
     const status = await syncStatus(api, tenant, accountId);
     expect(status.lastRun).toMatchObject({ id: runId, state: 'succeeded', error: null });
     expect(status.folders.filter((folder) => folder.lastError !== null)).toEqual([]);

@@ -58,11 +58,24 @@ class LoadStream {
 
   start(): void {
     this.loops = [
-      this.loop('GET /api/messages', () => this.api.inject({ url: `/api/messages?accountId=${this.syncAccount}&limit=20`, headers: this.tenant.headers })),
-      this.loop('GET /api/sync/search', () => this.api.inject({ url: `/api/sync/search?accountId=${this.syncAccount}&query=${encodeURIComponent('report is:unread')}`, headers: this.tenant.headers })),
+      this.loop('GET /api/messages', () =>
+        this.api.inject({ url: `/api/messages?accountId=${this.syncAccount}&limit=20`, headers: this.tenant.headers }),
+      ),
+      this.loop('GET /api/sync/search', () =>
+        this.api.inject({
+          url: `/api/sync/search?accountId=${this.syncAccount}&query=${encodeURIComponent('report is:unread')}`,
+          headers: this.tenant.headers,
+        }),
+      ),
       this.loop('POST /api/compose', async () => {
         this.sent += 1;
-        const response = await compose(this.api, this.tenant, this.sendAccount, `pg-${this.sent}@remote.test`, `load ${this.sent}`);
+        const response = await compose(
+          this.api,
+          this.tenant,
+          this.sendAccount,
+          `pg-${this.sent}@remote.test`,
+          `load ${this.sent}`,
+        );
         if (response.statusCode === 202) this.acceptedSends.push(response.json<{ id: string }>().id);
         return response;
       }),
@@ -76,13 +89,17 @@ class LoadStream {
   }
 
   between(from: number, to: number, route?: string): Sample[] {
-    return this.samples.filter((sample) => sample.startedAt >= from && sample.startedAt < to && (route === undefined || sample.route === route));
+    return this.samples.filter(
+      (sample) => sample.startedAt >= from && sample.startedAt < to && (route === undefined || sample.route === route),
+    );
   }
 
   /** How long after `from` the first request of every API route (health aside) succeeded again. */
   recoveredAfter(from: number): number | null {
     const routes = ['GET /api/messages', 'GET /api/sync/search', 'POST /api/compose'];
-    const firsts = routes.map((route) => this.samples.find((sample) => sample.route === route && sample.startedAt >= from && sample.status < 300));
+    const firsts = routes.map((route) =>
+      this.samples.find((sample) => sample.route === route && sample.startedAt >= from && sample.status < 300),
+    );
     if (firsts.some((sample) => sample === undefined)) return null;
     return Math.max(...firsts.map((sample) => (sample ? sample.startedAt + sample.ms - from : 0)));
   }
@@ -92,7 +109,13 @@ class LoadStream {
       const startedAt = Date.now();
       try {
         const response = await request();
-        this.samples.push({ route, startedAt, ms: Date.now() - startedAt, status: response.statusCode, body: response.body });
+        this.samples.push({
+          route,
+          startedAt,
+          ms: Date.now() - startedAt,
+          status: response.statusCode,
+          body: response.body,
+        });
       } catch (error: unknown) {
         this.samples.push({ route, startedAt, ms: Date.now() - startedAt, status: 0, body: String(error) });
       }
@@ -104,7 +127,10 @@ class LoadStream {
 function describeOutage(samples: Sample[]): string {
   const statuses = new Map<number, number>();
   for (const sample of samples) statuses.set(sample.status, (statuses.get(sample.status) ?? 0) + 1);
-  return `${samples.length} requests (${[...statuses].map(([status, count]) => `${count}×${status}`).join(', ')}), p99 ${percentile(samples.map((sample) => sample.ms), 99)} ms`;
+  return `${samples.length} requests (${[...statuses].map(([status, count]) => `${count}×${status}`).join(', ')}), p99 ${percentile(
+    samples.map((sample) => sample.ms),
+    99,
+  )} ms`;
 }
 
 /**
@@ -136,7 +162,12 @@ describe('PostgreSQL restarted and unreachable under load', () => {
       new ScriptedSmtpServer().start(),
     ]);
     await postgres.migrate();
-    const env = { DATABASE_URL: postgres.appUrl, DATABASE_MIGRATION_URL: postgres.migrationUrl, REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url };
+    const env = {
+      DATABASE_URL: postgres.appUrl,
+      DATABASE_MIGRATION_URL: postgres.migrationUrl,
+      REDIS_URL: redis.url,
+      QUEUE_REDIS_URL: redis.url,
+    };
     api = await ApiProcess.start(env);
     worker = await BackgroundAppProcess.start('worker', env);
   }, 120_000);
@@ -153,13 +184,25 @@ describe('PostgreSQL restarted and unreachable under load', () => {
     const syncAccount = await createAccount(api, tenant, syncUser, { imapPort: stack.imapPort, smtpPort: smtp.port });
     const sendAccount = await createAccount(api, tenant, sender, { imapPort: stack.imapPort, smtpPort: smtp.port });
     const storedRows = async (): Promise<number> =>
-      Number((await ownerQuery<{ count: string }>('SELECT count(*) FROM "mail_messages" WHERE "account_id" = $1', [syncAccount], postgres.migrationUrl))[0]?.count ?? 0);
+      Number(
+        (
+          await ownerQuery<{ count: string }>(
+            'SELECT count(*) FROM "mail_messages" WHERE "account_id" = $1',
+            [syncAccount],
+            postgres.migrationUrl,
+          )
+        )[0]?.count ?? 0,
+      );
     await requestSync(api, tenant, syncAccount);
     const load = new LoadStream(api, tenant, syncAccount, sendAccount);
     load.start();
-    await eventually(async () => {
-      if ((await storedRows()) < MESSAGES / 5) throw new Error('sync has not started storing');
-    }, 60_000, 50);
+    await eventually(
+      async () => {
+        if ((await storedRows()) < MESSAGES / 5) throw new Error('sync has not started storing');
+      },
+      60_000,
+      50,
+    );
 
     // 1. A fast restart in the middle of the sync.
     const restartFrom = Date.now();
@@ -174,9 +217,13 @@ describe('PostgreSQL restarted and unreachable under load', () => {
     const downTo = Date.now();
     await postgres.resume();
     const upAt = Date.now();
-    await eventually(() => {
-      if (load.recoveredAfter(upAt) === null) throw new Error('not recovered yet');
-    }, 30_000, 100);
+    await eventually(
+      () => {
+        if (load.recoveredAfter(upAt) === null) throw new Error('not recovered yet');
+      },
+      30_000,
+      100,
+    );
     await sleep(2_000);
     await load.stop();
 
@@ -186,7 +233,11 @@ describe('PostgreSQL restarted and unreachable under load', () => {
     expect(outage.filter((sample) => sample.status !== 503)).toEqual([]);
     expect(outage.filter((sample) => sample.ms > FAST_MS)).toEqual([]);
     for (const sample of outage) {
-      expect(JSON.parse(sample.body)).toMatchObject({ statusCode: 503, error: 'Service Unavailable', message: expect.stringMatching(/database/i) as unknown });
+      expect(JSON.parse(sample.body)).toMatchObject({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: expect.stringMatching(/database/i) as unknown,
+      });
       expect(sample.body).not.toMatch(/\bat .*\.js:\d+|ECONNREFUSED|QueryFailedError/);
     }
     expect(health.length).toBeGreaterThan(0);
@@ -199,16 +250,36 @@ describe('PostgreSQL restarted and unreachable under load', () => {
     expect(restartRecovery).not.toBeNull();
     expect(outageRecovery).not.toBeNull();
     expect(outageRecovery ?? Infinity).toBeLessThan(RECOVERY_BOUND_MS);
-    const restartWindow = load.between(restartFrom, restartedAt + 1_000).filter((sample) => sample.route !== 'GET /health');
+    const restartWindow = load
+      .between(restartFrom, restartedAt + 1_000)
+      .filter((sample) => sample.route !== 'GET /health');
     // A failure carries what the API logged under its request id, so a 500 names its cause.
     const loggedFor = (sample: Sample): string[] => {
       const { requestId } = JSON.parse(sample.body) as { requestId?: string };
       return requestId ? api.logs.split('\n').filter((line) => line.includes(requestId)) : [];
     };
-    expect(restartWindow.filter((sample) => sample.status !== 503 && sample.status >= 300).map((sample) => ({ ...sample, logged: loggedFor(sample) }))).toEqual([]);
+    expect(
+      restartWindow
+        .filter((sample) => sample.status !== 503 && sample.status >= 300)
+        .map((sample) => ({ ...sample, logged: loggedFor(sample) })),
+    ).toEqual([]);
 
-    const counts = await syncedExactly(api, tenant, syncAccount, seeded, 120_000, () => worker.logs, postgres.migrationUrl);
-    expect(counts).toEqual({ rows: MESSAGES, distinctMessageIds: MESSAGES, distinctUids: MESSAGES, missing: [], unexpected: [] });
+    const counts = await syncedExactly(
+      api,
+      tenant,
+      syncAccount,
+      seeded,
+      120_000,
+      () => worker.logs,
+      postgres.migrationUrl,
+    );
+    expect(counts).toEqual({
+      rows: MESSAGES,
+      distinctMessageIds: MESSAGES,
+      distinctUids: MESSAGES,
+      missing: [],
+      unexpected: [],
+    });
     const records = await settledSends(api, tenant, load.acceptedSends, 90_000, () => worker.logs);
     expect(records.filter((record) => record.state !== 'sent')).toEqual([]);
     const deliveries = smtp.countsByMessageId();

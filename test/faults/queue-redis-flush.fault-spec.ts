@@ -32,15 +32,38 @@ describe('fault: queue Redis flushed with work in flight', () => {
     fixtures = mkdtempSync(join(tmpdir(), 'flush-fault-'));
     const files = Array.from({ length: ACTIONS }, (_, index) => {
       const file = join(fixtures, `${index}.eml`);
-      writeFileSync(file, [`From: <a@example.com>`, `To: <${stack.sender}>`, `Subject: unread ${index}`, `Message-ID: <flush-${index}-${randomUUID()}@example.com>`, '', 'body', ''].join('\r\n'));
+      writeFileSync(
+        file,
+        [
+          `From: <a@example.com>`,
+          `To: <${stack.sender}>`,
+          `Subject: unread ${index}`,
+          `Message-ID: <flush-${index}-${randomUUID()}@example.com>`,
+          '',
+          'body',
+          '',
+        ].join('\r\n'),
+      );
       return file;
     });
     await seedMailbox(stack.mail, stack.sender, 'INBOX', files);
     // A first sync, so the messages the actions change are known.
     worker = stack.startWorker();
-    const run = await stack.api.inject({ method: 'POST', url: `/api/sync/imap/${stack.accountId}`, headers: stack.auth });
+    const run = await stack.api.inject({
+      method: 'POST',
+      url: `/api/sync/imap/${stack.accountId}`,
+      headers: stack.auth,
+    });
     const runId = run.json<{ syncRunId: string }>().syncRunId;
-    await eventually(async () => expect((await stack.database.query<{ state: string }>('SELECT state FROM sync_runs WHERE id = $1', [runId]))[0]?.state).toBe('succeeded'), 60_000, 300);
+    await eventually(
+      async () =>
+        expect(
+          (await stack.database.query<{ state: string }>('SELECT state FROM sync_runs WHERE id = $1', [runId]))[0]
+            ?.state,
+        ).toBe('succeeded'),
+      60_000,
+      300,
+    );
     await killProcess(worker, 'SIGTERM');
     worker = null;
   }, 120_000);
@@ -54,13 +77,25 @@ describe('fault: queue Redis flushed with work in flight', () => {
 
   it('delivers every send once, completes the sync and applies the actions after the flush', async () => {
     const records = await stack.compose(SENDS, 'flushed');
-    const sync = await stack.api.inject({ method: 'POST', url: `/api/sync/imap/${stack.accountId}`, headers: stack.auth });
+    const sync = await stack.api.inject({
+      method: 'POST',
+      url: `/api/sync/imap/${stack.accountId}`,
+      headers: stack.auth,
+    });
     expect(sync.statusCode).toBe(202);
     const syncRunId = sync.json<{ syncRunId: string }>().syncRunId;
-    const messages = await stack.database.query<{ id: string }>(`SELECT id FROM mail_messages WHERE tenant_id = $1 ORDER BY uid`, [stack.tenant]);
+    const messages = await stack.database.query<{ id: string }>(
+      `SELECT id FROM mail_messages WHERE tenant_id = $1 ORDER BY uid`,
+      [stack.tenant],
+    );
     expect(messages).toHaveLength(ACTIONS);
     for (const message of messages) {
-      const acted = await stack.api.inject({ method: 'PATCH', url: `/api/messages/${message.id}`, headers: stack.auth, payload: { seen: true } });
+      const acted = await stack.api.inject({
+        method: 'PATCH',
+        url: `/api/messages/${message.id}`,
+        headers: stack.auth,
+        payload: { seen: true },
+      });
       expect(acted.statusCode).toBe(202);
     }
 
@@ -88,14 +123,30 @@ describe('fault: queue Redis flushed with work in flight', () => {
     expect(twice).toBe(0);
     expect(settled.size).toBe(copies.size);
 
-    await eventually(async () => expect((await stack.database.query<{ state: string }>('SELECT state FROM sync_runs WHERE id = $1', [syncRunId]))[0]?.state).toBe('succeeded'), 60_000, 500);
     await eventually(
-      async () => expect(await stack.database.query<{ state: string }>(`SELECT state FROM mail_message_actions WHERE tenant_id = $1`, [stack.tenant])).toEqual(Array.from({ length: ACTIONS }, () => ({ state: 'applied' }))),
+      async () =>
+        expect(
+          (await stack.database.query<{ state: string }>('SELECT state FROM sync_runs WHERE id = $1', [syncRunId]))[0]
+            ?.state,
+        ).toBe('succeeded'),
+      60_000,
+      500,
+    );
+    await eventually(
+      async () =>
+        expect(
+          await stack.database.query<{ state: string }>(`SELECT state FROM mail_message_actions WHERE tenant_id = $1`, [
+            stack.tenant,
+          ]),
+        ).toEqual(Array.from({ length: ACTIONS }, () => ({ state: 'applied' }))),
       60_000,
       500,
     );
     expect(scheduler.logs).toMatch(/Re-enqueued or settled records whose queue job was lost/);
 
-    reportFault('queue Redis flushed', `sends ${SENDS}/${SENDS} delivered after flush in ${seconds} s, ${twice} twice; sync completed; actions ${ACTIONS}/${ACTIONS} applied`);
+    reportFault(
+      'queue Redis flushed',
+      `sends ${SENDS}/${SENDS} delivered after flush in ${seconds} s, ${twice} twice; sync completed; actions ${ACTIONS}/${ACTIONS} applied`,
+    );
   }, 240_000);
 });

@@ -95,13 +95,24 @@ describe('Redis killed and restarted under load', () => {
     const syncAccount = await createAccount(api, tenant, syncUser, { imapPort: stack.imapPort, smtpPort: smtp.port });
     const sendAccount = await createAccount(api, tenant, sender, { imapPort: stack.imapPort, smtpPort: smtp.port });
     await requestSync(api, tenant, syncAccount);
-    await eventually(async () => {
-      const [row] = await ownerQuery<{ count: string }>('SELECT count(*) FROM "mail_messages" WHERE "account_id" = $1', [syncAccount]);
-      if (Number(row?.count) < MESSAGES / 5) throw new Error(`sync has stored ${row?.count} rows`);
-    }, 60_000, 50);
+    await eventually(
+      async () => {
+        const [row] = await ownerQuery<{ count: string }>(
+          'SELECT count(*) FROM "mail_messages" WHERE "account_id" = $1',
+          [syncAccount],
+        );
+        if (Number(row?.count) < MESSAGES / 5) throw new Error(`sync has stored ${row?.count} rows`);
+      },
+      60_000,
+      50,
+    );
 
     const accepted: string[] = [];
-    const sendsBefore = await Promise.all(Array.from({ length: SENDS_BEFORE }, (_, index) => compose(api, tenant, sendAccount, `redis-${index}@remote.test`, `before ${index}`)));
+    const sendsBefore = await Promise.all(
+      Array.from({ length: SENDS_BEFORE }, (_, index) =>
+        compose(api, tenant, sendAccount, `redis-${index}@remote.test`, `before ${index}`),
+      ),
+    );
     for (const response of sendsBefore) {
       expect(response.statusCode).toBe(202);
       accepted.push(response.json<{ id: string }>().id);
@@ -115,10 +126,30 @@ describe('Redis killed and restarted under load', () => {
     while (Date.now() - downAt < DOWN_MS) {
       const round = await Promise.all([
         timed('GET /health', () => api.inject({ url: '/health', timeoutMs: ABANDON_MS })),
-        timed('GET /api/messages', () => api.inject({ url: `/api/messages?accountId=${syncAccount}&limit=20`, headers: tenant.headers, timeoutMs: ABANDON_MS })),
-        timed('GET /api/sync/status', () => api.inject({ url: `/api/sync/status/${syncAccount}`, headers: tenant.headers, timeoutMs: ABANDON_MS })),
-        timed('POST /api/sync', () => api.inject({ method: 'POST', url: `/api/sync/imap/${syncAccount}`, headers: tenant.headers, timeoutMs: ABANDON_MS })),
-        timed('POST /api/compose', () => compose(api, tenant, sendAccount, `redis-down-${composeIndex}@remote.test`, `during ${composeIndex}`, { timeoutMs: ABANDON_MS, idempotencyKey: `${tenant.id}-during-${composeIndex}` })),
+        timed('GET /api/messages', () =>
+          api.inject({
+            url: `/api/messages?accountId=${syncAccount}&limit=20`,
+            headers: tenant.headers,
+            timeoutMs: ABANDON_MS,
+          }),
+        ),
+        timed('GET /api/sync/status', () =>
+          api.inject({ url: `/api/sync/status/${syncAccount}`, headers: tenant.headers, timeoutMs: ABANDON_MS }),
+        ),
+        timed('POST /api/sync', () =>
+          api.inject({
+            method: 'POST',
+            url: `/api/sync/imap/${syncAccount}`,
+            headers: tenant.headers,
+            timeoutMs: ABANDON_MS,
+          }),
+        ),
+        timed('POST /api/compose', () =>
+          compose(api, tenant, sendAccount, `redis-down-${composeIndex}@remote.test`, `during ${composeIndex}`, {
+            timeoutMs: ABANDON_MS,
+            idempotencyKey: `${tenant.id}-during-${composeIndex}`,
+          }),
+        ),
       ]);
       during.push(...round);
       for (const result of round) {
@@ -132,11 +163,15 @@ describe('Redis killed and restarted under load', () => {
     }
     await redis.restart();
     const upAt = Date.now();
-    const recoveredAfterMs = await eventually(async () => {
-      const health = await api.inject({ url: '/health' });
-      if (health.statusCode !== 200) throw new Error(`health ${health.statusCode}: ${health.body}`);
-      return Date.now() - upAt;
-    }, 30_000, 100);
+    const recoveredAfterMs = await eventually(
+      async () => {
+        const health = await api.inject({ url: '/health' });
+        if (health.statusCode !== 200) throw new Error(`health ${health.statusCode}: ${health.body}`);
+        return Date.now() - upAt;
+      },
+      30_000,
+      100,
+    );
 
     // While down: health is 503 and names redis; nothing hangs, errors are JSON without internals.
     const health = during.filter((result) => result.route === 'GET /health');
@@ -150,7 +185,12 @@ describe('Redis killed and restarted under load', () => {
     for (const result of during) {
       expect([200, 202, 503]).toContain(result.status);
       const body = JSON.parse(result.body) as Record<string, unknown>;
-      if (result.status === 503 && result.route !== 'GET /health') expect(body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', message: expect.any(String) as unknown });
+      if (result.status === 503 && result.route !== 'GET /health')
+        expect(body).toMatchObject({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: expect.any(String) as unknown,
+        });
       expect(result.body).not.toMatch(/\bat .*\.js:\d+|ECONNREFUSED|ioredis/);
     }
 
@@ -159,7 +199,13 @@ describe('Redis killed and restarted under load', () => {
     expect(new Set(accepted).size).toBe(accepted.length);
 
     const counts = await syncedExactly(api, tenant, syncAccount, seeded, 120_000, () => worker.logs);
-    expect(counts).toEqual({ rows: MESSAGES, distinctMessageIds: MESSAGES, distinctUids: MESSAGES, missing: [], unexpected: [] });
+    expect(counts).toEqual({
+      rows: MESSAGES,
+      distinctMessageIds: MESSAGES,
+      distinctUids: MESSAGES,
+      missing: [],
+      unexpected: [],
+    });
 
     const records = await settledSends(api, tenant, accepted, 60_000, () => worker.logs);
     expect(records.filter((record) => record.state !== 'sent')).toEqual([]);
@@ -173,7 +219,10 @@ describe('Redis killed and restarted under load', () => {
     const byRoute = (route: string): string => {
       const results = during.filter((result) => result.route === route);
       const statuses = [...new Set(results.map((result) => result.status))].join('/');
-      return `${route} ${statuses} p99 ${percentile(results.map((result) => result.ms), 99)} ms`;
+      return `${route} ${statuses} p99 ${percentile(
+        results.map((result) => result.ms),
+        99,
+      )} ms`;
     };
     reportFault(
       'Redis killed and restarted',

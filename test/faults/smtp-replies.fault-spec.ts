@@ -5,7 +5,16 @@ import { PrivateRedis } from '../support/private-redis.js';
 import { ScriptedSmtpServer } from '../support/scripted-smtp-server.js';
 import { reportFault } from './fault-report.js';
 import { mailboxMessages } from '../support/mailbox.js';
-import { compose, createAccount, faultTenant, mailStack, newMailUsers, sendRecordOf, settledSends, sleep } from './fault-services.js';
+import {
+  compose,
+  createAccount,
+  faultTenant,
+  mailStack,
+  newMailUsers,
+  sendRecordOf,
+  settledSends,
+  sleep,
+} from './fault-services.js';
 import type { MailUser, SendRecord } from './fault-services.js';
 
 /** The recipient of each scenario tells the scripted server how to answer its message. */
@@ -49,7 +58,8 @@ describe('SMTP 421 / 451 / 550 replies', () => {
         if (address === RECIPIENTS.rcpt550) return REPLIES.rcpt550;
         return '250 2.1.5 Ok';
       },
-      ({ recipients, attempt }) => (recipients.includes(RECIPIENTS.data451) && attempt === 1 ? REPLIES.data451 : '250 2.0.0 Ok'),
+      ({ recipients, attempt }) =>
+        recipients.includes(RECIPIENTS.data451) && attempt === 1 ? REPLIES.data451 : '250 2.0.0 Ok',
     ).start();
     redis = await PrivateRedis.start();
     const env = { REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url };
@@ -88,13 +98,15 @@ describe('SMTP 421 / 451 / 550 replies', () => {
       if (scenario) records.set(scenario, record);
     }
     const retriedAfter = (Date.now() - startedAt) / 1000;
-    for (const scenario of ['rcpt451', 'data451', 'rcpt421'] as const) expect(records.get(scenario)).toMatchObject({ state: 'sent', attempts: 2 });
+    for (const scenario of ['rcpt451', 'data451', 'rcpt421'] as const)
+      expect(records.get(scenario)).toMatchObject({ state: 'sent', attempts: 2 });
     // Still refused once only, a minute later: a permanent failure is never retried.
     expect(await sendRecordOf(api, tenant, idOf('rcpt550'))).toMatchObject({ state: 'failed', attempts: 1 });
 
     const accepted = smtp.countsByMessageId();
     const messageIdOf = (scenario: Scenario): string => records.get(scenario)?.messageId ?? '';
-    for (const scenario of ['rcpt451', 'data451', 'rcpt421'] as const) expect(accepted.get(messageIdOf(scenario))).toBe(1);
+    for (const scenario of ['rcpt451', 'data451', 'rcpt421'] as const)
+      expect(accepted.get(messageIdOf(scenario))).toBe(1);
     expect(accepted.get(messageIdOf('rcpt550'))).toBeUndefined();
     expect(smtp.rcptAttempts.get(RECIPIENTS.rcpt451)).toBe(2);
     expect(smtp.rcptAttempts.get(RECIPIENTS.rcpt421)).toBe(2);
@@ -104,16 +116,23 @@ describe('SMTP 421 / 451 / 550 replies', () => {
 
     // One Sent copy per delivered message, none for the refused one.
     await sleep(500);
-    const sentFolder = (await mailboxMessages(stack.imapPort, sender.email, sender.password, 'Sent')).map((message) => message.messageId);
-    for (const scenario of ['rcpt451', 'data451', 'rcpt421'] as const) expect(sentFolder.filter((id) => id === messageIdOf(scenario))).toHaveLength(1);
+    const sentFolder = (await mailboxMessages(stack.imapPort, sender.email, sender.password, 'Sent')).map(
+      (message) => message.messageId,
+    );
+    for (const scenario of ['rcpt451', 'data451', 'rcpt421'] as const)
+      expect(sentFolder.filter((id) => id === messageIdOf(scenario))).toHaveLength(1);
     expect(sentFolder).not.toContain(messageIdOf('rcpt550'));
     expect(worker.alive).toBe(true);
 
-    const transactions = (scenario: Scenario): number => (smtp.dataReplies.get(messageIdOf(scenario)) ?? []).filter((reply) => reply.startsWith('250')).length;
+    const transactions = (scenario: Scenario): number =>
+      (smtp.dataReplies.get(messageIdOf(scenario)) ?? []).filter((reply) => reply.startsWith('250')).length;
     reportFault(
       'SMTP 451/421/550',
       scenarios
-        .map((scenario) => `${REPLIES[scenario].slice(0, 3)} ${scenario.startsWith('data') ? 'DATA' : 'RCPT'} → ${records.get(scenario)?.state} after ${records.get(scenario)?.attempts} attempt(s), ${transactions(scenario)} accepted DATA`)
+        .map(
+          (scenario) =>
+            `${REPLIES[scenario].slice(0, 3)} ${scenario.startsWith('data') ? 'DATA' : 'RCPT'} → ${records.get(scenario)?.state} after ${records.get(scenario)?.attempts} attempt(s), ${transactions(scenario)} accepted DATA`,
+        )
         .join('; ') + `; retries settled ${retriedAfter.toFixed(0)} s after the 550 (production backoff 1 min ±20 %)`,
     );
   }, 150_000);

@@ -12,7 +12,12 @@ const SEND_CONCURRENCY = 5;
  * Short locks so a killed worker's jobs are taken over within seconds: the send claim then lasts
  * JOB_LOCK_DURATION + 3 × SMTP_TIMEOUT = 17 s (sendClaimTiming).
  */
-const WORKER_ENV = { JOB_LOCK_DURATION: '2', JOB_STALLED_INTERVAL: '1', SMTP_TIMEOUT: '5', SEND_CONCURRENCY: String(SEND_CONCURRENCY) };
+const WORKER_ENV = {
+  JOB_LOCK_DURATION: '2',
+  JOB_STALLED_INTERVAL: '1',
+  SMTP_TIMEOUT: '5',
+  SEND_CONCURRENCY: String(SEND_CONCURRENCY),
+};
 /**
  * A kill can catch at most the attempts in flight between the server's 250 and the write that
  * records it: each of those is sent again by the job that takes over, so one kill costs at most
@@ -70,7 +75,10 @@ describe('fault: worker killed mid-send, again and again', () => {
     // Every copy in the mailbox carries the Message-ID of one of the sends: a duplicate is the same message again.
     expect([...delivered.keys()].filter((messageId) => !expected.has(messageId))).toEqual([]);
     const duplicates = [...delivered.values()].reduce((sum, count) => sum + count - 1, 0);
-    const failed = await stack.database.query<{ count: string }>(`SELECT count(*) FROM send_records WHERE tenant_id = $1 AND state <> 'sent'`, [stack.tenant]);
+    const failed = await stack.database.query<{ count: string }>(
+      `SELECT count(*) FROM send_records WHERE tenant_id = $1 AND state <> 'sent'`,
+      [stack.tenant],
+    );
     expect(failed[0]?.count).toBe('0');
     expect(duplicates).toBeLessThanOrEqual(MAX_DUPLICATES);
 

@@ -4,7 +4,17 @@ import { BackgroundAppProcess } from '../support/background-app-process.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { reportFault } from './fault-report.js';
 import { eventually } from '../support/test-config.js';
-import { createAccount, faultTenant, mailStack, newMailUsers, ownerQuery, requestSync, seedInbox, syncedExactly, syncStatus } from './fault-services.js';
+import {
+  createAccount,
+  faultTenant,
+  mailStack,
+  newMailUsers,
+  ownerQuery,
+  requestSync,
+  seedInbox,
+  syncedExactly,
+  syncStatus,
+} from './fault-services.js';
 import type { MailUser } from './fault-services.js';
 
 const MESSAGES = 3_000;
@@ -28,7 +38,11 @@ describe('worker SIGKILL mid-sync, repeated', () => {
 
   const env = (): Record<string, string> => ({ REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url });
   const storedRows = async (accountId: string): Promise<number> =>
-    Number((await ownerQuery<{ count: string }>('SELECT count(*) FROM "mail_messages" WHERE "account_id" = $1', [accountId]))[0]?.count ?? 0);
+    Number(
+      (
+        await ownerQuery<{ count: string }>('SELECT count(*) FROM "mail_messages" WHERE "account_id" = $1', [accountId])
+      )[0]?.count ?? 0,
+    );
 
   beforeAll(async () => {
     stack = mailStack();
@@ -59,7 +73,10 @@ describe('worker SIGKILL mid-sync, repeated', () => {
       await eventually(
         async () => {
           const rows = await storedRows(accountId);
-          if (rows < threshold) throw new Error(`kill ${kill}: ${rows}/${threshold} rows, status ${JSON.stringify(await syncStatus(api, tenant, accountId))}\n${worker?.logs ?? ''}`);
+          if (rows < threshold)
+            throw new Error(
+              `kill ${kill}: ${rows}/${threshold} rows, status ${JSON.stringify(await syncStatus(api, tenant, accountId))}\n${worker?.logs ?? ''}`,
+            );
         },
         60_000,
         50,
@@ -73,9 +90,22 @@ describe('worker SIGKILL mid-sync, repeated', () => {
     // Every kill must have landed before the sync finished, or it proved nothing.
     expect(killedAt.every((rows) => rows < MESSAGES)).toBe(true);
 
-    const counts = await syncedExactly(api, tenant, accountId, seeded, 90_000, () => `rows at each kill: ${killedAt.join(', ')}\n${worker?.logs ?? ''}`);
+    const counts = await syncedExactly(
+      api,
+      tenant,
+      accountId,
+      seeded,
+      90_000,
+      () => `rows at each kill: ${killedAt.join(', ')}\n${worker?.logs ?? ''}`,
+    );
     const seconds = (Date.now() - startedAt) / 1000;
-    expect(counts).toEqual({ rows: MESSAGES, distinctMessageIds: MESSAGES, distinctUids: MESSAGES, missing: [], unexpected: [] });
+    expect(counts).toEqual({
+      rows: MESSAGES,
+      distinctMessageIds: MESSAGES,
+      distinctUids: MESSAGES,
+      missing: [],
+      unexpected: [],
+    });
     expect(worker.alive).toBe(true);
 
     reportFault(

@@ -49,10 +49,13 @@ async function dropStaleDatabases(): Promise<void> {
   const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${DATABASE_PREFIX}%`]);
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+      `${DATABASE_PREFIX}%`,
+    ]);
     for (const { datname } of rows) {
       const startedAt = parseInt(datname.slice(DATABASE_PREFIX.length, DATABASE_PREFIX.length + 8), 36);
-      if (Date.now() - startedAt > STALE_AFTER_MS) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      if (Date.now() - startedAt > STALE_AFTER_MS)
+        await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     }
   } finally {
     await client.end();
@@ -117,13 +120,28 @@ export default async function globalSetup(): Promise<void> {
 
   await dropStaleDatabases();
   const migrate = async (databaseUrls: { DATABASE_URL: string; DATABASE_MIGRATION_URL: string }): Promise<unknown> =>
-    run(process.execPath, [join(ROOT, 'dist', 'libs', 'database', 'src', 'cli', 'migrate.js')], { cwd: ROOT, env: { ...process.env, ...databaseUrls } });
+    run(process.execPath, [join(ROOT, 'dist', 'libs', 'database', 'src', 'cli', 'migrate.js')], {
+      cwd: ROOT,
+      env: { ...process.env, ...databaseUrls },
+    });
   await migrate(environment);
   await Promise.all([
-    migrate({ DATABASE_URL: environment.TEST_CROSS_TENANT_DATABASE_URL, DATABASE_MIGRATION_URL: environment.TEST_CROSS_TENANT_DATABASE_MIGRATION_URL }),
-    run('bash', [join(ROOT, 'test', 'infra', 'mail-stack.sh'), 'start', mailStackDir, String(await freePortRange(MAIL_STACK_PORTS))], {
-      cwd: ROOT,
-      timeout: 180_000,
+    migrate({
+      DATABASE_URL: environment.TEST_CROSS_TENANT_DATABASE_URL,
+      DATABASE_MIGRATION_URL: environment.TEST_CROSS_TENANT_DATABASE_MIGRATION_URL,
     }),
+    run(
+      'bash',
+      [
+        join(ROOT, 'test', 'infra', 'mail-stack.sh'),
+        'start',
+        mailStackDir,
+        String(await freePortRange(MAIL_STACK_PORTS)),
+      ],
+      {
+        cwd: ROOT,
+        timeout: 180_000,
+      },
+    ),
   ]);
 }

@@ -43,12 +43,15 @@ export default async function globalTeardown(): Promise<void> {
   if (shared.users > 0) return;
   globalThis.mailServiceTestRun = undefined;
 
-  const { TEST_DATABASE_NAME, TEST_CROSS_TENANT_DATABASE_NAME, REDIS_URL, REDIS_KEY_PREFIX, MAIL_STACK_DIR } = process.env;
+  const { TEST_DATABASE_NAME, TEST_CROSS_TENANT_DATABASE_NAME, REDIS_URL, REDIS_KEY_PREFIX, MAIL_STACK_DIR } =
+    process.env;
   const results = await Promise.allSettled([
     TEST_DATABASE_NAME ? dropDatabase(TEST_DATABASE_NAME) : Promise.resolve(),
     TEST_CROSS_TENANT_DATABASE_NAME ? dropDatabase(TEST_CROSS_TENANT_DATABASE_NAME) : Promise.resolve(),
     REDIS_URL && REDIS_KEY_PREFIX ? deleteRedisKeys(REDIS_URL, REDIS_KEY_PREFIX) : Promise.resolve(),
-    MAIL_STACK_DIR ? run('bash', [join(ROOT, 'test', 'infra', 'mail-stack.sh'), 'stop', MAIL_STACK_DIR], { cwd: ROOT }) : Promise.resolve(),
+    MAIL_STACK_DIR
+      ? run('bash', [join(ROOT, 'test', 'infra', 'mail-stack.sh'), 'stop', MAIL_STACK_DIR], { cwd: ROOT })
+      : Promise.resolve(),
   ]);
   if (MAIL_STACK_DIR) rmSync(MAIL_STACK_DIR, { recursive: true, force: true });
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));

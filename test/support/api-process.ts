@@ -36,8 +36,15 @@ export class ApiProcess extends AppProcess {
     const hasBody = options.payload !== undefined;
     const response = await fetch(`${this.baseUrl}${options.url}`, {
       method: options.method ?? 'GET',
-      headers: { ...(hasBody && typeof options.payload !== 'string' ? { 'content-type': 'application/json' } : {}), ...options.headers },
-      body: hasBody ? (typeof options.payload === 'string' ? options.payload : JSON.stringify(options.payload)) : undefined,
+      headers: {
+        ...(hasBody && typeof options.payload !== 'string' ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
+      },
+      body: hasBody
+        ? typeof options.payload === 'string'
+          ? options.payload
+          : JSON.stringify(options.payload)
+        : undefined,
       signal: options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs),
     });
     const body = await response.text();

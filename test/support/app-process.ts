@@ -47,7 +47,8 @@ export class AppProcess {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    for (const stream of [child.stdout, child.stderr])
+      stream?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     const started = create(child, `http://127.0.0.1:${port}`, output, options.stopTimeoutMs);
     await started.waitUntilListening(options.app);
     return started;

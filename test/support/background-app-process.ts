@@ -1,7 +1,10 @@
 import { AppProcess } from './app-process.js';
 
 type BackgroundApp = 'worker' | 'scheduler';
-const PORT_VARIABLE: Record<BackgroundApp, string> = { worker: 'WORKER_HEALTH_PORT', scheduler: 'SCHEDULER_HEALTH_PORT' };
+const PORT_VARIABLE: Record<BackgroundApp, string> = {
+  worker: 'WORKER_HEALTH_PORT',
+  scheduler: 'SCHEDULER_HEALTH_PORT',
+};
 
 /** The built worker or scheduler with its health listener on a free port. */
 export class BackgroundAppProcess extends AppProcess {
@@ -16,6 +19,10 @@ export class BackgroundAppProcess extends AppProcess {
 
   async get(path: string): Promise<{ statusCode: number; contentType: string; body: string }> {
     const response = await fetch(`${this.baseUrl}${path}`);
-    return { statusCode: response.status, contentType: response.headers.get('content-type') ?? '', body: await response.text() };
+    return {
+      statusCode: response.status,
+      contentType: response.headers.get('content-type') ?? '',
+      body: await response.text(),
+    };
   }
 }

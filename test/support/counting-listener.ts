@@ -14,7 +14,10 @@ export interface CountingListener {
  * outbound policy refuses is never attempted; `answer` decides what a caller gets (nothing: a
  * server that never greets). `host` may be another loopback address than the one tests allow.
  */
-export async function countingListener(answer: (socket: Socket) => void = () => undefined, host = '127.0.0.1'): Promise<CountingListener> {
+export async function countingListener(
+  answer: (socket: Socket) => void = () => undefined,
+  host = '127.0.0.1',
+): Promise<CountingListener> {
   let connections = 0;
   const server = createServer((socket) => {
     connections += 1;

@@ -106,7 +106,8 @@ export class FaultProxy {
       let chunks = 0;
       upstream.on('data', (chunk: Buffer) => {
         chunks += 1;
-        const delay = fault.longEvery && chunks % fault.longEvery === 0 ? (fault.longDelayMs ?? fault.delayMs) : fault.delayMs;
+        const delay =
+          fault.longEvery && chunks % fault.longEvery === 0 ? (fault.longDelayMs ?? fault.delayMs) : fault.delayMs;
         chain = chain.then(async () => {
           await new Promise((resolve) => setTimeout(resolve, delay));
           if (client.destroyed) return;

@@ -100,13 +100,38 @@ export class HostileRequests {
   valid(operation: Operation): HostileRequest {
     const path = operation.parameters
       .filter((parameter) => parameter.in === 'path')
-      .reduce((url, parameter) => url.replace(`{${parameter.name}}`, this.idFor(operation.path, parameter.name)), operation.path);
+      .reduce(
+        (url, parameter) => url.replace(`{${parameter.name}}`, this.idFor(operation.path, parameter.name)),
+        operation.path,
+      );
     const query = new URLSearchParams(
-      operation.parameters.filter((parameter) => parameter.in === 'query' && this.needsQuery(operation, parameter)).map((parameter): [string, string] => [parameter.name, this.queryExample(parameter)]),
+      operation.parameters
+        .filter((parameter) => parameter.in === 'query' && this.needsQuery(operation, parameter))
+        .map((parameter): [string, string] => [parameter.name, this.queryExample(parameter)]),
     ).toString();
-    const request: HostileRequest = { method: operation.method, url: query ? `${path}?${query}` : path, headers: {}, what: 'nothing (valid)' };
-    if (operation.body) return { ...request, headers: { 'content-type': 'application/json' }, body: JSON.stringify(this.example(operation.body, true)) };
-    if (operation.multipart) return { ...request, ...multipart([{ disposition: 'form-data; name="file"; filename="report.txt"', contentType: 'text/plain', content: Buffer.from('hello') }]) };
+    const request: HostileRequest = {
+      method: operation.method,
+      url: query ? `${path}?${query}` : path,
+      headers: {},
+      what: 'nothing (valid)',
+    };
+    if (operation.body)
+      return {
+        ...request,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(this.example(operation.body, true)),
+      };
+    if (operation.multipart)
+      return {
+        ...request,
+        ...multipart([
+          {
+            disposition: 'form-data; name="file"; filename="report.txt"',
+            contentType: 'text/plain',
+            content: Buffer.from('hello'),
+          },
+        ]),
+      };
     return request;
   }
 
@@ -115,13 +140,48 @@ export class HostileRequests {
     const valid = this.valid(operation);
     const choices: Arbitrary<HostileRequest>[] = [];
     for (const parameter of operation.parameters) {
-      if (parameter.in === 'path') choices.push(hostilePathValue().map(([raw, label]) => ({ ...valid, url: this.withPath(operation, valid.url, parameter.name, raw), what: `path ${parameter.name} = ${label}` })));
-      if (parameter.in === 'query') choices.push(this.hostileQueryValue(parameter.schema ?? {}).map(([raw, label]) => ({ ...valid, url: withQuery(valid.url, parameter.name, raw), what: `query ${parameter.name} = ${label}` })));
-      if (parameter.in === 'query' && parameter.required) choices.push(fc.constant({ ...valid, url: withoutQuery(valid.url, parameter.name), what: `query ${parameter.name} missing` }));
-      if (parameter.in === 'header') choices.push(hostileHeaderValue().map(([value, label]) => ({ ...valid, headers: { ...valid.headers, [parameter.name]: value }, what: `header ${parameter.name} = ${label}` })));
+      if (parameter.in === 'path')
+        choices.push(
+          hostilePathValue().map(([raw, label]) => ({
+            ...valid,
+            url: this.withPath(operation, valid.url, parameter.name, raw),
+            what: `path ${parameter.name} = ${label}`,
+          })),
+        );
+      if (parameter.in === 'query')
+        choices.push(
+          this.hostileQueryValue(parameter.schema ?? {}).map(([raw, label]) => ({
+            ...valid,
+            url: withQuery(valid.url, parameter.name, raw),
+            what: `query ${parameter.name} = ${label}`,
+          })),
+        );
+      if (parameter.in === 'query' && parameter.required)
+        choices.push(
+          fc.constant({
+            ...valid,
+            url: withoutQuery(valid.url, parameter.name),
+            what: `query ${parameter.name} missing`,
+          }),
+        );
+      if (parameter.in === 'header')
+        choices.push(
+          hostileHeaderValue().map(([value, label]) => ({
+            ...valid,
+            headers: { ...valid.headers, [parameter.name]: value },
+            what: `header ${parameter.name} = ${label}`,
+          })),
+        );
     }
     // forbidNonWhitelisted refuses unknown names where a query is read; elsewhere it is never looked at.
-    if (operation.parameters.some((parameter) => parameter.in === 'query')) choices.push(unknownQueryParameter(operation).map(([raw, label]) => ({ ...valid, url: `${valid.url}${valid.url.includes('?') ? '&' : '?'}${raw}`, what: `unknown query ${label}` })));
+    if (operation.parameters.some((parameter) => parameter.in === 'query'))
+      choices.push(
+        unknownQueryParameter(operation).map(([raw, label]) => ({
+          ...valid,
+          url: `${valid.url}${valid.url.includes('?') ? '&' : '?'}${raw}`,
+          what: `unknown query ${label}`,
+        })),
+      );
     if (operation.body) choices.push(...this.hostileBodies(operation.body, valid));
     if (operation.multipart) choices.push(hostileMultipart().map((parts) => ({ ...valid, ...parts })));
     return fc.oneof(...choices);
@@ -131,20 +191,45 @@ export class HostileRequests {
     const base = this.example(schema, true) as Record<string, unknown>;
     const properties = Object.entries(this.resolve(schema).properties ?? {});
     const required = new Set(this.resolve(schema).required ?? []);
-    const asBody = (body: string, what: string): HostileRequest => ({ ...valid, body, what, oversized: Buffer.byteLength(body) > this.bodyLimitBytes });
+    const asBody = (body: string, what: string): HostileRequest => ({
+      ...valid,
+      body,
+      what,
+      oversized: Buffer.byteLength(body) > this.bodyLimitBytes,
+    });
     const choices: Arbitrary<HostileRequest>[] = [
       this.hostileValue(schema, true).map((value) => asBody(serialize(value), `body = ${describeValue(value)}`)),
       fc.constant({ ...valid, headers: {}, body: undefined, what: 'no body' }),
-      fc.constantFrom('', '{', '{"a":1}}', '[1,]', 'NaN', '{"x": 1e999', '\u0000').map((text) => asBody(text, `body = ${JSON.stringify(text)} (not JSON)`)),
-      fc.constantFrom('__proto__', 'constructor').chain((key) =>
-        fc.constantFrom('{"polluted":true}', '{"prototype":{"polluted":true}}', '1', 'null').map((value) => asBody(`${serialize(base).slice(0, -1)}${Object.keys(base).length > 0 ? ',' : ''}"${key}":${value}}`, `body.${key} = ${value}`)),
-      ),
       fc
-        .tuple(fc.string({ minLength: 1, maxLength: 20 }).filter((key) => !properties.some(([name]) => name === key)), jsonValue())
-        .map(([key, value]) => asBody(serialize({ ...base, [key]: value }), `unknown body property ${JSON.stringify(key)}`)),
+        .constantFrom('', '{', '{"a":1}}', '[1,]', 'NaN', '{"x": 1e999', '\u0000')
+        .map((text) => asBody(text, `body = ${JSON.stringify(text)} (not JSON)`)),
+      fc
+        .constantFrom('__proto__', 'constructor')
+        .chain((key) =>
+          fc
+            .constantFrom('{"polluted":true}', '{"prototype":{"polluted":true}}', '1', 'null')
+            .map((value) =>
+              asBody(
+                `${serialize(base).slice(0, -1)}${Object.keys(base).length > 0 ? ',' : ''}"${key}":${value}}`,
+                `body.${key} = ${value}`,
+              ),
+            ),
+        ),
+      fc
+        .tuple(
+          fc.string({ minLength: 1, maxLength: 20 }).filter((key) => !properties.some(([name]) => name === key)),
+          jsonValue(),
+        )
+        .map(([key, value]) =>
+          asBody(serialize({ ...base, [key]: value }), `unknown body property ${JSON.stringify(key)}`),
+        ),
     ];
     for (const [name, property] of properties) {
-      choices.push(this.hostileValue(property, required.has(name)).map((value) => asBody(serialize({ ...base, [name]: value }), `body.${name} = ${describeValue(value)}`)));
+      choices.push(
+        this.hostileValue(property, required.has(name)).map((value) =>
+          asBody(serialize({ ...base, [name]: value }), `body.${name} = ${describeValue(value)}`),
+        ),
+      );
     }
     return choices;
   }
@@ -155,9 +240,24 @@ export class HostileRequests {
     const type = resolved.type ?? (resolved.properties ? 'object' : resolved.oneOf ? 'oneOf' : 'any');
     // Doubles without NaN and Infinity, which JSON.stringify writes as null (absent, for an optional field).
     const wrongTypes = {
-      string: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 })),
-      number: fc.oneof(fc.string(), fc.boolean(), fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.integer(), { maxKeys: 3 })),
-      boolean: fc.oneof(fc.constantFrom('true', 'false', 'yes', 1, 0), fc.array(fc.boolean(), { maxLength: 2 }), fc.dictionary(fc.string(), fc.boolean(), { maxKeys: 2 })),
+      string: fc.oneof(
+        fc.integer(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.boolean(),
+        fc.array(fc.string(), { maxLength: 3 }),
+        fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }),
+      ),
+      number: fc.oneof(
+        fc.string(),
+        fc.boolean(),
+        fc.array(fc.integer(), { maxLength: 3 }),
+        fc.dictionary(fc.string(), fc.integer(), { maxKeys: 3 }),
+      ),
+      boolean: fc.oneof(
+        fc.constantFrom('true', 'false', 'yes', 1, 0),
+        fc.array(fc.boolean(), { maxLength: 2 }),
+        fc.dictionary(fc.string(), fc.boolean(), { maxKeys: 2 }),
+      ),
       array: fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 })),
       object: fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.array(jsonValue(), { maxLength: 3 })),
     };
@@ -166,14 +266,25 @@ export class HostileRequests {
     switch (type) {
       case 'string':
         choices.push(wrongTypes.string, unstorableString());
-        if (resolved.maxLength !== undefined) choices.push(fc.integer({ min: resolved.maxLength + 1, max: resolved.maxLength + 2000 }).map((length) => 'a'.repeat(length)));
+        if (resolved.maxLength !== undefined)
+          choices.push(
+            fc
+              .integer({ min: resolved.maxLength + 1, max: resolved.maxLength + 2000 })
+              .map((length) => 'a'.repeat(length)),
+          );
         else choices.push(fc.constant(null).map(() => 'a'.repeat(this.bodyLimitBytes + 1)));
-        if (resolved.format === 'uuid' || resolved.format === 'email') choices.push(fc.string({ maxLength: 40 }).map((text) => `${text} is not ${resolved.format === 'uuid' ? 'a uuid' : 'an address'}`));
+        if (resolved.format === 'uuid' || resolved.format === 'email')
+          choices.push(
+            fc
+              .string({ maxLength: 40 })
+              .map((text) => `${text} is not ${resolved.format === 'uuid' ? 'a uuid' : 'an address'}`),
+          );
         break;
       case 'integer':
       case 'number':
         choices.push(wrongTypes.number, fc.constantFrom('NaN', 'Infinity', '-Infinity', '1', '1e999'));
-        if (type === 'integer') choices.push(fc.double({ noNaN: true, noDefaultInfinity: true }).filter((value) => !Number.isInteger(value)));
+        if (type === 'integer')
+          choices.push(fc.double({ noNaN: true, noDefaultInfinity: true }).filter((value) => !Number.isInteger(value)));
         if (resolved.minimum !== undefined) choices.push(fc.integer({ min: -1e9, max: resolved.minimum - 1 }));
         if (resolved.maximum !== undefined) choices.push(fc.integer({ min: resolved.maximum + 1, max: 1e15 }));
         break;
@@ -181,8 +292,18 @@ export class HostileRequests {
         choices.push(wrongTypes.boolean);
         break;
       case 'array': {
-        choices.push(wrongTypes.array, fc.array(this.hostileValue(resolved.items ?? {}, true), { minLength: 1, maxLength: 3 }));
-        if (resolved.maxItems !== undefined) choices.push(fc.constant(null).map(() => Array.from({ length: (resolved.maxItems ?? 0) + 1 }, () => this.example(resolved.items ?? {}, true))));
+        choices.push(
+          wrongTypes.array,
+          fc.array(this.hostileValue(resolved.items ?? {}, true), { minLength: 1, maxLength: 3 }),
+        );
+        if (resolved.maxItems !== undefined)
+          choices.push(
+            fc
+              .constant(null)
+              .map(() =>
+                Array.from({ length: (resolved.maxItems ?? 0) + 1 }, () => this.example(resolved.items ?? {}, true)),
+              ),
+          );
         break;
       }
       case 'object': {
@@ -190,7 +311,12 @@ export class HostileRequests {
         const requiredNames = new Set(resolved.required ?? []);
         choices.push(wrongTypes.object);
         for (const [name, property] of properties) {
-          choices.push(this.hostileValue(property, requiredNames.has(name)).map((value) => ({ ...(this.example(resolved, true) as object), [name]: value })));
+          choices.push(
+            this.hostileValue(property, requiredNames.has(name)).map((value) => ({
+              ...(this.example(resolved, true) as object),
+              [name]: value,
+            })),
+          );
         }
         break;
       }
@@ -205,24 +331,55 @@ export class HostileRequests {
   }
 
   private hostileQueryValue(schema: Schema): Arbitrary<[string, string]> {
-    const encoded = (values: Arbitrary<string>): Arbitrary<[string, string]> => values.map((value) => [encodeURIComponent(value), JSON.stringify(value)]);
+    const encoded = (values: Arbitrary<string>): Arbitrary<[string, string]> =>
+      values.map((value) => [encodeURIComponent(value), JSON.stringify(value)]);
     const choices: Arbitrary<[string, string]>[] = [
       encoded(unstorableString().filter(isWellFormed)),
-      fc.tuple(fc.string({ maxLength: 10 }), fc.string({ maxLength: 10 })).map(([first, second]): [string, string] => [`${encodeURIComponent(first)}&${'{name}'}=${encodeURIComponent(second)}`, `repeated ${JSON.stringify([first, second])}`]),
+      fc
+        .tuple(fc.string({ maxLength: 10 }), fc.string({ maxLength: 10 }))
+        .map(([first, second]): [string, string] => [
+          `${encodeURIComponent(first)}&${'{name}'}=${encodeURIComponent(second)}`,
+          `repeated ${JSON.stringify([first, second])}`,
+        ]),
     ];
     switch (schema.type) {
       case 'integer':
       case 'number':
-        choices.push(encoded(fc.constantFrom('', ' ', 'abc', '1.5', '-1', '0', '1e999', 'NaN', 'Infinity', '0x10', '99999999999999999999')).filter(([, label]) => !isAdmittedNumber(JSON.parse(label) as string, schema)));
+        choices.push(
+          encoded(
+            fc.constantFrom(
+              '',
+              ' ',
+              'abc',
+              '1.5',
+              '-1',
+              '0',
+              '1e999',
+              'NaN',
+              'Infinity',
+              '0x10',
+              '99999999999999999999',
+            ),
+          ).filter(([, label]) => !isAdmittedNumber(JSON.parse(label) as string, schema)),
+        );
         break;
       case 'boolean':
         choices.push(encoded(fc.constantFrom('', 'yes', 'no', '1', '0', 'TRUE', 'null', '%ED%A0%80')));
         break;
       default:
-        if (schema.maxLength !== undefined) choices.push(fc.integer({ min: schema.maxLength + 1, max: schema.maxLength + 3000 }).map((length): [string, string] => ['a'.repeat(length), `${length} characters`]));
+        if (schema.maxLength !== undefined)
+          choices.push(
+            fc
+              .integer({ min: schema.maxLength + 1, max: schema.maxLength + 3000 })
+              .map((length): [string, string] => ['a'.repeat(length), `${length} characters`]),
+          );
         // Percent-encoded bytes that are not UTF-8 (how a URL would carry a lone surrogate) stay as
         // written in a query value: text a free-form parameter admits, so only a uuid gets them.
-        if (schema.format === 'uuid') choices.push(encoded(fc.string({ maxLength: 40 }).map((text) => `not-a-uuid ${text}`)), fc.constant<[string, string]>(['%ED%A0%80', 'UTF-8 bytes of U+D800']));
+        if (schema.format === 'uuid')
+          choices.push(
+            encoded(fc.string({ maxLength: 40 }).map((text) => `not-a-uuid ${text}`)),
+            fc.constant<[string, string]>(['%ED%A0%80', 'UTF-8 bytes of U+D800']),
+          );
     }
     return fc.oneof(...choices);
   }
@@ -243,7 +400,11 @@ export class HostileRequests {
   }
 
   private needsQuery(operation: Operation, parameter: Parameter): boolean {
-    return parameter.required === true || (parameter.name === 'verify' && operation.path.startsWith('/api/accounts')) || parameter.name === 'accountId';
+    return (
+      parameter.required === true ||
+      (parameter.name === 'verify' && operation.path.startsWith('/api/accounts')) ||
+      parameter.name === 'accountId'
+    );
   }
 
   private queryExample(parameter: Parameter): string {
@@ -284,7 +445,8 @@ export class HostileRequests {
 
   private resolve(schema: Schema): Schema {
     if (schema.$ref) return this.resolve(this.document.components.schemas[schema.$ref.split('/').pop() ?? ''] ?? {});
-    if (schema.allOf?.length === 1 && schema.allOf[0]) return { ...this.resolve(schema.allOf[0]), ...schema, allOf: undefined };
+    if (schema.allOf?.length === 1 && schema.allOf[0])
+      return { ...this.resolve(schema.allOf[0]), ...schema, allOf: undefined };
     return schema;
   }
 }
@@ -297,13 +459,21 @@ function isWellFormed(value: string): boolean {
 /** Strings no text field admits: U+0000 or an unpaired surrogate, among control and other characters. */
 export function unstorableString(): Arbitrary<string> {
   const poison = fc.constantFrom('\u0000', '\ud800', '\udfff', '\ud83d', '\ude00x');
-  const around = fc.string({ unit: fc.oneof(fc.constantFrom('\t', '\n', '\r', '\u0001', '\u001f', '\u007f', '\u0085', '\u2028', '\ufeff', '\ufffd'), fc.constantFrom('a', 'é', '日', '😀')), maxLength: 12 });
+  const around = fc.string({
+    unit: fc.oneof(
+      fc.constantFrom('\t', '\n', '\r', '\u0001', '\u001f', '\u007f', '\u0085', '\u2028', '\ufeff', '\ufffd'),
+      fc.constantFrom('a', 'é', '日', '😀'),
+    ),
+    maxLength: 12,
+  });
   return fc.tuple(around, poison, around).map(([before, bad, after]) => `${before}${bad}${after}`);
 }
 
 /** Arrays or objects nested deeper than the API allows (MAX_JSON_DEPTH = 16), up to 100,000 levels. */
 function deeplyNested(): Arbitrary<unknown> {
-  return fc.oneof(fc.integer({ min: 17, max: 200 }), fc.integer({ min: 1000, max: 100_000 })).map((depth) => new DeepJson(depth));
+  return fc
+    .oneof(fc.integer({ min: 17, max: 200 }), fc.integer({ min: 1000, max: 100_000 }))
+    .map((depth) => new DeepJson(depth));
 }
 
 /** Serialized by hand: JSON.stringify would recurse 100,000 levels. */
@@ -320,7 +490,10 @@ function serialize(value: unknown): string {
     const deep = Object.entries(value as Record<string, unknown>).find(([, item]) => item instanceof DeepJson);
     if (deep) {
       const [name, item] = deep;
-      return JSON.stringify({ ...value, [name]: '\u0001DEEP\u0001' }).replace('"\\u0001DEEP\\u0001"', (item as DeepJson).toText());
+      return JSON.stringify({ ...value, [name]: '\u0001DEEP\u0001' }).replace(
+        '"\\u0001DEEP\\u0001"',
+        (item as DeepJson).toText(),
+      );
     }
   }
   return JSON.stringify(value);
@@ -340,7 +513,10 @@ function isAdmittedNumber(text: string, schema: Schema): boolean {
   if (text.trim() === '') return false;
   const value = Number(text);
   if (!Number.isFinite(value) || (schema.type === 'integer' && !Number.isInteger(value))) return false;
-  return (schema.minimum === undefined || value >= schema.minimum) && (schema.maximum === undefined || value <= schema.maximum);
+  return (
+    (schema.minimum === undefined || value >= schema.minimum) &&
+    (schema.maximum === undefined || value <= schema.maximum)
+  );
 }
 
 function hostilePathValue(): Arbitrary<[string, string]> {
@@ -348,8 +524,17 @@ function hostilePathValue(): Arbitrary<[string, string]> {
     unstorableString()
       .filter(isWellFormed)
       .map((value): [string, string] => [encodeURIComponent(value), JSON.stringify(value)]),
-    fc.constantFrom<[string, string]>(['%ED%A0%80', 'UTF-8 bytes of U+D800'], ['%00', 'U+0000'], ['%', 'a lone %'], ['..', '..'], ['%2e%2e%2f', 'encoded ../'], ['a'.repeat(5000), '5000 characters']),
-    fc.string({ minLength: 1, maxLength: 40 }).map((value): [string, string] => [encodeURIComponent(`x${value}`), JSON.stringify(`x${value}`)]),
+    fc.constantFrom<[string, string]>(
+      ['%ED%A0%80', 'UTF-8 bytes of U+D800'],
+      ['%00', 'U+0000'],
+      ['%', 'a lone %'],
+      ['..', '..'],
+      ['%2e%2e%2f', 'encoded ../'],
+      ['a'.repeat(5000), '5000 characters'],
+    ),
+    fc
+      .string({ minLength: 1, maxLength: 40 })
+      .map((value): [string, string] => [encodeURIComponent(`x${value}`), JSON.stringify(`x${value}`)]),
   );
 }
 
@@ -359,7 +544,9 @@ function hostilePathValue(): Arbitrary<[string, string]> {
  */
 function hostileHeaderValue(): Arbitrary<[string, string]> {
   return fc.oneof(
-    fc.constantFrom('', ' ', 'é', 'ÿ\u00a0', 'a b', 'key 2').map((value): [string, string] => [value, JSON.stringify(value)]),
+    fc
+      .constantFrom('', ' ', 'é', 'ÿ\u00a0', 'a b', 'key 2')
+      .map((value): [string, string] => [value, JSON.stringify(value)]),
     fc.integer({ min: 256, max: 4000 }).map((length): [string, string] => ['k'.repeat(length), `${length} characters`]),
   );
 }
@@ -367,38 +554,96 @@ function hostileHeaderValue(): Arbitrary<[string, string]> {
 function unknownQueryParameter(operation: Operation): Arbitrary<[string, string]> {
   const known = new Set(operation.parameters.map((parameter) => parameter.name));
   return fc.oneof(
-    fc.constantFrom('__proto__=1', '__proto__[polluted]=1', 'constructor=1', 'constructor[prototype][polluted]=1', 'a[b][c]=1', 'a.b=1', 'toString=1').map((raw): [string, string] => [raw, raw]),
+    fc
+      .constantFrom(
+        '__proto__=1',
+        '__proto__[polluted]=1',
+        'constructor=1',
+        'constructor[prototype][polluted]=1',
+        'a[b][c]=1',
+        'a.b=1',
+        'toString=1',
+      )
+      .map((raw): [string, string] => [raw, raw]),
     fc
       .tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 12 }))
       .filter(([name]) => !known.has(name))
-      .map(([name, value]): [string, string] => [`${encodeURIComponent(name)}=${encodeURIComponent(value)}`, JSON.stringify(name)]),
+      .map(([name, value]): [string, string] => [
+        `${encodeURIComponent(name)}=${encodeURIComponent(value)}`,
+        JSON.stringify(name),
+      ]),
   );
 }
 
 /** Multipart uploads whose parts cannot be stored, and bodies that are not multipart at all. */
 function hostileMultipart(): Arbitrary<Pick<HostileRequest, 'headers' | 'body' | 'what'>> {
-  const file = (disposition: string, contentType = 'text/plain') => ({ disposition, contentType, content: Buffer.from('hello') });
+  const file = (disposition: string, contentType = 'text/plain') => ({
+    disposition,
+    contentType,
+    content: Buffer.from('hello'),
+  });
   return fc.oneof(
     unstorableString()
       .filter(isWellFormed)
-      .map((name) => ({ ...multipart([file(`form-data; name="file"; filename*=UTF-8''${encodeURIComponent(name)}`)]), what: `filename ${JSON.stringify(name)}` })),
-    fc.constantFrom('%ED%A0%80', '%00', 'a%0D%0Ab').map((raw) => ({ ...multipart([file(`form-data; name="file"; filename*=UTF-8''${raw}`)]), what: `filename* ${raw}` })),
-    fc.constant({ ...multipart([{ disposition: 'form-data; name="file"; filename="a\u0000b.txt"', contentType: 'text/plain', content: Buffer.from('x') }]), what: 'raw U+0000 in a filename' }),
-    fc.constant({ ...multipart([{ disposition: 'form-data; name="a\u0000b"; filename="report.txt"', contentType: 'text/plain', content: Buffer.from('x') }]), what: 'raw U+0000 in a part name' }),
-    fc.constant({ ...multipart([{ disposition: 'form-data; name="note"', content: Buffer.from('\u0000') }]), what: 'a form field instead of a file' }),
-    fc.constant({ ...multipart([file('form-data; name="file"; filename="report.txt"', 'text/plain\u0000')]), what: 'U+0000 in a part Content-Type' }),
-    fc.constant({ headers: { 'content-type': 'application/json' }, body: '{"file":"x"}', what: 'JSON instead of multipart' }),
+      .map((name) => ({
+        ...multipart([file(`form-data; name="file"; filename*=UTF-8''${encodeURIComponent(name)}`)]),
+        what: `filename ${JSON.stringify(name)}`,
+      })),
+    fc.constantFrom('%ED%A0%80', '%00', 'a%0D%0Ab').map((raw) => ({
+      ...multipart([file(`form-data; name="file"; filename*=UTF-8''${raw}`)]),
+      what: `filename* ${raw}`,
+    })),
+    fc.constant({
+      ...multipart([
+        {
+          disposition: 'form-data; name="file"; filename="a\u0000b.txt"',
+          contentType: 'text/plain',
+          content: Buffer.from('x'),
+        },
+      ]),
+      what: 'raw U+0000 in a filename',
+    }),
+    fc.constant({
+      ...multipart([
+        {
+          disposition: 'form-data; name="a\u0000b"; filename="report.txt"',
+          contentType: 'text/plain',
+          content: Buffer.from('x'),
+        },
+      ]),
+      what: 'raw U+0000 in a part name',
+    }),
+    fc.constant({
+      ...multipart([{ disposition: 'form-data; name="note"', content: Buffer.from('\u0000') }]),
+      what: 'a form field instead of a file',
+    }),
+    fc.constant({
+      ...multipart([file('form-data; name="file"; filename="report.txt"', 'text/plain\u0000')]),
+      what: 'U+0000 in a part Content-Type',
+    }),
+    fc.constant({
+      headers: { 'content-type': 'application/json' },
+      body: '{"file":"x"}',
+      what: 'JSON instead of multipart',
+    }),
   );
 }
 
-function multipart(parts: { disposition: string; contentType?: string; content: Buffer }[]): Pick<HostileRequest, 'headers' | 'body'> {
+function multipart(
+  parts: { disposition: string; contentType?: string; content: Buffer }[],
+): Pick<HostileRequest, 'headers' | 'body'> {
   const boundary = `----hostile-${randomUUID()}`;
   const chunks = parts.flatMap((part) => [
-    Buffer.from(`--${boundary}\r\nContent-Disposition: ${part.disposition}\r\n${part.contentType ? `Content-Type: ${part.contentType}\r\n` : ''}\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: ${part.disposition}\r\n${part.contentType ? `Content-Type: ${part.contentType}\r\n` : ''}\r\n`,
+    ),
     part.content,
     Buffer.from('\r\n'),
   ]);
-  return { headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]) };
+  return {
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    body: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]),
+  };
 }
 
 function withQuery(url: string, name: string, raw: string): string {
@@ -408,7 +653,9 @@ function withQuery(url: string, name: string, raw: string): string {
 
 function withoutQuery(url: string, name: string): string {
   const [path, query] = url.split('?');
-  const kept = (query ?? '').split('&').filter((pair) => pair !== '' && pair.split('=')[0] !== encodeURIComponent(name));
+  const kept = (query ?? '')
+    .split('&')
+    .filter((pair) => pair !== '' && pair.split('=')[0] !== encodeURIComponent(name));
   return kept.length > 0 ? `${path}?${kept.join('&')}` : (path ?? '');
 }
 
@@ -426,7 +673,11 @@ const ERROR_KEYS = new Set(['statusCode', 'error', 'message', 'requestId', 'deta
  * Over node:http rather than fetch: the API answers 413 as soon as Content-Length is over the
  * limit and closes the connection, and fetch reports the unsent rest of the body as a failure.
  */
-export async function sendHostile(baseUrl: string, request: HostileRequest, authorization: string): Promise<RefusalCheck> {
+export async function sendHostile(
+  baseUrl: string,
+  request: HostileRequest,
+  authorization: string,
+): Promise<RefusalCheck> {
   const response = await sendRequest(baseUrl, request, authorization);
   const text = response.body;
   const status = response.status;
@@ -445,7 +696,10 @@ export async function sendHostile(baseUrl: string, request: HostileRequest, auth
     typeof body.requestId === 'string' &&
     body.requestId === response.headers['x-request-id'] &&
     keys.every((key) => ERROR_KEYS.has(key));
-  return { status, problem: wellFormed ? null : `answered ${status} with a body that is not the error body: ${text.slice(0, 300)}` };
+  return {
+    status,
+    problem: wellFormed ? null : `answered ${status} with a body that is not the error body: ${text.slice(0, 300)}`,
+  };
 }
 
 export interface RawResponse {
@@ -468,7 +722,11 @@ export function sendRequest(baseUrl: string, request: HostileRequest, authorizat
       incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
       incoming.on('end', () => {
         if (request.oversized) outgoing.destroy();
-        resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks).toString('utf8') });
+        resolve({
+          status: incoming.statusCode ?? 0,
+          headers: incoming.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
       });
       incoming.on('error', reject);
     });

@@ -27,7 +27,11 @@ export class PrivateDatabase {
       url.pathname = `/${name}`;
       return url.toString();
     };
-    const database = new PrivateDatabase(name, rename(process.env.DATABASE_URL), rename(process.env.DATABASE_MIGRATION_URL));
+    const database = new PrivateDatabase(
+      name,
+      rename(process.env.DATABASE_URL),
+      rename(process.env.DATABASE_MIGRATION_URL),
+    );
     await run(process.execPath, [join(ROOT, 'dist', 'libs', 'database', 'src', 'cli', 'migrate.js')], {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: database.url, DATABASE_MIGRATION_URL: database.migrationUrl },

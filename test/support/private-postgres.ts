@@ -31,7 +31,19 @@ export class PrivatePostgres {
     const postgresGroup = await run('id', ['-g', 'postgres']);
     await chown(directory, Number(postgresUser.stdout.trim()), Number(postgresGroup.stdout.trim()));
     const cluster = new PrivatePostgres(await freePort(), directory);
-    await cluster.asPostgres(`${BIN}/initdb`, ['-D', cluster.dataDirectory, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C']);
+    await cluster.asPostgres(`${BIN}/initdb`, [
+      '-D',
+      cluster.dataDirectory,
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--locale',
+      'C',
+    ]);
     await cluster.pgCtl('start');
     return cluster;
   }
@@ -80,7 +92,19 @@ export class PrivatePostgres {
   private async pgCtl(action: string, extra: string[] = []): Promise<void> {
     const options = `-p ${this.port} -k ${this.directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`;
     // -l keeps the server's output in a file: a daemon holding our pipes would keep execFile waiting.
-    await this.asPostgres(`${BIN}/pg_ctl`, ['-D', this.dataDirectory, '-l', join(this.directory, 'server.log'), '-o', options, '-w', '-t', '60', ...extra, action]);
+    await this.asPostgres(`${BIN}/pg_ctl`, [
+      '-D',
+      this.dataDirectory,
+      '-l',
+      join(this.directory, 'server.log'),
+      '-o',
+      options,
+      '-w',
+      '-t',
+      '60',
+      ...extra,
+      action,
+    ]);
   }
 
   private async asPostgres(command: string, args: string[]): Promise<void> {

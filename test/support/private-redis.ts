@@ -28,7 +28,11 @@ export class PrivateRedis {
   ) {}
 
   static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort(), await mkdtemp(join(tmpdir(), 'private-redis-')), options.persistent ?? false);
+    const redis = new PrivateRedis(
+      await freePort(),
+      await mkdtemp(join(tmpdir(), 'private-redis-')),
+      options.persistent ?? false,
+    );
     await redis.launch();
     return redis;
   }
@@ -65,7 +69,19 @@ export class PrivateRedis {
   private async launch(): Promise<void> {
     const persistence = this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
     // Queues need noeviction, as in production (README: QUEUE_REDIS_URL).
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.directory, '--maxmemory-policy', 'noeviction', ...persistence];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--dir',
+      this.directory,
+      '--maxmemory-policy',
+      'noeviction',
+      ...persistence,
+    ];
     this.child = spawn('redis-server', args, { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -80,7 +96,11 @@ export class PrivateRedis {
   }
 
   private async command<T>(work: (client: Redis) => Promise<T>): Promise<T> {
-    const client = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis(this.port, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();

@@ -27,7 +27,10 @@ export class SideEffects {
 
   /** Row counts per table and the sorted Redis keys, as one comparable text. */
   async snapshot(): Promise<string> {
-    const [{ rows }, keys] = await Promise.all([this.database.query<Record<string, string>>(this.countRows, [this.tenant]), this.redis.keys('*')]);
+    const [{ rows }, keys] = await Promise.all([
+      this.database.query<Record<string, string>>(this.countRows, [this.tenant]),
+      this.redis.keys('*'),
+    ]);
     return JSON.stringify({ rows: rows[0], keys: keys.sort() });
   }
 

@@ -10,7 +10,10 @@ export class TcpProxy {
   private server: Server | null = null;
   private listeningPort = 0;
 
-  constructor(private readonly targetHost: string, private readonly targetPort: number) {}
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
 
   get port(): number {
     return this.listeningPort;

@@ -39,9 +39,15 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     clientErrorHandler: answerHttpClientError,
     frameworkErrors: answerFrameworkError,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(Logger));
-  app.useBodyParser('application/json', { bodyLimit: bodyLimitBytes(config) }, depthLimitedJsonParser(app.getHttpAdapter().getInstance()));
+  app.useBodyParser(
+    'application/json',
+    { bodyLimit: bodyLimitBytes(config) },
+    depthLimitedJsonParser(app.getHttpAdapter().getInstance()),
+  );
   // Multipart bodies stay unread until a handler asks for them (POST /api/compose/attachments),
   // so the guards run first and a refused upload is never buffered.
   await app.register(fastifyMultipart, { throwFileSizeLimit: false });

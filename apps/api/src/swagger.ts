@@ -13,7 +13,8 @@ const COMPOSE_CONTROLLERS = new Set(['SendsController', 'DraftsController', 'Upl
 
 const API_DOCUMENT_OPTIONS: SwaggerDocumentOptions = {
   extraModels: [ErrorBodyDto],
-  operationIdFactory: (controllerKey, methodKey) => `${COMPOSE_CONTROLLERS.has(controllerKey) ? 'ComposeController' : controllerKey}_${methodKey}`,
+  operationIdFactory: (controllerKey, methodKey) =>
+    `${COMPOSE_CONTROLLERS.has(controllerKey) ? 'ComposeController' : controllerKey}_${methodKey}`,
 };
 
 /** Swagger UI at /docs and the OpenAPI 3 document at /docs-json, both outside the /api prefix. */
@@ -28,7 +29,10 @@ export function setUpApiDocs(app: NestFastifyApplication, config: AppConfig): vo
       .build(),
     API_DOCUMENT_OPTIONS,
   );
-  SwaggerModule.setup('docs', app, withErrorBodies(document), { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+  SwaggerModule.setup('docs', app, withErrorBodies(document), {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+  });
 }
 
 /** Every declared 4xx/5xx response gets the one error body schema, so controllers declare only status and description. */
@@ -36,8 +40,11 @@ function withErrorBodies(document: OpenAPIObject): OpenAPIObject {
   for (const path of Object.values(document.paths)) {
     for (const operation of Object.values(path)) {
       if (typeof operation !== 'object' || operation === null || !('responses' in operation)) continue;
-      for (const [status, response] of Object.entries((operation as { responses: Record<string, { content?: unknown }> }).responses)) {
-        if (Number(status) >= 400 && response.content === undefined) response.content = { 'application/json': { schema: { $ref: getSchemaPath(ErrorBodyDto) } } };
+      for (const [status, response] of Object.entries(
+        (operation as { responses: Record<string, { content?: unknown }> }).responses,
+      )) {
+        if (Number(status) >= 400 && response.content === undefined)
+          response.content = { 'application/json': { schema: { $ref: getSchemaPath(ErrorBodyDto) } } };
       }
     }
   }

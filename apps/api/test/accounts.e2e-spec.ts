@@ -42,7 +42,12 @@ describe('/api/accounts', () => {
   });
 
   it('refuses a wrong password with 422 naming the IMAP server’s reason, and stores nothing', async () => {
-    const response = await api.inject({ method: 'POST', url: '/api/accounts', headers: auth, payload: accountBody({ password: 'wrong' }) });
+    const response = await api.inject({
+      method: 'POST',
+      url: '/api/accounts',
+      headers: auth,
+      payload: accountBody({ password: 'wrong' }),
+    });
 
     expect(response.statusCode).toBe(422);
     const body = response.json<{ statusCode: number; code: string; message: string }>();
@@ -69,16 +74,27 @@ describe('/api/accounts', () => {
     expect(response.body).not.toContain(password);
     expect(response.body).not.toMatch(/encrypted|password/i);
 
-    const stored = await ownerQuery<{ encrypted_password: string }>('SELECT encrypted_password FROM mail_accounts WHERE id = $1', [account.id]);
+    const stored = await ownerQuery<{ encrypted_password: string }>(
+      'SELECT encrypted_password FROM mail_accounts WHERE id = $1',
+      [account.id],
+    );
     expect(stored[0]?.encrypted_password).toMatch(/^v1:[0-9a-f]{8}:/);
     expect(stored[0]?.encrypted_password).not.toContain(password);
   });
 
   it('answers a duplicate address in the same tenant with 409', async () => {
-    const response = await api.inject({ method: 'POST', url: '/api/accounts?verify=false', headers: auth, payload: accountBody() });
+    const response = await api.inject({
+      method: 'POST',
+      url: '/api/accounts?verify=false',
+      headers: auth,
+      payload: accountBody(),
+    });
 
     expect(response.statusCode).toBe(409);
-    expect(response.json()).toMatchObject({ code: 'account_already_exists', message: expect.stringContaining('already exists') as unknown });
+    expect(response.json()).toMatchObject({
+      code: 'account_already_exists',
+      message: expect.stringContaining('already exists') as unknown,
+    });
   });
 
   it('derives server defaults from the address domain and skips the login test with verify=false', async () => {
@@ -114,27 +130,48 @@ describe('/api/accounts', () => {
     const firstPage = list.json<{ items: { id: string; email: string }[]; nextCursor: string | null }>();
     expect(firstPage.items).toHaveLength(1);
     expect(firstPage.nextCursor).not.toBeNull();
-    const secondPage = (await api.inject({ url: `/api/accounts?limit=1&cursor=${firstPage.nextCursor ?? ''}`, headers: auth })).json<{ items: { id: string }[] }>();
+    const secondPage = (
+      await api.inject({ url: `/api/accounts?limit=1&cursor=${firstPage.nextCursor ?? ''}`, headers: auth })
+    ).json<{ items: { id: string }[] }>();
     expect(secondPage.items).toHaveLength(1);
     expect(secondPage.items[0]?.id).not.toBe(firstPage.items[0]?.id);
     const badCursor = await api.inject({ url: '/api/accounts?cursor=garbage', headers: auth });
     expect(badCursor.json()).toMatchObject({ statusCode: 400, code: 'invalid_cursor', message: 'cursor is not valid' });
 
-    const all = (await api.inject({ url: '/api/accounts', headers: auth })).json<{ items: { id: string; email: string }[] }>();
+    const all = (await api.inject({ url: '/api/accounts', headers: auth })).json<{
+      items: { id: string; email: string }[];
+    }>();
     const target = all.items.find((item) => item.email === 'bob@mail.example.org')?.id ?? '';
-    const updated = await api.inject({ method: 'PUT', url: `/api/accounts/${target}?verify=false`, headers: auth, payload: { displayName: 'Renamed' } });
+    const updated = await api.inject({
+      method: 'PUT',
+      url: `/api/accounts/${target}?verify=false`,
+      headers: auth,
+      payload: { displayName: 'Renamed' },
+    });
     expect(updated.statusCode).toBe(200);
     expect(updated.json()).toMatchObject({ displayName: 'Renamed' });
 
     const deleted = await api.inject({ method: 'DELETE', url: `/api/accounts/${target}`, headers: auth });
     expect(deleted.statusCode).toBe(204);
     const gone = await api.inject({ url: `/api/accounts/${target}`, headers: auth });
-    expect(gone.json()).toMatchObject({ statusCode: 404, error: 'Not Found', code: 'account_not_found', message: `Account ${target} not found` });
+    expect(gone.json()).toMatchObject({
+      statusCode: 404,
+      error: 'Not Found',
+      code: 'account_not_found',
+      message: `Account ${target} not found`,
+    });
   });
 
   it('deletes an account with its folders, messages and pending jobs, and nothing of another account', async () => {
     const create = async (address: string): Promise<string> =>
-      (await api.inject({ method: 'POST', url: '/api/accounts?verify=false', headers: auth, payload: { email: address, password: 'x' } })).json<{ id: string }>().id;
+      (
+        await api.inject({
+          method: 'POST',
+          url: '/api/accounts?verify=false',
+          headers: auth,
+          payload: { email: address, password: 'x' },
+        })
+      ).json<{ id: string }>().id;
     const doomed = await create(`doomed-${randomUUID().slice(0, 8)}@example.org`);
     const kept = await create(`kept-${randomUUID().slice(0, 8)}@example.org`);
     for (const accountId of [doomed, kept]) {
@@ -147,12 +184,25 @@ describe('/api/accounts', () => {
         [tenant, accountId, folder?.id],
       );
     }
-    const queue = new Queue('mail-sync', { connection: { url: process.env.REDIS_URL }, prefix: `${process.env.REDIS_KEY_PREFIX ?? ''}:queue` });
+    const queue = new Queue('mail-sync', {
+      connection: { url: process.env.REDIS_URL },
+      prefix: `${process.env.REDIS_KEY_PREFIX ?? ''}:queue`,
+    });
     try {
-      const doomedJob = await queue.add('sync-account', { tenantId: tenant, accountId: doomed, trigger: 'manual' }, { delay: 3_600_000 });
-      const keptJob = await queue.add('sync-account', { tenantId: tenant, accountId: kept, trigger: 'manual' }, { delay: 3_600_000 });
+      const doomedJob = await queue.add(
+        'sync-account',
+        { tenantId: tenant, accountId: doomed, trigger: 'manual' },
+        { delay: 3_600_000 },
+      );
+      const keptJob = await queue.add(
+        'sync-account',
+        { tenantId: tenant, accountId: kept, trigger: 'manual' },
+        { delay: 3_600_000 },
+      );
 
-      expect((await api.inject({ method: 'DELETE', url: `/api/accounts/${doomed}`, headers: auth })).statusCode).toBe(204);
+      expect((await api.inject({ method: 'DELETE', url: `/api/accounts/${doomed}`, headers: auth })).statusCode).toBe(
+        204,
+      );
 
       expect(await queue.getJob(doomedJob.id ?? '')).toBeUndefined();
       expect(await queue.getJob(keptJob.id ?? '')).toBeDefined();
@@ -170,7 +220,10 @@ describe('/api/accounts', () => {
   it('re-encrypts every credential under a new key with the rotation command, and accounts still log in', async () => {
     const oldKey = TEST_ENCRYPTION_KEY;
     const newKey = Buffer.alloc(32, 9).toString('base64');
-    const before = await ownerQuery<{ encrypted_password: string }>('SELECT encrypted_password FROM mail_accounts WHERE tenant_id = $1', [tenant]);
+    const before = await ownerQuery<{ encrypted_password: string }>(
+      'SELECT encrypted_password FROM mail_accounts WHERE tenant_id = $1',
+      [tenant],
+    );
 
     // Scoped to this file's tenant: other test files seed rows with placeholder ciphertext.
     const { stdout } = await run(process.execPath, ['dist/apps/cli/src/rotate-encryption-key.js', '--tenant', tenant], {
@@ -178,16 +231,26 @@ describe('/api/accounts', () => {
     });
     expect(stdout).toMatch(/re-encrypted [1-9]\d* credential/i);
 
-    const after = await ownerQuery<{ encrypted_password: string }>('SELECT encrypted_password FROM mail_accounts WHERE tenant_id = $1', [tenant]);
+    const after = await ownerQuery<{ encrypted_password: string }>(
+      'SELECT encrypted_password FROM mail_accounts WHERE tenant_id = $1',
+      [tenant],
+    );
     expect(after).toHaveLength(before.length);
     expect(after.every((row) => !before.some((old) => old.encrypted_password === row.encrypted_password))).toBe(true);
 
     const rotatedApi = await ApiProcess.start({ ENCRYPTION_KEY: newKey });
     try {
-      const accounts = (await rotatedApi.inject({ url: '/api/accounts', headers: auth })).json<{ items: { id: string; email: string }[] }>();
+      const accounts = (await rotatedApi.inject({ url: '/api/accounts', headers: auth })).json<{
+        items: { id: string; email: string }[];
+      }>();
       const real = accounts.items.find((item) => item.email === email);
       // Changing the password field is not needed to prove the key: a verified update decrypts it and logs in again.
-      const check = await rotatedApi.inject({ method: 'PUT', url: `/api/accounts/${real?.id ?? ''}`, headers: auth, payload: { imap: { port: stack.imapPort } } });
+      const check = await rotatedApi.inject({
+        method: 'PUT',
+        url: `/api/accounts/${real?.id ?? ''}`,
+        headers: auth,
+        payload: { imap: { port: stack.imapPort } },
+      });
       expect(check.statusCode).toBe(200);
     } finally {
       await rotatedApi.stop();

@@ -103,11 +103,18 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
       method: 'POST',
       url: '/api/accounts',
       headers: auth,
-      payload: { email, password, imap: { host: stack.host, port: stack.imapPort, security: 'none' }, smtp: { host: stack.host, port: stack.smtpPort, security: 'none' } },
+      payload: {
+        email,
+        password,
+        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
+        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
+      },
     });
     expect(created.statusCode).toBe(201);
     const accountId = created.json<{ id: string }>().id;
-    expect((await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth })).statusCode).toBe(202);
+    expect((await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth })).statusCode).toBe(
+      202,
+    );
     const worker = startWorker();
     try {
       await eventually(
@@ -136,7 +143,8 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
     rmSync(fixtures, { recursive: true, force: true });
   });
 
-  const urlOf = (attachment: Attachment, message = messageId): string => `${api.baseUrl}/api/messages/${message}/attachments/${attachment.id}`;
+  const urlOf = (attachment: Attachment, message = messageId): string =>
+    `${api.baseUrl}/api/messages/${message}/attachments/${attachment.id}`;
 
   it('streams a text attachment decoded from quoted-printable, in its own charset, with RFC 6266 headers', async () => {
     const response = await fetch(urlOf(notesAttachment), { headers: auth });
@@ -161,7 +169,9 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
       const response = await fetch(urlOf(bigAttachment), { headers: auth });
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('application/octet-stream');
-      expect(response.headers.get('content-disposition')).toBe(`attachment; filename="Gro_er Bericht.bin"; filename*=UTF-8''Gro%C3%9Fer%20Bericht.bin`);
+      expect(response.headers.get('content-disposition')).toBe(
+        `attachment; filename="Gro_er Bericht.bin"; filename*=UTF-8''Gro%C3%9Fer%20Bericht.bin`,
+      );
       expect(response.headers.get('content-length')).toBeNull();
       const { hash, size } = await sha256Of(response);
 
@@ -189,8 +199,14 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
 
   it('answers 404 for an unknown attachment, one of another message, and another tenant', async () => {
     const unknown = await api.inject({ url: `/api/messages/${messageId}/attachments/${randomUUID()}`, headers: auth });
-    const otherMessage = await api.inject({ url: `/api/messages/${randomUUID()}/attachments/${bigAttachment.id}`, headers: auth });
-    const foreign = await api.inject({ url: `/api/messages/${messageId}/attachments/${bigAttachment.id}`, headers: { authorization: bearerFor(`other-${tenant}`) } });
+    const otherMessage = await api.inject({
+      url: `/api/messages/${randomUUID()}/attachments/${bigAttachment.id}`,
+      headers: auth,
+    });
+    const foreign = await api.inject({
+      url: `/api/messages/${messageId}/attachments/${bigAttachment.id}`,
+      headers: { authorization: bearerFor(`other-${tenant}`) },
+    });
 
     for (const response of [unknown, otherMessage, foreign]) {
       expect(response.statusCode).toBe(404);

@@ -39,14 +39,22 @@ const PASSWORD = 'compose-secret';
 const MIB = 1024 * 1024;
 
 /** A multipart/form-data body written by hand, for parts that FormData would escape or refuse to build. */
-function multipartBody(parts: { disposition: string; contentType?: string; content: Buffer }[]): { body: Buffer; contentType: string } {
+function multipartBody(parts: { disposition: string; contentType?: string; content: Buffer }[]): {
+  body: Buffer;
+  contentType: string;
+} {
   const boundary = `----compose-test-${randomUUID()}`;
   const chunks = parts.flatMap((part) => [
-    Buffer.from(`--${boundary}\r\nContent-Disposition: ${part.disposition}\r\n${part.contentType ? `Content-Type: ${part.contentType}\r\n` : ''}\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: ${part.disposition}\r\n${part.contentType ? `Content-Type: ${part.contentType}\r\n` : ''}\r\n`,
+    ),
     part.content,
     Buffer.from('\r\n'),
   ]);
-  return { body: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
+  return {
+    body: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
 }
 
 function formWith(files: { name: string; type: string; content: Buffer }[]): FormData {
@@ -82,12 +90,15 @@ describe('/api/compose', () => {
   let recipient: string;
 
   const inboxOf = async (user: string, folder: string, messageId: string): Promise<Buffer[]> =>
-    (await mailboxMessages(stack.imapPort, user, PASSWORD, folder)).filter((message) => message.messageId === messageId).map((message) => message.source);
+    (await mailboxMessages(stack.imapPort, user, PASSWORD, folder))
+      .filter((message) => message.messageId === messageId)
+      .map((message) => message.source);
 
   const waitUntilSent = async (id: string): Promise<SendRecord> =>
     eventually(async () => {
       const record = (await api.inject({ url: `/api/compose/outbox/${id}`, headers: auth })).json<SendRecord>();
-      if (record.state !== 'sent') throw new Error(`send ${id} is ${record.state}: ${record.lastResponse ?? ''}\n${workerOutput.join('')}`);
+      if (record.state !== 'sent')
+        throw new Error(`send ${id} is ${record.state}: ${record.lastResponse ?? ''}\n${workerOutput.join('')}`);
       return record;
     }, 30_000);
 
@@ -119,14 +130,24 @@ describe('/api/compose', () => {
     accountId = created.json<{ id: string }>().id;
   }, 90_000);
 
-  const upload = async (target: ApiProcess, account: string, body: FormData | Buffer, headers: Record<string, string> = auth): Promise<{ status: number; json: () => unknown }> => {
-    const response = await fetch(`${target.baseUrl}/api/compose/attachments?accountId=${account}`, { method: 'POST', headers, body });
+  const upload = async (
+    target: ApiProcess,
+    account: string,
+    body: FormData | Buffer,
+    headers: Record<string, string> = auth,
+  ): Promise<{ status: number; json: () => unknown }> => {
+    const response = await fetch(`${target.baseUrl}/api/compose/attachments?accountId=${account}`, {
+      method: 'POST',
+      headers,
+      body,
+    });
     const text = await response.text();
     return { status: response.status, json: () => JSON.parse(text) as unknown };
   };
 
   const storedCount = async (): Promise<string | undefined> =>
-    (await ownerQuery<{ count: string }>('SELECT count(*) FROM stored_attachments WHERE tenant_id = $1', [tenant]))[0]?.count;
+    (await ownerQuery<{ count: string }>('SELECT count(*) FROM stored_attachments WHERE tenant_id = $1', [tenant]))[0]
+      ?.count;
 
   afterAll(async () => {
     await api?.stop();
@@ -150,13 +171,23 @@ describe('/api/compose', () => {
         html,
         inReplyTo: '<parent-1@example.test>',
         references: ['<root-1@example.test>'],
-        attachments: [{ filename: 'daten.bin', contentType: 'application/octet-stream', content: attachment.toString('base64') }],
+        attachments: [
+          { filename: 'daten.bin', contentType: 'application/octet-stream', content: attachment.toString('base64') },
+        ],
       },
     });
 
     expect(response.statusCode).toBe(202);
     const record = response.json<SendRecord>();
-    expect(Object.keys(record).sort()).toEqual(['attempts', 'createdAt', 'id', 'lastResponse', 'messageId', 'sentAt', 'state']);
+    expect(Object.keys(record).sort()).toEqual([
+      'attempts',
+      'createdAt',
+      'id',
+      'lastResponse',
+      'messageId',
+      'sentAt',
+      'state',
+    ]);
     expect(record).toMatchObject({ state: 'queued', attempts: 0, lastResponse: null, sentAt: null });
     expect(record.messageId).toMatch(new RegExp(`^<[0-9a-f-]{36}@${stack.domain.replace('.', '\\.')}>$`));
 
@@ -191,7 +222,12 @@ describe('/api/compose', () => {
           method: 'POST',
           url: '/api/compose',
           headers: { ...auth, 'idempotency-key': key },
-          payload: { accountId, to: [{ name: 'R', address: recipient }], subject: `idempotent ${key}`, text: 'only once' },
+          payload: {
+            accountId,
+            to: [{ name: 'R', address: recipient }],
+            subject: `idempotent ${key}`,
+            text: 'only once',
+          },
         }),
       ),
     );
@@ -202,7 +238,10 @@ describe('/api/compose', () => {
     expect(responses.filter((response) => response.headers['idempotent-replayed'] === 'true')).toHaveLength(4);
     const [id] = [...ids];
     const record = await waitUntilSent(id ?? '');
-    const rows = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1 AND idempotency_key = $2', [tenant, key]);
+    const rows = await ownerQuery<{ count: string }>(
+      'SELECT count(*) FROM send_records WHERE tenant_id = $1 AND idempotency_key = $2',
+      [tenant, key],
+    );
     expect(rows[0]?.count).toBe('1');
 
     const again = await api.inject({
@@ -215,7 +254,9 @@ describe('/api/compose', () => {
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json<SendRecord>()).toMatchObject({ id: record.id, state: 'sent' });
 
-    const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
+    const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [
+      tenant,
+    ]);
     const reused = await api.inject({
       method: 'POST',
       url: '/api/compose',
@@ -224,9 +265,13 @@ describe('/api/compose', () => {
     });
     expect(reused.statusCode).toBe(422);
     expect(reused.json()).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity' });
-    expect(reused.json<{ message: string }>().message).toContain(`Idempotency-Key "${key}" was already used for a different request`);
+    expect(reused.json<{ message: string }>().message).toContain(
+      `Idempotency-Key "${key}" was already used for a different request`,
+    );
     expect(reused.headers['idempotent-replayed']).toBeUndefined();
-    const after = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
+    const after = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [
+      tenant,
+    ]);
     expect(after[0]?.count).toBe(before[0]?.count);
 
     await eventually(async () => expect(await inboxOf(recipient, 'INBOX', record.messageId)).toHaveLength(1));
@@ -241,29 +286,60 @@ describe('/api/compose', () => {
       method: 'POST',
       url: '/api/compose/draft',
       headers: auth,
-      payload: { accountId, to: [recipient], subject: 'draft v1', text: 'first', attachments: [{ filename: 'a.txt', contentType: 'text/plain', content: Buffer.from('hello').toString('base64') }] },
+      payload: {
+        accountId,
+        to: [recipient],
+        subject: 'draft v1',
+        text: 'first',
+        attachments: [
+          { filename: 'a.txt', contentType: 'text/plain', content: Buffer.from('hello').toString('base64') },
+        ],
+      },
     });
     expect(created.statusCode).toBe(201);
     const draft = created.json<DraftBody & { attachments: { filename: string; size: number }[] }>();
     expect(draft).toMatchObject({ version: 1, subject: 'draft v1', attachments: [{ filename: 'a.txt', size: 5 }] });
     const draftCopies = async (): Promise<{ messageId: string | null }[]> =>
-      (await mailboxMessages(stack.imapPort, sender, PASSWORD, 'Drafts')).filter((message) => message.messageId?.includes(draft.id));
-    await eventually(async () => expect((await draftCopies()).map((copy) => copy.messageId)).toEqual([expect.stringContaining(`${draft.id}.v1.`)]));
+      (await mailboxMessages(stack.imapPort, sender, PASSWORD, 'Drafts')).filter((message) =>
+        message.messageId?.includes(draft.id),
+      );
+    await eventually(async () =>
+      expect((await draftCopies()).map((copy) => copy.messageId)).toEqual([expect.stringContaining(`${draft.id}.v1.`)]),
+    );
 
-    const updated = await api.inject({ method: 'PUT', url: `/api/compose/drafts/${draft.id}`, headers: auth, payload: { version: 1, to: [recipient], subject: 'draft v2', text: 'second' } });
+    const updated = await api.inject({
+      method: 'PUT',
+      url: `/api/compose/drafts/${draft.id}`,
+      headers: auth,
+      payload: { version: 1, to: [recipient], subject: 'draft v2', text: 'second' },
+    });
     expect(updated.statusCode).toBe(200);
     expect(updated.json<DraftBody>()).toMatchObject({ version: 2, subject: 'draft v2' });
-    const stale = await api.inject({ method: 'PUT', url: `/api/compose/drafts/${draft.id}`, headers: auth, payload: { version: 1, subject: 'lost update' } });
+    const stale = await api.inject({
+      method: 'PUT',
+      url: `/api/compose/drafts/${draft.id}`,
+      headers: auth,
+      payload: { version: 1, subject: 'lost update' },
+    });
     expect(stale.statusCode).toBe(409);
     expect(stale.json()).toMatchObject({ statusCode: 409, error: 'Conflict', code: 'draft_version_conflict' });
-    await eventually(async () => expect((await draftCopies()).map((copy) => copy.messageId)).toEqual([expect.stringContaining(`${draft.id}.v2.`)]));
+    await eventually(async () =>
+      expect((await draftCopies()).map((copy) => copy.messageId)).toEqual([expect.stringContaining(`${draft.id}.v2.`)]),
+    );
 
-    const listed = (await api.inject({ url: `/api/compose/drafts?accountId=${accountId}`, headers: auth })).json<{ items: DraftBody[]; nextCursor: string | null }>();
+    const listed = (await api.inject({ url: `/api/compose/drafts?accountId=${accountId}`, headers: auth })).json<{
+      items: DraftBody[];
+      nextCursor: string | null;
+    }>();
     expect(listed.items.map((item) => item.id)).toContain(draft.id);
 
     const key = `send-draft-${randomUUID()}`;
     const [first, second] = await Promise.all([
-      api.inject({ method: 'POST', url: `/api/compose/send/${draft.id}`, headers: { ...auth, 'idempotency-key': key } }),
+      api.inject({
+        method: 'POST',
+        url: `/api/compose/send/${draft.id}`,
+        headers: { ...auth, 'idempotency-key': key },
+      }),
       api.inject({ method: 'POST', url: `/api/compose/send/${draft.id}`, headers: auth }),
     ]);
     expect([first?.statusCode, second?.statusCode]).toEqual([202, 202]);
@@ -282,27 +358,62 @@ describe('/api/compose', () => {
     });
     expect(delivered).toHaveLength(1);
     expect((await simpleParser(delivered[0] ?? Buffer.alloc(0))).subject).toBe('draft v2');
-    const replay = await api.inject({ method: 'POST', url: `/api/compose/send/${draft.id}`, headers: { ...auth, 'idempotency-key': key } });
+    const replay = await api.inject({
+      method: 'POST',
+      url: `/api/compose/send/${draft.id}`,
+      headers: { ...auth, 'idempotency-key': key },
+    });
     expect(replay.statusCode).toBe(202);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.json<SendRecord>().id).toBe(record.id);
 
-    const otherDraft = (await api.inject({ method: 'POST', url: '/api/compose/draft', headers: auth, payload: { accountId, to: [recipient], subject: 'another draft' } })).json<DraftBody>();
-    const reused = await api.inject({ method: 'POST', url: `/api/compose/send/${otherDraft.id}`, headers: { ...auth, 'idempotency-key': key } });
+    const otherDraft = (
+      await api.inject({
+        method: 'POST',
+        url: '/api/compose/draft',
+        headers: auth,
+        payload: { accountId, to: [recipient], subject: 'another draft' },
+      })
+    ).json<DraftBody>();
+    const reused = await api.inject({
+      method: 'POST',
+      url: `/api/compose/send/${otherDraft.id}`,
+      headers: { ...auth, 'idempotency-key': key },
+    });
     expect(reused.statusCode).toBe(422);
     expect(reused.json<{ message: string }>().message).toContain('was already used for a different request');
-    const sendsOfOther = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1 AND draft_id = $2', [tenant, otherDraft.id]);
+    const sendsOfOther = await ownerQuery<{ count: string }>(
+      'SELECT count(*) FROM send_records WHERE tenant_id = $1 AND draft_id = $2',
+      [tenant, otherDraft.id],
+    );
     expect(sendsOfOther[0]?.count).toBe('0');
-    const composedWithDraftKey = await api.inject({ method: 'POST', url: '/api/compose', headers: { ...auth, 'idempotency-key': key }, payload: { accountId, to: [recipient], subject: 'x' } });
+    const composedWithDraftKey = await api.inject({
+      method: 'POST',
+      url: '/api/compose',
+      headers: { ...auth, 'idempotency-key': key },
+      payload: { accountId, to: [recipient], subject: 'x' },
+    });
     expect(composedWithDraftKey.statusCode).toBe(422);
   }, 90_000);
 
   it('deletes a draft here and in the IMAP Drafts folder', async () => {
-    const draft = (await api.inject({ method: 'POST', url: '/api/compose/draft', headers: auth, payload: { accountId, subject: 'to be deleted' } })).json<DraftBody>();
-    const copies = async (): Promise<number> => (await mailboxMessages(stack.imapPort, sender, PASSWORD, 'Drafts')).filter((message) => message.messageId?.includes(draft.id)).length;
+    const draft = (
+      await api.inject({
+        method: 'POST',
+        url: '/api/compose/draft',
+        headers: auth,
+        payload: { accountId, subject: 'to be deleted' },
+      })
+    ).json<DraftBody>();
+    const copies = async (): Promise<number> =>
+      (await mailboxMessages(stack.imapPort, sender, PASSWORD, 'Drafts')).filter((message) =>
+        message.messageId?.includes(draft.id),
+      ).length;
     await eventually(async () => expect(await copies()).toBe(1));
 
-    expect((await api.inject({ method: 'DELETE', url: `/api/compose/drafts/${draft.id}`, headers: auth })).statusCode).toBe(204);
+    expect(
+      (await api.inject({ method: 'DELETE', url: `/api/compose/drafts/${draft.id}`, headers: auth })).statusCode,
+    ).toBe(204);
     expect((await api.inject({ url: `/api/compose/drafts/${draft.id}`, headers: auth })).statusCode).toBe(404);
     await eventually(async () => expect(await copies()).toBe(0));
   }, 60_000);
@@ -325,24 +436,44 @@ describe('/api/compose', () => {
       expect(response.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
       expect(typeof response.json().requestId).toBe('string');
     }
-    const idn = await api.inject({ method: 'POST', url: '/api/compose/draft', headers: auth, payload: { accountId, to: ['Jürgen <juergen@bücher.example>'] } });
+    const idn = await api.inject({
+      method: 'POST',
+      url: '/api/compose/draft',
+      headers: auth,
+      payload: { accountId, to: ['Jürgen <juergen@bücher.example>'] },
+    });
     expect(idn.statusCode).toBe(201);
     expect(idn.json<{ to: unknown[] }>().to).toEqual([{ name: 'Jürgen', address: 'juergen@bücher.example' }]);
   }, 60_000);
 
   it('uploads a 20 MB file as multipart and sends it by reference through Postfix to Dovecot, byte for byte', async () => {
     const bytes = randomBytes(20 * MIB);
-    const uploaded = await upload(api, accountId, formWith([{ name: 'Größe 20 MB.bin', type: 'application/octet-stream', content: bytes }]));
+    const uploaded = await upload(
+      api,
+      accountId,
+      formWith([{ name: 'Größe 20 MB.bin', type: 'application/octet-stream', content: bytes }]),
+    );
     expect(uploaded.status).toBe(201);
     const [file] = uploaded.json() as StoredAttachmentBody[];
     expect(file?.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(file).toEqual({ id: file?.id, filename: 'Größe 20 MB.bin', contentType: 'application/octet-stream', size: 20 * MIB });
+    expect(file).toEqual({
+      id: file?.id,
+      filename: 'Größe 20 MB.bin',
+      contentType: 'application/octet-stream',
+      size: 20 * MIB,
+    });
 
     const response = await api.inject({
       method: 'POST',
       url: '/api/compose',
       headers: { ...auth, 'idempotency-key': `upload-${randomUUID()}` },
-      payload: { accountId, to: [recipient], subject: 'twenty megabytes', text: 'see attachment', attachmentIds: [file?.id] },
+      payload: {
+        accountId,
+        to: [recipient],
+        subject: 'twenty megabytes',
+        text: 'see attachment',
+        attachmentIds: [file?.id],
+      },
     });
     expect(response.statusCode).toBe(202);
     const record = await waitUntilSent(response.json<SendRecord>().id);
@@ -359,30 +490,56 @@ describe('/api/compose', () => {
   }, 120_000);
 
   it('keeps an upload in a draft across updates that name it, and sends it with the draft', async () => {
-    const uploaded = await upload(api, accountId, formWith([
-      { name: 'one.txt', type: 'text/plain', content: Buffer.from('first file') },
-      { name: 'two.pdf', type: 'application/pdf', content: Buffer.from('%PDF-1.4 second') },
-    ]));
+    const uploaded = await upload(
+      api,
+      accountId,
+      formWith([
+        { name: 'one.txt', type: 'text/plain', content: Buffer.from('first file') },
+        { name: 'two.pdf', type: 'application/pdf', content: Buffer.from('%PDF-1.4 second') },
+      ]),
+    );
     expect(uploaded.status).toBe(201);
     const files = uploaded.json() as StoredAttachmentBody[];
-    expect(files.map((file) => [file.filename, file.contentType, file.size])).toEqual([['one.txt', 'text/plain', 10], ['two.pdf', 'application/pdf', 15]]);
+    expect(files.map((file) => [file.filename, file.contentType, file.size])).toEqual([
+      ['one.txt', 'text/plain', 10],
+      ['two.pdf', 'application/pdf', 15],
+    ]);
 
     const created = await api.inject({
       method: 'POST',
       url: '/api/compose/draft',
       headers: auth,
-      payload: { accountId, to: [recipient], subject: 'with uploads', attachments: [{ filename: 'inline.txt', contentType: 'text/plain', content: Buffer.from('inline').toString('base64') }], attachmentIds: files.map((file) => file.id) },
+      payload: {
+        accountId,
+        to: [recipient],
+        subject: 'with uploads',
+        attachments: [
+          { filename: 'inline.txt', contentType: 'text/plain', content: Buffer.from('inline').toString('base64') },
+        ],
+        attachmentIds: files.map((file) => file.id),
+      },
     });
     expect(created.statusCode).toBe(201);
     const draft = created.json<DraftBody & { attachments: StoredAttachmentBody[] }>();
     expect(draft.attachments.map((attachment) => attachment.filename)).toEqual(['inline.txt', 'one.txt', 'two.pdf']);
     expect(draft.attachments.slice(1).map((attachment) => attachment.id)).toEqual(files.map((file) => file.id));
 
-    const kept = draft.attachments.filter((attachment) => attachment.filename !== 'one.txt').map((attachment) => attachment.id);
-    const updated = await api.inject({ method: 'PUT', url: `/api/compose/drafts/${draft.id}`, headers: auth, payload: { version: 1, to: [recipient], subject: 'with uploads', attachmentIds: kept } });
+    const kept = draft.attachments
+      .filter((attachment) => attachment.filename !== 'one.txt')
+      .map((attachment) => attachment.id);
+    const updated = await api.inject({
+      method: 'PUT',
+      url: `/api/compose/drafts/${draft.id}`,
+      headers: auth,
+      payload: { version: 1, to: [recipient], subject: 'with uploads', attachmentIds: kept },
+    });
     expect(updated.statusCode).toBe(200);
-    expect(updated.json<{ attachments: StoredAttachmentBody[] }>().attachments.map((attachment) => attachment.filename)).toEqual(['inline.txt', 'two.pdf']);
-    const dropped = await ownerQuery<{ count: string }>('SELECT count(*) FROM stored_attachments WHERE id = $1', [files[0]?.id]);
+    expect(
+      updated.json<{ attachments: StoredAttachmentBody[] }>().attachments.map((attachment) => attachment.filename),
+    ).toEqual(['inline.txt', 'two.pdf']);
+    const dropped = await ownerQuery<{ count: string }>('SELECT count(*) FROM stored_attachments WHERE id = $1', [
+      files[0]?.id,
+    ]);
     expect(dropped[0]?.count).toBe('0');
 
     const sent = await api.inject({ method: 'POST', url: `/api/compose/send/${draft.id}`, headers: auth });
@@ -394,68 +551,173 @@ describe('/api/compose', () => {
       return found;
     });
     const parsed = await simpleParser(delivered[0] ?? Buffer.alloc(0));
-    expect(parsed.attachments.map((attachment) => [attachment.filename, attachment.content.toString()])).toEqual([['inline.txt', 'inline'], ['two.pdf', '%PDF-1.4 second']]);
+    expect(parsed.attachments.map((attachment) => [attachment.filename, attachment.content.toString()])).toEqual([
+      ['inline.txt', 'inline'],
+      ['two.pdf', '%PDF-1.4 second'],
+    ]);
   }, 90_000);
 
   it('keeps uploads to their tenant and account: a foreign id is refused with 400 and nothing is stored or sent', async () => {
     const otherTenant = `compose-other-${randomUUID().slice(0, 8)}`;
     const otherAuth = { authorization: bearerFor(otherTenant) };
-    const otherAccount = await api.inject({ method: 'POST', url: '/api/accounts?verify=false', headers: otherAuth, payload: { email: `other-${otherTenant}@example.test`, password: 'x' } });
+    const otherAccount = await api.inject({
+      method: 'POST',
+      url: '/api/accounts?verify=false',
+      headers: otherAuth,
+      payload: { email: `other-${otherTenant}@example.test`, password: 'x' },
+    });
     expect(otherAccount.statusCode).toBe(201);
-    const foreign = await upload(api, otherAccount.json<{ id: string }>().id, formWith([{ name: 'secret.txt', type: 'text/plain', content: Buffer.from('tenant b only') }]), otherAuth);
+    const foreign = await upload(
+      api,
+      otherAccount.json<{ id: string }>().id,
+      formWith([{ name: 'secret.txt', type: 'text/plain', content: Buffer.from('tenant b only') }]),
+      otherAuth,
+    );
     expect(foreign.status).toBe(201);
     const [foreignFile] = foreign.json() as StoredAttachmentBody[];
 
-    const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
+    const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [
+      tenant,
+    ]);
     const storedBefore = await storedCount();
     for (const request of [
-      { method: 'POST', url: '/api/compose', payload: { accountId, to: [recipient], subject: 'steal', attachmentIds: [foreignFile?.id] } },
-      { method: 'POST', url: '/api/compose/draft', payload: { accountId, to: [recipient], subject: 'steal', attachmentIds: [foreignFile?.id] } },
-      { method: 'POST', url: '/api/compose', payload: { accountId, to: [recipient], subject: 'unknown', attachmentIds: [randomUUID()] } },
+      {
+        method: 'POST',
+        url: '/api/compose',
+        payload: { accountId, to: [recipient], subject: 'steal', attachmentIds: [foreignFile?.id] },
+      },
+      {
+        method: 'POST',
+        url: '/api/compose/draft',
+        payload: { accountId, to: [recipient], subject: 'steal', attachmentIds: [foreignFile?.id] },
+      },
+      {
+        method: 'POST',
+        url: '/api/compose',
+        payload: { accountId, to: [recipient], subject: 'unknown', attachmentIds: [randomUUID()] },
+      },
     ]) {
       const response = await api.inject({ ...request, headers: auth });
       expect({ request, status: response.statusCode }).toEqual({ request, status: 400 });
       expect(response.json<{ message: string }>().message).toContain('name no attachment stored for account');
       expect(response.body).not.toContain('secret.txt');
     }
-    expect(await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant])).toEqual(sendsBefore);
+    expect(
+      await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]),
+    ).toEqual(sendsBefore);
     expect(await storedCount()).toBe(storedBefore);
 
-    const intoForeignAccount = await upload(api, otherAccount.json<{ id: string }>().id, formWith([{ name: 'x.txt', type: 'text/plain', content: Buffer.from('x') }]));
+    const intoForeignAccount = await upload(
+      api,
+      otherAccount.json<{ id: string }>().id,
+      formWith([{ name: 'x.txt', type: 'text/plain', content: Buffer.from('x') }]),
+    );
     expect(intoForeignAccount.status).toBe(404);
     expect(await storedCount()).toBe(storedBefore);
   }, 60_000);
 
   it('refuses uploads that are not files, have unusable names or types, or are no multipart body, naming the part and storing nothing', async () => {
     const before = await storedCount();
-    const good = { disposition: 'form-data; name="file"; filename="ok.txt"', contentType: 'text/plain', content: Buffer.from('fine') };
-    const file = (disposition: string, contentType = 'text/plain') => ({ disposition: `form-data; name="file"; ${disposition}`, contentType, content: Buffer.from('x') });
+    const good = {
+      disposition: 'form-data; name="file"; filename="ok.txt"',
+      contentType: 'text/plain',
+      content: Buffer.from('fine'),
+    };
+    const file = (disposition: string, contentType = 'text/plain') => ({
+      disposition: `form-data; name="file"; ${disposition}`,
+      contentType,
+      content: Buffer.from('x'),
+    });
     const cases: [string, { body: Buffer; contentType: string }, string][] = [
-      ['a line break in the filename', multipartBody([file(`filename*=UTF-8''evil%0D%0A.txt`)]), 'Part 1: its filename holds a line break'],
-      ['a header injection in the filename behind good files', multipartBody([good, good, file(`filename*=UTF-8''evil%0D%0ABcc%3A%20x.txt`)]), 'Part 3: its filename holds a line break'],
-      ['a lone line feed in the filename before a good file', multipartBody([file(`filename*=utf-8''a%0Ab.txt`), good]), 'Part 1: its filename holds a line break'],
-      ['a line break continued over RFC 2231 segments', multipartBody([good, file(`filename*0*=UTF-8''evil%0D; filename*1*=%0A.txt`)]), 'Part 2: its filename holds a line break'],
-      ['a bare carriage return in the Content-Disposition', multipartBody([good, file('filename="a\rBcc: x.txt"')]), 'Part 2: its Content-Disposition header holds a line break'],
-      ['a bare line feed in the Content-Type', multipartBody([good, file('filename="b.txt"', 'text/plain\nBcc: victim@example.com')]), 'Part 2: its Content-Type header holds a line break'],
-      ['a line break inside the quoted filename', multipartBody([good, file('filename="evil\r\nBcc: victim@example.com.txt"')]), 'Part 2: its Content-Disposition has a quoted value that is never closed'],
-      ['a line break inside the quoted filename that leaves no header behind', multipartBody([file('filename="evil\r\n.txt"')]), 'Part 1: its header holds a line that is not a header'],
-      ['a line break in a Content-Type parameter', multipartBody([file('filename="b.txt"', `text/plain; name*=UTF-8''a%0D%0Ab`)]), 'Part 1: its Content-Type holds a line break'],
-      ['a part that is not form-data', multipartBody([good, { disposition: 'attachment; filename="c.txt"', contentType: 'text/plain', content: Buffer.from('x') }]), 'Part 2: its Content-Disposition is "attachment"'],
-      ['a tab in the filename', multipartBody([good, file('filename="a\tb.txt"')]), 'Part 2: its filename holds a line break or another control character'],
+      [
+        'a line break in the filename',
+        multipartBody([file(`filename*=UTF-8''evil%0D%0A.txt`)]),
+        'Part 1: its filename holds a line break',
+      ],
+      [
+        'a header injection in the filename behind good files',
+        multipartBody([good, good, file(`filename*=UTF-8''evil%0D%0ABcc%3A%20x.txt`)]),
+        'Part 3: its filename holds a line break',
+      ],
+      [
+        'a lone line feed in the filename before a good file',
+        multipartBody([file(`filename*=utf-8''a%0Ab.txt`), good]),
+        'Part 1: its filename holds a line break',
+      ],
+      [
+        'a line break continued over RFC 2231 segments',
+        multipartBody([good, file(`filename*0*=UTF-8''evil%0D; filename*1*=%0A.txt`)]),
+        'Part 2: its filename holds a line break',
+      ],
+      [
+        'a bare carriage return in the Content-Disposition',
+        multipartBody([good, file('filename="a\rBcc: x.txt"')]),
+        'Part 2: its Content-Disposition header holds a line break',
+      ],
+      [
+        'a bare line feed in the Content-Type',
+        multipartBody([good, file('filename="b.txt"', 'text/plain\nBcc: victim@example.com')]),
+        'Part 2: its Content-Type header holds a line break',
+      ],
+      [
+        'a line break inside the quoted filename',
+        multipartBody([good, file('filename="evil\r\nBcc: victim@example.com.txt"')]),
+        'Part 2: its Content-Disposition has a quoted value that is never closed',
+      ],
+      [
+        'a line break inside the quoted filename that leaves no header behind',
+        multipartBody([file('filename="evil\r\n.txt"')]),
+        'Part 1: its header holds a line that is not a header',
+      ],
+      [
+        'a line break in a Content-Type parameter',
+        multipartBody([file('filename="b.txt"', `text/plain; name*=UTF-8''a%0D%0Ab`)]),
+        'Part 1: its Content-Type holds a line break',
+      ],
+      [
+        'a part that is not form-data',
+        multipartBody([
+          good,
+          { disposition: 'attachment; filename="c.txt"', contentType: 'text/plain', content: Buffer.from('x') },
+        ]),
+        'Part 2: its Content-Disposition is "attachment"',
+      ],
+      [
+        'a tab in the filename',
+        multipartBody([good, file('filename="a\tb.txt"')]),
+        'Part 2: its filename holds a line break or another control character',
+      ],
       ['an empty filename', multipartBody([file('filename=""')]), 'Part 1: each file part needs a filename'],
-      ['a content type that is no MIME type', multipartBody([good, file('filename="b.txt"', 'nonsense')]), 'Part 2: "nonsense" is not a MIME type'],
-      ['a form field', multipartBody([good, { disposition: 'form-data; name="note"', content: Buffer.from('hello') }]), 'Part 2: unexpected form field "note"'],
+      [
+        'a content type that is no MIME type',
+        multipartBody([good, file('filename="b.txt"', 'nonsense')]),
+        'Part 2: "nonsense" is not a MIME type',
+      ],
+      [
+        'a form field',
+        multipartBody([good, { disposition: 'form-data; name="note"', content: Buffer.from('hello') }]),
+        'Part 2: unexpected form field "note"',
+      ],
       ['no part at all', multipartBody([]), 'The request has no file part'],
     ];
     for (const [name, { body, contentType }, message] of cases) {
       const response = await upload(api, accountId, body, { ...auth, 'content-type': contentType });
       const error = response.json() as { statusCode: number; error: string; message: string; requestId: unknown };
-      expect({ name, status: response.status, message: error.message }).toEqual({ name, status: 400, message: expect.stringContaining(message) as unknown });
+      expect({ name, status: response.status, message: error.message }).toEqual({
+        name,
+        status: 400,
+        message: expect.stringContaining(message) as unknown,
+      });
       expect(error.error).toBe('Bad Request');
       expect(typeof error.requestId).toBe('string');
       expect(await storedCount()).toBe(before);
     }
-    const json = await api.inject({ method: 'POST', url: `/api/compose/attachments?accountId=${accountId}`, headers: auth, payload: { file: 'x' } });
+    const json = await api.inject({
+      method: 'POST',
+      url: `/api/compose/attachments?accountId=${accountId}`,
+      headers: auth,
+      payload: { file: 'x' },
+    });
     expect(json.statusCode).toBe(415);
     expect(json.json()).toMatchObject({ statusCode: 415, error: 'Unsupported Media Type' });
     expect(await storedCount()).toBe(before);
@@ -469,16 +731,31 @@ describe('/api/compose', () => {
   }, 60_000);
 
   it('refuses line breaks in the filename or type of a base64 attachment, naming it, and stores no draft and queues no send', async () => {
-    const draftsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM drafts WHERE tenant_id = $1', [tenant]);
-    const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
+    const draftsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM drafts WHERE tenant_id = $1', [
+      tenant,
+    ]);
+    const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [
+      tenant,
+    ]);
     const good = { filename: 'ok.txt', contentType: 'text/plain', content: Buffer.from('fine').toString('base64') };
     for (const [bad, message] of [
-      [{ ...good, filename: 'evil\r\nBcc: victim@example.com.txt' }, 'attachments.1.filename must not contain line breaks'],
+      [
+        { ...good, filename: 'evil\r\nBcc: victim@example.com.txt' },
+        'attachments.1.filename must not contain line breaks',
+      ],
       [{ ...good, filename: 'evil\n.txt' }, 'attachments.1.filename must not contain line breaks'],
-      [{ ...good, contentType: 'text/plain\r\nBcc: victim@example.com' }, 'attachments.1.contentType must be a MIME type'],
+      [
+        { ...good, contentType: 'text/plain\r\nBcc: victim@example.com' },
+        'attachments.1.contentType must be a MIME type',
+      ],
     ] as const) {
       for (const url of ['/api/compose/draft', '/api/compose']) {
-        const response = await api.inject({ method: 'POST', url, headers: auth, payload: { accountId, to: [recipient], subject: 'x', attachments: [good, bad] } });
+        const response = await api.inject({
+          method: 'POST',
+          url,
+          headers: auth,
+          payload: { accountId, to: [recipient], subject: 'x', attachments: [good, bad] },
+        });
         expect({ url, bad, status: response.statusCode }).toEqual({ url, bad, status: 400 });
         expect(response.json<{ message: string[] }>().message).toContain(message);
       }
@@ -489,13 +766,22 @@ describe('/api/compose', () => {
 
   it('documents the upload as a multipart body of files and attachmentIds on messages and drafts', async () => {
     const document = (await api.inject({ url: '/docs-json' })).json<{
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> } }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> } }
+        >
+      >;
       components: { schemas: Record<string, { properties: Record<string, unknown> }> };
     }>();
     const body = document.paths['/api/compose/attachments']?.post?.requestBody?.content['multipart/form-data'];
     expect(body?.schema.properties?.file).toEqual({ type: 'array', items: { type: 'string', format: 'binary' } });
     for (const schema of ['ComposeMessageDto', 'CreateDraftDto', 'UpdateDraftDto']) {
-      expect({ schema, property: document.components.schemas[schema]?.properties.attachmentIds }).toMatchObject({ schema, property: { type: 'array' } });
+      expect({ schema, property: document.components.schemas[schema]?.properties.attachmentIds }).toMatchObject({
+        schema,
+        property: { type: 'array' },
+      });
     }
   });
 
@@ -505,7 +791,10 @@ describe('/api/compose', () => {
       const before = await storedCount();
       for (const files of [
         [{ name: 'big.bin', type: 'application/octet-stream', content: randomBytes(2 * MIB) }],
-        [{ name: 'a.bin', type: 'application/octet-stream', content: randomBytes(0.6 * MIB) }, { name: 'b.bin', type: 'application/octet-stream', content: randomBytes(0.6 * MIB) }],
+        [
+          { name: 'a.bin', type: 'application/octet-stream', content: randomBytes(0.6 * MIB) },
+          { name: 'b.bin', type: 'application/octet-stream', content: randomBytes(0.6 * MIB) },
+        ],
       ]) {
         const response = await upload(small, accountId, formWith(files));
         expect(response.status).toBe(413);
@@ -514,13 +803,32 @@ describe('/api/compose', () => {
       }
       expect(await storedCount()).toBe(before);
       // The connection is still usable after a refused upload: the API read the body to its end.
-      expect((await upload(small, accountId, formWith([{ name: 'fits.bin', type: 'application/octet-stream', content: randomBytes(MIB / 2) }]))).status).toBe(201);
+      expect(
+        (
+          await upload(
+            small,
+            accountId,
+            formWith([{ name: 'fits.bin', type: 'application/octet-stream', content: randomBytes(MIB / 2) }]),
+          )
+        ).status,
+      ).toBe(201);
 
       const tooLarge = await small.inject({
         method: 'POST',
         url: '/api/compose',
         headers: auth,
-        payload: { accountId, to: [recipient], subject: 'ok', attachments: [{ filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(1.5 * MIB, 1).toString('base64') }] },
+        payload: {
+          accountId,
+          to: [recipient],
+          subject: 'ok',
+          attachments: [
+            {
+              filename: 'big.bin',
+              contentType: 'application/octet-stream',
+              content: Buffer.alloc(1.5 * MIB, 1).toString('base64'),
+            },
+          ],
+        },
       });
       expect(tooLarge.statusCode).toBe(413);
       expect(tooLarge.json<{ message: string }>().message).toMatch(/the limit is 1\.0 MB/);
@@ -532,7 +840,9 @@ describe('/api/compose', () => {
   it('answers 503 and stores nothing when sending is disabled', async () => {
     const disabled = await ApiProcess.start({ REDIS_KEY_PREFIX: worker.redisKeyPrefix, ENABLE_SMTP_SEND: 'false' });
     try {
-      const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
+      const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [
+        tenant,
+      ]);
       const response = await disabled.inject({
         method: 'POST',
         url: '/api/compose',
@@ -542,7 +852,9 @@ describe('/api/compose', () => {
       expect(response.statusCode).toBe(503);
       expect(response.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
       expect(response.json<{ message: string }>().message).toContain('ENABLE_SMTP_SEND=false');
-      const after = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [tenant]);
+      const after = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [
+        tenant,
+      ]);
       expect(after[0]?.count).toBe(before[0]?.count);
     } finally {
       await disabled.stop();

@@ -11,7 +11,10 @@ describe('GET /health', () => {
     await Promise.all([postgres.start(), redis.start()]);
     const databaseUrl = new URL(process.env.DATABASE_URL ?? '');
     databaseUrl.host = `127.0.0.1:${postgres.port}`;
-    app = await ApiProcess.start({ DATABASE_URL: databaseUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redis.port}/0` });
+    app = await ApiProcess.start({
+      DATABASE_URL: databaseUrl.toString(),
+      REDIS_URL: `redis://127.0.0.1:${redis.port}/0`,
+    });
   });
 
   afterAll(async () => {
@@ -46,7 +49,11 @@ describe('GET /health', () => {
       expect(result.status).toBe(503);
       return result;
     });
-    expect(down.body).toMatchObject({ status: 'unhealthy', service: 'email_service', checks: { [name]: { status: 'down' } } });
+    expect(down.body).toMatchObject({
+      status: 'unhealthy',
+      service: 'email_service',
+      checks: { [name]: { status: 'down' } },
+    });
 
     await proxy.restore();
     const up = await eventually(async () => {

@@ -53,11 +53,21 @@ describe('hostile input to every /api operation', () => {
   };
 
   const composeBody = (fields: Record<string, unknown>): string =>
-    JSON.stringify({ accountId, to: ['Bob Example <bob@example.com>'], subject: 'Quarterly report', text: 'Hello', ...fields });
+    JSON.stringify({
+      accountId,
+      to: ['Bob Example <bob@example.com>'],
+      subject: 'Quarterly report',
+      text: 'Hello',
+      ...fields,
+    });
 
   beforeAll(async () => {
     redis = await PrivateRedis.start();
-    api = await ApiProcess.start({ REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url, MAX_MESSAGE_SIZE_MB: String(MAX_MESSAGE_SIZE_MB) });
+    api = await ApiProcess.start({
+      REDIS_URL: redis.url,
+      QUEUE_REDIS_URL: redis.url,
+      MAX_MESSAGE_SIZE_MB: String(MAX_MESSAGE_SIZE_MB),
+    });
     const account = await api.inject({
       method: 'POST',
       url: '/api/accounts?verify=false',
@@ -66,7 +76,12 @@ describe('hostile input to every /api operation', () => {
     });
     expect(account.statusCode).toBe(201);
     accountId = account.json<{ id: string }>().id;
-    const draft = await api.inject({ method: 'POST', url: '/api/compose/draft', headers: { authorization }, payload: { accountId, subject: 'Draft' } });
+    const draft = await api.inject({
+      method: 'POST',
+      url: '/api/compose/draft',
+      headers: { authorization },
+      payload: { accountId, subject: 'Draft' },
+    });
     expect(draft.statusCode).toBe(201);
     document = (await api.inject({ url: '/docs-json' })).json<OpenApiDocument>();
     operations = apiOperations(document);
@@ -87,7 +102,11 @@ describe('hostile input to every /api operation', () => {
     for (const operation of operations) {
       const valid = requests.valid(operation);
       const response = await sendRequest(api.baseUrl, valid, otherTenant);
-      const answer = { operation: `${operation.method} ${operation.path}`, body: String(valid.body ?? ''), refusal: response.status === 400 ? response.body : null };
+      const answer = {
+        operation: `${operation.method} ${operation.path}`,
+        body: String(valid.body ?? ''),
+        refusal: response.status === 400 ? response.body : null,
+      };
       expect(answer).toEqual({ ...answer, refusal: null });
       expect(response.status).toBeLessThan(500);
     }
@@ -107,21 +126,53 @@ describe('hostile input to every /api operation', () => {
   describe('regressions', () => {
     it('refuses a body nested 100,000 levels deep (was 500: stack overflow) with 400', async () => {
       const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-      const status = await expectRefusedWithoutTrace({ method: 'POST', url: '/api/compose', headers: { 'content-type': 'application/json' }, body: deep, what: 'deep array' });
-      const response = await api.inject({ method: 'POST', url: '/api/compose', headers: { authorization, 'content-type': 'application/json' }, payload: deep });
+      const status = await expectRefusedWithoutTrace({
+        method: 'POST',
+        url: '/api/compose',
+        headers: { 'content-type': 'application/json' },
+        body: deep,
+        what: 'deep array',
+      });
+      const response = await api.inject({
+        method: 'POST',
+        url: '/api/compose',
+        headers: { authorization, 'content-type': 'application/json' },
+        payload: deep,
+      });
 
       expect(status).toBe(400);
-      expect(response.json()).toMatchObject({ statusCode: 400, message: 'The JSON body nests arrays and objects deeper than 16 levels' });
+      expect(response.json()).toMatchObject({
+        statusCode: 400,
+        message: 'The JSON body nests arrays and objects deeper than 16 levels',
+      });
     });
 
     it('admits 16 levels and refuses 17, also inside a field, and brackets inside strings do not count', async () => {
       const nested = (depth: number): string => `${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}`;
-      const atLimit = await api.inject({ method: 'POST', url: '/api/compose', headers: { authorization, 'content-type': 'application/json' }, payload: `{"accountId":"${accountId}","to":${nested(16)}}` });
-      const overLimit = await api.inject({ method: 'POST', url: '/api/compose', headers: { authorization, 'content-type': 'application/json' }, payload: `{"accountId":"${accountId}","to":${nested(17)}}` });
-      const inString = await api.inject({ method: 'POST', url: '/api/compose', headers: { authorization, 'content-type': 'application/json' }, payload: composeBody({ to: 'x', subject: '['.repeat(100) }) });
+      const atLimit = await api.inject({
+        method: 'POST',
+        url: '/api/compose',
+        headers: { authorization, 'content-type': 'application/json' },
+        payload: `{"accountId":"${accountId}","to":${nested(16)}}`,
+      });
+      const overLimit = await api.inject({
+        method: 'POST',
+        url: '/api/compose',
+        headers: { authorization, 'content-type': 'application/json' },
+        payload: `{"accountId":"${accountId}","to":${nested(17)}}`,
+      });
+      const inString = await api.inject({
+        method: 'POST',
+        url: '/api/compose',
+        headers: { authorization, 'content-type': 'application/json' },
+        payload: composeBody({ to: 'x', subject: '['.repeat(100) }),
+      });
 
       expect(atLimit.json()).toMatchObject({ statusCode: 400, message: expect.stringContaining('to:') as unknown });
-      expect(overLimit.json()).toMatchObject({ statusCode: 400, message: expect.stringContaining('deeper than 16 levels') as unknown });
+      expect(overLimit.json()).toMatchObject({
+        statusCode: 400,
+        message: expect.stringContaining('deeper than 16 levels') as unknown,
+      });
       expect(inString.json()).toMatchObject({ statusCode: 400, message: 'to must be a list of recipients' });
     });
 
@@ -130,9 +181,20 @@ describe('hostile input to every /api operation', () => {
       ['Report \ud800', 'subject contains an unpaired surrogate'],
       ['\udc00 Report', 'subject contains an unpaired surrogate'],
     ])('refuses a subject %j (was 500 from PostgreSQL) with 400 naming the field', async (subject, message) => {
-      const request = { method: 'POST', url: '/api/compose', headers: { 'content-type': 'application/json' }, body: composeBody({ subject }), what: 'subject' };
+      const request = {
+        method: 'POST',
+        url: '/api/compose',
+        headers: { 'content-type': 'application/json' },
+        body: composeBody({ subject }),
+        what: 'subject',
+      };
       const status = await expectRefusedWithoutTrace(request);
-      const response = await api.inject({ method: 'POST', url: '/api/compose', headers: { authorization, 'content-type': 'application/json' }, payload: request.body });
+      const response = await api.inject({
+        method: 'POST',
+        url: '/api/compose',
+        headers: { authorization, 'content-type': 'application/json' },
+        payload: request.body,
+      });
 
       expect(status).toBe(400);
       expect(response.json()).toMatchObject({ statusCode: 400, message });
@@ -140,38 +202,145 @@ describe('hostile input to every /api operation', () => {
 
     it('names the field at any depth, in property names, in query and path parameters; refuses prototype names and lists for objects', async () => {
       const cases: [HostileRequest, string][] = [
-        [{ method: 'POST', url: '/api/compose/draft', headers: { 'content-type': 'application/json' }, body: composeBody({ to: [{ name: 'Bob\u0000', address: 'bob@example.com' }] }), what: '' }, 'to[0].name contains U+0000'],
-        [{ method: 'POST', url: '/api/compose', headers: { 'content-type': 'application/json' }, body: composeBody({ references: ['<a@b>', '<\ud800@b>'] }), what: '' }, 'references[1] contains an unpaired surrogate'],
-        [{ method: 'POST', url: '/api/accounts?verify=false', headers: { 'content-type': 'application/json' }, body: '{"email":"a@example.com","password":"x","imap":{"host":"h\\u0000"}}', what: '' }, 'imap.host contains U+0000'],
-        [{ method: 'POST', url: '/api/compose', headers: { 'content-type': 'application/json' }, body: '{"a\\u0000":1}', what: '' }, 'a property name in body contains U+0000'],
-        [{ method: 'GET', url: '/api/sync/search?query=from%3A%00', headers: {}, what: '' }, 'query parameter query contains U+0000'],
-        [{ method: 'POST', url: `/api/sync/imap/${accountId}?folder=IN%00BOX`, headers: {}, what: '' }, 'query parameter folder contains U+0000'],
+        [
+          {
+            method: 'POST',
+            url: '/api/compose/draft',
+            headers: { 'content-type': 'application/json' },
+            body: composeBody({ to: [{ name: 'Bob\u0000', address: 'bob@example.com' }] }),
+            what: '',
+          },
+          'to[0].name contains U+0000',
+        ],
+        [
+          {
+            method: 'POST',
+            url: '/api/compose',
+            headers: { 'content-type': 'application/json' },
+            body: composeBody({ references: ['<a@b>', '<\ud800@b>'] }),
+            what: '',
+          },
+          'references[1] contains an unpaired surrogate',
+        ],
+        [
+          {
+            method: 'POST',
+            url: '/api/accounts?verify=false',
+            headers: { 'content-type': 'application/json' },
+            body: '{"email":"a@example.com","password":"x","imap":{"host":"h\\u0000"}}',
+            what: '',
+          },
+          'imap.host contains U+0000',
+        ],
+        [
+          {
+            method: 'POST',
+            url: '/api/compose',
+            headers: { 'content-type': 'application/json' },
+            body: '{"a\\u0000":1}',
+            what: '',
+          },
+          'a property name in body contains U+0000',
+        ],
+        [
+          { method: 'GET', url: '/api/sync/search?query=from%3A%00', headers: {}, what: '' },
+          'query parameter query contains U+0000',
+        ],
+        [
+          { method: 'POST', url: `/api/sync/imap/${accountId}?folder=IN%00BOX`, headers: {}, what: '' },
+          'query parameter folder contains U+0000',
+        ],
         [{ method: 'GET', url: '/api/accounts/%00', headers: {}, what: '' }, 'path parameter id contains U+0000'],
-        [{ method: 'GET', url: '/api/accounts/%ED%A0%80', headers: {}, what: '' }, 'The path is not valid percent-encoded UTF-8'],
-        [{ method: 'GET', url: '/api/messages?toString=1', headers: {}, what: '' }, 'query parameter toString is not allowed'],
-        [{ method: 'POST', url: '/api/compose', headers: { 'content-type': 'application/json' }, body: composeBody({ constructor: 1 }), what: '' }, 'constructor is not allowed'],
-        [{ method: 'PUT', url: `/api/accounts/${accountId}?verify=false`, headers: { 'content-type': 'application/json' }, body: 'null', what: '' }, 'The body must be a JSON object'],
-        [{ method: 'PUT', url: `/api/accounts/${accountId}?verify=false`, headers: {}, what: '' }, 'The body must be a JSON object'],
+        [
+          { method: 'GET', url: '/api/accounts/%ED%A0%80', headers: {}, what: '' },
+          'The path is not valid percent-encoded UTF-8',
+        ],
+        [
+          { method: 'GET', url: '/api/messages?toString=1', headers: {}, what: '' },
+          'query parameter toString is not allowed',
+        ],
+        [
+          {
+            method: 'POST',
+            url: '/api/compose',
+            headers: { 'content-type': 'application/json' },
+            body: composeBody({ constructor: 1 }),
+            what: '',
+          },
+          'constructor is not allowed',
+        ],
+        [
+          {
+            method: 'PUT',
+            url: `/api/accounts/${accountId}?verify=false`,
+            headers: { 'content-type': 'application/json' },
+            body: 'null',
+            what: '',
+          },
+          'The body must be a JSON object',
+        ],
+        [
+          { method: 'PUT', url: `/api/accounts/${accountId}?verify=false`, headers: {}, what: '' },
+          'The body must be a JSON object',
+        ],
         // Was 500: the draft service took the inner list for an attachment.
-        [{ method: 'POST', url: '/api/compose/draft', headers: { 'content-type': 'application/json' }, body: composeBody({ attachments: [[]] }), what: '' }, 'each of attachments must be an object with filename, contentType and content'],
+        [
+          {
+            method: 'POST',
+            url: '/api/compose/draft',
+            headers: { 'content-type': 'application/json' },
+            body: composeBody({ attachments: [[]] }),
+            what: '',
+          },
+          'each of attachments must be an object with filename, contentType and content',
+        ],
         // Was 200: an empty list passed ValidateNested and the account was updated.
-        [{ method: 'PUT', url: `/api/accounts/${accountId}?verify=false`, headers: { 'content-type': 'application/json' }, body: '{"smtp":[]}', what: '' }, 'smtp must be an object of server settings'],
+        [
+          {
+            method: 'PUT',
+            url: `/api/accounts/${accountId}?verify=false`,
+            headers: { 'content-type': 'application/json' },
+            body: '{"smtp":[]}',
+            what: '',
+          },
+          'smtp must be an object of server settings',
+        ],
       ];
       for (const [request, message] of cases) {
         expect(await expectRefusedWithoutTrace(request)).toBe(400);
-        const response = await api.inject({ method: request.method, url: request.url, headers: { authorization, ...request.headers }, payload: request.body });
+        const response = await api.inject({
+          method: request.method,
+          url: request.url,
+          headers: { authorization, ...request.headers },
+          payload: request.body,
+        });
         expect(response.json()).toMatchObject({ message });
       }
     });
 
     it.each([
-      ["filename*=UTF-8''%ED%A0%80", 'Part 1: its filename is not valid UTF-8 (an unpaired surrogate?); nothing was stored'],
+      [
+        "filename*=UTF-8''%ED%A0%80",
+        'Part 1: its filename is not valid UTF-8 (an unpaired surrogate?); nothing was stored',
+      ],
       ['filename="\u00ed\u00a0\u0080.txt"', 'Part 1: its header is not valid UTF-8; nothing was stored'],
-      ["filename*=UTF-8''a%00b.txt", 'Part 1: its filename holds a line break or another control character; nothing was stored'],
+      [
+        "filename*=UTF-8''a%00b.txt",
+        'Part 1: its filename holds a line break or another control character; nothing was stored',
+      ],
     ])('refuses a multipart upload whose part has %s (was stored as U+FFFD)', async (parameter, message) => {
       const boundary = `----${randomUUID()}`;
-      const body = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; ${parameter}\r\nContent-Type: text/plain\r\n\r\nhello\r\n--${boundary}--\r\n`, 'latin1');
-      const request = { method: 'POST', url: `/api/compose/attachments?accountId=${accountId}`, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body, what: parameter };
+      const body = Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; ${parameter}\r\nContent-Type: text/plain\r\n\r\nhello\r\n--${boundary}--\r\n`,
+        'latin1',
+      );
+      const request = {
+        method: 'POST',
+        url: `/api/compose/attachments?accountId=${accountId}`,
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        body,
+        what: parameter,
+      };
 
       expect(await expectRefusedWithoutTrace(request)).toBe(400);
       expect(JSON.parse((await sendRequest(api.baseUrl, request, authorization)).body)).toMatchObject({ message });
@@ -186,7 +355,10 @@ describe('hostile input to every /api operation', () => {
       });
 
       expect(response.statusCode).toBe(201);
-      expect(response.json()).toMatchObject({ subject: 'Tabs\tand \u0007 bells 😀', text: 'line\r\nbreak\u0001\u001f' });
+      expect(response.json()).toMatchObject({
+        subject: 'Tabs\tand \u0007 bells 😀',
+        text: 'line\r\nbreak\u0001\u001f',
+      });
     });
 
     it('refuses a body over the size limit with 413 from its Content-Length, before reading it', async () => {
@@ -210,12 +382,19 @@ describe('hostile input to every /api operation', () => {
     ])('answers U+0000 in the %s header with 400 and the error body', async (_name, header) => {
       const port = Number(new URL(api.baseUrl).port);
       const before = await sideEffects.snapshot();
-      const response = await rawRequest(port, `POST /api/compose HTTP/1.1\r\nhost: localhost\r\n${header}\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`);
+      const response = await rawRequest(
+        port,
+        `POST /api/compose HTTP/1.1\r\nhost: localhost\r\n${header}\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`,
+      );
       const body = JSON.parse(response.body) as Record<string, unknown>;
 
       expect(response.status).toBe(400);
       expect(Object.keys(body).sort()).toEqual(['code', 'error', 'message', 'requestId', 'statusCode']);
-      expect(body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringContaining('U+0000') as unknown });
+      expect(body).toMatchObject({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: expect.stringContaining('U+0000') as unknown,
+      });
       expect(response.headers).toContain(`x-request-id: ${String(body.requestId)}`);
       expect(await sideEffects.snapshot()).toBe(before);
     });

@@ -34,13 +34,23 @@ describe('GET /api/accounts/:id/folders', () => {
   });
 
   const get = (accountId: string, tenant: string | null = TENANT_A) =>
-    api.inject({ url: `/api/accounts/${accountId}/folders`, headers: tenant ? { authorization: bearerFor(tenant) } : {} });
+    api.inject({
+      url: `/api/accounts/${accountId}/folders`,
+      headers: tenant ? { authorization: bearerFor(tenant) } : {},
+    });
 
   it('lists folders with counts and roles, special-use first', async () => {
     const response = await get(a.accountId);
     expect(response.statusCode).toBe(200);
     const { items } = response.json<{ items: Record<string, unknown>[] }>();
-    expect(items.map((folder) => folder.path)).toEqual(['INBOX', 'Sent Items', 'Archive.2024', 'Trash', 'Work', 'Work/Reports']);
+    expect(items.map((folder) => folder.path)).toEqual([
+      'INBOX',
+      'Sent Items',
+      'Archive.2024',
+      'Trash',
+      'Work',
+      'Work/Reports',
+    ]);
     expect(items[0]).toEqual({
       id: a.folderIds.INBOX,
       name: 'INBOX',
@@ -51,8 +61,19 @@ describe('GET /api/accounts/:id/folders', () => {
       unread: 7,
       lastSyncedAt: null,
     });
-    expect(items.find((folder) => folder.path === 'Archive.2024')).toMatchObject({ name: '2024', delimiter: '.', role: 'archive', total: 2, unread: 2 });
-    expect(items.find((folder) => folder.path === 'Work/Reports')).toMatchObject({ name: 'Reports', role: null, total: 3, unread: 1 });
+    expect(items.find((folder) => folder.path === 'Archive.2024')).toMatchObject({
+      name: '2024',
+      delimiter: '.',
+      role: 'archive',
+      total: 2,
+      unread: 2,
+    });
+    expect(items.find((folder) => folder.path === 'Work/Reports')).toMatchObject({
+      name: 'Reports',
+      role: null,
+      total: 3,
+      unread: 1,
+    });
   });
 
   it('answers 404 for another tenant’s account exactly as for a missing one', async () => {

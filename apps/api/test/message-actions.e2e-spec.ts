@@ -64,7 +64,15 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
 
   /** A fresh session per look, so nothing cached by an earlier one hides the server's state. */
   async function onServer<T>(work: (client: ImapFlow) => Promise<T>): Promise<T> {
-    const client = new ImapFlow({ host: stack.host, port: stack.imapPort, secure: false, doSTARTTLS: false, auth: { user: email, pass: password }, logger: false, disableAutoIdle: true });
+    const client = new ImapFlow({
+      host: stack.host,
+      port: stack.imapPort,
+      secure: false,
+      doSTARTTLS: false,
+      auth: { user: email, pass: password },
+      logger: false,
+      disableAutoIdle: true,
+    });
     client.on('error', () => undefined);
     await client.connect();
     try {
@@ -82,7 +90,10 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
         const found = new Map<string, string[]>();
         if (client.mailbox && client.mailbox.exists === 0) return found;
         for (const message of await client.fetchAll('1:*', { uid: true, flags: true, envelope: true })) {
-          found.set(message.envelope?.subject ?? '', [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort());
+          found.set(
+            message.envelope?.subject ?? '',
+            [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
+          );
         }
         return found;
       } finally {
@@ -98,7 +109,10 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     await eventually(
       async () => {
         const status = await api.inject({ url: `/api/sync/status/${accountId}`, headers: auth });
-        expect(status.json<{ lastRun: { id: string; state: string } }>().lastRun).toMatchObject({ id: runId, state: 'succeeded' });
+        expect(status.json<{ lastRun: { id: string; state: string } }>().lastRun).toMatchObject({
+          id: runId,
+          state: 'succeeded',
+        });
       },
       90_000,
       300,
@@ -106,7 +120,10 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
   }
 
   async function folderList(folder: string): Promise<Summary[]> {
-    const response = await api.inject({ url: `/api/messages?accountId=${accountId}&folder=${encodeURIComponent(folder)}`, headers: auth });
+    const response = await api.inject({
+      url: `/api/messages?accountId=${accountId}&folder=${encodeURIComponent(folder)}`,
+      headers: auth,
+    });
     expect(response.statusCode).toBe(200);
     return response.json<{ items: Summary[] }>().items;
   }
@@ -117,8 +134,18 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     return response.json<Detail>();
   }
 
-  async function act(method: string, subject: string, path = '', payload?: unknown): Promise<{ statusCode: number; body: Accepted }> {
-    const response = await api.inject({ method, url: `/api/messages/${ids.get(subject) ?? ''}${path}`, headers: auth, payload });
+  async function act(
+    method: string,
+    subject: string,
+    path = '',
+    payload?: unknown,
+  ): Promise<{ statusCode: number; body: Accepted }> {
+    const response = await api.inject({
+      method,
+      url: `/api/messages/${ids.get(subject) ?? ''}${path}`,
+      headers: auth,
+      payload,
+    });
     return { statusCode: response.statusCode, body: response.json<Accepted>() };
   }
 
@@ -142,7 +169,12 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
       method: 'POST',
       url: '/api/accounts',
       headers: auth,
-      payload: { email, password, imap: { host: stack.host, port: stack.imapPort, security: 'none' }, smtp: { host: stack.host, port: stack.smtpPort, security: 'none' } },
+      payload: {
+        email,
+        password,
+        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
+        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
+      },
     });
     expect(created.statusCode).toBe(201);
     accountId = created.json<{ id: string }>().id;
@@ -168,7 +200,11 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     expect(moved.body).toMatchObject({ state: 'pending', action: 'move', folder: 'Archive', expunged: false });
     expect((await folderList('Archive')).map((message) => message.subject)).toEqual(['Wait for me']);
     expect((await folderList('INBOX')).map((message) => message.subject)).not.toContain('Wait for me');
-    for (const [method, path, payload] of [['PATCH', '', { seen: true }], ['DELETE', '', undefined], ['POST', '/move', { folder: 'INBOX' }]] as const) {
+    for (const [method, path, payload] of [
+      ['PATCH', '', { seen: true }],
+      ['DELETE', '', undefined],
+      ['POST', '/move', { folder: 'INBOX' }],
+    ] as const) {
       const refused = await act(method, 'Wait for me', path, payload);
       expect(refused.statusCode).toBe(409);
     }
@@ -180,9 +216,16 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     expect((await act('PATCH', 'Flag me', '', { seen: true, color: 'red' })).statusCode).toBe(400);
     expect((await act('POST', 'Flag me', '/move', { folder: 'Nowhere' })).statusCode).toBe(404);
     expect((await act('POST', 'Flag me', '/move', {})).statusCode).toBe(400);
-    const foreign = await api.inject({ method: 'PATCH', url: `/api/messages/${ids.get('Flag me') ?? ''}`, headers: { authorization: bearerFor(`other-${tenant}`) }, payload: { seen: true } });
+    const foreign = await api.inject({
+      method: 'PATCH',
+      url: `/api/messages/${ids.get('Flag me') ?? ''}`,
+      headers: { authorization: bearerFor(`other-${tenant}`) },
+      payload: { seen: true },
+    });
     expect(foreign.statusCode).toBe(404);
-    expect((await api.inject({ method: 'DELETE', url: `/api/messages/${randomUUID()}`, headers: auth })).statusCode).toBe(404);
+    expect(
+      (await api.inject({ method: 'DELETE', url: `/api/messages/${randomUUID()}`, headers: auth })).statusCode,
+    ).toBe(404);
     expect((await detail('Flag me')).flags).toEqual([]);
   });
 
@@ -200,20 +243,35 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     it('applies the move that waited, without duplicating it on the next sync', async () => {
       await eventually(async () => expect((await serverFolder('Archive')).has('Wait for me')).toBe(true), 30_000);
       await syncAndWait();
-      await eventually(async () => expect(await folderList('Archive')).toEqual([expect.objectContaining({ id: ids.get('Wait for me'), subject: 'Wait for me' })]));
+      await eventually(async () =>
+        expect(await folderList('Archive')).toEqual([
+          expect.objectContaining({ id: ids.get('Wait for me'), subject: 'Wait for me' }),
+        ]),
+      );
     }, 120_000);
 
     it('sets and clears flags on the server, and the next sync agrees', async () => {
       const flagged = await act('PATCH', 'Flag me', '', { seen: true, flagged: true });
       expect(flagged.statusCode).toBe(202);
-      expect(flagged.body).toMatchObject({ state: 'pending', action: 'flags', folder: 'INBOX', flags: ['\\Flagged', '\\Seen'] });
+      expect(flagged.body).toMatchObject({
+        state: 'pending',
+        action: 'flags',
+        folder: 'INBOX',
+        flags: ['\\Flagged', '\\Seen'],
+      });
       expect((await detail('Flag me')).flags).toEqual(['\\Flagged', '\\Seen']);
-      await eventually(async () => expect((await serverFolder('INBOX')).get('Flag me')).toEqual(['\\Flagged', '\\Seen']), 30_000);
+      await eventually(
+        async () => expect((await serverFolder('INBOX')).get('Flag me')).toEqual(['\\Flagged', '\\Seen']),
+        30_000,
+      );
 
       const unread = await act('PATCH', 'Flag me', '', { seen: false });
       expect(unread.body).toMatchObject({ state: 'pending', flags: ['\\Flagged'] });
       await eventually(async () => expect((await serverFolder('INBOX')).get('Flag me')).toEqual(['\\Flagged']), 30_000);
-      expect((await act('PATCH', 'Flag me', '', { flagged: true })).body).toMatchObject({ actionId: null, state: 'unchanged' });
+      expect((await act('PATCH', 'Flag me', '', { flagged: true })).body).toMatchObject({
+        actionId: null,
+        state: 'unchanged',
+      });
 
       await syncAndWait();
       expect(await detail('Flag me')).toMatchObject({ folder: 'INBOX', flags: ['\\Flagged'], actionError: null });
@@ -241,15 +299,21 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
       expect(trashed.body).toMatchObject({ state: 'pending', action: 'delete', folder: 'Trash', expunged: false });
       await eventually(async () => expect((await serverFolder('Trash')).has('Delete me')).toBe(true), 30_000);
       await syncAndWait();
-      await eventually(async () => expect((await folderList('Trash')).map((message) => message.id)).toEqual([ids.get('Delete me')]));
+      await eventually(async () =>
+        expect((await folderList('Trash')).map((message) => message.id)).toEqual([ids.get('Delete me')]),
+      );
 
       const expunged = await act('DELETE', 'Delete me');
       expect(expunged.body).toMatchObject({ state: 'pending', action: 'delete', folder: null, expunged: true });
-      expect((await api.inject({ url: `/api/messages/${ids.get('Delete me') ?? ''}`, headers: auth })).statusCode).toBe(404);
+      expect((await api.inject({ url: `/api/messages/${ids.get('Delete me') ?? ''}`, headers: auth })).statusCode).toBe(
+        404,
+      );
       await eventually(async () => expect((await serverFolder('Trash')).has('Delete me')).toBe(false), 30_000);
       await syncAndWait();
       expect(await folderList('Trash')).toEqual([]);
-      expect((await api.inject({ url: `/api/messages/${ids.get('Delete me') ?? ''}`, headers: auth })).statusCode).toBe(404);
+      expect((await api.inject({ url: `/api/messages/${ids.get('Delete me') ?? ''}`, headers: auth })).statusCode).toBe(
+        404,
+      );
     }, 120_000);
 
     it('undoes a move the server refuses and shows why on the message', async () => {
@@ -265,18 +329,32 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
         expect(message.actionError).not.toBeNull();
         return message;
       }, 30_000);
-      expect(reverted).toMatchObject({ folder: 'INBOX', actionError: { action: 'move', message: expect.stringMatching(/refused to move the message to Doomed: .+/) as unknown } });
+      expect(reverted).toMatchObject({
+        folder: 'INBOX',
+        actionError: {
+          action: 'move',
+          message: expect.stringMatching(/refused to move the message to Doomed: .+/) as unknown,
+        },
+      });
       expect((await serverFolder('INBOX')).has('Refuse me')).toBe(true);
 
       await syncAndWait();
-      expect((await folderList('INBOX')).filter((message) => message.subject === 'Refuse me').map((message) => message.id)).toEqual([ids.get('Refuse me')]);
+      expect(
+        (await folderList('INBOX')).filter((message) => message.subject === 'Refuse me').map((message) => message.id),
+      ).toEqual([ids.get('Refuse me')]);
     }, 120_000);
 
     it('undoes an expunge from Trash the server cannot carry out, records why, and the next sync agrees with the server', async () => {
-      expect((await act('DELETE', 'Expunge me')).body).toMatchObject({ state: 'pending', folder: 'Trash', expunged: false });
+      expect((await act('DELETE', 'Expunge me')).body).toMatchObject({
+        state: 'pending',
+        folder: 'Trash',
+        expunged: false,
+      });
       await eventually(async () => expect((await serverFolder('Trash')).has('Expunge me')).toBe(true), 30_000);
       await syncAndWait();
-      await eventually(async () => expect((await folderList('Trash')).map((message) => message.id)).toContain(ids.get('Expunge me')));
+      await eventually(async () =>
+        expect((await folderList('Trash')).map((message) => message.id)).toContain(ids.get('Expunge me')),
+      );
 
       // Trash replaced behind the service's back: same name, a new UIDVALIDITY, and the UID stored
       // for the message names nothing there any more.
@@ -306,12 +384,20 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
         return message;
       }, 30_000);
       const reason = /folder Trash was replaced on the server \(UIDVALIDITY changed\)/;
-      expect(reverted).toMatchObject({ id: ids.get('Expunge me'), folder: 'Trash', subject: 'Expunge me', actionError: { action: 'delete', message: expect.stringMatching(reason) as unknown } });
+      expect(reverted).toMatchObject({
+        id: ids.get('Expunge me'),
+        folder: 'Trash',
+        subject: 'Expunge me',
+        actionError: { action: 'delete', message: expect.stringMatching(reason) as unknown },
+      });
       expect((await folderList('Trash')).map((message) => message.id)).toContain(ids.get('Expunge me'));
       const owner = new pg.Client({ connectionString: process.env.DATABASE_MIGRATION_URL });
       await owner.connect();
       try {
-        const recorded = await owner.query<{ state: string; error: string }>('SELECT state, error FROM mail_message_actions WHERE id = $1', [expunged.body.actionId]);
+        const recorded = await owner.query<{ state: string; error: string }>(
+          'SELECT state, error FROM mail_message_actions WHERE id = $1',
+          [expunged.body.actionId],
+        );
         expect(recorded.rows).toEqual([{ state: 'failed', error: expect.stringMatching(reason) as unknown }]);
       } finally {
         await owner.end();
@@ -321,7 +407,9 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
       const onTheServer = [...(await serverFolder('Trash')).keys()];
       expect(onTheServer).toEqual(['Arrived in the new Trash']);
       expect((await folderList('Trash')).map((message) => message.subject)).toEqual(onTheServer);
-      expect((await api.inject({ url: `/api/messages/${ids.get('Expunge me') ?? ''}`, headers: auth })).statusCode).toBe(404);
+      expect(
+        (await api.inject({ url: `/api/messages/${ids.get('Expunge me') ?? ''}`, headers: auth })).statusCode,
+      ).toBe(404);
     }, 150_000);
   });
 });

@@ -89,7 +89,17 @@ export async function insertMailbox(
       await client.query(
         `INSERT INTO mail_folders (id, tenant_id, account_id, path, name, delimiter, role, message_count, unseen_count)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [id, tenantId, accountId, folder.path, name, folder.delimiter ?? '/', folder.role ?? null, folder.messageCount ?? 0, folder.unseenCount ?? 0],
+        [
+          id,
+          tenantId,
+          accountId,
+          folder.path,
+          name,
+          folder.delimiter ?? '/',
+          folder.role ?? null,
+          folder.messageCount ?? 0,
+          folder.unseenCount ?? 0,
+        ],
       );
     }
     const messageIds: Record<string, string> = {};
@@ -142,7 +152,17 @@ export async function insertMailbox(
         await client.query(
           `INSERT INTO mail_attachments (id, tenant_id, message_id, part_id, filename, content_type, size, content_id, inline)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [attachmentId, tenantId, id, attachment.partId, attachment.filename, attachment.contentType, attachment.size, attachment.contentId ?? null, attachment.inline ?? false],
+          [
+            attachmentId,
+            tenantId,
+            id,
+            attachment.partId,
+            attachment.filename,
+            attachment.contentType,
+            attachment.size,
+            attachment.contentId ?? null,
+            attachment.inline ?? false,
+          ],
         );
       }
     }

@@ -63,16 +63,43 @@ describe('messages: GET /api/messages and GET /api/messages/:id', () => {
           inReplyTo: '<earlier@fixture.test>',
           references: ['<root@fixture.test>', '<earlier@fixture.test>'],
           attachments: [
-            { partId: '2', filename: 'logo.png', contentType: 'image/png', size: 1234, contentId: 'logo@fixture.test', inline: true },
+            {
+              partId: '2',
+              filename: 'logo.png',
+              contentType: 'image/png',
+              size: 1234,
+              contentId: 'logo@fixture.test',
+              inline: true,
+            },
             { partId: '3', filename: 'report.pdf', contentType: 'application/pdf', size: 98765 },
           ],
         },
-        { key: 'sent1', folder: 'Sent', receivedAt: '2024-05-03T12:00:00Z', subject: 'Sent one', from: me, to: [{ name: 'Bob', address: 'bob@example.org' }], flags: ['\\Seen'] },
+        {
+          key: 'sent1',
+          folder: 'Sent',
+          receivedAt: '2024-05-03T12:00:00Z',
+          subject: 'Sent one',
+          from: me,
+          to: [{ name: 'Bob', address: 'bob@example.org' }],
+          flags: ['\\Seen'],
+        },
       ],
     );
-    b = await insertMailbox(TENANT_B, 'b@b.test', [{ path: 'INBOX', role: 'inbox' }], [
-      { key: 'b1', folder: 'INBOX', receivedAt: '2024-05-04T10:00:00Z', subject: 'Tenant B only', from: { name: 'X', address: 'x@b.test' }, flags: [] },
-    ]);
+    b = await insertMailbox(
+      TENANT_B,
+      'b@b.test',
+      [{ path: 'INBOX', role: 'inbox' }],
+      [
+        {
+          key: 'b1',
+          folder: 'INBOX',
+          receivedAt: '2024-05-04T10:00:00Z',
+          subject: 'Tenant B only',
+          from: { name: 'X', address: 'x@b.test' },
+          flags: [],
+        },
+      ],
+    );
     for (const [key, id] of [...Object.entries(a.messageIds), ...Object.entries(b.messageIds)]) names.set(id, key);
   }, 60_000);
 
@@ -111,10 +138,22 @@ describe('messages: GET /api/messages and GET /api/messages/:id', () => {
     });
 
     it('filters unread and flagged', async () => {
-      expect((await keys({ accountId: a.accountId, folder: 'INBOX', unread: 'true' })).sort()).toEqual(['in2', 'in4', 'in6']);
-      expect((await keys({ accountId: a.accountId, folder: 'INBOX', unread: 'false' })).sort()).toEqual(['in1', 'in3', 'in5', 'in7']);
+      expect((await keys({ accountId: a.accountId, folder: 'INBOX', unread: 'true' })).sort()).toEqual([
+        'in2',
+        'in4',
+        'in6',
+      ]);
+      expect((await keys({ accountId: a.accountId, folder: 'INBOX', unread: 'false' })).sort()).toEqual([
+        'in1',
+        'in3',
+        'in5',
+        'in7',
+      ]);
       expect(await keys({ accountId: a.accountId, flagged: 'true' })).toEqual(['html', 'in4']);
-      expect(await keys({ accountId: a.accountId, folder: 'INBOX', unread: 'true', flagged: 'false' })).toEqual(['in6', 'in2']);
+      expect(await keys({ accountId: a.accountId, folder: 'INBOX', unread: 'true', flagged: 'false' })).toEqual([
+        'in6',
+        'in2',
+      ]);
     });
 
     it('walks pages with opaque cursors without gaps or repeats, including same-second messages', async () => {
@@ -122,7 +161,12 @@ describe('messages: GET /api/messages and GET /api/messages/:id', () => {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const response = await get('/api/messages', { accountId: a.accountId, folder: 'INBOX', limit: '2', ...(cursor ? { cursor } : {}) });
+        const response = await get('/api/messages', {
+          accountId: a.accountId,
+          folder: 'INBOX',
+          limit: '2',
+          ...(cursor ? { cursor } : {}),
+        });
         expect(response.statusCode).toBe(200);
         const page = response.json<{ items: { id: string }[]; nextCursor: string | null }>();
         seen.push(...page.items.map((item) => names.get(item.id) ?? ''));
@@ -185,7 +229,9 @@ describe('messages: GET /api/messages and GET /api/messages/:id', () => {
     it('returns headers, addresses, text, sanitised HTML and attachments', async () => {
       const response = await get(`/api/messages/${a.messageIds.html}`);
       expect(response.statusCode).toBe(200);
-      const message = response.json<Record<string, unknown> & { html: string; attachments: Record<string, unknown>[] }>();
+      const message = response.json<
+        Record<string, unknown> & { html: string; attachments: Record<string, unknown>[] }
+      >();
       expect(message).toMatchObject({
         id: a.messageIds.html,
         folder: 'Projects/Alpha',
@@ -201,8 +247,22 @@ describe('messages: GET /api/messages and GET /api/messages/:id', () => {
         headers: { 'x-mailer': 'Fixture 1.0', received: ['from a', 'from b'] },
       });
       expect(message.attachments).toEqual([
-        { id: a.attachmentIds['html/2'], filename: 'logo.png', contentType: 'image/png', size: 1234, contentId: 'logo@fixture.test', inline: true },
-        { id: a.attachmentIds['html/3'], filename: 'report.pdf', contentType: 'application/pdf', size: 98765, contentId: null, inline: false },
+        {
+          id: a.attachmentIds['html/2'],
+          filename: 'logo.png',
+          contentType: 'image/png',
+          size: 1234,
+          contentId: 'logo@fixture.test',
+          inline: true,
+        },
+        {
+          id: a.attachmentIds['html/3'],
+          filename: 'report.pdf',
+          contentType: 'application/pdf',
+          size: 98765,
+          contentId: null,
+          inline: false,
+        },
       ]);
     });
 

@@ -19,11 +19,21 @@ interface Answer {
  */
 function get(api: ApiProcess, path: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const call = request(`${api.baseUrl}${path}`, { agent: false, headers: { ...headers, connection: 'close' } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ statusCode: response.statusCode ?? 0, contentType: response.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString() }));
-    });
+    const call = request(
+      `${api.baseUrl}${path}`,
+      { agent: false, headers: { ...headers, connection: 'close' } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            statusCode: response.statusCode ?? 0,
+            contentType: response.headers['content-type'] ?? '',
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+      },
+    );
     call.on('error', reject);
     call.end();
   });
@@ -52,32 +62,66 @@ describe('GET /metrics over an API cluster', () => {
     const families = metricFamilies(await scrape());
 
     expect(families).toEqual(
-      expect.arrayContaining(['request_duration_seconds', 'requests_total', 'database_connection_pool_size', 'redis_cache_hits_total', 'redis_cache_misses_total', 'queue_depth', 'process_cpu_seconds_total']),
+      expect.arrayContaining([
+        'request_duration_seconds',
+        'requests_total',
+        'database_connection_pool_size',
+        'redis_cache_hits_total',
+        'redis_cache_misses_total',
+        'queue_depth',
+        'process_cpu_seconds_total',
+      ]),
     );
   });
 
   it('counts the requests served by every API process, by route template, in each scrape', async () => {
     const listed = 3 * API_PROCESSES;
     for (let i = 0; i < listed; i += 1) expect((await get(api, '/api/accounts', auth)).statusCode).toBe(200);
-    for (let i = 0; i < API_PROCESSES; i += 1) expect((await get(api, `/api/accounts/${randomUUID()}`, auth)).statusCode).toBe(404);
+    for (let i = 0; i < API_PROCESSES; i += 1)
+      expect((await get(api, `/api/accounts/${randomUUID()}`, auth)).statusCode).toBe(404);
     expect((await get(api, '/api/accounts')).statusCode).toBe(401);
     const probe = `/no-such-route-${randomUUID()}`;
     expect((await get(api, probe)).statusCode).toBe(404);
 
     // Each scrape lands on whichever process the cluster picks; all must report the same totals.
     // Reporting only its own process, one would see about a third of them.
-    const scrapedBefore = sampleValue(parsePrometheusText(await scrape()), 'requests_total', { method: 'GET', route: '/metrics', status_code: '200' });
+    const scrapedBefore = sampleValue(parsePrometheusText(await scrape()), 'requests_total', {
+      method: 'GET',
+      route: '/metrics',
+      status_code: '200',
+    });
     for (let scrapeNumber = 0; scrapeNumber < API_PROCESSES * 2; scrapeNumber += 1) {
       const text = await scrape();
       const samples = parsePrometheusText(text);
-      expect(sampleValue(samples, 'requests_total', { method: 'GET', route: '/api/accounts', status_code: '200' })).toBe(listed);
-      expect(sampleValue(samples, 'request_duration_seconds_count', { method: 'GET', route: '/api/accounts', status_code: '200' })).toBe(listed);
-      expect(sampleValue(samples, 'request_duration_seconds_bucket', { method: 'GET', route: '/api/accounts', status_code: '200', le: '+Inf' })).toBe(listed);
-      expect(sampleValue(samples, 'requests_total', { method: 'GET', route: '/api/accounts/:id', status_code: '404' })).toBe(API_PROCESSES);
-      expect(sampleValue(samples, 'requests_total', { method: 'GET', route: '/api/accounts', status_code: '401' })).toBe(1);
+      expect(
+        sampleValue(samples, 'requests_total', { method: 'GET', route: '/api/accounts', status_code: '200' }),
+      ).toBe(listed);
+      expect(
+        sampleValue(samples, 'request_duration_seconds_count', {
+          method: 'GET',
+          route: '/api/accounts',
+          status_code: '200',
+        }),
+      ).toBe(listed);
+      expect(
+        sampleValue(samples, 'request_duration_seconds_bucket', {
+          method: 'GET',
+          route: '/api/accounts',
+          status_code: '200',
+          le: '+Inf',
+        }),
+      ).toBe(listed);
+      expect(
+        sampleValue(samples, 'requests_total', { method: 'GET', route: '/api/accounts/:id', status_code: '404' }),
+      ).toBe(API_PROCESSES);
+      expect(
+        sampleValue(samples, 'requests_total', { method: 'GET', route: '/api/accounts', status_code: '401' }),
+      ).toBe(1);
       expect(sampleValue(samples, 'requests_total', { method: 'GET', route: 'unmatched', status_code: '404' })).toBe(1);
       // A scrape is counted once it has been answered, so each sees the ones before it.
-      expect(sampleValue(samples, 'requests_total', { method: 'GET', route: '/metrics', status_code: '200' })).toBe(scrapedBefore + 1 + scrapeNumber);
+      expect(sampleValue(samples, 'requests_total', { method: 'GET', route: '/metrics', status_code: '200' })).toBe(
+        scrapedBefore + 1 + scrapeNumber,
+      );
       expect(text).not.toContain(probe);
     }
   });

@@ -7,7 +7,8 @@ import type { ApiResponse } from '../../../test/support/api-process.js';
 
 const USERNAME = 'operator';
 const PASSWORD = `dashboard-${randomUUID()}`;
-const basic = (username: string, password: string): string => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+const basic = (username: string, password: string): string =>
+  `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 const OPERATOR = { authorization: basic(USERNAME, PASSWORD) };
 
 /** Queues of this file's own: pausing one must not stop another test file's jobs. */
@@ -29,8 +30,16 @@ describe('queue dashboard at /admin/queues', () => {
   let syncQueue: Queue;
 
   beforeAll(async () => {
-    api = await ApiProcess.start({ REDIS_KEY_PREFIX: PREFIX, QUEUE_DASHBOARD_USERNAME: USERNAME, QUEUE_DASHBOARD_PASSWORD: PASSWORD, LOG_LEVEL: 'INFO' });
-    syncQueue = new Queue('mail-sync', { connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0' }, prefix: `${PREFIX}:queue` });
+    api = await ApiProcess.start({
+      REDIS_KEY_PREFIX: PREFIX,
+      QUEUE_DASHBOARD_USERNAME: USERNAME,
+      QUEUE_DASHBOARD_PASSWORD: PASSWORD,
+      LOG_LEVEL: 'INFO',
+    });
+    syncQueue = new Queue('mail-sync', {
+      connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0' },
+      prefix: `${PREFIX}:queue`,
+    });
   });
 
   afterAll(async () => {
@@ -58,7 +67,9 @@ describe('queue dashboard at /admin/queues', () => {
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.body).toContain('<base href="/admin/queues/"');
     // The browser loads the board's scripts relative to that base, sending the same login.
-    const assets = [...page.body.matchAll(/(?:src|href)="(static\/[^"]+)"/g)].map((match) => `/admin/queues/${match[1] ?? ''}`);
+    const assets = [...page.body.matchAll(/(?:src|href)="(static\/[^"]+)"/g)].map(
+      (match) => `/admin/queues/${match[1] ?? ''}`,
+    );
     expect(assets.length).toBeGreaterThan(1);
     for (const asset of assets) {
       expect((await api.inject({ url: asset, headers: OPERATOR })).statusCode).toBe(200);
@@ -72,23 +83,41 @@ describe('queue dashboard at /admin/queues', () => {
   });
 
   it('takes changes from its own page and refuses them when another site makes the browser send them', async () => {
-    const crossSite = await api.inject({ method: 'PUT', url: '/admin/queues/api/queues/mail-sync/pause', headers: { ...OPERATOR, 'sec-fetch-site': 'cross-site' } });
+    const crossSite = await api.inject({
+      method: 'PUT',
+      url: '/admin/queues/api/queues/mail-sync/pause',
+      headers: { ...OPERATOR, 'sec-fetch-site': 'cross-site' },
+    });
     expectRefused(crossSite, 403);
-    const foreignOrigin = await api.inject({ method: 'PUT', url: '/admin/queues/api/queues/mail-sync/pause', headers: { ...OPERATOR, origin: 'https://evil.example' } });
+    const foreignOrigin = await api.inject({
+      method: 'PUT',
+      url: '/admin/queues/api/queues/mail-sync/pause',
+      headers: { ...OPERATOR, origin: 'https://evil.example' },
+    });
     expectRefused(foreignOrigin, 403);
     expect(await syncQueue.isPaused()).toBe(false);
 
-    const own = await api.inject({ method: 'PUT', url: '/admin/queues/api/queues/mail-sync/pause', headers: { ...OPERATOR, 'sec-fetch-site': 'same-origin' } });
+    const own = await api.inject({
+      method: 'PUT',
+      url: '/admin/queues/api/queues/mail-sync/pause',
+      headers: { ...OPERATOR, 'sec-fetch-site': 'same-origin' },
+    });
     expect(own.statusCode).toBe(200);
     expect(await syncQueue.isPaused()).toBe(true);
-    const resumed = await api.inject({ method: 'PUT', url: '/admin/queues/api/queues/mail-sync/resume', headers: { ...OPERATOR, 'sec-fetch-site': 'same-origin' } });
+    const resumed = await api.inject({
+      method: 'PUT',
+      url: '/admin/queues/api/queues/mail-sync/resume',
+      headers: { ...OPERATOR, 'sec-fetch-site': 'same-origin' },
+    });
     expect(resumed.statusCode).toBe(200);
     expect(await syncQueue.isPaused()).toBe(false);
   });
 
   it('logs refused logins and every change, never the operator password', () => {
     expect(api.logs).toMatch(/"message":"Queue dashboard login refused"/);
-    expect(api.logs).toMatch(/"method":"PUT","url":"\/admin\/queues\/api\/queues\/mail-sync\/pause".*"message":"Queue dashboard change"/);
+    expect(api.logs).toMatch(
+      /"method":"PUT","url":"\/admin\/queues\/api\/queues\/mail-sync\/pause".*"message":"Queue dashboard change"/,
+    );
     expect(api.logs).toMatch(/"message":"Queue dashboard change refused: sent from another site"/);
     expect(api.logs).not.toContain(PASSWORD);
     expect(api.logs).not.toContain(OPERATOR.authorization.slice('Basic '.length));
@@ -100,7 +129,9 @@ describe('queue dashboard at /admin/queues', () => {
       for (const url of ['/admin/queues', '/admin/queues/api/queues']) {
         const response = await withoutLogin.inject({ url, headers: OPERATOR });
         expectRefused(response, 503);
-        expect(response.json<{ message: string }>().message).toMatch(/QUEUE_DASHBOARD_USERNAME and QUEUE_DASHBOARD_PASSWORD/);
+        expect(response.json<{ message: string }>().message).toMatch(
+          /QUEUE_DASHBOARD_USERNAME and QUEUE_DASHBOARD_PASSWORD/,
+        );
       }
     } finally {
       await withoutLogin.stop();

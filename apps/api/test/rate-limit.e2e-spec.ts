@@ -9,7 +9,11 @@ describe('rate limiting shared through Redis', () => {
 
   beforeAll(async () => {
     // Both processes share one Redis key space, as replicas behind a load balancer do.
-    const limits = { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_REQUESTS_PER_MINUTE: '60', REDIS_KEY_PREFIX: `ratelimit-${randomUUID()}` };
+    const limits = {
+      RATE_LIMIT_ENABLED: 'true',
+      RATE_LIMIT_REQUESTS_PER_MINUTE: '60',
+      REDIS_KEY_PREFIX: `ratelimit-${randomUUID()}`,
+    };
     first = await ApiProcess.start(limits);
     second = await ApiProcess.start(limits);
   });
@@ -39,14 +43,25 @@ describe('rate limiting shared through Redis', () => {
   });
 
   it('counts per client IP: X-Forwarded-For is ignored unless TRUST_PROXY is set', async () => {
-    const limits = { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_REQUESTS_PER_MINUTE: '2', REDIS_KEY_PREFIX: `ratelimit-${randomUUID()}` };
+    const limits = {
+      RATE_LIMIT_ENABLED: 'true',
+      RATE_LIMIT_REQUESTS_PER_MINUTE: '2',
+      REDIS_KEY_PREFIX: `ratelimit-${randomUUID()}`,
+    };
     const direct = await ApiProcess.start(limits);
     const proxied = await ApiProcess.start({ ...limits, TRUST_PROXY: 'true' });
     try {
       const statuses = async (api: ApiProcess): Promise<number[]> => {
         const results: number[] = [];
         for (const client of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
-          results.push((await api.inject({ url: '/api/accounts', headers: { authorization: bearerFor('xff'), 'x-forwarded-for': client } })).statusCode);
+          results.push(
+            (
+              await api.inject({
+                url: '/api/accounts',
+                headers: { authorization: bearerFor('xff'), 'x-forwarded-for': client },
+              })
+            ).statusCode,
+          );
         }
         return results;
       };

@@ -22,33 +22,70 @@ describe('GET /api/sync/search', () => {
       [{ path: 'INBOX', role: 'inbox' }, { path: 'Sent', role: 'sent' }, { path: 'Work/Reports' }],
       [
         {
-          key: 'm1', folder: 'INBOX', receivedAt: '2024-01-10T08:00:00Z', subject: 'Quarterly invoice',
-          from: { name: 'Alice Smith', address: 'alice@example.com' }, to: [me], flags: [], hasAttachments: true,
-          textBody: 'Please find the invoice attached for the café order.', thread: 'invoice',
+          key: 'm1',
+          folder: 'INBOX',
+          receivedAt: '2024-01-10T08:00:00Z',
+          subject: 'Quarterly invoice',
+          from: { name: 'Alice Smith', address: 'alice@example.com' },
+          to: [me],
+          flags: [],
+          hasAttachments: true,
+          textBody: 'Please find the invoice attached for the café order.',
+          thread: 'invoice',
         },
         {
-          key: 'm2', folder: 'INBOX', receivedAt: '2024-02-15T09:00:00Z', subject: 'Lunch plans',
-          from: { name: 'Bob Jones', address: 'bob@example.org' }, to: [me], cc: [{ name: 'Carol', address: 'carol@example.net' }],
-          flags: ['\\Seen'], textBody: 'Shall we meet for lunch? Grüße aus Berlin',
+          key: 'm2',
+          folder: 'INBOX',
+          receivedAt: '2024-02-15T09:00:00Z',
+          subject: 'Lunch plans',
+          from: { name: 'Bob Jones', address: 'bob@example.org' },
+          to: [me],
+          cc: [{ name: 'Carol', address: 'carol@example.net' }],
+          flags: ['\\Seen'],
+          textBody: 'Shall we meet for lunch? Grüße aus Berlin',
         },
         {
-          key: 'm3', folder: 'Sent', receivedAt: '2024-03-01T10:00:00Z', subject: 'Re: Quarterly invoice',
-          from: me, to: [{ name: 'Alice Smith', address: 'alice@example.com' }], flags: ['\\Seen'],
-          textBody: 'Thanks, the budget review is next week.', thread: 'invoice',
+          key: 'm3',
+          folder: 'Sent',
+          receivedAt: '2024-03-01T10:00:00Z',
+          subject: 'Re: Quarterly invoice',
+          from: me,
+          to: [{ name: 'Alice Smith', address: 'alice@example.com' }],
+          flags: ['\\Seen'],
+          textBody: 'Thanks, the budget review is next week.',
+          thread: 'invoice',
         },
         {
-          key: 'm4', folder: 'Work/Reports', receivedAt: '2024-03-20T11:00:00Z', subject: 'Budget review',
-          from: { name: 'Dana Ólafsdóttir', address: 'dana@example.is' }, to: [me], flags: ['\\Seen', '\\Flagged'], hasAttachments: true,
+          key: 'm4',
+          folder: 'Work/Reports',
+          receivedAt: '2024-03-20T11:00:00Z',
+          subject: 'Budget review',
+          from: { name: 'Dana Ólafsdóttir', address: 'dana@example.is' },
+          to: [me],
+          flags: ['\\Seen', '\\Flagged'],
+          hasAttachments: true,
           textBody: 'The budget review meeting has moved. Notes from the 日本 trip are attached.',
         },
         {
-          key: 'm5', folder: 'INBOX', receivedAt: '2024-04-01T12:00:00Z', subject: 'You won',
-          from: { name: 'Eve', address: 'eve@spam.test' }, to: [me], flags: [], textBody: 'Click here for a new offer.',
+          key: 'm5',
+          folder: 'INBOX',
+          receivedAt: '2024-04-01T12:00:00Z',
+          subject: 'You won',
+          from: { name: 'Eve', address: 'eve@spam.test' },
+          to: [me],
+          flags: [],
+          textBody: 'Click here for a new offer.',
         },
         {
-          key: 'm6', folder: 'INBOX', receivedAt: '2024-04-05T13:00:00Z', subject: 'Team update',
-          from: { name: 'Alice Smith', address: 'alice@example.com' }, to: [me], cc: [{ name: '', address: 'bob@example.org' }],
-          flags: ['\\Seen'], textBody: 'A review of the new offer from eve: ignore it.',
+          key: 'm6',
+          folder: 'INBOX',
+          receivedAt: '2024-04-05T13:00:00Z',
+          subject: 'Team update',
+          from: { name: 'Alice Smith', address: 'alice@example.com' },
+          to: [me],
+          cc: [{ name: '', address: 'bob@example.org' }],
+          flags: ['\\Seen'],
+          textBody: 'A review of the new offer from eve: ignore it.',
         },
       ],
     );
@@ -58,9 +95,15 @@ describe('GET /api/sync/search', () => {
       [{ path: 'INBOX', role: 'inbox' }],
       [
         {
-          key: 'b1', folder: 'INBOX', receivedAt: '2024-01-11T08:00:00Z', subject: 'Quarterly invoice',
-          from: { name: 'Alice Smith', address: 'alice@example.com' }, to: [{ name: 'Other', address: 'other@b.test' }],
-          flags: [], hasAttachments: true, textBody: 'invoice café budget review offer Grüße 日本',
+          key: 'b1',
+          folder: 'INBOX',
+          receivedAt: '2024-01-11T08:00:00Z',
+          subject: 'Quarterly invoice',
+          from: { name: 'Alice Smith', address: 'alice@example.com' },
+          to: [{ name: 'Other', address: 'other@b.test' }],
+          flags: [],
+          hasAttachments: true,
+          textBody: 'invoice café budget review offer Grüße 日本',
         },
       ],
     );
@@ -76,7 +119,8 @@ describe('GET /api/sync/search', () => {
       url: `/api/sync/search?${new URLSearchParams(query).toString()}`,
       headers: tenant ? { authorization: bearerFor(tenant) } : {},
     });
-  const search = (query: string, tenant = TENANT_A, extra: Record<string, string> = {}) => get({ query, ...extra }, tenant);
+  const search = (query: string, tenant = TENANT_A, extra: Record<string, string> = {}) =>
+    get({ query, ...extra }, tenant);
   const keysFor = async (query: string, tenant = TENANT_A): Promise<string[]> => {
     const response = await search(query, tenant);
     expect(response.statusCode).toBe(200);
@@ -213,8 +257,10 @@ describe('GET /api/sync/search', () => {
   it('treats SQL in the query as text to look for', async () => {
     expect(await keysFor("'; DROP TABLE mail_messages; --")).toEqual([]);
     expect(await keysFor("from:x' OR '1'='1")).toEqual([]);
-    expect(await keysFor("subject:\"') OR 1=1 --\" OR in:\"INBOX' --\"")).toEqual([]);
-    const [{ count }] = await ownerQuery<{ count: string }>('SELECT count(*) FROM mail_messages WHERE tenant_id = $1', [TENANT_A]);
+    expect(await keysFor('subject:"\') OR 1=1 --" OR in:"INBOX\' --"')).toEqual([]);
+    const [{ count }] = await ownerQuery<{ count: string }>('SELECT count(*) FROM mail_messages WHERE tenant_id = $1', [
+      TENANT_A,
+    ]);
     expect(Number(count)).toBe(6);
     expect(await keysFor('invoice')).toEqual(['m3', 'm1']);
   });

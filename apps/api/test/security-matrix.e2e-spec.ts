@@ -65,7 +65,12 @@ describe('security matrix over every /api route', () => {
   });
 
   it('covers the routes that exist', () => {
-    expect(operations).toEqual(expect.arrayContaining([{ method: 'GET', path: '/api/accounts' }, { method: 'DELETE', path: '/api/accounts/{id}' }]));
+    expect(operations).toEqual(
+      expect.arrayContaining([
+        { method: 'GET', path: '/api/accounts' },
+        { method: 'DELETE', path: '/api/accounts/{id}' },
+      ]),
+    );
   });
 
   const unauthenticated: [string, () => Record<string, string>][] = [
@@ -73,9 +78,20 @@ describe('security matrix over every /api route', () => {
     ['a malformed token', () => ({ authorization: 'Bearer not-a-jwt' })],
     ['a non-bearer scheme', () => ({ authorization: `Basic ${Buffer.from('a:b').toString('base64')}` })],
     ['an expired token', () => ({ authorization: `Bearer ${hs256({ sub: 'u', tenant: tenantA, exp: now() - 60 })}` })],
-    ['a token not valid yet', () => ({ authorization: `Bearer ${hs256({ sub: 'u', tenant: tenantA, nbf: now() + 3600 })}` })],
-    ['a wrong signature', () => ({ authorization: `Bearer ${hs256({ sub: 'u', tenant: tenantA }, 'another-secret')}` })],
-    ['alg none', () => ({ authorization: `Bearer ${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'u', tenant: tenantA })}.` })],
+    [
+      'a token not valid yet',
+      () => ({ authorization: `Bearer ${hs256({ sub: 'u', tenant: tenantA, nbf: now() + 3600 })}` }),
+    ],
+    [
+      'a wrong signature',
+      () => ({ authorization: `Bearer ${hs256({ sub: 'u', tenant: tenantA }, 'another-secret')}` }),
+    ],
+    [
+      'alg none',
+      () => ({
+        authorization: `Bearer ${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'u', tenant: tenantA })}.`,
+      }),
+    ],
   ];
 
   it.each(unauthenticated)('answers 401 with the JSON error body and no data for %s', async (name, headers) => {
@@ -83,15 +99,25 @@ describe('security matrix over every /api route', () => {
       const response = await call(operation, headers(), accountOfA.id);
       expect({ operation, status: response.statusCode }).toEqual({ operation, status: 401 });
       expect(Object.keys(response.json()).sort()).toEqual(['code', 'error', 'message', 'requestId', 'statusCode']);
-      expect(response.json()).toMatchObject({ code: name === 'no token' || name === 'a non-bearer scheme' ? 'unauthorized' : 'invalid_token' });
+      expect(response.json()).toMatchObject({
+        code: name === 'no token' || name === 'a non-bearer scheme' ? 'unauthorized' : 'invalid_token',
+      });
       expect(response.body).not.toContain(accountOfA.email);
     }
   });
 
   it('answers 403 when the tenant header contradicts the token', async () => {
     for (const operation of operations) {
-      const response = await call(operation, { authorization: bearerFor(tenantA), 'x-tenant-id': tenantB }, accountOfA.id);
-      expect({ operation, status: response.statusCode, code: response.json<{ code: string }>().code }).toEqual({ operation, status: 403, code: 'forbidden' });
+      const response = await call(
+        operation,
+        { authorization: bearerFor(tenantA), 'x-tenant-id': tenantB },
+        accountOfA.id,
+      );
+      expect({ operation, status: response.statusCode, code: response.json<{ code: string }>().code }).toEqual({
+        operation,
+        status: 403,
+        code: 'forbidden',
+      });
     }
   });
 
@@ -103,14 +129,23 @@ describe('security matrix over every /api route', () => {
         expect({ operation, refused: [400, 404].includes(response.statusCode) }).toEqual({ operation, refused: true });
       }
     }
-    const stillThere = await api.inject({ url: `/api/accounts/${accountOfA.id}`, headers: { authorization: bearerFor(tenantA) } });
+    const stillThere = await api.inject({
+      url: `/api/accounts/${accountOfA.id}`,
+      headers: { authorization: bearerFor(tenantA) },
+    });
     expect(stillThere.statusCode).toBe(200);
     expect(stillThere.json()).toMatchObject({ email: accountOfA.email });
   });
 
   it('uses the header when the token has no tenant claim, and the default tenant without either', async () => {
-    const headerOnly = await api.inject({ url: `/api/accounts/${accountOfA.id}`, headers: { authorization: `Bearer ${hs256({ sub: 'u', exp: now() + 60 })}`, 'x-tenant-id': tenantA } });
-    const neither = await api.inject({ url: `/api/accounts/${accountOfA.id}`, headers: { authorization: `Bearer ${hs256({ sub: 'u', exp: now() + 60 })}` } });
+    const headerOnly = await api.inject({
+      url: `/api/accounts/${accountOfA.id}`,
+      headers: { authorization: `Bearer ${hs256({ sub: 'u', exp: now() + 60 })}`, 'x-tenant-id': tenantA },
+    });
+    const neither = await api.inject({
+      url: `/api/accounts/${accountOfA.id}`,
+      headers: { authorization: `Bearer ${hs256({ sub: 'u', exp: now() + 60 })}` },
+    });
 
     expect(headerOnly.statusCode).toBe(200);
     expect(neither.statusCode).toBe(404);
@@ -139,12 +174,22 @@ describe('outbound policy on account create', () => {
   /** The one loopback port the strict API admits: the other protocol's server, which must not be contacted either. */
   let allowedListener: Awaited<ReturnType<typeof countingListener>>;
 
-  const create = (api: ApiProcess, imap: Record<string, unknown>, smtp: Record<string, unknown>, requestId: string = randomUUID()): Promise<ApiResponse> =>
+  const create = (
+    api: ApiProcess,
+    imap: Record<string, unknown>,
+    smtp: Record<string, unknown>,
+    requestId: string = randomUUID(),
+  ): Promise<ApiResponse> =>
     api.inject({
       method: 'POST',
       url: '/api/accounts',
       headers: { ...auth, 'x-request-id': requestId },
-      payload: { email: `probe-${randomUUID().slice(0, 8)}@example.test`, password: 'secret', imap: { security: 'none', ...imap }, smtp: { security: 'none', ...smtp } },
+      payload: {
+        email: `probe-${randomUUID().slice(0, 8)}@example.test`,
+        password: 'secret',
+        imap: { security: 'none', ...imap },
+        smtp: { security: 'none', ...smtp },
+      },
     });
   const timed = async (work: Promise<ApiResponse>): Promise<{ response: ApiResponse; ms: number }> => {
     const startedAt = performance.now();
@@ -169,17 +214,34 @@ describe('outbound policy on account create', () => {
     allowedListener.server.close();
   });
 
-  const loopbackForms = ['127.0.0.1', '127.0.0.2', '::ffff:127.0.0.1', '::ffff:7f00:1', '::1', '0.0.0.0', '::', 'localhost'];
+  const loopbackForms = [
+    '127.0.0.1',
+    '127.0.0.2',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::1',
+    '0.0.0.0',
+    '::',
+    'localhost',
+  ];
 
   it.each(loopbackForms.flatMap((host) => [['IMAP', host] as const, ['SMTP', host] as const]))(
     'refuses an %s server at %s with 422 mail_host_not_allowed, contacting neither server and storing nothing',
     async (protocol, host) => {
       const target = { host, port: listener.port };
       const elsewhere = { host: '127.0.0.1', port: allowedListener.port };
-      const response = await create(strict, protocol === 'IMAP' ? target : elsewhere, protocol === 'SMTP' ? target : elsewhere);
+      const response = await create(
+        strict,
+        protocol === 'IMAP' ? target : elsewhere,
+        protocol === 'SMTP' ? target : elsewhere,
+      );
 
       expect(response.statusCode).toBe(422);
-      expect(response.json()).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity', code: 'mail_host_not_allowed' });
+      expect(response.json()).toMatchObject({
+        statusCode: 422,
+        error: 'Unprocessable Entity',
+        code: 'mail_host_not_allowed',
+      });
       expect(response.json<{ message: string }>().message).toContain(`${host} port ${listener.port} are not allowed`);
       expect(listener.connections()).toBe(0);
       expect(allowedListener.connections()).toBe(0);
@@ -189,7 +251,9 @@ describe('outbound policy on account create', () => {
 
   it('gives the same answer, as fast, whether the refused port is open or closed', async () => {
     const shut = await closedPort();
-    const open = await timed(create(strict, { host: '127.0.0.1', port: listener.port }, { host: '127.0.0.1', port: listener.port }));
+    const open = await timed(
+      create(strict, { host: '127.0.0.1', port: listener.port }, { host: '127.0.0.1', port: listener.port }),
+    );
     const closed = await timed(create(strict, { host: '127.0.0.1', port: shut }, { host: '127.0.0.1', port: shut }));
     const comparable = (response: ApiResponse, port: number): unknown => {
       const { requestId: _requestId, ...rest } = response.json<{ requestId: string; message: string }>();
@@ -215,9 +279,16 @@ describe('outbound policy on account create', () => {
     try {
       const outcomes = await Promise.all(
         [shut, listener.port, silent.port].map(async (port) => {
-          const { response, ms } = await timed(create(bounded, { host: '127.0.0.1', port }, { host: '127.0.0.1', port }, `egress-${port}`));
+          const { response, ms } = await timed(
+            create(bounded, { host: '127.0.0.1', port }, { host: '127.0.0.1', port }, `egress-${port}`),
+          );
           const body = response.json<{ message: string; code?: string }>();
-          return { status: response.statusCode, code: body.code, message: body.message.replace(String(port), 'PORT'), ms };
+          return {
+            status: response.statusCode,
+            code: body.code,
+            message: body.message.replace(String(port), 'PORT'),
+            ms,
+          };
         }),
       );
 
@@ -225,15 +296,20 @@ describe('outbound policy on account create', () => {
         expect(outcome).toMatchObject({
           status: 422,
           code: 'mail_server_unreachable',
-          message: 'IMAP login failed: could not connect to 127.0.0.1 port PORT (no answer, connection refused or reset, or TLS failed)',
+          message:
+            'IMAP login failed: could not connect to 127.0.0.1 port PORT (no answer, connection refused or reset, or TLS failed)',
         });
         expect(outcome.ms).toBeLessThan(2_000 + 1_500);
       }
       expect(silent.connections()).toBeGreaterThan(0);
       // What the socket said goes to the log, under the request's id.
-      const logged = bounded.logs.split('\n').filter((line) => line.includes('Login test could not reach the mail server'));
+      const logged = bounded.logs
+        .split('\n')
+        .filter((line) => line.includes('Login test could not reach the mail server'));
       expect(logged.find((line) => line.includes(`"request_id":"egress-${shut}"`))).toMatch(/ECONNREFUSED/);
-      expect(logged.find((line) => line.includes(`"request_id":"egress-${silent.port}"`))).toMatch(/timed out|greeting/i);
+      expect(logged.find((line) => line.includes(`"request_id":"egress-${silent.port}"`))).toMatch(
+        /timed out|greeting/i,
+      );
     } finally {
       silent.server.close();
     }

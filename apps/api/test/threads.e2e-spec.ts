@@ -20,21 +20,81 @@ describe('threads: GET /api/threads and GET /api/threads/:id', () => {
     a = await insertMailbox(
       TENANT_A,
       'me@a.test',
-      [{ path: 'INBOX', role: 'inbox' }, { path: 'Sent', role: 'sent' }],
       [
-        { key: 'p1', folder: 'INBOX', thread: 'plan', receivedAt: '2024-01-01T09:00:00Z', subject: 'Plan', from: alice, to: [me], flags: ['\\Seen'], textBody: 'first' },
-        { key: 'p2', folder: 'Sent', thread: 'plan', receivedAt: '2024-01-02T09:00:00Z', subject: 'Re: Plan', from: me, to: [alice], flags: ['\\Seen'] },
+        { path: 'INBOX', role: 'inbox' },
+        { path: 'Sent', role: 'sent' },
+      ],
+      [
         {
-          key: 'p3', folder: 'INBOX', thread: 'plan', receivedAt: '2024-01-05T09:00:00Z', subject: 'Re: Plan', from: bob, to: [me], flags: [],
-          textBody: 'latest word', attachments: [{ partId: '2', filename: 'a.txt', contentType: 'text/plain', size: 3 }],
+          key: 'p1',
+          folder: 'INBOX',
+          thread: 'plan',
+          receivedAt: '2024-01-01T09:00:00Z',
+          subject: 'Plan',
+          from: alice,
+          to: [me],
+          flags: ['\\Seen'],
+          textBody: 'first',
         },
-        { key: 'solo', folder: 'INBOX', receivedAt: '2024-01-03T09:00:00Z', subject: 'Alone', from: bob, to: [me], flags: [] },
-        { key: 'q1', folder: 'INBOX', thread: 'quiz', receivedAt: '2024-01-04T09:00:00Z', subject: 'Quiz', from: alice, to: [me], flags: ['\\Seen'] },
+        {
+          key: 'p2',
+          folder: 'Sent',
+          thread: 'plan',
+          receivedAt: '2024-01-02T09:00:00Z',
+          subject: 'Re: Plan',
+          from: me,
+          to: [alice],
+          flags: ['\\Seen'],
+        },
+        {
+          key: 'p3',
+          folder: 'INBOX',
+          thread: 'plan',
+          receivedAt: '2024-01-05T09:00:00Z',
+          subject: 'Re: Plan',
+          from: bob,
+          to: [me],
+          flags: [],
+          textBody: 'latest word',
+          attachments: [{ partId: '2', filename: 'a.txt', contentType: 'text/plain', size: 3 }],
+        },
+        {
+          key: 'solo',
+          folder: 'INBOX',
+          receivedAt: '2024-01-03T09:00:00Z',
+          subject: 'Alone',
+          from: bob,
+          to: [me],
+          flags: [],
+        },
+        {
+          key: 'q1',
+          folder: 'INBOX',
+          thread: 'quiz',
+          receivedAt: '2024-01-04T09:00:00Z',
+          subject: 'Quiz',
+          from: alice,
+          to: [me],
+          flags: ['\\Seen'],
+        },
       ],
     );
-    b = await insertMailbox(TENANT_B, 'b@b.test', [{ path: 'INBOX', role: 'inbox' }], [
-      { key: 'b1', folder: 'INBOX', thread: 'other', receivedAt: '2024-01-06T09:00:00Z', subject: 'B', from: alice, flags: [] },
-    ]);
+    b = await insertMailbox(
+      TENANT_B,
+      'b@b.test',
+      [{ path: 'INBOX', role: 'inbox' }],
+      [
+        {
+          key: 'b1',
+          folder: 'INBOX',
+          thread: 'other',
+          receivedAt: '2024-01-06T09:00:00Z',
+          subject: 'B',
+          from: alice,
+          flags: [],
+        },
+      ],
+    );
     for (const [key, id] of [...Object.entries(a.messageIds), ...Object.entries(b.messageIds)]) names.set(id, key);
   }, 60_000);
 
@@ -70,7 +130,10 @@ describe('threads: GET /api/threads and GET /api/threads/:id', () => {
   });
 
   it('pages threads with a cursor', async () => {
-    const first = (await get('/api/threads', { accountId: a.accountId, limit: '2' })).json<{ items: { id: string }[]; nextCursor: string }>();
+    const first = (await get('/api/threads', { accountId: a.accountId, limit: '2' })).json<{
+      items: { id: string }[];
+      nextCursor: string;
+    }>();
     expect(first.items).toHaveLength(2);
     const second = (await get('/api/threads', { accountId: a.accountId, limit: '2', cursor: first.nextCursor })).json<{
       items: { id: string }[];

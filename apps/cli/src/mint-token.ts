@@ -11,7 +11,11 @@ import { JwtService } from '@nestjs/jwt';
 function mintToken(): void {
   const config = loadConfigOrExit();
   const { values } = parseArgs({
-    options: { tenant: { type: 'string' }, sub: { type: 'string', default: 'local-user' }, ttl: { type: 'string', default: '3600' } },
+    options: {
+      tenant: { type: 'string' },
+      sub: { type: 'string', default: 'local-user' },
+      ttl: { type: 'string', default: '3600' },
+    },
   });
   if (!config.auth.jwtSecret) {
     process.stderr.write('JWT_SECRET is not set: tokens cannot be signed here\n');
@@ -23,7 +27,9 @@ function mintToken(): void {
     process.exit(64);
   }
   const claims = { sub: values.sub, ...(values.tenant ? { tenant: values.tenant } : {}) };
-  process.stdout.write(`${new JwtService({ secret: config.auth.jwtSecret }).sign(claims, { algorithm: 'HS256', expiresIn: ttlSeconds })}\n`);
+  process.stdout.write(
+    `${new JwtService({ secret: config.auth.jwtSecret }).sign(claims, { algorithm: 'HS256', expiresIn: ttlSeconds })}\n`,
+  );
 }
 
 mintToken();

@@ -31,7 +31,9 @@ async function rotate(): Promise<void> {
         for (const account of await accounts.listIdsWithSecret()) {
           if (!cipher.needsReencryption(account.encryptedPassword)) continue;
           try {
-            await accounts.update(account.id, { encryptedPassword: cipher.encrypt(cipher.decrypt(account.encryptedPassword)) });
+            await accounts.update(account.id, {
+              encryptedPassword: cipher.encrypt(cipher.decrypt(account.encryptedPassword)),
+            });
             rotated += 1;
           } catch (error: unknown) {
             if (!(error instanceof CredentialDecryptionError)) throw error;

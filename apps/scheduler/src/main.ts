@@ -14,11 +14,19 @@ async function bootstrap(): Promise<void> {
 
   const health = app.get(DependencyHealthService);
   if (config.scheduler.healthPort > 0) {
-    const server = await listenForProbes({ health, metrics: app.get(MetricsRegistry) }, config.http.host, config.scheduler.healthPort);
+    const server = await listenForProbes(
+      { health, metrics: app.get(MetricsRegistry) },
+      config.http.host,
+      config.scheduler.healthPort,
+    );
     process.once('SIGTERM', () => server.close());
   }
   const report = await health.check();
-  logger.log({ checks: report.checks, syncCron: config.scheduler.syncCron }, `Scheduler up (${report.status})`, 'SchedulerBootstrap');
+  logger.log(
+    { checks: report.checks, syncCron: config.scheduler.syncCron },
+    `Scheduler up (${report.status})`,
+    'SchedulerBootstrap',
+  );
 }
 
 await bootstrap();

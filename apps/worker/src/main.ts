@@ -24,11 +24,19 @@ async function bootstrap(): Promise<void> {
 
   const health = app.get(DependencyHealthService);
   if (config.worker.healthPort > 0) {
-    const server = await listenForProbes({ health, metrics: app.get(MetricsRegistry) }, config.http.host, config.worker.healthPort);
+    const server = await listenForProbes(
+      { health, metrics: app.get(MetricsRegistry) },
+      config.http.host,
+      config.worker.healthPort,
+    );
     process.once('SIGTERM', () => server.close());
   }
   const report = await health.check();
-  logger.log({ checks: report.checks, processors: PROCESSORS.map((processor) => processor.name) }, `Worker up (${report.status})`, 'WorkerBootstrap');
+  logger.log(
+    { checks: report.checks, processors: PROCESSORS.map((processor) => processor.name) },
+    `Worker up (${report.status})`,
+    'WorkerBootstrap',
+  );
 }
 
 await bootstrap();

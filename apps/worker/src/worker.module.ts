@@ -35,7 +35,15 @@ export class WorkerModule {
         HealthCheckModule.forApp('worker'),
         MetricsModule.forApp('worker'),
       ],
-      providers: [...SYNC_PROVIDERS, ...PARSE_PROVIDERS, ...MAILBOX_PROVIDERS, ...SEND_PROVIDERS, ...DRAFT_PROVIDERS, ...ACTION_PROVIDERS, ...processorProviders(config)],
+      providers: [
+        ...SYNC_PROVIDERS,
+        ...PARSE_PROVIDERS,
+        ...MAILBOX_PROVIDERS,
+        ...SEND_PROVIDERS,
+        ...DRAFT_PROVIDERS,
+        ...ACTION_PROVIDERS,
+        ...processorProviders(config),
+      ],
     };
   }
 }

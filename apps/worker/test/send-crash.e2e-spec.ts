@@ -89,11 +89,16 @@ describe('send-email after a worker crash (SIGKILL)', () => {
 
   it('delivers exactly one message and files exactly one Sent copy', async () => {
     worker = startWorkerProcess(harness.redisKeyPrefix, output, WORKER_ENV);
-    const record = await harness.queueSend(TENANT, account, { to: [{ name: '', address: recipient }], subject: 'survives a crash', text: 'once' });
+    const record = await harness.queueSend(TENANT, account, {
+      to: [{ name: '', address: recipient }],
+      subject: 'survives a crash',
+      text: 'once',
+    });
 
     await eventually(async () => {
       const current = await harness.record(TENANT, record.id);
-      if (!current.smtpAcceptedAt) throw new Error(`not accepted yet (${current.state}); worker output:\n${output.join('')}`);
+      if (!current.smtpAcceptedAt)
+        throw new Error(`not accepted yet (${current.state}); worker output:\n${output.join('')}`);
       expect(current.sentCopyAppendedAt).toBeNull();
     }, 30_000);
     await stopProcess(worker, 'SIGKILL');
@@ -104,9 +109,23 @@ describe('send-email after a worker crash (SIGKILL)', () => {
     const settled = await harness.settled(TENANT, record.id, 120_000);
     expect(settled).toMatchObject({ state: 'sent', attempts: 1 });
 
-    await eventually(async () => expect((await mailboxMessages(stack.imapPort, recipient, PASSWORD, 'INBOX')).filter((message) => message.messageId === record.messageId)).toHaveLength(1));
+    await eventually(async () =>
+      expect(
+        (await mailboxMessages(stack.imapPort, recipient, PASSWORD, 'INBOX')).filter(
+          (message) => message.messageId === record.messageId,
+        ),
+      ).toHaveLength(1),
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect((await mailboxMessages(stack.imapPort, recipient, PASSWORD, 'INBOX')).filter((message) => message.messageId === record.messageId)).toHaveLength(1);
-    expect((await mailboxMessages(stack.imapPort, sender, PASSWORD, 'Sent')).filter((message) => message.messageId === record.messageId)).toHaveLength(1);
+    expect(
+      (await mailboxMessages(stack.imapPort, recipient, PASSWORD, 'INBOX')).filter(
+        (message) => message.messageId === record.messageId,
+      ),
+    ).toHaveLength(1);
+    expect(
+      (await mailboxMessages(stack.imapPort, sender, PASSWORD, 'Sent')).filter(
+        (message) => message.messageId === record.messageId,
+      ),
+    ).toHaveLength(1);
   }, 180_000);
 });

@@ -34,7 +34,11 @@ describe('send-email processor against Postfix and Dovecot', () => {
       { email: bobEmail, password: PASSWORD },
     ]);
     harness = await SendHarness.start();
-    alice = await harness.createAccount(TENANT, aliceEmail, PASSWORD, { imapPort: stack.imapPort, smtpPort: stack.smtpPort, displayName: 'Alice Ünïcode' });
+    alice = await harness.createAccount(TENANT, aliceEmail, PASSWORD, {
+      imapPort: stack.imapPort,
+      smtpPort: stack.smtpPort,
+      displayName: 'Alice Ünïcode',
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -60,7 +64,9 @@ describe('send-email processor against Postfix and Dovecot', () => {
     expect(settled.sentAt).not.toBeNull();
 
     const inbox = await eventually(async () => {
-      const found = (await mailboxMessages(stack.imapPort, bobEmail, PASSWORD, 'INBOX')).filter((message) => message.messageId === record.messageId);
+      const found = (await mailboxMessages(stack.imapPort, bobEmail, PASSWORD, 'INBOX')).filter(
+        (message) => message.messageId === record.messageId,
+      );
       if (found.length === 0) throw new Error('not delivered yet');
       return found;
     });
@@ -74,29 +80,46 @@ describe('send-email processor against Postfix and Dovecot', () => {
     expect(parsed.attachments[0]?.filename).toBe('zufällig.bin');
     expect(sha256(parsed.attachments[0]?.content ?? Buffer.alloc(0))).toBe(sha256(attachment));
 
-    const sent = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Sent')).filter((message) => message.messageId === record.messageId);
+    const sent = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Sent')).filter(
+      (message) => message.messageId === record.messageId,
+    );
     expect(sent).toHaveLength(1);
     expect(sent[0]?.flags).toContain('\\Seen');
   }, 90_000);
 
   it('keeps Bcc out of what recipients get but in the Sent copy', async () => {
-    const record = await harness.queueSend(TENANT, alice, { to: [{ name: '', address: bobEmail }], bcc: [{ name: 'Hidden', address: aliceEmail }], subject: 'bcc check', text: 'x' });
+    const record = await harness.queueSend(TENANT, alice, {
+      to: [{ name: '', address: bobEmail }],
+      bcc: [{ name: 'Hidden', address: aliceEmail }],
+      subject: 'bcc check',
+      text: 'x',
+    });
     await harness.settled(TENANT, record.id);
 
     const received = await eventually(async () => {
-      const found = (await mailboxMessages(stack.imapPort, bobEmail, PASSWORD, 'INBOX')).find((message) => message.messageId === record.messageId);
+      const found = (await mailboxMessages(stack.imapPort, bobEmail, PASSWORD, 'INBOX')).find(
+        (message) => message.messageId === record.messageId,
+      );
       if (!found) throw new Error('not delivered yet');
       return found;
     });
     expect(received.source.toString()).not.toMatch(/^bcc:/im);
-    const sent = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Sent')).find((message) => message.messageId === record.messageId);
+    const sent = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Sent')).find(
+      (message) => message.messageId === record.messageId,
+    );
     expect(sent?.source.toString()).toMatch(/^bcc: Hidden/im);
   }, 60_000);
 
   it('mirrors a draft into Drafts, and removes it there and in PostgreSQL once sent', async () => {
-    const draft = await harness.createDraft(TENANT, alice, { to: [{ name: '', address: bobEmail }], subject: 'from a draft', textBody: 'draft body' });
+    const draft = await harness.createDraft(TENANT, alice, {
+      to: [{ name: '', address: bobEmail }],
+      subject: 'from a draft',
+      textBody: 'draft body',
+    });
     const drafts = await eventually(async () => {
-      const found = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Drafts')).filter((message) => message.messageId?.includes(draft.id));
+      const found = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Drafts')).filter((message) =>
+        message.messageId?.includes(draft.id),
+      );
       if (found.length === 0) throw new Error('draft not mirrored yet');
       return found;
     });
@@ -105,17 +128,27 @@ describe('send-email processor against Postfix and Dovecot', () => {
     // Mirrored: nothing is owed to the Drafts folder any more, so reconciliation leaves it alone.
     await eventually(async () => expect((await harness.draft(TENANT, draft.id))?.mirroredVersion).toBe(draft.version));
 
-    const record = await harness.queueSend(TENANT, alice, { to: draft.to, subject: draft.subject, text: draft.textBody }, [], draft.id);
+    const record = await harness.queueSend(
+      TENANT,
+      alice,
+      { to: draft.to, subject: draft.subject, text: draft.textBody },
+      [],
+      draft.id,
+    );
     await harness.settled(TENANT, record.id);
 
     await eventually(async () => {
       expect(await harness.draft(TENANT, draft.id)).toBeNull();
-      const left = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Drafts')).filter((message) => message.messageId?.includes(draft.id));
+      const left = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Drafts')).filter((message) =>
+        message.messageId?.includes(draft.id),
+      );
       expect(left).toHaveLength(0);
       // The removal was remembered until its copy was gone, and is forgotten now.
       expect(await harness.draftRemovals(TENANT)).not.toContain(draft.id);
     });
-    const sent = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Sent')).filter((message) => message.messageId === record.messageId);
+    const sent = (await mailboxMessages(stack.imapPort, aliceEmail, PASSWORD, 'Sent')).filter(
+      (message) => message.messageId === record.messageId,
+    );
     expect(sent).toHaveLength(1);
   }, 60_000);
 });
@@ -152,8 +185,16 @@ describe('send-email processor against a scripted SMTP server', () => {
   });
 
   it('fails at once with the server’s reason when the recipient is refused with 5xx', async () => {
-    smtp.setScript((address) => (address.startsWith('nobody') ? '550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown' : '250 2.1.5 Ok'));
-    const record = await harness.queueSend(TENANT, account, { to: [{ name: '', address: 'nobody@example.org' }], subject: 'permanent', text: 'x' });
+    smtp.setScript((address) =>
+      address.startsWith('nobody')
+        ? '550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown'
+        : '250 2.1.5 Ok',
+    );
+    const record = await harness.queueSend(TENANT, account, {
+      to: [{ name: '', address: 'nobody@example.org' }],
+      subject: 'permanent',
+      text: 'x',
+    });
 
     const settled = await harness.settled(TENANT, record.id);
     expect(settled).toMatchObject({ state: 'failed', attempts: 1, smtpAcceptedAt: null, sentAt: null });
@@ -167,8 +208,16 @@ describe('send-email processor against a scripted SMTP server', () => {
     const listener = await countingListener((socket) => socket.destroy(), '127.0.0.2');
     try {
       const port = listener.port;
-      const refusedAccount = await harness.createAccount(TENANT, `refused-${process.pid}@example.test`, PASSWORD, { imapPort: stack.imapPort, smtpPort: port, smtpHost: '127.0.0.2' });
-      const record = await harness.queueSend(TENANT, refusedAccount, { to: [{ name: '', address: 'someone@example.org' }], subject: 'refused server', text: 'x' });
+      const refusedAccount = await harness.createAccount(TENANT, `refused-${process.pid}@example.test`, PASSWORD, {
+        imapPort: stack.imapPort,
+        smtpPort: port,
+        smtpHost: '127.0.0.2',
+      });
+      const record = await harness.queueSend(TENANT, refusedAccount, {
+        to: [{ name: '', address: 'someone@example.org' }],
+        subject: 'refused server',
+        text: 'x',
+      });
 
       const settled = await harness.settled(TENANT, record.id);
       expect(settled).toMatchObject({ state: 'failed', attempts: 1, smtpAcceptedAt: null, sentAt: null });
@@ -180,8 +229,16 @@ describe('send-email processor against a scripted SMTP server', () => {
   });
 
   it('retries a 4xx with backoff and sends once the server accepts', async () => {
-    smtp.setScript((address, { attempt }) => (address.startsWith('greylisted') && attempt < 3 ? '451 4.7.1 <greylisted@example.org>: Recipient address rejected: Greylisted, try again' : '250 2.1.5 Ok'));
-    const record = await harness.queueSend(TENANT, account, { to: [{ name: '', address: 'greylisted@example.org' }], subject: 'transient', text: 'x' });
+    smtp.setScript((address, { attempt }) =>
+      address.startsWith('greylisted') && attempt < 3
+        ? '451 4.7.1 <greylisted@example.org>: Recipient address rejected: Greylisted, try again'
+        : '250 2.1.5 Ok',
+    );
+    const record = await harness.queueSend(TENANT, account, {
+      to: [{ name: '', address: 'greylisted@example.org' }],
+      subject: 'transient',
+      text: 'x',
+    });
 
     const settled = await harness.settled(TENANT, record.id);
     expect(settled).toMatchObject({ state: 'sent', attempts: 3 });
@@ -192,7 +249,11 @@ describe('send-email processor against a scripted SMTP server', () => {
 
   it('fails after the last attempt when the server keeps answering 4xx', async () => {
     smtp.setScript((address) => (address.startsWith('always') ? '421 4.3.2 Service shutting down' : '250 2.1.5 Ok'));
-    const record = await harness.queueSend(TENANT, account, { to: [{ name: '', address: 'always-busy@example.org' }], subject: 'exhausted', text: 'x' });
+    const record = await harness.queueSend(TENANT, account, {
+      to: [{ name: '', address: 'always-busy@example.org' }],
+      subject: 'exhausted',
+      text: 'x',
+    });
 
     const settled = await harness.settled(TENANT, record.id);
     expect(settled).toMatchObject({ state: 'failed', attempts: 3 });
@@ -201,14 +262,20 @@ describe('send-email processor against a scripted SMTP server', () => {
 
   it('never hands a message to SMTP again once it was accepted, even when the run dies right after', async () => {
     smtp.setScript(() => '250 2.1.5 Ok');
-    const record = await harness.queueSend(TENANT, account, { to: [{ name: '', address: 'once@example.org' }], subject: 'crash after accept', text: 'x' });
+    const record = await harness.queueSend(TENANT, account, {
+      to: [{ name: '', address: 'once@example.org' }],
+      subject: 'crash after accept',
+      text: 'x',
+    });
 
     const settled = await harness.settled(TENANT, record.id);
     expect(afterAcceptCalls).toBe(1);
     expect(settled).toMatchObject({ state: 'sent', attempts: 1 });
     expect(settled.sentCopyAppendedAt).not.toBeNull();
     expect(smtp.countsByMessageId().get(record.messageId)).toBe(1);
-    const sent = (await mailboxMessages(stack.imapPort, email, PASSWORD, 'Sent')).filter((message) => message.messageId === record.messageId);
+    const sent = (await mailboxMessages(stack.imapPort, email, PASSWORD, 'Sent')).filter(
+      (message) => message.messageId === record.messageId,
+    );
     expect(sent).toHaveLength(1);
   }, 60_000);
 
@@ -221,7 +288,19 @@ describe('send-email processor against a scripted SMTP server', () => {
           accountId: account.id,
           draftId: null,
           messageId: `<${randomUUID()}@example.test>`,
-          content: { from: { name: '', address: email }, to: [{ name: '', address: 'held@example.org' }], cc: [], bcc: [], replyTo: [], subject: 'held', text: 'x', html: null, inReplyTo: null, references: [], attachments: [] },
+          content: {
+            from: { name: '', address: email },
+            to: [{ name: '', address: 'held@example.org' }],
+            cc: [],
+            bcc: [],
+            replyTo: [],
+            subject: 'held',
+            text: 'x',
+            html: null,
+            inReplyTo: null,
+            references: [],
+            attachments: [],
+          },
         },
         null,
       ),

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 
 import { AppConfig, ConfigModule } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
-import { AccountRepository, DatabaseModule, DraftRepository, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
+import {
+  AccountRepository,
+  DatabaseModule,
+  DraftRepository,
+  SendRecordRepository,
+  StoredAttachmentRepository,
+} from '@app/database';
 import type { Draft, DraftContent, MailAccount, NewStoredAttachment, SendContent, SendRecord } from '@app/database';
 import { MailModule, messageIdDomain } from '@app/mail';
 import { MetricsModule } from '@app/observability';
@@ -43,8 +49,22 @@ class SendWorkerTestModule {
     if (options.hooks) overrides.push({ provide: SEND_TEST_HOOKS, useValue: options.hooks });
     return {
       module: SendWorkerTestModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-send-test'), TenancyModule, CryptoModule, QueueModule, MailModule, MetricsModule.forApp('worker')],
-      providers: [...MAILBOX_PROVIDERS, ...SEND_PROVIDERS, ...DRAFT_PROVIDERS, ...overrides, ...(options.consume === false ? [] : [SendEmailProcessor, SyncDraftProcessor])],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot('email_service-send-test'),
+        TenancyModule,
+        CryptoModule,
+        QueueModule,
+        MailModule,
+        MetricsModule.forApp('worker'),
+      ],
+      providers: [
+        ...MAILBOX_PROVIDERS,
+        ...SEND_PROVIDERS,
+        ...DRAFT_PROVIDERS,
+        ...overrides,
+        ...(options.consume === false ? [] : [SendEmailProcessor, SyncDraftProcessor]),
+      ],
     };
   }
 }
@@ -57,8 +77,14 @@ export class SendHarness {
   ) {}
 
   static async start(options: SendHarnessOptions = {}): Promise<SendHarness> {
-    const config = testConfig({ REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}-send-${randomUUID().slice(0, 8)}`, ...options.env });
-    const app = await NestFactory.createApplicationContext(SendWorkerTestModule.forRoot(config, options), { logger: false, abortOnError: false });
+    const config = testConfig({
+      REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}-send-${randomUUID().slice(0, 8)}`,
+      ...options.env,
+    });
+    const app = await NestFactory.createApplicationContext(SendWorkerTestModule.forRoot(config, options), {
+      logger: false,
+      abortOnError: false,
+    });
     return new SendHarness(app, config);
   }
 
@@ -153,7 +179,9 @@ export class SendHarness {
         attachments: [],
         ...content,
       });
-      await this.app.get(JobProducer).enqueue(JobName.SyncDraft, { tenantId, accountId: account.id, draftId: draft.id, version: draft.version });
+      await this.app
+        .get(JobProducer)
+        .enqueue(JobName.SyncDraft, { tenantId, accountId: account.id, draftId: draft.id, version: draft.version });
       return draft;
     });
   }
@@ -170,7 +198,9 @@ export class SendHarness {
 
   /** Drafts deleted or sent whose IMAP copy is still to be removed. */
   async draftRemovals(tenantId: string): Promise<string[]> {
-    return (await this.asTenant(tenantId, () => this.app.get(DraftRepository).findAwaitingMirror())).filter((draft) => draft.removed).map((draft) => draft.draftId);
+    return (await this.asTenant(tenantId, () => this.app.get(DraftRepository).findAwaitingMirror()))
+      .filter((draft) => draft.removed)
+      .map((draft) => draft.draftId);
   }
 
   /** Waits until the record reaches a final state (sent with its Sent copy filed, or failed). */
@@ -178,7 +208,9 @@ export class SendHarness {
     return eventually(async () => {
       const record = await this.record(tenantId, id);
       if (record.state === 'failed' || (record.state === 'sent' && record.sentCopyAppendedAt)) return record;
-      throw new Error(`send ${id} is ${record.state} (attempts ${record.attempts}, last response ${record.lastResponse ?? 'none'})`);
+      throw new Error(
+        `send ${id} is ${record.state} (attempts ${record.attempts}, last response ${record.lastResponse ?? 'none'})`,
+      );
     }, timeoutMs);
   }
 }
@@ -191,7 +223,11 @@ const WORKER_ENTRY = join(import.meta.dirname, '..', '..', '..', 'dist', 'apps',
  * in-process (the second one's dynamic imports resolve against the first one's torn-down module
  * registry), so HTTP-level suites use this instead of an in-process processor.
  */
-export function startWorkerProcess(redisKeyPrefix: string, output: string[], env: Record<string, string> = {}): ChildProcess {
+export function startWorkerProcess(
+  redisKeyPrefix: string,
+  output: string[],
+  env: Record<string, string> = {},
+): ChildProcess {
   const child = spawn(process.execPath, [WORKER_ENTRY], {
     env: {
       ...process.env,
@@ -205,7 +241,8 @@ export function startWorkerProcess(redisKeyPrefix: string, output: string[], env
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  for (const stream of [child.stdout, child.stderr])
+    stream?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   return child;
 }
 

@@ -7,10 +7,30 @@ const TENANT = `sync-batch-order-${process.pid}`;
 
 function message(uid: number, fields: Partial<SyncedMessage> = {}): SyncedMessage {
   return {
-    uid, modseq: null, messageId: `<m${uid}@order.test>`, inReplyTo: null, references: [], subject: `message ${uid}`,
-    fromName: null, fromAddress: 'a@order.test', to: [], cc: [], bcc: [], replyTo: [], sentAt: null,
-    receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, uid)), flags: [], size: 100, hasAttachments: false, snippet: null,
-    textBody: `body ${uid}`, htmlBody: null, headers: null, parseState: 'parsed', attachments: [], ...fields,
+    uid,
+    modseq: null,
+    messageId: `<m${uid}@order.test>`,
+    inReplyTo: null,
+    references: [],
+    subject: `message ${uid}`,
+    fromName: null,
+    fromAddress: 'a@order.test',
+    to: [],
+    cc: [],
+    bcc: [],
+    replyTo: [],
+    sentAt: null,
+    receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, uid)),
+    flags: [],
+    size: 100,
+    hasAttachments: false,
+    snippet: null,
+    textBody: `body ${uid}`,
+    htmlBody: null,
+    headers: null,
+    parseState: 'parsed',
+    attachments: [],
+    ...fields,
   };
 }
 
@@ -30,19 +50,30 @@ describe('MessageBatchWriter.write: overlapping batches of one sequence commit i
     accountNumber += 1;
     const account = await harness.createAccount(TENANT, `order${accountNumber}@order.test`, 'secret', 1);
     const [folder] = await harness.query(TENANT, (manager) =>
-      manager.query<{ id: string }[]>(`INSERT INTO "mail_folders" ("tenant_id", "account_id", "path", "name") VALUES ($1, $2, 'INBOX', 'INBOX') RETURNING "id"`, [TENANT, account.id]),
+      manager.query<{ id: string }[]>(
+        `INSERT INTO "mail_folders" ("tenant_id", "account_id", "path", "name") VALUES ($1, $2, 'INBOX', 'INBOX') RETURNING "id"`,
+        [TENANT, account.id],
+      ),
     );
     return { folderId: folder?.id ?? '', accountId: account.id, uidValidity: '7' };
   }
 
-  async function stored(position: FolderPosition): Promise<{ lastUid: number; rows: { uid: number; messageId: string; threadId: string }[] }> {
+  async function stored(
+    position: FolderPosition,
+  ): Promise<{ lastUid: number; rows: { uid: number; messageId: string; threadId: string }[] }> {
     return harness.query(TENANT, async (manager) => {
-      const [folder] = await manager.query<{ last_uid: string }[]>(`SELECT "last_uid" FROM "mail_folders" WHERE "tenant_id" = $1 AND "id" = $2`, [TENANT, position.folderId]);
+      const [folder] = await manager.query<{ last_uid: string }[]>(
+        `SELECT "last_uid" FROM "mail_folders" WHERE "tenant_id" = $1 AND "id" = $2`,
+        [TENANT, position.folderId],
+      );
       const rows = await manager.query<{ uid: string; message_id: string; thread_id: string }[]>(
         `SELECT "uid", "message_id", "thread_id" FROM "mail_messages" WHERE "tenant_id" = $1 AND "folder_id" = $2 ORDER BY "uid"`,
         [TENANT, position.folderId],
       );
-      return { lastUid: Number(folder?.last_uid), rows: rows.map((row) => ({ uid: Number(row.uid), messageId: row.message_id, threadId: row.thread_id })) };
+      return {
+        lastUid: Number(folder?.last_uid),
+        rows: rows.map((row) => ({ uid: Number(row.uid), messageId: row.message_id, threadId: row.thread_id })),
+      };
     });
   }
 
@@ -54,7 +85,12 @@ describe('MessageBatchWriter.write: overlapping batches of one sequence commit i
       Promise.all([
         writer.write(position, [message(1), message(2)], 2, sequence),
         // Refers to both earlier messages: their threads become one.
-        writer.write(position, [message(3, { inReplyTo: '<m1@order.test>', references: ['<m2@order.test>', '<m1@order.test>'] })], 3, sequence),
+        writer.write(
+          position,
+          [message(3, { inReplyTo: '<m1@order.test>', references: ['<m2@order.test>', '<m1@order.test>'] })],
+          3,
+          sequence,
+        ),
         writer.write(position, [message(4, { inReplyTo: '<m3@order.test>' })], 4, sequence),
         writer.write(position, [message(5, { subject: 'Re: message 4' })], 5, sequence),
       ]),

@@ -26,8 +26,20 @@ describe('IMAP sync engine: first sync and re-run', () => {
     await addMailUser(stack, user, PASSWORD);
     fixtures = mkdtempSync(join(tmpdir(), 'sync-engine-'));
     const inbox = generateCorpus({ count: 48, domain: stack.domain, tag: 'inbox', seed: 7 });
-    const archive = generateCorpus({ count: 14, domain: stack.domain, tag: 'archive', seed: 11, maxAttachmentBytes: 200_000 });
-    const sent = generateCorpus({ count: 3, domain: stack.domain, tag: 'sent', seed: 13, kinds: ['plain', 'unparseable', 'html'] });
+    const archive = generateCorpus({
+      count: 14,
+      domain: stack.domain,
+      tag: 'archive',
+      seed: 11,
+      maxAttachmentBytes: 200_000,
+    });
+    const sent = generateCorpus({
+      count: 3,
+      domain: stack.domain,
+      tag: 'sent',
+      seed: 13,
+      kinds: ['plain', 'unparseable', 'html'],
+    });
     seeded.set('INBOX', inbox).set('Archive/2024', archive).set('Sent', sent);
     for (const [folder, messages] of seeded) {
       await seedMailbox(stack, user, folder, writeCorpus(join(fixtures, folder.replace('/', '_')), messages));
@@ -52,7 +64,12 @@ describe('IMAP sync engine: first sync and re-run', () => {
     expect(stored.map((row) => [row.folder, row.uid])).toEqual(server.map((message) => [message.folder, message.uid]));
     for (const [index, message] of server.entries()) {
       const row = stored[index];
-      expect({ flags: row.flags, size: row.size, receivedAt: row.receivedAt.toISOString(), messageId: row.messageId }).toEqual({
+      expect({
+        flags: row.flags,
+        size: row.size,
+        receivedAt: row.receivedAt.toISOString(),
+        messageId: row.messageId,
+      }).toEqual({
         flags: message.flags,
         size: message.size,
         receivedAt: message.internalDate.toISOString(),
@@ -83,7 +100,9 @@ describe('IMAP sync engine: first sync and re-run', () => {
         if (expected.textIncludes) expect(row.textBody).toContain(expected.textIncludes);
         if (expected.htmlIncludes) expect(row.htmlBody).toContain(expected.htmlIncludes);
         expect(row.snippet?.length).toBeGreaterThan(0);
-        expect(row.attachments.map(({ filename, contentType, size, inline }) => ({ filename, contentType, size, inline }))).toEqual(expected.attachments);
+        expect(
+          row.attachments.map(({ filename, contentType, size, inline }) => ({ filename, contentType, size, inline })),
+        ).toEqual(expected.attachments);
         expect(row.hasAttachments).toBe(expected.attachments.some((attachment) => !attachment.inline));
         const key = `${folder}|${expected.threadKey}`;
         if (threadOf.has(key)) expect(row.threadId).toBe(threadOf.get(key));
@@ -98,7 +117,16 @@ describe('IMAP sync engine: first sync and re-run', () => {
 
   it('records folder counters, the run and an idle account', async () => {
     const folders = await harness.query(TENANT, (manager) =>
-      manager.query<{ path: string; role: string | null; message_count: number; synced_count: number; last_uid: string; highest_modseq: string | null }[]>(
+      manager.query<
+        {
+          path: string;
+          role: string | null;
+          message_count: number;
+          synced_count: number;
+          last_uid: string;
+          highest_modseq: string | null;
+        }[]
+      >(
         `SELECT "path", "role", "message_count", "synced_count", "last_uid", "highest_modseq" FROM "mail_folders" WHERE "account_id" = $1 ORDER BY "path"`,
         [accountId],
       ),
@@ -116,7 +144,10 @@ describe('IMAP sync engine: first sync and re-run', () => {
   it('changes nothing when run again, skipping every unchanged folder without fetching', async () => {
     const outcome = await harness.sync(TENANT, accountId);
 
-    expect(outcome).toMatchObject({ state: 'succeeded', stats: { messagesAdded: 0, messagesUpdated: 0, messagesRemoved: 0, foldersSynced: 0 } });
+    expect(outcome).toMatchObject({
+      state: 'succeeded',
+      stats: { messagesAdded: 0, messagesUpdated: 0, messagesRemoved: 0, foldersSynced: 0 },
+    });
     expect(await harness.storedMessages(TENANT, accountId)).toEqual(firstRun);
   });
 
@@ -125,19 +156,30 @@ describe('IMAP sync engine: first sync and re-run', () => {
 
     expect(outcome).toMatchObject({ state: 'succeeded', stats: { messagesAdded: 0, messagesRemoved: 0 } });
     const again = await harness.storedMessages(TENANT, accountId);
-    expect(again.map((row) => [row.id, row.threadId, row.uid])).toEqual(firstRun.map((row) => [row.id, row.threadId, row.uid]));
+    expect(again.map((row) => [row.id, row.threadId, row.uid])).toEqual(
+      firstRun.map((row) => [row.id, row.threadId, row.uid]),
+    );
   });
 
   it('records a server the outbound policy refuses as the account’s sync error, without connecting to it', async () => {
     // Loopback, but not the 127.0.0.1 the test environment allows: refused like any internal address.
     const listener = await countingListener((socket) => socket.destroy(), '127.0.0.2');
     try {
-      const refused = (await harness.createAccount(TENANT, `refused-${process.pid}@example.test`, PASSWORD, listener.port, '127.0.0.2')).id;
+      const refused = (
+        await harness.createAccount(TENANT, `refused-${process.pid}@example.test`, PASSWORD, listener.port, '127.0.0.2')
+      ).id;
 
       const outcome = await harness.sync(TENANT, refused);
 
-      expect(outcome).toMatchObject({ state: 'failed', error: expect.stringMatching(/^Connections to 127\.0\.0\.2 port \d+ are not allowed/) as unknown });
-      expect(await harness.account(TENANT, refused)).toMatchObject({ syncState: 'failed', failureCount: 1, lastError: expect.stringContaining('not allowed') as unknown });
+      expect(outcome).toMatchObject({
+        state: 'failed',
+        error: expect.stringMatching(/^Connections to 127\.0\.0\.2 port \d+ are not allowed/) as unknown,
+      });
+      expect(await harness.account(TENANT, refused)).toMatchObject({
+        syncState: 'failed',
+        failureCount: 1,
+        lastError: expect.stringContaining('not allowed') as unknown,
+      });
       expect(listener.connections()).toBe(0);
     } finally {
       listener.server.close();

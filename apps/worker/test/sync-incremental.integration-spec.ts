@@ -38,7 +38,13 @@ describe('IMAP sync engine: incremental changes, UIDVALIDITY, failures', () => {
     const user = `${name}-${process.pid}@${stack.domain}`;
     await addMailUser(stack, user, PASSWORD);
     for (const [folder, count] of Object.entries(counts)) {
-      const messages = generateCorpus({ count, domain: stack.domain, tag: `${name}-${folder}`, seed: count, maxAttachmentBytes: 100_000 });
+      const messages = generateCorpus({
+        count,
+        domain: stack.domain,
+        tag: `${name}-${folder}`,
+        seed: count,
+        maxAttachmentBytes: 100_000,
+      });
       await seedMailbox(stack, user, folder, writeCorpus(join(fixtures, `${name}-${folder}`), messages));
     }
     return user;
@@ -58,7 +64,13 @@ describe('IMAP sync engine: incremental changes, UIDVALIDITY, failures', () => {
 
       const client = await imapAs(port, user, PASSWORD);
       try {
-        for (const message of generateCorpus({ count: 5, domain: stack.domain, tag: `${name}-new`, seed: 99, maxAttachmentBytes: 50_000 })) {
+        for (const message of generateCorpus({
+          count: 5,
+          domain: stack.domain,
+          tag: `${name}-new`,
+          seed: 99,
+          maxAttachmentBytes: 50_000,
+        })) {
           await client.append('INBOX', message.raw, ['\\Seen']);
         }
         const lock = await client.getMailboxLock('INBOX');
@@ -77,14 +89,23 @@ describe('IMAP sync engine: incremental changes, UIDVALIDITY, failures', () => {
       const outcome = await harness.sync(TENANT, accountId);
       const after = await harness.storedMessages(TENANT, accountId);
       const server = await serverMessages(port, user, PASSWORD);
-      expect(mirror(after)).toEqual(server.map((message) => `${message.folder}|${message.uid}|${message.flags.join(' ')}|${message.messageId}`));
+      expect(mirror(after)).toEqual(
+        server.map((message) => `${message.folder}|${message.uid}|${message.flags.join(' ')}|${message.messageId}`),
+      );
       expect(outcome).toMatchObject({ state: 'succeeded', stats: { messagesAdded: 6, messagesRemoved: 3 } });
       expect(after).toHaveLength(43);
       // Untouched rows kept their identity.
       const keptIds = new Set(after.map((row) => row.id));
-      expect(before.filter((row) => !keptIds.has(row.id)).map((row) => row.uid).sort((a, b) => a - b)).toEqual([4, 5, 20]);
+      expect(
+        before
+          .filter((row) => !keptIds.has(row.id))
+          .map((row) => row.uid)
+          .sort((a, b) => a - b),
+      ).toEqual([4, 5, 20]);
 
-      expect(await harness.sync(TENANT, accountId)).toMatchObject({ stats: { messagesAdded: 0, messagesRemoved: 0, messagesUpdated: 0 } });
+      expect(await harness.sync(TENANT, accountId)).toMatchObject({
+        stats: { messagesAdded: 0, messagesRemoved: 0, messagesUpdated: 0 },
+      });
       expect(mirror(await harness.storedMessages(TENANT, accountId))).toEqual(mirror(after));
     }, 60_000);
   });
@@ -99,7 +120,8 @@ describe('IMAP sync engine: incremental changes, UIDVALIDITY, failures', () => {
     try {
       await client.mailboxDelete('Projects');
       await client.mailboxCreate('Projects');
-      for (const message of generateCorpus({ count: 2, domain: stack.domain, tag: 'recreated', seed: 5 })) await client.append('Projects', message.raw);
+      for (const message of generateCorpus({ count: 2, domain: stack.domain, tag: 'recreated', seed: 5 }))
+        await client.append('Projects', message.raw);
       await client.mailboxRename('Reports', 'Reports-2024');
     } finally {
       await client.logout();
@@ -108,22 +130,36 @@ describe('IMAP sync engine: incremental changes, UIDVALIDITY, failures', () => {
     const outcome = await harness.sync(TENANT, accountId);
     expect(outcome).toMatchObject({ state: 'succeeded', stats: { messagesAdded: 2, messagesRemoved: 4 } });
     const after = await harness.storedMessages(TENANT, accountId);
-    const pick = (rows: StoredMessage[], folder: string): StoredMessage[] => rows.filter((row) => row.folder === folder);
+    const pick = (rows: StoredMessage[], folder: string): StoredMessage[] =>
+      rows.filter((row) => row.folder === folder);
 
     expect(pick(after, 'INBOX')).toEqual(pick(before, 'INBOX'));
     const projects = pick(after, 'Projects');
     expect(projects.map((row) => row.uid)).toEqual([1, 2]);
     expect(projects[0]?.uidValidity).not.toBe(pick(before, 'Projects')[0]?.uidValidity);
-    expect(pick(after, 'Reports-2024').map((row) => [row.id, row.uid])).toEqual(pick(before, 'Reports').map((row) => [row.id, row.uid]));
+    expect(pick(after, 'Reports-2024').map((row) => [row.id, row.uid])).toEqual(
+      pick(before, 'Reports').map((row) => [row.id, row.uid]),
+    );
     expect(pick(after, 'Reports')).toEqual([]);
-    expect(mirror(after)).toEqual((await serverMessages(stack.imapPort, user, PASSWORD)).map((m) => `${m.folder}|${m.uid}|${m.flags.join(' ')}|${m.messageId}`));
+    expect(mirror(after)).toEqual(
+      (await serverMessages(stack.imapPort, user, PASSWORD)).map(
+        (m) => `${m.folder}|${m.uid}|${m.flags.join(' ')}|${m.messageId}`,
+      ),
+    );
   }, 60_000);
 
   it('records a wrong password and an unreachable server on the account with a backoff, without throwing', async () => {
     const user = await seededUser('wrongpass', { INBOX: 2 });
     const wrong = (await harness.createAccount(TENANT, user, 'not-the-password', stack.imapPort)).id;
     const down = (await harness.createAccount(TENANT, `down-${process.pid}@${stack.domain}`, PASSWORD, 1)).id;
-    const healthy = (await harness.createAccount(TENANT, `healthy-${user}`.replace('healthy-wrongpass', 'ok'), PASSWORD, stack.imapPort)).id;
+    const healthy = (
+      await harness.createAccount(
+        TENANT,
+        `healthy-${user}`.replace('healthy-wrongpass', 'ok'),
+        PASSWORD,
+        stack.imapPort,
+      )
+    ).id;
 
     const [wrongOutcome, downOutcome] = await Promise.all([harness.sync(TENANT, wrong), harness.sync(TENANT, down)]);
 
@@ -141,7 +177,10 @@ describe('IMAP sync engine: incremental changes, UIDVALIDITY, failures', () => {
     expect(twice.failureCount).toBe(2);
     expect(twice.nextSyncAfter?.getTime()).toBeGreaterThan(account.nextSyncAfter?.getTime() ?? 0);
     const runs = await harness.query(TENANT, (manager) =>
-      manager.query<{ state: string; error: string }[]>(`SELECT "state", "error" FROM "sync_runs" WHERE "account_id" = $1`, [wrong]),
+      manager.query<{ state: string; error: string }[]>(
+        `SELECT "state", "error" FROM "sync_runs" WHERE "account_id" = $1`,
+        [wrong],
+      ),
     );
     expect(runs).toHaveLength(2);
     expect(runs.every((run) => run.state === 'failed' && /login/i.test(run.error))).toBe(true);
@@ -149,7 +188,10 @@ describe('IMAP sync engine: incremental changes, UIDVALIDITY, failures', () => {
 
     // Scheduled syncs leave a backing-off account alone; a user's request still runs.
     const scheduled = await harness.sync(TENANT, wrong, { trigger: 'schedule' });
-    expect(scheduled).toEqual({ state: 'skipped', reason: expect.stringMatching(/backing off after 2 failed sync/) as unknown });
+    expect(scheduled).toEqual({
+      state: 'skipped',
+      reason: expect.stringMatching(/backing off after 2 failed sync/) as unknown,
+    });
     expect((await harness.account(TENANT, wrong)).failureCount).toBe(2);
     expect(await harness.sync(TENANT, wrong)).toMatchObject({ state: 'failed' });
     expect((await harness.account(TENANT, wrong)).failureCount).toBe(3);
@@ -160,46 +202,74 @@ describe('IMAP sync engine: incremental changes, UIDVALIDITY, failures', () => {
     const accountId = (await harness.createAccount(TENANT, user, PASSWORD, stack.imapPort)).id;
     const [local, domain] = user.split('@');
     const maildir = join(stack.stateDir, 'mail', domain ?? '', local ?? '', 'Maildir', '.Broken');
-    const folderState = async (): Promise<{ failureCount: number; lastError: string | null; nextSyncAfter: Date | null }> =>
+    const folderState = async (): Promise<{
+      failureCount: number;
+      lastError: string | null;
+      nextSyncAfter: Date | null;
+    }> =>
       harness.query(TENANT, async (manager) => {
-        const [row] = await manager.query<{ failure_count: number; last_error: string | null; next_sync_after: Date | null }[]>(
+        const [row] = await manager.query<
+          { failure_count: number; last_error: string | null; next_sync_after: Date | null }[]
+        >(
           `SELECT "failure_count", "last_error", "next_sync_after" FROM "mail_folders" WHERE "account_id" = $1 AND "path" = 'Broken'`,
           [accountId],
         );
-        return { failureCount: row?.failure_count ?? -1, lastError: row?.last_error ?? null, nextSyncAfter: row?.next_sync_after ?? null };
+        return {
+          failureCount: row?.failure_count ?? -1,
+          lastError: row?.last_error ?? null,
+          nextSyncAfter: row?.next_sync_after ?? null,
+        };
       });
     const storedPerFolder = async (): Promise<Record<string, number>> => {
       const counts: Record<string, number> = {};
-      for (const row of await harness.storedMessages(TENANT, accountId)) counts[row.folder] = (counts[row.folder] ?? 0) + 1;
+      for (const row of await harness.storedMessages(TENANT, accountId))
+        counts[row.folder] = (counts[row.folder] ?? 0) + 1;
       return counts;
     };
 
     chmodSync(maildir, 0o000);
     try {
       const first = await harness.sync(TENANT, accountId, { trigger: 'schedule' });
-      expect(first).toMatchObject({ state: 'succeeded', stats: { foldersFailed: 1, foldersDeferred: 0 }, error: expect.stringContaining('Broken') as unknown });
+      expect(first).toMatchObject({
+        state: 'succeeded',
+        stats: { foldersFailed: 1, foldersDeferred: 0 },
+        error: expect.stringContaining('Broken') as unknown,
+      });
       expect(await storedPerFolder()).toEqual({ INBOX: 3, Later: 2 });
       const failed = await folderState();
       expect(failed.failureCount).toBe(1);
       expect(failed.lastError).toBeTruthy();
       expect(failed.nextSyncAfter?.getTime()).toBeGreaterThan(Date.now() + 30_000);
-      expect(await harness.account(TENANT, accountId)).toMatchObject({ syncState: 'idle', failureCount: 0, nextSyncAfter: null });
+      expect(await harness.account(TENANT, accountId)).toMatchObject({
+        syncState: 'idle',
+        failureCount: 0,
+        nextSyncAfter: null,
+      });
 
       const deferred = await harness.sync(TENANT, accountId, { trigger: 'schedule' });
-      expect(deferred).toMatchObject({ state: 'succeeded', stats: { foldersFailed: 0, foldersDeferred: 1 }, error: null });
+      expect(deferred).toMatchObject({
+        state: 'succeeded',
+        stats: { foldersFailed: 0, foldersDeferred: 1 },
+        error: null,
+      });
       expect((await folderState()).failureCount).toBe(1);
 
       // A manual sync tries it anyway; the next failure doubles the wait.
       await harness.sync(TENANT, accountId);
       const twice = await folderState();
       expect(twice.failureCount).toBe(2);
-      expect((twice.nextSyncAfter?.getTime() ?? 0) - Date.now()).toBeGreaterThan((failed.nextSyncAfter?.getTime() ?? 0) - Date.now() + 30_000);
+      expect((twice.nextSyncAfter?.getTime() ?? 0) - Date.now()).toBeGreaterThan(
+        (failed.nextSyncAfter?.getTime() ?? 0) - Date.now() + 30_000,
+      );
     } finally {
       chmodSync(maildir, 0o700);
     }
 
     await harness.query(TENANT, (manager) =>
-      manager.query(`UPDATE "mail_folders" SET "next_sync_after" = now() - interval '1 second' WHERE "account_id" = $1 AND "path" = 'Broken'`, [accountId]),
+      manager.query(
+        `UPDATE "mail_folders" SET "next_sync_after" = now() - interval '1 second' WHERE "account_id" = $1 AND "path" = 'Broken'`,
+        [accountId],
+      ),
     );
     const due = await harness.sync(TENANT, accountId, { trigger: 'schedule' });
     expect(due).toMatchObject({ state: 'succeeded', stats: { foldersFailed: 0, foldersDeferred: 0 }, error: null });
@@ -220,7 +290,10 @@ describe('IMAP sync engine: incremental changes, UIDVALIDITY, failures', () => {
         expect(row.subject).toBeTruthy();
         expect(row.headers?.['message-id']).toBe(row.messageId);
       }
-      const queued = await envelopeOnly.app.get(JobProducer).queueFor(JobName.ParseMessage).getJobs(['waiting', 'delayed', 'active']);
+      const queued = await envelopeOnly.app
+        .get(JobProducer)
+        .queueFor(JobName.ParseMessage)
+        .getJobs(['waiting', 'delayed', 'active']);
       expect(queued.filter((job) => (job.data as { tenantId?: string }).tenantId === TENANT)).toEqual([]);
 
       const [first] = rows;

@@ -23,7 +23,11 @@ const MESSAGES = 5_000;
  * 2 s, a live worker whose event loop stalled for a second on a busy machine (the fault cases run
  * beside this file) lost its lock, its job ran a second time and completed with nothing to add.
  */
-const WORKER_ENV = { REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:sync-resume`, JOB_LOCK_DURATION: '6', JOB_STALLED_INTERVAL: '2' };
+const WORKER_ENV = {
+  REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:sync-resume`,
+  JOB_LOCK_DURATION: '6',
+  JOB_STALLED_INTERVAL: '2',
+};
 
 describe('IMAP sync engine: a worker killed mid-sync resumes from the last committed batch', () => {
   let stack: MailStack;
@@ -46,16 +50,27 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
   it(`ends with exactly ${MESSAGES} rows and no duplicates after a SIGKILL`, async () => {
     const user = `resume-${process.pid}@${stack.domain}`;
     await addMailUser(stack, user, PASSWORD);
-    const corpus = generateCorpus({ count: MESSAGES, domain: stack.domain, tag: 'resume', kinds: ['plain', 'plain', 'alternative'], replyRatio: 0.2 });
+    const corpus = generateCorpus({
+      count: MESSAGES,
+      domain: stack.domain,
+      tag: 'resume',
+      kinds: ['plain', 'plain', 'alternative'],
+      replyRatio: 0.2,
+    });
     await seedMailbox(stack, user, 'INBOX', writeCorpus(fixtures, corpus));
     const accountId = (await harness.createAccount(TENANT, user, PASSWORD, stack.imapPort)).id;
     const count = async (): Promise<number> =>
       harness.query(TENANT, async (manager) => {
-        const [row] = await manager.query<{ count: string }[]>(`SELECT count(*) AS "count" FROM "mail_messages" WHERE "account_id" = $1`, [accountId]);
+        const [row] = await manager.query<{ count: string }[]>(
+          `SELECT count(*) AS "count" FROM "mail_messages" WHERE "account_id" = $1`,
+          [accountId],
+        );
         return Number(row?.count ?? 0);
       });
 
-    const job = await harness.app.get(JobProducer).enqueue(JobName.SyncAccount, { tenantId: TENANT, accountId, trigger: 'manual' });
+    const job = await harness.app
+      .get(JobProducer)
+      .enqueue(JobName.SyncAccount, { tenantId: TENANT, accountId, trigger: 'manual' });
     const first = startWorker(WORKER_ENV);
     workers.push(first);
     await eventually(async () => expect(await count()).toBeGreaterThanOrEqual(600), 120_000, 50);
@@ -81,7 +96,12 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
       async () => {
         const state = await job.getState();
         expect(state).toBe('completed');
-        return (await harness.app.get(JobProducer).queueFor(JobName.SyncAccount).getJob(job.id ?? ''))?.returnvalue as { stats: { messagesAdded: number; messagesUpdated: number } };
+        return (
+          await harness.app
+            .get(JobProducer)
+            .queueFor(JobName.SyncAccount)
+            .getJob(job.id ?? '')
+        )?.returnvalue as { stats: { messagesAdded: number; messagesUpdated: number } };
       },
       120_000,
       250,
@@ -94,11 +114,16 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
     expect(rows).toHaveLength(MESSAGES);
     expect(new Set(rows.map((row) => row.uid)).size).toBe(MESSAGES);
     expect(rows.filter((row) => row.parseState !== 'parsed')).toEqual([]);
-    expect(new Set(rows.map((row) => row.messageId))).toEqual(new Set(corpus.map((message) => message.expect.messageId)));
+    expect(new Set(rows.map((row) => row.messageId))).toEqual(
+      new Set(corpus.map((message) => message.expect.messageId)),
+    );
     const account = await harness.account(TENANT, accountId);
     expect(account.syncState).toBe('idle');
     const runs = await harness.query(TENANT, (manager) =>
-      manager.query<{ state: string }[]>(`SELECT "state" FROM "sync_runs" WHERE "account_id" = $1 ORDER BY "created_at"`, [accountId]),
+      manager.query<{ state: string }[]>(
+        `SELECT "state" FROM "sync_runs" WHERE "account_id" = $1 ORDER BY "created_at"`,
+        [accountId],
+      ),
     );
     expect(runs.map((run) => run.state)).toEqual(['failed', 'succeeded']);
   }, 300_000);
@@ -107,7 +132,13 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
     const user = `cut-${process.pid}@${stack.domain}`;
     const messages = 2_000;
     await addMailUser(stack, user, PASSWORD);
-    const corpus = generateCorpus({ count: messages, domain: stack.domain, tag: 'cut', kinds: ['plain', 'alternative'], seed: 5 });
+    const corpus = generateCorpus({
+      count: messages,
+      domain: stack.domain,
+      tag: 'cut',
+      kinds: ['plain', 'alternative'],
+      seed: 5,
+    });
     await seedMailbox(stack, user, 'INBOX', writeCorpus(join(fixtures, 'cut'), corpus));
     // A harness of its own, so the connections cut below are this sync's and no other file's.
     const applicationName = `sync-cut-${process.pid}`;
@@ -117,30 +148,48 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
     try {
       const accountId = (await cut.createAccount(TENANT, user, PASSWORD, stack.imapPort)).id;
       const stored = async (): Promise<number> => {
-        const { rows } = await owner.query<{ count: string }>('SELECT count(*) AS "count" FROM "mail_messages" WHERE "account_id" = $1', [accountId]);
+        const { rows } = await owner.query<{ count: string }>(
+          'SELECT count(*) AS "count" FROM "mail_messages" WHERE "account_id" = $1',
+          [accountId],
+        );
         return Number(rows[0]?.count ?? 0);
       };
 
       const interrupted = cut.sync(TENANT, accountId);
       await eventually(async () => expect(await stored()).toBeGreaterThanOrEqual(300), 60_000, 20);
       // What a PostgreSQL restart or failover does to the worker's connections.
-      const { rowCount } = await owner.query('SELECT pg_terminate_backend("pid") FROM pg_stat_activity WHERE "application_name" = $1', [applicationName]);
+      const { rowCount } = await owner.query(
+        'SELECT pg_terminate_backend("pid") FROM pg_stat_activity WHERE "application_name" = $1',
+        [applicationName],
+      );
       expect(rowCount).toBeGreaterThan(0);
       expect(await interrupted).toMatchObject({ state: 'interrupted', reason: expect.any(String) as unknown });
 
       const committed = await stored();
       expect(committed).toBeLessThan(messages);
-      const { rows: runs } = await owner.query<{ id: string; state: string }>('SELECT "id", "state" FROM "sync_runs" WHERE "account_id" = $1', [accountId]);
+      const { rows: runs } = await owner.query<{ id: string; state: string }>(
+        'SELECT "id", "state" FROM "sync_runs" WHERE "account_id" = $1',
+        [accountId],
+      );
       expect(runs).toEqual([{ id: expect.any(String) as unknown, state: 'running' }]);
       const { rows: folders } = await owner.query<{ failure_count: number; last_error: string | null }>(
         `SELECT "failure_count", "last_error" FROM "mail_folders" WHERE "account_id" = $1 AND "path" = 'INBOX'`,
         [accountId],
       );
       expect(folders).toEqual([{ failure_count: 0, last_error: null }]);
-      expect(await cut.account(TENANT, accountId)).toMatchObject({ failureCount: 0, lastError: null, nextSyncAfter: null });
+      expect(await cut.account(TENANT, accountId)).toMatchObject({
+        failureCount: 0,
+        lastError: null,
+        nextSyncAfter: null,
+      });
 
       const resumed = await cut.sync(TENANT, accountId, { syncRunId: runs[0]?.id });
-      expect(resumed).toMatchObject({ state: 'succeeded', syncRunId: runs[0]?.id, error: null, stats: { messagesAdded: messages - committed, foldersFailed: 0 } });
+      expect(resumed).toMatchObject({
+        state: 'succeeded',
+        syncRunId: runs[0]?.id,
+        error: null,
+        stats: { messagesAdded: messages - committed, foldersFailed: 0 },
+      });
       expect(await stored()).toBe(messages);
     } finally {
       await owner.end();

@@ -56,19 +56,29 @@ describe('IMAP sync engine: threads from References and In-Reply-To, whatever or
     await addMailUser(stack, user, PASSWORD);
     const accountId = (await harness.createAccount(TENANT, user, PASSWORD, stack.imapPort)).id;
     const threadOf = async (): Promise<Map<string, string | null>> =>
-      new Map((await harness.storedMessages(TENANT, accountId)).map((row) => [row.messageId?.replace(/^<|@threads\.test>$/g, '') ?? '', row.threadId]));
+      new Map(
+        (await harness.storedMessages(TENANT, accountId)).map((row) => [
+          row.messageId?.replace(/^<|@threads\.test>$/g, '') ?? '',
+          row.threadId,
+        ]),
+      );
 
     // First sync: replies only, their originals are not on the server yet.
-    await seedMailbox(stack, user, 'INBOX', messageFiles([
-      // a reply to a reply, then a reply that names its parent in References only
-      { id: 'grandchild', subject: 'Re: Re: Plan', inReplyTo: 'child', references: ['root', 'child'] },
-      { id: 'sibling', subject: 'Re: Plan', references: ['root'] },
-      // two conversations that a later message will turn out to join
-      { id: 'left', subject: 'Re: Budget', references: ['budget-p'] },
-      { id: 'right', subject: 'Re: Budget figures', references: ['budget-q'] },
-      { id: 'lunch', subject: 'Lunch' },
-      { id: 'unrelated', subject: 'Plan' },
-    ]));
+    await seedMailbox(
+      stack,
+      user,
+      'INBOX',
+      messageFiles([
+        // a reply to a reply, then a reply that names its parent in References only
+        { id: 'grandchild', subject: 'Re: Re: Plan', inReplyTo: 'child', references: ['root', 'child'] },
+        { id: 'sibling', subject: 'Re: Plan', references: ['root'] },
+        // two conversations that a later message will turn out to join
+        { id: 'left', subject: 'Re: Budget', references: ['budget-p'] },
+        { id: 'right', subject: 'Re: Budget figures', references: ['budget-q'] },
+        { id: 'lunch', subject: 'Lunch' },
+        { id: 'unrelated', subject: 'Plan' },
+      ]),
+    );
     await harness.sync(TENANT, accountId);
     const before = await threadOf();
     expect(before.get('sibling')).toBe(before.get('grandchild'));
@@ -77,11 +87,16 @@ describe('IMAP sync engine: threads from References and In-Reply-To, whatever or
 
     // Second sync, another folder: the root (referred to only by References of stored replies), a
     // message whose References name both budget threads, a reply without any thread headers.
-    await seedMailbox(stack, user, 'Archive', messageFiles([
-      { id: 'root', subject: 'Plan' },
-      { id: 'joiner', subject: 'Re: Budget', inReplyTo: 'budget-q', references: ['budget-p', 'budget-q'] },
-      { id: 'headerless', subject: 'RE: lunch' },
-    ]));
+    await seedMailbox(
+      stack,
+      user,
+      'Archive',
+      messageFiles([
+        { id: 'root', subject: 'Plan' },
+        { id: 'joiner', subject: 'Re: Budget', inReplyTo: 'budget-q', references: ['budget-p', 'budget-q'] },
+        { id: 'headerless', subject: 'RE: lunch' },
+      ]),
+    );
     await harness.sync(TENANT, accountId);
     const after = await threadOf();
 

@@ -42,7 +42,12 @@ describe('worker and scheduler /metrics', () => {
       method: 'POST',
       url: '/api/accounts',
       headers: auth,
-      payload: { email: sender, password: PASSWORD, imap: { host: stack.host, port: stack.imapPort, security: 'none' }, smtp: { host: stack.host, port: stack.smtpPort, security: 'none' } },
+      payload: {
+        email: sender,
+        password: PASSWORD,
+        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
+        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
+      },
     });
     expect(created.statusCode).toBe(201);
     accountId = created.json<{ id: string }>().id;
@@ -56,7 +61,14 @@ describe('worker and scheduler /metrics', () => {
     const { text, samples } = await scrape(worker);
 
     expect(metricFamilies(text)).toEqual(
-      expect.arrayContaining(['emails_processed_total', 'sync_duration_seconds', 'database_connection_pool_size', 'redis_cache_hits_total', 'redis_cache_misses_total', 'process_cpu_seconds_total']),
+      expect.arrayContaining([
+        'emails_processed_total',
+        'sync_duration_seconds',
+        'database_connection_pool_size',
+        'redis_cache_hits_total',
+        'redis_cache_misses_total',
+        'process_cpu_seconds_total',
+      ]),
     );
     expect(metricFamilies(text)).not.toContain('requests_total');
     expect(sampleValue(samples, 'emails_processed_total', { outcome: 'sent' })).toBe(0);
@@ -68,7 +80,9 @@ describe('worker and scheduler /metrics', () => {
     expect(queued.statusCode).toBe(202);
     await eventually(
       async () => {
-        const status = (await api.inject({ url: `/api/sync/status/${accountId}`, headers: auth })).json<{ lastRun: { state: string } }>();
+        const status = (await api.inject({ url: `/api/sync/status/${accountId}`, headers: auth })).json<{
+          lastRun: { state: string };
+        }>();
         expect(status.lastRun.state).toBe('succeeded');
       },
       60_000,
@@ -88,11 +102,22 @@ describe('worker and scheduler /metrics', () => {
 
     const apiSamples = parsePrometheusText((await api.inject({ url: '/metrics' })).body);
     expect(sampleValue(apiSamples, 'redis_cache_misses_total', { store: 'sync_dedupe' })).toBe(1);
-    expect(sampleValue(apiSamples, 'requests_total', { method: 'POST', route: '/api/sync/imap/:accountId', status_code: '202' })).toBe(1);
+    expect(
+      sampleValue(apiSamples, 'requests_total', {
+        method: 'POST',
+        route: '/api/sync/imap/:accountId',
+        status_code: '202',
+      }),
+    ).toBe(1);
   }, 90_000);
 
   it('counts a message the worker sent', async () => {
-    const composed = await api.inject({ method: 'POST', url: '/api/compose', headers: auth, payload: { accountId, to: [recipient], subject: 'Counted', text: 'One message.' } });
+    const composed = await api.inject({
+      method: 'POST',
+      url: '/api/compose',
+      headers: auth,
+      payload: { accountId, to: [recipient], subject: 'Counted', text: 'One message.' },
+    });
     expect(composed.statusCode).toBe(202);
     const { id } = composed.json<{ id: string }>();
     await eventually(async () => {
@@ -114,7 +139,13 @@ describe('worker and scheduler /metrics', () => {
     const scheduler = await BackgroundAppProcess.start('scheduler', { ...QUEUES, SYNC_CRON: '0 0 1 1 *' });
     try {
       const { text, samples } = await scrape(scheduler);
-      expect(metricFamilies(text)).toEqual(expect.arrayContaining(['database_connection_pool_size', 'redis_cache_hits_total', 'process_cpu_seconds_total']));
+      expect(metricFamilies(text)).toEqual(
+        expect.arrayContaining([
+          'database_connection_pool_size',
+          'redis_cache_hits_total',
+          'process_cpu_seconds_total',
+        ]),
+      );
       expect(sampleValue(samples, 'redis_cache_hits_total', { store: 'sync_tick' })).toBe(0);
       expect((await scheduler.get('/health')).statusCode).toBe(200);
       expect((await scheduler.get('/nothing')).statusCode).toBe(404);

@@ -124,11 +124,17 @@ export class EnvironmentVariables {
   JWT_PUBLIC_KEY?: string;
 
   @ValidateIf((env: EnvironmentVariables) => isProduction(env) || env.ENCRYPTION_KEY !== undefined)
-  @IsEncryptionKeyList({ single: true, message: 'ENCRYPTION_KEY is required when NODE_ENV=production and must be 32 bytes, base64 or hex encoded' })
+  @IsEncryptionKeyList({
+    single: true,
+    message: 'ENCRYPTION_KEY is required when NODE_ENV=production and must be 32 bytes, base64 or hex encoded',
+  })
   ENCRYPTION_KEY?: string;
 
   @IsOptional()
-  @IsEncryptionKeyList({ single: false, message: 'ENCRYPTION_KEYS must be a comma-separated list of 32-byte keys, base64 or hex encoded' })
+  @IsEncryptionKeyList({
+    single: false,
+    message: 'ENCRYPTION_KEYS must be a comma-separated list of 32-byte keys, base64 or hex encoded',
+  })
   ENCRYPTION_KEYS?: string;
 
   @IsString()
@@ -185,7 +191,9 @@ export class EnvironmentVariables {
   @IsIn(OUTBOUND_POLICIES, { message: 'OUTBOUND_POLICY must be one of public, allowlist, any' })
   OUTBOUND_POLICY?: OutboundPolicyMode;
 
-  @ValidateIf((env: EnvironmentVariables) => env.OUTBOUND_POLICY === 'allowlist' || env.OUTBOUND_ALLOWED_HOSTS !== undefined)
+  @ValidateIf(
+    (env: EnvironmentVariables) => env.OUTBOUND_POLICY === 'allowlist' || env.OUTBOUND_ALLOWED_HOSTS !== undefined,
+  )
   @IsOutboundList('hosts', {
     message:
       'OUTBOUND_ALLOWED_HOSTS (required with OUTBOUND_POLICY=allowlist) must be a comma-separated list of host names, IPs or CIDRs, each optionally with :port or :from-to ([ipv6]:port)',
@@ -286,15 +294,28 @@ export class EnvironmentVariables {
   SCHEDULER_HEALTH_PORT = 5002;
 
   /** Operator login of the queue dashboard (/admin/queues); with the password unset the dashboard is off. */
-  @ValidateIf((env: EnvironmentVariables) => env.QUEUE_DASHBOARD_USERNAME !== undefined || env.QUEUE_DASHBOARD_PASSWORD !== undefined)
-  @Matches(/^[^:\s]{1,64}$/, { message: 'QUEUE_DASHBOARD_USERNAME must be set together with QUEUE_DASHBOARD_PASSWORD: 1-64 characters without spaces or colons' })
+  @ValidateIf(
+    (env: EnvironmentVariables) =>
+      env.QUEUE_DASHBOARD_USERNAME !== undefined || env.QUEUE_DASHBOARD_PASSWORD !== undefined,
+  )
+  @Matches(/^[^:\s]{1,64}$/, {
+    message:
+      'QUEUE_DASHBOARD_USERNAME must be set together with QUEUE_DASHBOARD_PASSWORD: 1-64 characters without spaces or colons',
+  })
   QUEUE_DASHBOARD_USERNAME?: string;
 
   // HTTP Basic sends the password with every request and the dashboard is not rate limited, so
   // only a password too long to guess online is accepted.
-  @ValidateIf((env: EnvironmentVariables) => env.QUEUE_DASHBOARD_USERNAME !== undefined || env.QUEUE_DASHBOARD_PASSWORD !== undefined)
-  @IsString({ message: 'QUEUE_DASHBOARD_PASSWORD must be set together with QUEUE_DASHBOARD_USERNAME, at least 16 characters' })
-  @MinLength(16, { message: 'QUEUE_DASHBOARD_PASSWORD must be set together with QUEUE_DASHBOARD_USERNAME, at least 16 characters' })
+  @ValidateIf(
+    (env: EnvironmentVariables) =>
+      env.QUEUE_DASHBOARD_USERNAME !== undefined || env.QUEUE_DASHBOARD_PASSWORD !== undefined,
+  )
+  @IsString({
+    message: 'QUEUE_DASHBOARD_PASSWORD must be set together with QUEUE_DASHBOARD_USERNAME, at least 16 characters',
+  })
+  @MinLength(16, {
+    message: 'QUEUE_DASHBOARD_PASSWORD must be set together with QUEUE_DASHBOARD_USERNAME, at least 16 characters',
+  })
   QUEUE_DASHBOARD_PASSWORD?: string;
 }
 

@@ -17,7 +17,11 @@ describe('loadConfig', () => {
       corsOrigins: ['http://localhost:3000', 'https://localhost:3000'],
       trustProxy: false,
     });
-    expect(sut.redis).toEqual({ url: 'redis://localhost:6379/0', queueUrl: 'redis://localhost:6379/0', keyPrefix: 'mail' });
+    expect(sut.redis).toEqual({
+      url: 'redis://localhost:6379/0',
+      queueUrl: 'redis://localhost:6379/0',
+      keyPrefix: 'mail',
+    });
     expect(sut.mail).toEqual({
       imapTimeoutMs: 30_000,
       smtpTimeoutMs: 30_000,
@@ -26,21 +30,36 @@ describe('loadConfig', () => {
       smtpPoolSize: 5,
       maxMessageBytes: 18 * 1024 * 1024,
     });
-    expect(sut.outbound).toEqual({ policy: 'any', allowedHosts: [], allowedPorts: [25, 143, 465, 587, 993, 2525, 80, 443] });
+    expect(sut.outbound).toEqual({
+      policy: 'any',
+      allowedHosts: [],
+      allowedPorts: [25, 143, 465, 587, 993, 2525, 80, 443],
+    });
     expect(sut.features).toEqual({ imapSync: true, smtpSend: true, backgroundJobs: true, emailParsing: true });
     expect(sut.rateLimit).toEqual({ enabled: true, perMinute: 60, perHour: 1000 });
     expect(sut.tenancy).toEqual({ headerName: 'X-Tenant-ID', defaultTenantId: 'default' });
     expect(sut.scheduler.syncCron).toBe('0 * * * *');
     expect(sut.scheduler.reconcileMs).toBe(60_000);
-    expect(sut.worker).toEqual({ syncConcurrency: 2, sendConcurrency: 5, jobLockMs: 30_000, stalledCheckMs: 30_000, healthPort: 5001 });
+    expect(sut.worker).toEqual({
+      syncConcurrency: 2,
+      sendConcurrency: 5,
+      jobLockMs: 30_000,
+      stalledCheckMs: 30_000,
+      healthPort: 5001,
+    });
     expect(sut.log).toEqual({ level: 'INFO', dir: null });
     expect(sut.encryption).toEqual({ currentKey: null, previousKeys: [] });
     expect(sut.queueDashboard).toBeNull();
   });
 
   it('refuses internal addresses by default in production only, and parses the outbound allowlist', () => {
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x', ENCRYPTION_KEY: KEY_HEX }).outbound.policy).toBe('public');
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x', ENCRYPTION_KEY: KEY_HEX, OUTBOUND_POLICY: 'ANY' }).outbound.policy).toBe('any');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x', ENCRYPTION_KEY: KEY_HEX }).outbound.policy).toBe(
+      'public',
+    );
+    expect(
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x', ENCRYPTION_KEY: KEY_HEX, OUTBOUND_POLICY: 'ANY' }).outbound
+        .policy,
+    ).toBe('any');
     const sut = loadConfig({
       OUTBOUND_POLICY: 'allowlist',
       OUTBOUND_ALLOWED_HOSTS: 'Mail.Corp.Internal., 10.0.0.0/8:993, 127.0.0.1:20000-29999, fd00::/8, [::1]:143',
@@ -90,9 +109,15 @@ describe('loadConfig', () => {
     const sut = loadConfig({ QUEUE_DASHBOARD_USERNAME: 'ops', QUEUE_DASHBOARD_PASSWORD: 'correct-horse-battery' });
     expect(sut.queueDashboard).toEqual({ username: 'ops', password: 'correct-horse-battery' });
 
-    expect(() => loadConfig({ QUEUE_DASHBOARD_USERNAME: 'ops' })).toThrow(/QUEUE_DASHBOARD_PASSWORD must be set together/);
-    expect(() => loadConfig({ QUEUE_DASHBOARD_PASSWORD: 'correct-horse-battery' })).toThrow(/QUEUE_DASHBOARD_USERNAME must be set together/);
-    expect(() => loadConfig({ QUEUE_DASHBOARD_USERNAME: 'o:ps', QUEUE_DASHBOARD_PASSWORD: 'correct-horse-battery' })).toThrow(/without spaces or colons/);
+    expect(() => loadConfig({ QUEUE_DASHBOARD_USERNAME: 'ops' })).toThrow(
+      /QUEUE_DASHBOARD_PASSWORD must be set together/,
+    );
+    expect(() => loadConfig({ QUEUE_DASHBOARD_PASSWORD: 'correct-horse-battery' })).toThrow(
+      /QUEUE_DASHBOARD_USERNAME must be set together/,
+    );
+    expect(() =>
+      loadConfig({ QUEUE_DASHBOARD_USERNAME: 'o:ps', QUEUE_DASHBOARD_PASSWORD: 'correct-horse-battery' }),
+    ).toThrow(/without spaces or colons/);
     let message = '';
     try {
       loadConfig({ QUEUE_DASHBOARD_USERNAME: 'ops', QUEUE_DASHBOARD_PASSWORD: 'too-short-pw' });
@@ -143,7 +168,11 @@ describe('loadConfig', () => {
     expect(sut.log.level).toBe('DEBUG');
     expect(sut.encryption.currentKey).toEqual(Buffer.from(KEY_HEX, 'hex'));
     expect(sut.encryption.previousKeys).toEqual([Buffer.alloc(32, 7)]);
-    expect(sut.http.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:3000', 'https://localhost:3000']);
+    expect(sut.http.corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:3000',
+      'https://localhost:3000',
+    ]);
   });
 
   it('treats an empty assignment as unset', () => {
@@ -177,7 +206,13 @@ describe('loadConfig', () => {
   it('names every malformed variable and never echoes secrets', () => {
     let message = '';
     try {
-      loadConfig({ PORT: 'abc', SYNC_CRON: 'every hour', ENCRYPTION_KEY: 'short-secret', DATABASE_URL: 'mysql://x', MAX_MESSAGE_SIZE_MB: '0.5' });
+      loadConfig({
+        PORT: 'abc',
+        SYNC_CRON: 'every hour',
+        ENCRYPTION_KEY: 'short-secret',
+        DATABASE_URL: 'mysql://x',
+        MAX_MESSAGE_SIZE_MB: '0.5',
+      });
     } catch (error: unknown) {
       message = (error as Error).message;
     }

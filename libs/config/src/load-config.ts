@@ -47,9 +47,8 @@ function foldLegacyNames(env: RawEnvironment): Record<string, string> {
 
 function describe(error: ValidationError, raw: Record<string, string>): string {
   const messages = Object.values(error.constraints ?? {});
-  const shown = SECRET_VARIABLES.has(error.property) || raw[error.property] === undefined
-    ? ''
-    : ` (got "${raw[error.property]}")`;
+  const shown =
+    SECRET_VARIABLES.has(error.property) || raw[error.property] === undefined ? '' : ` (got "${raw[error.property]}")`;
   return `${messages[0] ?? `${error.property} is invalid`}${shown}`;
 }
 
@@ -59,7 +58,9 @@ function parseCorsOrigins(value: string): string[] {
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '')
-    .flatMap((entry) => (entry === '*' || /^[a-z]+:\/\//i.test(entry) ? [entry] : [`http://${entry}`, `https://${entry}`]));
+    .flatMap((entry) =>
+      entry === '*' || /^[a-z]+:\/\//i.test(entry) ? [entry] : [`http://${entry}`, `https://${entry}`],
+    );
 }
 
 function decodeKeys(list: string | undefined): Buffer[] {

@@ -1,6 +1,11 @@
 import { loadConfig } from '@app/config';
 
-import { CredentialCipher, CredentialDecryptionError, EncryptionKeyMissingError, keyIdOf } from './credential-cipher.js';
+import {
+  CredentialCipher,
+  CredentialDecryptionError,
+  EncryptionKeyMissingError,
+  keyIdOf,
+} from './credential-cipher.js';
 
 const OLD_KEY = Buffer.alloc(32, 1);
 const NEW_KEY = Buffer.alloc(32, 2);
@@ -48,8 +53,12 @@ describe('CredentialCipher', () => {
       return bytes.toString('base64');
     };
 
-    expect(() => sut.decrypt([...parts.slice(0, 4), flip(parts[4] ?? '')].join(':'))).toThrow(CredentialDecryptionError);
-    expect(() => sut.decrypt([...parts.slice(0, 3), flip(parts[3] ?? ''), parts[4]].join(':'))).toThrow(CredentialDecryptionError);
+    expect(() => sut.decrypt([...parts.slice(0, 4), flip(parts[4] ?? '')].join(':'))).toThrow(
+      CredentialDecryptionError,
+    );
+    expect(() => sut.decrypt([...parts.slice(0, 3), flip(parts[3] ?? ''), parts[4]].join(':'))).toThrow(
+      CredentialDecryptionError,
+    );
     expect(() => sut.decrypt(['v1', keyIdOf(OLD_KEY), ...parts.slice(2)].join(':'))).toThrow(CredentialDecryptionError);
     expect(() => sut.decrypt('plain-text-password')).toThrow(CredentialDecryptionError);
   });

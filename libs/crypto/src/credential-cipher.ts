@@ -47,7 +47,13 @@ export class CredentialCipher {
     const cipher = createCipheriv(ALGORITHM, this.current.key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(`${FORMAT_VERSION}:${this.current.id}`));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return [FORMAT_VERSION, this.current.id, iv.toString('base64'), cipher.getAuthTag().toString('base64'), ciphertext.toString('base64')].join(':');
+    return [
+      FORMAT_VERSION,
+      this.current.id,
+      iv.toString('base64'),
+      cipher.getAuthTag().toString('base64'),
+      ciphertext.toString('base64'),
+    ].join(':');
   }
 
   decrypt(stored: string): string {
@@ -56,14 +62,17 @@ export class CredentialCipher {
       throw new CredentialDecryptionError('Stored credential has an unknown format');
     }
     const key = this.keysById.get(keyId);
-    if (!key) throw new CredentialDecryptionError(`Stored credential was encrypted with key ${keyId}, which is not configured`);
+    if (!key)
+      throw new CredentialDecryptionError(`Stored credential was encrypted with key ${keyId}, which is not configured`);
     try {
       const decipher = createDecipheriv(ALGORITHM, key, Buffer.from(iv, 'base64'), { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(`${version}:${keyId}`));
       decipher.setAuthTag(Buffer.from(tag, 'base64'));
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64')), decipher.final()]).toString('utf8');
     } catch {
-      throw new CredentialDecryptionError('Stored credential failed authentication: it was altered or the key is wrong');
+      throw new CredentialDecryptionError(
+        'Stored credential failed authentication: it was altered or the key is wrong',
+      );
     }
   }
 

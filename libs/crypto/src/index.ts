@@ -1,2 +1,7 @@
-export { CredentialCipher, CredentialDecryptionError, EncryptionKeyMissingError, keyIdOf } from './credential-cipher.js';
+export {
+  CredentialCipher,
+  CredentialDecryptionError,
+  EncryptionKeyMissingError,
+  keyIdOf,
+} from './credential-cipher.js';
 export { CryptoModule } from './crypto.module.js';

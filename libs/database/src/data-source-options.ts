@@ -9,7 +9,11 @@ import { ENTITIES } from './entities/index.js';
  * The one description of the database connection, shared by the apps and the migration tools.
  * The apps never run migrations, so their connection does not load them.
  */
-export function dataSourceOptions(config: AppConfig, applicationName: string, url = config.databaseUrl): DataSourceOptions {
+export function dataSourceOptions(
+  config: AppConfig,
+  applicationName: string,
+  url = config.databaseUrl,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -27,6 +31,13 @@ export function dataSourceOptions(config: AppConfig, applicationName: string, ur
 }
 
 /** The owner's connection with the migrations: for the migrate step, the TypeORM CLI and benchmarks that build a database. */
-export function migrationDataSourceOptions(config: AppConfig, applicationName: string, url = config.databaseMigrationUrl): DataSourceOptions {
-  return { ...dataSourceOptions(config, applicationName, url), migrations: [join(import.meta.dirname, 'migrations', '*.{ts,js}')] };
+export function migrationDataSourceOptions(
+  config: AppConfig,
+  applicationName: string,
+  url = config.databaseMigrationUrl,
+): DataSourceOptions {
+  return {
+    ...dataSourceOptions(config, applicationName, url),
+    migrations: [join(import.meta.dirname, 'migrations', '*.{ts,js}')],
+  };
 }

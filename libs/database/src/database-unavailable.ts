@@ -7,7 +7,11 @@ function isUnavailableSqlState(code: string): boolean {
 }
 
 /** node-postgres reports a lost or never-made connection without a SQLSTATE, only in words. */
-const CONNECTION_MESSAGES = [/^Connection terminated/, /^timeout exceeded when trying to connect/, /^Client has encountered a connection error and is not queryable/];
+const CONNECTION_MESSAGES = [
+  /^Connection terminated/,
+  /^timeout exceeded when trying to connect/,
+  /^Client has encountered a connection error and is not queryable/,
+];
 
 /**
  * An error and what it wraps, outermost first: TypeORM keeps the driver's error in

@@ -18,7 +18,21 @@ import { DraftRepository } from './repositories/draft.repository.js';
 import { SendRecordRepository } from './repositories/send-record.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
 
-const REPOSITORIES = [AccountRepository, AdvisoryLockRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, MessageReadRepository, FolderReadRepository, DraftRepository, SendRecordRepository, StoredAttachmentRepository, MessageActionRepository, ThreadLookupRepository];
+const REPOSITORIES = [
+  AccountRepository,
+  AdvisoryLockRepository,
+  TenantRepository,
+  FolderRepository,
+  MessageRepository,
+  SyncRunRepository,
+  MessageReadRepository,
+  FolderReadRepository,
+  DraftRepository,
+  SendRecordRepository,
+  StoredAttachmentRepository,
+  MessageActionRepository,
+  ThreadLookupRepository,
+];
 
 @Module({})
 export class DatabaseModule {

@@ -45,4 +45,10 @@ export class MessageActionBusyError extends DomainError {
   }
 }
 
-export type DatabaseErrorCode = (InvalidCursorError | DuplicateAccountError | MessageScopeNotFoundError | MessageActionTargetNotFoundError | MessageActionBusyError)['code'];
+export type DatabaseErrorCode = (
+  | InvalidCursorError
+  | DuplicateAccountError
+  | MessageScopeNotFoundError
+  | MessageActionTargetNotFoundError
+  | MessageActionBusyError
+)['code'];

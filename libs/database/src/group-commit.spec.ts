@@ -60,11 +60,14 @@ describe('GroupCommit', () => {
   it('splits a long queue into batches of at most maxBatch', async () => {
     const sizes: number[] = [];
     const gate = deferred();
-    const sut = new GroupCommit<number, number>(async (_key, items) => {
-      sizes.push(items.length);
-      if (sizes.length === 1) await gate.promise;
-      return items;
-    }, { maxBatch: 2 });
+    const sut = new GroupCommit<number, number>(
+      async (_key, items) => {
+        sizes.push(items.length);
+        if (sizes.length === 1) await gate.promise;
+        return items;
+      },
+      { maxBatch: 2 },
+    );
 
     const all = [1, 2, 3, 4, 5, 6].map((item) => sut.submit('k', item));
     gate.release();
@@ -90,6 +93,10 @@ describe('GroupCommit', () => {
     gate.release();
     await first;
     const settled = await Promise.allSettled(later);
-    expect(settled.map((result) => (result.status === 'fulfilled' ? result.value : 'rejected'))).toEqual([200, 'rejected', 400]);
+    expect(settled.map((result) => (result.status === 'fulfilled' ? result.value : 'rejected'))).toEqual([
+      200,
+      'rejected',
+      400,
+    ]);
   });
 });

@@ -44,11 +44,22 @@ export class GroupCommit<T, R> {
         const batch = queue.splice(0, this.maxBatch);
         if (queue.length === 0) this.waiting.delete(key);
         try {
-          const results = await this.write(key, batch.map((waiter) => waiter.item));
+          const results = await this.write(
+            key,
+            batch.map((waiter) => waiter.item),
+          );
           batch.forEach((waiter, index) => waiter.resolve(results[index]));
         } catch (error: unknown) {
           const writeOne = this.writeOne;
-          if (writeOne && batch.length > 1) await Promise.all(batch.map((waiter) => writeOne(key, waiter.item).then((result) => waiter.resolve(result), (failure: unknown) => waiter.reject(failure))));
+          if (writeOne && batch.length > 1)
+            await Promise.all(
+              batch.map((waiter) =>
+                writeOne(key, waiter.item).then(
+                  (result) => waiter.resolve(result),
+                  (failure: unknown) => waiter.reject(failure),
+                ),
+              ),
+            );
           else for (const waiter of batch) waiter.reject(error);
         }
       }

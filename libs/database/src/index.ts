@@ -1,6 +1,12 @@
 export { provisionAppRole } from './app-role.js';
 export { errorChain, isDatabaseUnavailable } from './database-unavailable.js';
-export { DuplicateAccountError, InvalidCursorError, MessageActionBusyError, MessageActionTargetNotFoundError, MessageScopeNotFoundError } from './errors.js';
+export {
+  DuplicateAccountError,
+  InvalidCursorError,
+  MessageActionBusyError,
+  MessageActionTargetNotFoundError,
+  MessageScopeNotFoundError,
+} from './errors.js';
 export type { DatabaseErrorCode } from './errors.js';
 export { GroupCommit } from './group-commit.js';
 export { DatabaseModule } from './database.module.js';
@@ -15,7 +21,15 @@ export { TenantRepository } from './repositories/tenant.repository.js';
 export { FolderRepository } from './repositories/folder.repository.js';
 export type { FolderSyncedCounters, NewMailFolder } from './repositories/folder.repository.js';
 export { MessageRepository } from './repositories/message.repository.js';
-export type { BatchWriteResult, FlagChange, FolderPosition, MessageLocation, NewMailAttachment, SyncedMessage, ThreadMerge } from './repositories/message.repository.js';
+export type {
+  BatchWriteResult,
+  FlagChange,
+  FolderPosition,
+  MessageLocation,
+  NewMailAttachment,
+  SyncedMessage,
+  ThreadMerge,
+} from './repositories/message.repository.js';
 export { ThreadLookupRepository } from './repositories/thread-lookup.repository.js';
 export type { ThreadBySubject } from './repositories/thread-lookup.repository.js';
 export { SyncRunRepository } from './repositories/sync-run.repository.js';
@@ -24,14 +38,39 @@ export type { AddressField, MessageFilter } from './repositories/message-filter.
 export { compileMessageFilter } from './repositories/message-filter.sql.js';
 export type { SqlFragment } from './repositories/message-filter.sql.js';
 export { MessageReadRepository } from './repositories/message-read.repository.js';
-export type { AttachmentSourceRow, MessageDetailRow, MessageListCriteria, MessageSummaryRow, ThreadSummaryRow } from './repositories/message-read.repository.js';
+export type {
+  AttachmentSourceRow,
+  MessageDetailRow,
+  MessageListCriteria,
+  MessageSummaryRow,
+  ThreadSummaryRow,
+} from './repositories/message-read.repository.js';
 export { FolderReadRepository } from './repositories/folder-read.repository.js';
 export type { FolderRow } from './repositories/folder-read.repository.js';
 export { DraftRepository } from './repositories/draft.repository.js';
 export type { DraftAwaitingMirror, DraftContent, DraftUpdateResult } from './repositories/draft.repository.js';
 export { IDEMPOTENCY_WINDOW_HOURS, SendRecordRepository } from './repositories/send-record.repository.js';
-export type { ClaimedAttempt, IdempotentSendRecord, NewSendRecord, SendRecordCreation, SendAwaitingJob, SmtpAcceptanceRecord } from './repositories/send-record.repository.js';
-export { StoredAttachmentRepository, UNREFERENCED_ATTACHMENT_RETENTION_HOURS } from './repositories/stored-attachment.repository.js';
-export type { LockedStoredAttachment, NewStoredAttachment, StoredAttachmentRef } from './repositories/stored-attachment.repository.js';
+export type {
+  ClaimedAttempt,
+  IdempotentSendRecord,
+  NewSendRecord,
+  SendRecordCreation,
+  SendAwaitingJob,
+  SmtpAcceptanceRecord,
+} from './repositories/send-record.repository.js';
+export {
+  StoredAttachmentRepository,
+  UNREFERENCED_ATTACHMENT_RETENTION_HOURS,
+} from './repositories/stored-attachment.repository.js';
+export type {
+  LockedStoredAttachment,
+  NewStoredAttachment,
+  StoredAttachmentRef,
+} from './repositories/stored-attachment.repository.js';
 export { MessageActionRepository } from './repositories/message-action.repository.js';
-export type { ActionToApply, FlagsRequest, PendingMessageAction, RequestedAction } from './repositories/message-action.repository.js';
+export type {
+  ActionToApply,
+  FlagsRequest,
+  PendingMessageAction,
+  RequestedAction,
+} from './repositories/message-action.repository.js';

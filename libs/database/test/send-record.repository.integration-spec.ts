@@ -10,7 +10,13 @@ import { NestFactory } from '@nestjs/core';
 
 import { testConfig } from '../../../test/support/test-config.js';
 
-@Module({ imports: [ConfigModule.forRoot(testConfig()), DatabaseModule.forRoot('email_service-send-record-test'), TenancyModule] })
+@Module({
+  imports: [
+    ConfigModule.forRoot(testConfig()),
+    DatabaseModule.forRoot('email_service-send-record-test'),
+    TenancyModule,
+  ],
+})
 class SendRecordTestModule {}
 
 describe('SendRecordRepository', () => {
@@ -23,7 +29,19 @@ describe('SendRecordRepository', () => {
       accountId: account.id,
       draftId: null,
       messageId: `<${randomUUID()}@example.test>`,
-      content: { from: { name: '', address: 'a@example.test' }, to: [], cc: [], bcc: [], replyTo: [], subject: 's', text: 't', html: null, inReplyTo: null, references: [], attachments: [] },
+      content: {
+        from: { name: '', address: 'a@example.test' },
+        to: [],
+        cc: [],
+        bcc: [],
+        replyTo: [],
+        subject: 's',
+        text: 't',
+        html: null,
+        inReplyTo: null,
+        references: [],
+        attachments: [],
+      },
     },
     idempotencyKey,
     requestFingerprint: idempotencyKey && `fingerprint-${idempotencyKey}`,
@@ -55,7 +73,9 @@ describe('SendRecordRepository', () => {
 
   it('creates several sends in one call, once per Idempotency-Key, also when a key comes twice in the call', async () => {
     const repository = app.get(SendRecordRepository);
-    const earlier = await asTenant(() => repository.createIdempotent(request('taken').values, 'taken', 'fingerprint-taken'));
+    const earlier = await asTenant(() =>
+      repository.createIdempotent(request('taken').values, 'taken', 'fingerprint-taken'),
+    );
     const requests = [request('a'), request(null), request('a'), request('taken'), request(null)];
 
     const sut = await asTenant(() => repository.createManyIdempotent(requests));
@@ -63,10 +83,21 @@ describe('SendRecordRepository', () => {
     expect(sut.map((creation) => creation.created)).toEqual([true, true, false, false, true]);
     expect(sut[2]?.record.id).toBe(sut[0]?.record.id);
     expect(sut[3]?.record.id).toBe(earlier.record.id);
-    expect(sut[1]?.record).toMatchObject({ messageId: requests[1]?.values.messageId, state: 'queued', attempts: 0, tenantId: tenant });
+    expect(sut[1]?.record).toMatchObject({
+      messageId: requests[1]?.values.messageId,
+      state: 'queued',
+      attempts: 0,
+      tenantId: tenant,
+    });
     const stored = await asTenant(() => Promise.all(sut.map((creation) => repository.findById(creation.record.id))));
     const messageIdOf = (index: number): string | undefined => requests[index]?.values.messageId;
-    expect(stored.map((record) => record?.messageId)).toEqual([messageIdOf(0), messageIdOf(1), messageIdOf(0), earlier.record.messageId, messageIdOf(4)]);
+    expect(stored.map((record) => record?.messageId)).toEqual([
+      messageIdOf(0),
+      messageIdOf(1),
+      messageIdOf(0),
+      earlier.record.messageId,
+      messageIdOf(4),
+    ]);
   });
 
   it('claims an attempt together with the account, and only once the record is claimable', async () => {
@@ -77,8 +108,15 @@ describe('SendRecordRepository', () => {
 
     expect([...claimed.keys()]).toEqual([record.id]);
     expect(claimed.get(record.id)?.record).toMatchObject({ id: record.id, state: 'sending', attempts: 1 });
-    expect(claimed.get(record.id)?.account).toMatchObject({ id: account.id, email: account.email, encryptedPassword: 'sealed', smtpPort: 2 });
-    await asTenant(() => repository.claimAttempts([], 60_000, [{ id: record.id, response: '250 ok', sentCopyFiled: true }]));
+    expect(claimed.get(record.id)?.account).toMatchObject({
+      id: account.id,
+      email: account.email,
+      encryptedPassword: 'sealed',
+      smtpPort: 2,
+    });
+    await asTenant(() =>
+      repository.claimAttempts([], 60_000, [{ id: record.id, response: '250 ok', sentCopyFiled: true }]),
+    );
     expect((await asTenant(() => repository.claimAttempts([record.id], 60_000))).size).toBe(0);
   });
 
@@ -89,12 +127,19 @@ describe('SendRecordRepository', () => {
     await asTenant(() => repository.claimAttempts([sending.record.id], 60_000));
 
     const claimed = await asTenant(() =>
-      repository.claimAttempts([sending.record.id, queued.record.id], 60_000, [{ id: sending.record.id, response: '250 2.0.0 queued', sentCopyFiled: false }]),
+      repository.claimAttempts([sending.record.id, queued.record.id], 60_000, [
+        { id: sending.record.id, response: '250 2.0.0 queued', sentCopyFiled: false },
+      ]),
     );
 
     expect([...claimed.keys()]).toEqual([queued.record.id]);
     const stored = await asTenant(() => repository.findById(sending.record.id));
-    expect(stored).toMatchObject({ state: 'sent', attempts: 1, lastResponse: '250 2.0.0 queued', sentCopyAppendedAt: null });
+    expect(stored).toMatchObject({
+      state: 'sent',
+      attempts: 1,
+      lastResponse: '250 2.0.0 queued',
+      sentCopyAppendedAt: null,
+    });
     expect(stored?.smtpAcceptedAt).toBeInstanceOf(Date);
   });
 });

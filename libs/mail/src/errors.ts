@@ -67,7 +67,9 @@ export class MailServerUnreachableError extends DomainError {
     readonly port: number,
     readonly detail: string,
   ) {
-    super(`${protocol} login failed: could not connect to ${host} port ${port} (no answer, connection refused or reset, or TLS failed)`);
+    super(
+      `${protocol} login failed: could not connect to ${host} port ${port} (no answer, connection refused or reset, or TLS failed)`,
+    );
   }
 }
 

@@ -20,7 +20,12 @@ export interface MailServerSettings {
  */
 export function isServerAnswer(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const candidate = error as { authenticationFailed?: unknown; responseStatus?: unknown; responseText?: unknown; responseCode?: unknown };
+  const candidate = error as {
+    authenticationFailed?: unknown;
+    responseStatus?: unknown;
+    responseText?: unknown;
+    responseCode?: unknown;
+  };
   return (
     candidate.authenticationFailed === true ||
     typeof candidate.responseCode === 'number' ||
@@ -33,7 +38,11 @@ export function isServerAnswer(error: unknown): boolean {
  * The address the login test may connect to. A refusal stays an OutboundRefusedError; a name that
  * does not resolve is reported like a server that does not answer.
  */
-export async function resolveLoginTarget(policy: OutboundPolicy, protocol: 'IMAP' | 'SMTP', settings: MailServerSettings): Promise<OutboundTarget> {
+export async function resolveLoginTarget(
+  policy: OutboundPolicy,
+  protocol: 'IMAP' | 'SMTP',
+  settings: MailServerSettings,
+): Promise<OutboundTarget> {
   try {
     return await policy.resolve(settings.host, settings.port);
   } catch (error: unknown) {

@@ -23,7 +23,9 @@ const IMAP_CHECK_AFTER_MS = 15_000;
       inject: [AppConfig],
       useFactory: (config: AppConfig) => {
         if (config.isProduction && config.outbound.policy === 'any') {
-          new Logger('OutboundPolicy').warn('OUTBOUND_POLICY=any in production: tenants can make this service connect to internal addresses');
+          new Logger('OutboundPolicy').warn(
+            'OUTBOUND_POLICY=any in production: tenants can make this service connect to internal addresses',
+          );
         }
         return new OutboundPolicy(config.outbound);
       },

@@ -31,14 +31,24 @@ describe('ImapConnectionPool against Dovecot', () => {
   });
   const poolWith = (options: Partial<ImapPoolOptions> = {}): ImapConnectionPool => {
     const policy = new OutboundPolicy(testConfig().outbound);
-    const sut = new ImapConnectionPool({ size: 2, timeoutMs: 5_000, idleTimeoutMs: 60_000, checkAfterMs: 60_000, policy, ...options });
+    const sut = new ImapConnectionPool({
+      size: 2,
+      timeoutMs: 5_000,
+      idleTimeoutMs: 60_000,
+      checkAfterMs: 60_000,
+      policy,
+      ...options,
+    });
     pools.push(sut);
     return sut;
   };
 
   beforeAll(async () => {
     stack = readMailStack(process.env.MAIL_STACK_DIR ?? '');
-    await addMailUsers(stack, users.map((user) => ({ email: `${user}@${stack.domain}`, password })));
+    await addMailUsers(
+      stack,
+      users.map((user) => ({ email: `${user}@${stack.domain}`, password })),
+    );
   });
 
   afterEach(async () => {
@@ -103,7 +113,9 @@ describe('ImapConnectionPool against Dovecot', () => {
     await sleep(200);
     const startedAt = Date.now();
 
-    await expect(sut.withConnection(settingsFor(users[1] ?? ''), () => Promise.resolve('never'))).rejects.toThrow(ImapPoolExhaustedError);
+    await expect(sut.withConnection(settingsFor(users[1] ?? ''), () => Promise.resolve('never'))).rejects.toThrow(
+      ImapPoolExhaustedError,
+    );
     expect(Date.now() - startedAt).toBeLessThan(1_200);
     await holding;
     expect(sut.stats.waiting).toBe(0);
@@ -157,7 +169,9 @@ describe('ImapConnectionPool against Dovecot', () => {
     const proxy = await new TcpProxy(stack.host, stack.imapPort).start();
     try {
       const sut = poolWith({ size: 1, timeoutMs: 800, checkAfterMs: 0 });
-      const first = await sut.withConnection(settingsFor(users[0] ?? '', proxy.port), (client) => Promise.resolve(client));
+      const first = await sut.withConnection(settingsFor(users[0] ?? '', proxy.port), (client) =>
+        Promise.resolve(client),
+      );
       proxy.freeze();
       const second = await sut.withConnection(settingsFor(users[0] ?? '', proxy.port), async (client) => {
         await client.noop();
@@ -183,7 +197,9 @@ describe('ImapConnectionPool against Dovecot', () => {
   it('reports a refused login and gives the slot back', async () => {
     const sut = poolWith({ size: 1 });
 
-    await expect(sut.withConnection({ ...settingsFor(users[0] ?? ''), password: 'wrong' }, () => Promise.resolve('never'))).rejects.toThrow(MailServerLoginError);
+    await expect(
+      sut.withConnection({ ...settingsFor(users[0] ?? ''), password: 'wrong' }, () => Promise.resolve('never')),
+    ).rejects.toThrow(MailServerLoginError);
     expect(sut.stats.open).toBe(0);
     await expect(sut.withConnection(settingsFor(users[0] ?? ''), () => Promise.resolve('ok'))).resolves.toBe('ok');
   });

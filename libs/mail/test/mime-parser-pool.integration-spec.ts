@@ -49,7 +49,10 @@ describe('MimeParserPool failure modes (real worker threads)', () => {
       const parser = pool({ workerFile, threads: 2, parseTimeoutMs: 2_000 });
       const outcome = await parser.parse(Buffer.from('Subject: still parsed\r\nFrom: a@example.test\r\n\r\nbody\r\n'));
       expect(subjectOf(outcome)).toBe('still parsed');
-      const starts = (): number => (existsSync(join(directory, 'starts.log')) ? readFileSync(join(directory, 'starts.log'), 'utf8').split('\n').filter(Boolean).length : 0);
+      const starts = (): number =>
+        existsSync(join(directory, 'starts.log'))
+          ? readFileSync(join(directory, 'starts.log'), 'utf8').split('\n').filter(Boolean).length
+          : 0;
       // Threads already starting when the pool gave up are stopped; give them time to be gone.
       await sleep(300);
       const attempts = starts();

@@ -56,7 +56,10 @@ const settingsOf = (host: string, port: number, overrides: Partial<MailServerSet
 
 describe('the outbound policy in front of every IMAP and SMTP connection', () => {
   // `public` with nothing allowed: loopback is refused like any other internal address.
-  const publicPolicy = new OutboundPolicy(testConfig({ OUTBOUND_POLICY: 'public', OUTBOUND_ALLOWED_HOSTS: '' }).outbound, resolver);
+  const publicPolicy = new OutboundPolicy(
+    testConfig({ OUTBOUND_POLICY: 'public', OUTBOUND_ALLOWED_HOSTS: '' }).outbound,
+    resolver,
+  );
   let connectSpy: jest.SpiedFunction<Socket['connect']>;
 
   beforeEach(() => {
@@ -86,34 +89,69 @@ describe('the outbound policy in front of every IMAP and SMTP connection', () =>
       const settings = settingsOf(host, 993);
 
       await expect(verifyImapLogin(publicPolicy, settings, 2_000)).rejects.toThrow(OutboundRefusedError);
-      await expect(verifySmtpLogin(publicPolicy, { ...settings, port: 587 }, 2_000)).rejects.toThrow(OutboundRefusedError);
+      await expect(verifySmtpLogin(publicPolicy, { ...settings, port: 587 }, 2_000)).rejects.toThrow(
+        OutboundRefusedError,
+      );
       expect(connectSpy).not.toHaveBeenCalled();
     });
 
-    it.each(loopbackLiterals)('the loopback form %s, with a listener on the port that sees no connection', async (host) => {
-      const settings = settingsOf(host, listener.port);
+    it.each(loopbackLiterals)(
+      'the loopback form %s, with a listener on the port that sees no connection',
+      async (host) => {
+        const settings = settingsOf(host, listener.port);
 
-      await expect(verifyImapLogin(publicPolicy, settings, 2_000)).rejects.toMatchObject({ code: 'mail_host_not_allowed' });
-      await expect(verifySmtpLogin(publicPolicy, settings, 2_000)).rejects.toMatchObject({ code: 'mail_host_not_allowed' });
-      expect(connectSpy).not.toHaveBeenCalled();
-      expect(listener.connections()).toBe(0);
-    });
+        await expect(verifyImapLogin(publicPolicy, settings, 2_000)).rejects.toMatchObject({
+          code: 'mail_host_not_allowed',
+        });
+        await expect(verifySmtpLogin(publicPolicy, settings, 2_000)).rejects.toMatchObject({
+          code: 'mail_host_not_allowed',
+        });
+        expect(connectSpy).not.toHaveBeenCalled();
+        expect(listener.connections()).toBe(0);
+      },
+    );
 
     it('in the sync session, the IMAP connection pool and the SMTP transport pool', async () => {
-      const pool = new ImapConnectionPool({ size: 2, timeoutMs: 2_000, idleTimeoutMs: 60_000, checkAfterMs: 60_000, policy: publicPolicy });
+      const pool = new ImapConnectionPool({
+        size: 2,
+        timeoutMs: 2_000,
+        idleTimeoutMs: 60_000,
+        checkAfterMs: 60_000,
+        policy: publicPolicy,
+      });
       const smtpPool = new SmtpTransportPool(testConfig(), publicPolicy);
       try {
-        await expect(openImapSession(publicPolicy, settingsOf('metadata.tenant.test', 143), 2_000)).rejects.toThrow(OutboundRefusedError);
-        await expect(openImapSession(publicPolicy, settingsOf('127.0.0.1', listener.port), 2_000)).rejects.toThrow(OutboundRefusedError);
-        await expect(pool.withConnection(settingsOf('intranet.tenant.test', 993), () => Promise.resolve('never'))).rejects.toThrow(OutboundRefusedError);
-        await expect(pool.withConnection(settingsOf('127.0.0.1', listener.port), () => Promise.resolve('never'))).rejects.toThrow(OutboundRefusedError);
+        await expect(openImapSession(publicPolicy, settingsOf('metadata.tenant.test', 143), 2_000)).rejects.toThrow(
+          OutboundRefusedError,
+        );
+        await expect(openImapSession(publicPolicy, settingsOf('127.0.0.1', listener.port), 2_000)).rejects.toThrow(
+          OutboundRefusedError,
+        );
+        await expect(
+          pool.withConnection(settingsOf('intranet.tenant.test', 993), () => Promise.resolve('never')),
+        ).rejects.toThrow(OutboundRefusedError);
+        await expect(
+          pool.withConnection(settingsOf('127.0.0.1', listener.port), () => Promise.resolve('never')),
+        ).rejects.toThrow(OutboundRefusedError);
         const envelope = { from: 'tenant@example.test', to: ['someone@example.org'] };
-        await expect(smtpPool.send('k', settingsOf('split.tenant.test', 587), envelope, Buffer.from('Subject: x\r\n\r\nx\r\n'), '<x@example.test>')).rejects.toThrow(
-          OutboundRefusedError,
-        );
-        await expect(smtpPool.send('k', settingsOf('127.0.0.1', listener.port), envelope, Buffer.from('Subject: x\r\n\r\nx\r\n'), '<x@example.test>')).rejects.toThrow(
-          OutboundRefusedError,
-        );
+        await expect(
+          smtpPool.send(
+            'k',
+            settingsOf('split.tenant.test', 587),
+            envelope,
+            Buffer.from('Subject: x\r\n\r\nx\r\n'),
+            '<x@example.test>',
+          ),
+        ).rejects.toThrow(OutboundRefusedError);
+        await expect(
+          smtpPool.send(
+            'k',
+            settingsOf('127.0.0.1', listener.port),
+            envelope,
+            Buffer.from('Subject: x\r\n\r\nx\r\n'),
+            '<x@example.test>',
+          ),
+        ).rejects.toThrow(OutboundRefusedError);
         expect(pool.stats.open).toBe(0);
         expect(smtpPool.openPools).toBe(0);
       } finally {
@@ -132,8 +170,13 @@ describe('the outbound policy in front of every IMAP and SMTP connection', () =>
 
       const attempt = async (port: number): Promise<{ message: string; ms: number }> => {
         const startedAt = performance.now();
-        const error = await verifyImapLogin(publicPolicy, settingsOf('127.0.0.1', port), 10_000).catch((caught: unknown) => caught as Error);
-        return { message: error instanceof Error ? error.message.replace(String(port), 'PORT') : 'resolved', ms: performance.now() - startedAt };
+        const error = await verifyImapLogin(publicPolicy, settingsOf('127.0.0.1', port), 10_000).catch(
+          (caught: unknown) => caught as Error,
+        );
+        return {
+          message: error instanceof Error ? error.message.replace(String(port), 'PORT') : 'resolved',
+          ms: performance.now() - startedAt,
+        };
       };
       const open = await attempt(listener.port);
       const shut = await attempt(closedPort);
@@ -160,23 +203,39 @@ describe('the outbound policy in front of every IMAP and SMTP connection', () =>
     });
 
     it('still refuses the names and ports the allowlist does not cover', async () => {
-      await expect(verifyImapLogin(policy, settingsOf('intranet.tenant.test', 993), 2_000)).rejects.toThrow(OutboundRefusedError);
-      await expect(verifyImapLogin(policy, settingsOf('127.0.0.2', stack.imapPort), 2_000)).rejects.toThrow(OutboundRefusedError);
+      await expect(verifyImapLogin(policy, settingsOf('intranet.tenant.test', 993), 2_000)).rejects.toThrow(
+        OutboundRefusedError,
+      );
+      await expect(verifyImapLogin(policy, settingsOf('127.0.0.2', stack.imapPort), 2_000)).rejects.toThrow(
+        OutboundRefusedError,
+      );
       await expect(verifySmtpLogin(policy, settingsOf('127.0.0.1', 25), 2_000)).rejects.toThrow(OutboundRefusedError);
       expect(connectSpy).not.toHaveBeenCalled();
     });
 
     it('logs in to Dovecot and Postfix on the checked address', async () => {
-      await expect(verifyImapLogin(policy, settingsOf(stack.host, stack.imapPort, { username: user, password }), 5_000)).resolves.toBeUndefined();
-      await expect(verifySmtpLogin(policy, settingsOf(stack.host, stack.smtpPort, { username: user, password }), 5_000)).resolves.toBeUndefined();
+      await expect(
+        verifyImapLogin(policy, settingsOf(stack.host, stack.imapPort, { username: user, password }), 5_000),
+      ).resolves.toBeUndefined();
+      await expect(
+        verifySmtpLogin(policy, settingsOf(stack.host, stack.smtpPort, { username: user, password }), 5_000),
+      ).resolves.toBeUndefined();
       expect(connectSpy).toHaveBeenCalled();
     });
 
     it('keeps the server’s own reason when it refuses the login', async () => {
-      const imap = verifyImapLogin(policy, settingsOf(stack.host, stack.imapPort, { username: user, password: 'wrong' }), 5_000);
+      const imap = verifyImapLogin(
+        policy,
+        settingsOf(stack.host, stack.imapPort, { username: user, password: 'wrong' }),
+        5_000,
+      );
       await expect(imap).rejects.toThrow(MailServerLoginError);
       await expect(imap).rejects.toThrow(/AUTHENTICATIONFAILED|Authentication failed/i);
-      const smtp = verifySmtpLogin(policy, settingsOf(stack.host, stack.smtpPort, { username: user, password: 'wrong' }), 5_000);
+      const smtp = verifySmtpLogin(
+        policy,
+        settingsOf(stack.host, stack.smtpPort, { username: user, password: 'wrong' }),
+        5_000,
+      );
       await expect(smtp).rejects.toThrow(MailServerLoginError);
       await expect(smtp).rejects.toThrow(/535/);
     });
@@ -198,13 +257,21 @@ describe('the outbound policy in front of every IMAP and SMTP connection', () =>
             const startedAt = performance.now();
             const error = await verify(policy, settingsOf('127.0.0.1', port), 1_500).catch((caught: unknown) => caught);
             expect(error).toBeInstanceOf(MailServerUnreachableError);
-            outcomes.push({ protocol, message: (error as Error).message.replace(String(port), 'PORT'), ms: performance.now() - startedAt });
+            outcomes.push({
+              protocol,
+              message: (error as Error).message.replace(String(port), 'PORT'),
+              ms: performance.now() - startedAt,
+            });
           }
         }
 
         for (const protocol of ['IMAP', 'SMTP']) {
-          const messages = new Set(outcomes.filter((outcome) => outcome.protocol === protocol).map((outcome) => outcome.message));
-          expect([...messages]).toEqual([`${protocol} login failed: could not connect to 127.0.0.1 port PORT (no answer, connection refused or reset, or TLS failed)`]);
+          const messages = new Set(
+            outcomes.filter((outcome) => outcome.protocol === protocol).map((outcome) => outcome.message),
+          );
+          expect([...messages]).toEqual([
+            `${protocol} login failed: could not connect to 127.0.0.1 port PORT (no answer, connection refused or reset, or TLS failed)`,
+          ]);
         }
         for (const outcome of outcomes) expect(outcome.ms).toBeLessThan(1_500 + 500);
       } finally {

@@ -51,7 +51,8 @@ function pinoParams(config: AppConfig, app: string): Params {
         quietReqLogger: true,
         quietResLogger: true,
         customSuccessObject: (req: TenantTaggedRequest, _res, value: Record<string, unknown>) => accessLine(req, value),
-        customErrorObject: (req: TenantTaggedRequest, _res, _error, value: Record<string, unknown>) => accessLine(req, value),
+        customErrorObject: (req: TenantTaggedRequest, _res, _error, value: Record<string, unknown>) =>
+          accessLine(req, value),
         serializers: {
           req: (req: { id: string; method: string; url: string }) => ({ method: req.method, url: req.url }),
           res: (res: { statusCode: number }) => ({ status_code: res.statusCode }),
@@ -72,9 +73,10 @@ export class LoggingModule {
   static forRoot(app: string): DynamicModule {
     return {
       module: LoggingModule,
-      imports: [LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => pinoParams(config, app) })],
+      imports: [
+        LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => pinoParams(config, app) }),
+      ],
       exports: [LoggerModule],
     };
   }
 }
-

@@ -29,7 +29,12 @@ export async function listenForProbes(probes: Probes, host: string, port: number
     } else if (req.method === 'GET' && path === '/metrics') {
       probes.metrics.exposition().then(
         (text) => res.writeHead(200, { 'content-type': probes.metrics.contentType }).end(text),
-        () => sendJson(res, 503, { statusCode: 503, error: 'Service Unavailable', message: 'metrics could not be collected' }),
+        () =>
+          sendJson(res, 503, {
+            statusCode: 503,
+            error: 'Service Unavailable',
+            message: 'metrics could not be collected',
+          }),
       );
     } else {
       sendJson(res, 404, { statusCode: 404, error: 'Not Found' });

@@ -1,5 +1,12 @@
 export { assertEveryJobHasOneHandler, HandlesJobs, handledJobs, JobHandlerRegistrationError } from './job-handler.js';
-export type { ApplyMessageActionPayload, JobPayloads, ParseMessagePayload, SendEmailPayload, SyncAccountPayload, SyncDraftPayload } from './job-payloads.js';
+export type {
+  ApplyMessageActionPayload,
+  JobPayloads,
+  ParseMessagePayload,
+  SendEmailPayload,
+  SyncAccountPayload,
+  SyncDraftPayload,
+} from './job-payloads.js';
 export { jobOptions } from './job-options.js';
 export { JobProducer } from './job-producer.js';
 export type { JobPresence } from './job-producer.js';

@@ -20,7 +20,9 @@ describe('assertEveryJobHasOneHandler', () => {
   const allJobs = Object.values(JobName);
 
   it('accepts one handler per job', () => {
-    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SendProcessor, ActionProcessor])).not.toThrow();
+    expect(() =>
+      assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SendProcessor, ActionProcessor]),
+    ).not.toThrow();
   });
 
   it('names a job without a handler', () => {
@@ -31,8 +33,14 @@ describe('assertEveryJobHasOneHandler', () => {
   });
 
   it('names a job with two handlers and both classes', () => {
-    expect(() => assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SecondParseProcessor, SendProcessor, ActionProcessor])).toThrow(
-      'job "parse-message" has 2 processors (ParseProcessor, SecondParseProcessor)',
-    );
+    expect(() =>
+      assertEveryJobHasOneHandler(allJobs, [
+        SyncProcessor,
+        ParseProcessor,
+        SecondParseProcessor,
+        SendProcessor,
+        ActionProcessor,
+      ]),
+    ).toThrow('job "parse-message" has 2 processors (ParseProcessor, SecondParseProcessor)');
   });
 });

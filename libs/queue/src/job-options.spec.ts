@@ -11,7 +11,9 @@ describe('jobOptions', () => {
   });
 
   it('deduplicates parsing per message', () => {
-    expect(jobOptions(JobName.ParseMessage, { tenantId: 't1', messageId: 'm1' }).deduplication).toEqual({ id: 'parse:m1' });
+    expect(jobOptions(JobName.ParseMessage, { tenantId: 't1', messageId: 'm1' }).deduplication).toEqual({
+      id: 'parse:m1',
+    });
   });
 
   it('keys a send by its record, so enqueueing the same record twice adds one job', () => {
@@ -22,12 +24,22 @@ describe('jobOptions', () => {
   });
 
   it('keys a draft mirror job by draft and version', () => {
-    expect(jobOptions(JobName.SyncDraft, { tenantId: 't1', accountId: 'a1', draftId: 'd1', version: 3 }).jobId).toBe('draft-d1-v3');
-    expect(jobOptions(JobName.SyncDraft, { tenantId: 't1', accountId: 'a1', draftId: 'd1', version: 3, removed: true }).jobId).toBe('draft-d1-v3-removed');
+    expect(jobOptions(JobName.SyncDraft, { tenantId: 't1', accountId: 'a1', draftId: 'd1', version: 3 }).jobId).toBe(
+      'draft-d1-v3',
+    );
+    expect(
+      jobOptions(JobName.SyncDraft, { tenantId: 't1', accountId: 'a1', draftId: 'd1', version: 3, removed: true })
+        .jobId,
+    ).toBe('draft-d1-v3-removed');
   });
 
   it('gives each message action one job, retried before the change is undone', () => {
-    const sut = jobOptions(JobName.ApplyMessageAction, { tenantId: 't1', accountId: 'a1', messageId: 'm1', actionId: 'x1' });
+    const sut = jobOptions(JobName.ApplyMessageAction, {
+      tenantId: 't1',
+      accountId: 'a1',
+      messageId: 'm1',
+      actionId: 'x1',
+    });
 
     expect(sut.jobId).toBe('action-x1');
     expect(sut.attempts).toBeGreaterThan(1);

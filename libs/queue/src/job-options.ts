@@ -24,7 +24,12 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
     }
     case JobName.ParseMessage: {
       const { messageId } = payload as JobPayloads[JobName.ParseMessage];
-      return { ...common, attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, deduplication: { id: `parse:${messageId}` } };
+      return {
+        ...common,
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 5_000 },
+        deduplication: { id: `parse:${messageId}` },
+      };
     }
     case JobName.SendEmail: {
       // The job id is the send record: a second enqueue of the same record is a no-op (BullMQ
@@ -37,7 +42,12 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
     case JobName.SyncDraft: {
       // One job per draft version; each mirrors the latest state, so stale ones finish as no-ops.
       const { draftId, version, removed } = payload as JobPayloads[JobName.SyncDraft];
-      return { ...common, jobId: `draft-${draftId}-v${version}${removed ? '-removed' : ''}`, attempts: 5, backoff: { type: 'exponential', delay: 5_000 } };
+      return {
+        ...common,
+        jobId: `draft-${draftId}-v${version}${removed ? '-removed' : ''}`,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 5_000 },
+      };
     }
     case JobName.ApplyMessageAction: {
       // One job per recorded action; a server that is down is retried a few times before the

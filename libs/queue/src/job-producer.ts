@@ -47,7 +47,9 @@ export class JobProducer {
 
   /** Like enqueue for several jobs of one kind, added in one round trip to Redis (Queue.addBulk); answers in order. */
   async enqueueMany<N extends JobName>(name: N, payloads: readonly JobPayloads[N][]): Promise<Job<JobPayloads[N]>[]> {
-    const jobs = await this.queueFor(name).addBulk(payloads.map((payload) => ({ name, data: payload, opts: jobOptions(name, payload) })));
+    const jobs = await this.queueFor(name).addBulk(
+      payloads.map((payload) => ({ name, data: payload, opts: jobOptions(name, payload) })),
+    );
     return jobs as Job<JobPayloads[N]>[];
   }
 
@@ -58,7 +60,11 @@ export class JobProducer {
    * find it, and is taken for the record's job only if it carries the same deduplication id
    * (counter ids start again from 1 in an emptied Redis and may name another account's job).
    */
-  async presence<N extends JobName>(name: N, payload: JobPayloads[N], previousJobId: string | null = null): Promise<JobPresence> {
+  async presence<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    previousJobId: string | null = null,
+  ): Promise<JobPresence> {
     const queue = this.queueFor(name);
     const options = jobOptions(name, payload);
     if (options.jobId) return presenceOf(await queue.getJobState(options.jobId));
@@ -69,7 +75,8 @@ export class JobProducer {
     }
     if (previousJobId === null) return 'missing';
     const previous = (await queue.getJob(previousJobId)) as Job<JobPayloads[N]> | undefined;
-    if (!previous || previous.name !== name || jobOptions(name, previous.data).deduplication?.id !== deduplicationId) return 'missing';
+    if (!previous || previous.name !== name || jobOptions(name, previous.data).deduplication?.id !== deduplicationId)
+      return 'missing';
     return presenceOf(await previous.getState());
   }
 
@@ -82,7 +89,8 @@ export class JobProducer {
   async enqueueAgain<N extends JobName>(name: N, payload: JobPayloads[N], delayMs = 0): Promise<Job<JobPayloads[N]>> {
     const queue = this.queueFor(name);
     const options = jobOptions(name, payload);
-    if (options.jobId && presenceOf(await queue.getJobState(options.jobId)) === 'ended') await queue.remove(options.jobId);
+    if (options.jobId && presenceOf(await queue.getJobState(options.jobId)) === 'ended')
+      await queue.remove(options.jobId);
     const job = await queue.add(name, payload, delayMs > 0 ? { ...options, delay: delayMs } : options);
     return job as Job<JobPayloads[N]>;
   }

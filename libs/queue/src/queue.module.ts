@@ -32,7 +32,12 @@ const WAIT_FOR_REDIS = { maxRetriesPerRequest: null, retryStrategy: reconnectWit
  * is answered 503.
  */
 const FAIL_FAST_AFTER_MS = 2_000;
-const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: FAIL_FAST_AFTER_MS, connectTimeout: 5_000, retryStrategy: reconnectWithinASecond } as const;
+const FAIL_FAST = {
+  maxRetriesPerRequest: 1,
+  commandTimeout: FAIL_FAST_AFTER_MS,
+  connectTimeout: 5_000,
+  retryStrategy: reconnectWithinASecond,
+} as const;
 
 function queueImports(connection: typeof WAIT_FOR_REDIS | typeof FAIL_FAST): DynamicModule[] {
   return [

@@ -75,10 +75,14 @@ export class TenantScope {
     const [text, values] = this.dataSource.driver.escapeQueryWithParameters(sql, parameters);
     const active = this.context.get<ActiveTransaction>(ACTIVE_TRANSACTION);
     // The structured result has the rows whatever the statement (EntityManager.query answers an UPDATE with [rows, count]).
-    if (active && active.tenantId === tenantId && active.manager.queryRunner) return (await active.manager.queryRunner.query(text, values, true)).records as Row[];
+    if (active && active.tenantId === tenantId && active.manager.queryRunner)
+      return (await active.manager.queryRunner.query(text, values, true)).records as Row[];
 
     // A pooled connection as is: a query runner would add its bookkeeping to every request.
-    const [client, release] = (await (this.dataSource.driver as PostgresDriver).obtainMasterConnection()) as [pg.PoolClient, (error?: Error) => void];
+    const [client, release] = (await (this.dataSource.driver as PostgresDriver).obtainMasterConnection()) as [
+      pg.PoolClient,
+      (error?: Error) => void,
+    ];
     // A connection that fails also emits 'error' on the client, which would end the process
     // unheard; the statement rejects anyway, and the pool must not hand that client out again.
     let failure: Error | undefined;
@@ -92,7 +96,8 @@ export class TenantScope {
       // A connection that breaks mid-statement rejects with the socket's own error (read
       // ECONNRESET), which names no peer; give it PostgreSQL's port, as a refused connect has, so
       // callers can tell the database went away from any other socket failure.
-      if (error instanceof Error && 'syscall' in error && !('port' in error)) Object.assign(error, { port: client.port });
+      if (error instanceof Error && 'syscall' in error && !('port' in error))
+        Object.assign(error, { port: client.port });
       throw error;
     } finally {
       client.removeListener('error', onError);

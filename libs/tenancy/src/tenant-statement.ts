@@ -127,7 +127,12 @@ export class TenantStatement<Row extends QueryResultRow> extends pg.Query<Row> {
 }
 
 /** Runs `text` with `values` on `client` as `tenantId` (see TenantStatement) and returns its rows. */
-export async function queryAsTenant<Row extends QueryResultRow>(client: pg.ClientBase, tenantId: string, text: string, values: unknown[]): Promise<Row[]> {
+export async function queryAsTenant<Row extends QueryResultRow>(
+  client: pg.ClientBase,
+  tenantId: string,
+  text: string,
+  values: unknown[],
+): Promise<Row[]> {
   return new Promise((resolve, reject) => {
     client.query(
       new TenantStatement<Row>(tenantId, text, values, (error, result) => {

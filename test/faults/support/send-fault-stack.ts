@@ -91,7 +91,8 @@ export class SendFaultStack {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => this.workerOutput.push(chunk.toString()));
+    for (const stream of [child.stdout, child.stderr])
+      stream?.on('data', (chunk: Buffer) => this.workerOutput.push(chunk.toString()));
     return child;
   }
 
@@ -109,9 +110,15 @@ export class SendFaultStack {
             method: 'POST',
             url: '/api/compose',
             headers: this.auth,
-            payload: { accountId: this.accountId, to: [this.recipient], subject: `${subject} ${start + offset}`, text: 'fault case' },
+            payload: {
+              accountId: this.accountId,
+              to: [this.recipient],
+              subject: `${subject} ${start + offset}`,
+              text: 'fault case',
+            },
           });
-          if (response.statusCode !== 202) throw new Error(`send not accepted: ${response.statusCode} ${response.body}`);
+          if (response.statusCode !== 202)
+            throw new Error(`send not accepted: ${response.statusCode} ${response.body}`);
           return response.json<{ id: string; messageId: string }>();
         }),
       );
@@ -121,7 +128,10 @@ export class SendFaultStack {
   }
 
   async sentCount(): Promise<number> {
-    const [row] = await this.database.query<{ count: string }>(`SELECT count(*) FROM send_records WHERE tenant_id = $1 AND state = 'sent'`, [this.tenant]);
+    const [row] = await this.database.query<{ count: string }>(
+      `SELECT count(*) FROM send_records WHERE tenant_id = $1 AND state = 'sent'`,
+      [this.tenant],
+    );
     return Number(row?.count ?? 0);
   }
 

@@ -45,8 +45,10 @@ export class TokenVerifier {
 
   constructor(config: AppConfig) {
     const verifiers = new Map<Algorithm, JwtService>();
-    if (config.auth.jwtSecret) verifiers.set('HS256', new JwtService({ secret: createSecretKey(Buffer.from(config.auth.jwtSecret)) }));
-    if (config.auth.jwtPublicKey) verifiers.set('RS256', new JwtService({ publicKey: createPublicKey(config.auth.jwtPublicKey) }));
+    if (config.auth.jwtSecret)
+      verifiers.set('HS256', new JwtService({ secret: createSecretKey(Buffer.from(config.auth.jwtSecret)) }));
+    if (config.auth.jwtPublicKey)
+      verifiers.set('RS256', new JwtService({ publicKey: createPublicKey(config.auth.jwtPublicKey) }));
     this.verifiers = verifiers;
   }
 
@@ -75,7 +77,10 @@ export class TokenVerifier {
 
   private remember(token: string, claims: Readonly<AccessTokenClaims & { exp?: number }>, now: number): void {
     // jsonwebtoken accepts a token while the current second is below `exp`, that is before exp * 1000 ms.
-    const trustedUntil = Math.min(now + VERIFIED_TOKEN_TTL_MS, typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity);
+    const trustedUntil = Math.min(
+      now + VERIFIED_TOKEN_TTL_MS,
+      typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity,
+    );
     if (this.verified.size >= VERIFIED_TOKEN_CAPACITY) {
       const oldest = this.verified.keys().next();
       if (!oldest.done) this.verified.delete(oldest.value);

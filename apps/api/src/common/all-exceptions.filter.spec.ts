@@ -1,6 +1,12 @@
 import { jest } from '@jest/globals';
 import type { AppConfig } from '@app/config';
-import { DuplicateAccountError, InvalidCursorError, MessageActionBusyError, MessageActionTargetNotFoundError, MessageScopeNotFoundError } from '@app/database';
+import {
+  DuplicateAccountError,
+  InvalidCursorError,
+  MessageActionBusyError,
+  MessageActionTargetNotFoundError,
+  MessageScopeNotFoundError,
+} from '@app/database';
 import { DomainError } from '@app/errors';
 import {
   AccountNotFoundError,
@@ -13,7 +19,15 @@ import {
   MessagePartGoneError,
   OutboundRefusedError,
 } from '@app/mail';
-import { BadRequestException, HttpException, HttpStatus, Logger, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  HttpStatus,
+  Logger,
+  NotFoundException,
+  ServiceUnavailableException,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import type { ArgumentsHost } from '@nestjs/common';
 
 import { InvalidTokenError } from '../auth/errors.js';
@@ -26,7 +40,10 @@ import { AllExceptionsFilter } from './all-exceptions.filter.js';
 import type { ErrorBody } from './all-exceptions.filter.js';
 import { DOMAIN_ERRORS } from './error-codes.js';
 
-const config = { databaseUrl: 'postgresql://app@db:5432/mail', redis: { url: 'redis://cache:6379/0', queueUrl: 'redis://cache:6379/1' } } as AppConfig;
+const config = {
+  databaseUrl: 'postgresql://app@db:5432/mail',
+  redis: { url: 'redis://cache:6379/0', queueUrl: 'redis://cache:6379/1' },
+} as AppConfig;
 
 interface Answer {
   status: number;
@@ -41,7 +58,9 @@ function answer(exception: unknown): Answer {
     header: (name: string, value: string) => ((sent.headers[name] = value), reply),
     send: (body: ErrorBody) => ((sent.body = body), reply),
   };
-  const host = { switchToHttp: () => ({ getRequest: () => ({ id: 'req-1' }), getResponse: () => reply }) } as unknown as ArgumentsHost;
+  const host = {
+    switchToHttp: () => ({ getRequest: () => ({ id: 'req-1' }), getResponse: () => reply }),
+  } as unknown as ArgumentsHost;
   new AllExceptionsFilter(config).catch(exception, host);
   return sent;
 }
@@ -61,20 +80,52 @@ const EVERY_DOMAIN_ERROR: [DomainError, number, string][] = [
   [new AttachmentNotFoundError('m-1', 'p-2'), 404, 'attachment p-2 of message m-1 not found'],
   [new DraftNotFoundError('d-1'), 404, 'Draft d-1 not found'],
   [new SendNotFoundError('s-1'), 404, 'Send s-1 not found'],
-  [new MessagePartGoneError('part 2 of UID 7 is no longer in INBOX'), 404, 'part 2 of UID 7 is no longer in INBOX; sync the account to refresh it'],
+  [
+    new MessagePartGoneError('part 2 of UID 7 is no longer in INBOX'),
+    404,
+    'part 2 of UID 7 is no longer in INBOX; sync the account to refresh it',
+  ],
   [new DuplicateAccountError('a@example.com'), 409, 'an account for a@example.com already exists'],
-  [new DraftVersionConflictError('d-1', 2, 3), 409, 'Draft d-1 was changed meanwhile: the edit is based on version 2, the stored version is 3'],
-  [new DraftBeingSentError('d-1', 's-1', 'sending'), 409, 'Draft d-1 is being sent (send s-1, sending) and can no longer change'],
-  [new MessageActionBusyError(), 409, 'a move or delete of this message is still being applied on the server; try again in a moment'],
+  [
+    new DraftVersionConflictError('d-1', 2, 3),
+    409,
+    'Draft d-1 was changed meanwhile: the edit is based on version 2, the stored version is 3',
+  ],
+  [
+    new DraftBeingSentError('d-1', 's-1', 'sending'),
+    409,
+    'Draft d-1 is being sent (send s-1, sending) and can no longer change',
+  ],
+  [
+    new MessageActionBusyError(),
+    409,
+    'a move or delete of this message is still being applied on the server; try again in a moment',
+  ],
   [new MessageBeingMovedError(), 409, 'the message is being moved on the server; try again in a moment'],
   [new IdempotencyKeyReusedError('k'), 422, expect.stringContaining('Idempotency-Key "k" was already used') as string],
-  [new OutboundRefusedError('10.0.0.1', 143, 'a private address', 'detail'), 422, 'Connections to 10.0.0.1 port 143 are not allowed: a private address'],
+  [
+    new OutboundRefusedError('10.0.0.1', 143, 'a private address', 'detail'),
+    422,
+    'Connections to 10.0.0.1 port 143 are not allowed: a private address',
+  ],
   [new LoginTestRejectedError('IMAP', 'NO bad password'), 422, 'IMAP login failed: NO bad password'],
-  [new MailServerUnreachableError('SMTP', 'mx', 587, 'ECONNREFUSED'), 422, expect.stringContaining('SMTP login failed: could not connect to mx port 587') as string],
+  [
+    new MailServerUnreachableError('SMTP', 'mx', 587, 'ECONNREFUSED'),
+    422,
+    expect.stringContaining('SMTP login failed: could not connect to mx port 587') as string,
+  ],
   [new MailServerLoginError('IMAP', 'NO locked'), 502, 'IMAP login failed: NO locked'],
-  [new MailServerConnectionError('connect ECONNREFUSED'), 502, 'the IMAP server could not be reached: connect ECONNREFUSED'],
+  [
+    new MailServerConnectionError('connect ECONNREFUSED'),
+    502,
+    'the IMAP server could not be reached: connect ECONNREFUSED',
+  ],
   [new ImapPoolExhaustedError(8, 5000), 503, 'every IMAP connection of this server is busy; try again shortly'],
-  [new ImapTimeoutError('download', 3000), 504, 'the IMAP server did not answer in time (IMAP download timed out after 3000 ms)'],
+  [
+    new ImapTimeoutError('download', 3000),
+    504,
+    'the IMAP server did not answer in time (IMAP download timed out after 3000 ms)',
+  ],
 ];
 
 describe('AllExceptionsFilter', () => {
@@ -87,7 +138,13 @@ describe('AllExceptionsFilter', () => {
     const sut = answer(error);
 
     expect(sut.status).toBe(status);
-    expect(sut.body).toEqual({ statusCode: status, error: expect.any(String) as string, code: error.code, message, requestId: 'req-1' });
+    expect(sut.body).toEqual({
+      statusCode: status,
+      error: expect.any(String) as string,
+      code: error.code,
+      message,
+      requestId: 'req-1',
+    });
     expect(sut.headers).not.toHaveProperty('retry-after');
   });
 
@@ -101,7 +158,13 @@ describe('AllExceptionsFilter', () => {
     const sut = answer(new Error('password=hunter2 at /srv/app/secret.ts:12'));
 
     expect(sut.status).toBe(500);
-    expect(sut.body).toEqual({ statusCode: 500, error: 'Internal Server Error', code: 'internal_error', message: 'Internal server error', requestId: 'req-1' });
+    expect(sut.body).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      code: 'internal_error',
+      message: 'Internal server error',
+      requestId: 'req-1',
+    });
   });
 
   it('answers a domain error whose code has no status as a 500, not with its message', () => {
@@ -109,7 +172,11 @@ describe('AllExceptionsFilter', () => {
       readonly code = 'not_in_the_table';
     }
 
-    expect(answer(new UnmappedError('internal detail')).body).toMatchObject({ statusCode: 500, code: 'internal_error', message: 'Internal server error' });
+    expect(answer(new UnmappedError('internal detail')).body).toMatchObject({
+      statusCode: 500,
+      code: 'internal_error',
+      message: 'Internal server error',
+    });
   });
 
   it('gives framework and HTTP errors the generic code of their status', () => {
@@ -118,21 +185,45 @@ describe('AllExceptionsFilter', () => {
       code: 'validation_failed',
       details: ['to must be a list', 'subject too long'],
     });
-    expect(answer(new NotFoundException('Cannot GET /api/nope')).body).toMatchObject({ statusCode: 404, code: 'not_found', message: 'Cannot GET /api/nope' });
-    expect(answer(new HttpException('ThrottlerException: Too Many Requests', HttpStatus.TOO_MANY_REQUESTS)).body).toMatchObject({ statusCode: 429, code: 'rate_limited' });
-    expect(answer(new ServiceUnavailableException('Sending is disabled')).body).toMatchObject({ statusCode: 503, code: 'service_unavailable' });
-    expect(answer(Object.assign(new Error('Body is too large'), { statusCode: 413 })).body).toMatchObject({ statusCode: 413, code: 'payload_too_large' });
+    expect(answer(new NotFoundException('Cannot GET /api/nope')).body).toMatchObject({
+      statusCode: 404,
+      code: 'not_found',
+      message: 'Cannot GET /api/nope',
+    });
+    expect(
+      answer(new HttpException('ThrottlerException: Too Many Requests', HttpStatus.TOO_MANY_REQUESTS)).body,
+    ).toMatchObject({ statusCode: 429, code: 'rate_limited' });
+    expect(answer(new ServiceUnavailableException('Sending is disabled')).body).toMatchObject({
+      statusCode: 503,
+      code: 'service_unavailable',
+    });
+    expect(answer(Object.assign(new Error('Body is too large'), { statusCode: 413 })).body).toMatchObject({
+      statusCode: 413,
+      code: 'payload_too_large',
+    });
   });
 
   it('keeps a code an HTTP exception carries', () => {
-    expect(answer(new UnprocessableEntityException({ message: 'nope', code: 'custom_code' })).body).toMatchObject({ statusCode: 422, code: 'custom_code', message: 'nope' });
+    expect(answer(new UnprocessableEntityException({ message: 'nope', code: 'custom_code' })).body).toMatchObject({
+      statusCode: 422,
+      code: 'custom_code',
+      message: 'nope',
+    });
   });
 
   it('answers an unreachable database with 503 service_unavailable and Retry-After', () => {
-    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', syscall: 'connect', port: 5432 });
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), {
+      code: 'ECONNREFUSED',
+      syscall: 'connect',
+      port: 5432,
+    });
     const sut = answer(refused);
 
-    expect(sut.body).toMatchObject({ statusCode: 503, code: 'service_unavailable', message: 'The database is unavailable; try again shortly' });
+    expect(sut.body).toMatchObject({
+      statusCode: 503,
+      code: 'service_unavailable',
+      message: 'The database is unavailable; try again shortly',
+    });
     expect(sut.headers['retry-after']).toBe('5');
   });
 });

@@ -31,7 +31,13 @@ export interface ErrorBody {
 
 function reasonPhrase(status: number): string {
   const name = HttpStatus[status] as string | undefined;
-  return name ? name.toLowerCase().split('_').map((word) => word[0]?.toUpperCase() + word.slice(1)).join(' ') : 'Error';
+  return name
+    ? name
+        .toLowerCase()
+        .split('_')
+        .map((word) => word[0]?.toUpperCase() + word.slice(1))
+        .join(' ')
+    : 'Error';
 }
 
 /**
@@ -53,9 +59,15 @@ function describeHttpException(exception: HttpException): Pick<ErrorBody, 'messa
 
 /** A domain error's answer from the one table of codes; null for a code the table does not know, which is a bug (500). */
 function describeDomainError(error: DomainError): Pick<ErrorBody, 'statusCode' | 'code' | 'message'> | null {
-  const answer = (DOMAIN_ERRORS as Partial<Record<string, (typeof DOMAIN_ERRORS)[keyof typeof DOMAIN_ERRORS]>>)[error.code];
+  const answer = (DOMAIN_ERRORS as Partial<Record<string, (typeof DOMAIN_ERRORS)[keyof typeof DOMAIN_ERRORS]>>)[
+    error.code
+  ];
   if (answer === undefined) return null;
-  return { statusCode: answer.status, code: error.code, message: answer.message ? answer.message(error) : error.message };
+  return {
+    statusCode: answer.status,
+    code: error.code,
+    message: answer.message ? answer.message(error) : error.message,
+  };
 }
 
 /**
@@ -81,7 +93,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = this.toBody(exception, request.id);
     if (body.statusCode === 503 && !(exception instanceof HttpException) && !(exception instanceof DomainError)) {
       // An outage is logged once per request as a warning: the health check and metrics carry it, not a stack per request.
-      this.logger.warn({ request_id: request.id, reason: exception instanceof Error ? exception.message : String(exception) }, body.message);
+      this.logger.warn(
+        { request_id: request.id, reason: exception instanceof Error ? exception.message : String(exception) },
+        body.message,
+      );
       void reply.header('retry-after', String(RETRY_AFTER_OUTAGE_SECONDS));
     } else if (body.statusCode >= 500) {
       this.logger.error({ err: exception, request_id: request.id }, `Unhandled error answered with ${body.statusCode}`);
@@ -91,7 +106,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   private toBody(exception: unknown, requestId: string): ErrorBody {
     const domain = exception instanceof DomainError ? describeDomainError(exception) : null;
-    if (domain) return { statusCode: domain.statusCode, error: reasonPhrase(domain.statusCode), code: domain.code, message: domain.message, requestId };
+    if (domain)
+      return {
+        statusCode: domain.statusCode,
+        error: reasonPhrase(domain.statusCode),
+        code: domain.code,
+        message: domain.message,
+        requestId,
+      };
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
       return { statusCode, error: reasonPhrase(statusCode), ...describeHttpException(exception), requestId };
@@ -102,8 +124,21 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return { statusCode, error: reasonPhrase(statusCode), code: httpErrorCode(statusCode), message, requestId };
     }
     const dependency = unavailableDependency(exception, this.ports);
-    if (dependency) return { statusCode: 503, error: reasonPhrase(503), code: httpErrorCode(503), message: UNAVAILABLE_MESSAGE[dependency], requestId };
-    return { statusCode: 500, error: 'Internal Server Error', code: INTERNAL_ERROR_CODE, message: 'Internal server error', requestId };
+    if (dependency)
+      return {
+        statusCode: 503,
+        error: reasonPhrase(503),
+        code: httpErrorCode(503),
+        message: UNAVAILABLE_MESSAGE[dependency],
+        requestId,
+      };
+    return {
+      statusCode: 500,
+      error: 'Internal Server Error',
+      code: INTERNAL_ERROR_CODE,
+      message: 'Internal server error',
+      requestId,
+    };
   }
 }
 

@@ -4,10 +4,23 @@ import { errorChain, isDatabaseUnavailable } from '@app/database';
 export type UnavailableDependency = 'database' | 'redis' | 'connection';
 
 /** Node's socket errors: the peer refused, dropped or never answered the connection. */
-const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const SOCKET_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 /** ioredis refusing a command while Redis is away (offline queue off, retries used up, connection closed, command timeout). */
-const REDIS_CONNECTION_MESSAGES = [/enableOfflineQueue options is false/, /^Reached the max retries per request limit/, /^Connection is closed\./, /^Command timed out$/];
+const REDIS_CONNECTION_MESSAGES = [
+  /enableOfflineQueue options is false/,
+  /^Reached the max retries per request limit/,
+  /^Connection is closed\./,
+  /^Command timed out$/,
+];
 
 /** Where the backing services listen, to tell whose socket a bare ECONNREFUSED came from. */
 export interface DependencyPorts {
@@ -31,7 +44,8 @@ export function unavailableDependency(error: unknown, ports: DependencyPorts): U
     if (!(link instanceof Error)) continue;
     const name = link.constructor.name;
     const code = 'code' in link && typeof link.code === 'string' ? link.code : '';
-    if (name === 'MaxRetriesPerRequestError' || REDIS_CONNECTION_MESSAGES.some((pattern) => pattern.test(link.message))) return 'redis';
+    if (name === 'MaxRetriesPerRequestError' || REDIS_CONNECTION_MESSAGES.some((pattern) => pattern.test(link.message)))
+      return 'redis';
     if (isDatabaseUnavailable(link)) return 'database';
     // A refused or dropped socket names its peer's port; a mail server's is not ours to report.
     if (SOCKET_ERROR_CODES.has(code) && 'port' in link) {

@@ -10,7 +10,15 @@ import type { MessagesErrorCode } from '../modules/messages/errors.js';
 import type { SearchErrorCode } from '../modules/search/errors.js';
 import type { ThreadsErrorCode } from '../modules/threads/errors.js';
 
-export type DomainErrorCode = DatabaseErrorCode | MailErrorCode | AuthErrorCode | DraftErrorCode | SendErrorCode | MessagesErrorCode | SearchErrorCode | ThreadsErrorCode;
+export type DomainErrorCode =
+  | DatabaseErrorCode
+  | MailErrorCode
+  | AuthErrorCode
+  | DraftErrorCode
+  | SendErrorCode
+  | MessagesErrorCode
+  | SearchErrorCode
+  | ThreadsErrorCode;
 
 interface DomainErrorAnswer {
   status: HttpStatus;
@@ -26,7 +34,10 @@ interface DomainErrorAnswer {
  * not compile; a DomainError whose code is not here anyway is answered as a 500.
  */
 export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>> = {
-  invalid_cursor: { status: HttpStatus.BAD_REQUEST, description: 'The page cursor was not issued by this service or was altered' },
+  invalid_cursor: {
+    status: HttpStatus.BAD_REQUEST,
+    description: 'The page cursor was not issued by this service or was altered',
+  },
   invalid_search_query: {
     status: HttpStatus.BAD_REQUEST,
     description: 'The search query does not parse; the message names the 1-based character position',
@@ -49,19 +60,47 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
     description: 'The attachment is no longer where the last sync saw it on the IMAP server; sync the account',
     message: (error) => `${error.message}; sync the account to refresh it`,
   },
-  account_already_exists: { status: HttpStatus.CONFLICT, description: 'The tenant already has an account with this email address' },
-  draft_version_conflict: { status: HttpStatus.CONFLICT, description: 'The draft changed since the version the edit is based on; fetch it and retry' },
-  draft_being_sent: { status: HttpStatus.CONFLICT, description: 'A send of the draft is queued or under way; the draft can no longer change' },
-  message_action_pending: { status: HttpStatus.CONFLICT, description: 'A move or delete of the message is still being applied on the server; try again shortly' },
-  idempotency_key_reused: { status: HttpStatus.UNPROCESSABLE_ENTITY, description: 'The Idempotency-Key was used within 24 hours for a different request; nothing was sent' },
-  mail_host_not_allowed: { status: HttpStatus.UNPROCESSABLE_ENTITY, description: 'The outbound policy refuses the IMAP or SMTP server; nothing connected to it' },
-  mail_login_rejected: { status: HttpStatus.UNPROCESSABLE_ENTITY, description: 'The login test with the given settings was refused by the server (the message is its reason)' },
+  account_already_exists: {
+    status: HttpStatus.CONFLICT,
+    description: 'The tenant already has an account with this email address',
+  },
+  draft_version_conflict: {
+    status: HttpStatus.CONFLICT,
+    description: 'The draft changed since the version the edit is based on; fetch it and retry',
+  },
+  draft_being_sent: {
+    status: HttpStatus.CONFLICT,
+    description: 'A send of the draft is queued or under way; the draft can no longer change',
+  },
+  message_action_pending: {
+    status: HttpStatus.CONFLICT,
+    description: 'A move or delete of the message is still being applied on the server; try again shortly',
+  },
+  idempotency_key_reused: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    description: 'The Idempotency-Key was used within 24 hours for a different request; nothing was sent',
+  },
+  mail_host_not_allowed: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    description: 'The outbound policy refuses the IMAP or SMTP server; nothing connected to it',
+  },
+  mail_login_rejected: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    description: 'The login test with the given settings was refused by the server (the message is its reason)',
+  },
   mail_server_unreachable: {
     status: HttpStatus.UNPROCESSABLE_ENTITY,
-    description: 'The login test could not connect to the server or finish TLS (the same answer whatever the socket said)',
+    description:
+      'The login test could not connect to the server or finish TLS (the same answer whatever the socket said)',
   },
-  mail_server_login_failed: { status: HttpStatus.BAD_GATEWAY, description: "The account's IMAP server refused its stored credentials" },
-  mail_server_connection_failed: { status: HttpStatus.BAD_GATEWAY, description: "The account's IMAP server could not be reached or dropped the connection" },
+  mail_server_login_failed: {
+    status: HttpStatus.BAD_GATEWAY,
+    description: "The account's IMAP server refused its stored credentials",
+  },
+  mail_server_connection_failed: {
+    status: HttpStatus.BAD_GATEWAY,
+    description: "The account's IMAP server could not be reached or dropped the connection",
+  },
   mail_connections_busy: {
     status: HttpStatus.SERVICE_UNAVAILABLE,
     description: 'Every IMAP connection of this server is busy; try again shortly',
@@ -93,8 +132,12 @@ const HTTP_ERROR_CODES = {
   [HttpStatus.SERVICE_UNAVAILABLE]: 'service_unavailable',
 } as const;
 
-const HTTP_ERROR_DESCRIPTIONS: Record<(typeof HTTP_ERROR_CODES)[keyof typeof HTTP_ERROR_CODES] | 'request_refused', string> = {
-  validation_failed: 'The request is invalid: a body or query field (`details` lists each), a header value, the JSON, or the path',
+const HTTP_ERROR_DESCRIPTIONS: Record<
+  (typeof HTTP_ERROR_CODES)[keyof typeof HTTP_ERROR_CODES] | 'request_refused',
+  string
+> = {
+  validation_failed:
+    'The request is invalid: a body or query field (`details` lists each), a header value, the JSON, or the path',
   unauthorized: 'No bearer token was sent',
   forbidden: 'The tenant header is malformed or does not match the token, or the operator credentials are wrong',
   not_found: 'No such route',
@@ -109,7 +152,8 @@ const HTTP_ERROR_DESCRIPTIONS: Record<(typeof HTTP_ERROR_CODES)[keyof typeof HTT
   headers_too_large: 'The request line and headers are too large',
   request_refused: 'Another client error',
   internal_error: 'An unexpected failure; its details are logged under the request id, never returned',
-  service_unavailable: 'A backing service (PostgreSQL, Redis) is unavailable or a feature is disabled on this deployment; Retry-After when it is an outage',
+  service_unavailable:
+    'A backing service (PostgreSQL, Redis) is unavailable or a feature is disabled on this deployment; Retry-After when it is an outage',
 };
 
 export const INTERNAL_ERROR_CODE = 'internal_error';
@@ -123,7 +167,11 @@ export function httpErrorCode(status: number): string {
 
 /** Every code an error body can carry, with its status (null: any status of its class) and meaning, for the API document. */
 export function errorCodeCatalogue(): { code: string; status: number | null; description: string }[] {
-  const domain = Object.entries(DOMAIN_ERRORS).map(([code, answer]) => ({ code, status: answer.status, description: answer.description }));
+  const domain = Object.entries(DOMAIN_ERRORS).map(([code, answer]) => ({
+    code,
+    status: answer.status,
+    description: answer.description,
+  }));
   const generic = Object.entries(HTTP_ERROR_DESCRIPTIONS).map(([code, description]) => {
     const status = Object.entries(HTTP_ERROR_CODES).find(([, candidate]) => candidate === code)?.[0];
     return { code, status: status === undefined ? null : Number(status), description };

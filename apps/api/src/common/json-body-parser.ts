@@ -51,7 +51,10 @@ export function depthLimitedJsonParser(fastify: FastifyInstance): FastifyBodyPar
   const parse = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
   return (request, body, done) => {
     if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH)) {
-      done(new BadRequestException(`The JSON body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      done(
+        new BadRequestException(`The JSON body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`),
+        undefined,
+      );
       return;
     }
     void parse(request, body.toString('utf8'), done);

@@ -21,7 +21,13 @@ export function answerHttpClientError(error: HttpParserError, socket: Socket): v
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [statusCode, message] = describe(error.code);
   const requestId = generateRequestId(undefined);
-  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Bad Request', code: httpErrorCode(statusCode), message, requestId };
+  const body: ErrorBody = {
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? 'Bad Request',
+    code: httpErrorCode(statusCode),
+    message,
+    requestId,
+  };
   const json = JSON.stringify(body);
   if (socket.writable) {
     socket.write(
@@ -34,7 +40,10 @@ export function answerHttpClientError(error: HttpParserError, socket: Socket): v
 function describe(code: string | undefined): [number, string] {
   if (code === 'HPE_HEADER_OVERFLOW') return [431, 'The request line and headers are too large'];
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'The request was not received in time'];
-  return [400, `The request is not valid HTTP (${code ?? 'unknown'}): a header holds a character HTTP does not allow, such as U+0000, or the request line is malformed`];
+  return [
+    400,
+    `The request is not valid HTTP (${code ?? 'unknown'}): a header holds a character HTTP does not allow, such as U+0000, or the request line is malformed`,
+  ];
 }
 
 /**
@@ -44,8 +53,19 @@ function describe(code: string | undefined): [number, string] {
  * without the request id.
  */
 export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const statusCode = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const statusCode =
+    error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   const message = error.code === 'FST_ERR_BAD_URL' ? 'The path is not valid percent-encoded UTF-8' : error.message;
-  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Bad Request', code: httpErrorCode(statusCode), message, requestId: request.id };
-  void reply.status(statusCode).header(REQUEST_ID_HEADER, request.id).header('content-type', 'application/json; charset=utf-8').send(body);
+  const body: ErrorBody = {
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? 'Bad Request',
+    code: httpErrorCode(statusCode),
+    message,
+    requestId: request.id,
+  };
+  void reply
+    .status(statusCode)
+    .header(REQUEST_ID_HEADER, request.id)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(body);
 }

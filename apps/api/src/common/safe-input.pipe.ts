@@ -15,7 +15,10 @@ export function unstorableTextProblem(value: string): string | null {
   return null;
 }
 
-const SOURCE_NAMES: Partial<Record<ArgumentMetadata['type'], string>> = { query: 'query parameter', param: 'path parameter' };
+const SOURCE_NAMES: Partial<Record<ArgumentMetadata['type'], string>> = {
+  query: 'query parameter',
+  param: 'path parameter',
+};
 
 /**
  * Names every object inherits (`__proto__`, `constructor`, `toString`, …): class-transformer
@@ -35,7 +38,11 @@ const PROTOTYPE_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype),
 export class SafeInputPipe implements PipeTransform<unknown, unknown> {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     // The ValidationPipe passes a missing or `null` body by, and the handler would take it for an empty one.
-    if (metadata.type === 'body' && isDto(metadata.metatype) && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    if (
+      metadata.type === 'body' &&
+      isDto(metadata.metatype) &&
+      (value === null || typeof value !== 'object' || Array.isArray(value))
+    ) {
       throw new BadRequestException('The body must be a JSON object');
     }
     const source = SOURCE_NAMES[metadata.type];

@@ -17,8 +17,17 @@ export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function refuse(request: FastifyRequest, reply: FastifyReply, statusCode: number, error: string, message: string): FastifyReply {
-  return reply.status(statusCode).header('cache-control', 'no-store').send({ statusCode, error, code: httpErrorCode(statusCode), message, requestId: request.id });
+function refuse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  statusCode: number,
+  error: string,
+  message: string,
+): FastifyReply {
+  return reply
+    .status(statusCode)
+    .header('cache-control', 'no-store')
+    .send({ statusCode, error, code: httpErrorCode(statusCode), message, requestId: request.id });
 }
 
 /**
@@ -40,7 +49,11 @@ function isCrossSite(request: FastifyRequest): boolean {
   }
 }
 
-async function mountDashboard(scope: FastifyInstance, credentials: OperatorCredentials, queues: Queue[]): Promise<void> {
+async function mountDashboard(
+  scope: FastifyInstance,
+  credentials: OperatorCredentials,
+  queues: Queue[],
+): Promise<void> {
   const logger = new Logger('QueueDashboard');
   // The dashboard's routes are Fastify's, outside Nest's access log: refusals and changes are
   // logged here (never the credentials), so an operator's actions can be traced.
@@ -53,7 +66,13 @@ async function mountDashboard(scope: FastifyInstance, credentials: OperatorCrede
     }
     if (isCrossSite(request)) {
       logger.warn(context, 'Queue dashboard change refused: sent from another site');
-      return refuse(request, reply, 403, 'Forbidden', 'Changes to the queues are only accepted from the dashboard itself');
+      return refuse(
+        request,
+        reply,
+        403,
+        'Forbidden',
+        'Changes to the queues are only accepted from the dashboard itself',
+      );
     }
     if (!SAFE_METHODS.has(request.method)) logger.log(context, 'Queue dashboard change');
     return undefined;
@@ -73,7 +92,13 @@ export async function setUpQueueDashboard(app: NestFastifyApplication, config: A
   const login = config.queueDashboard;
   if (login === null) {
     const disabled = (request: FastifyRequest, reply: FastifyReply): FastifyReply =>
-      refuse(request, reply, 503, 'Service Unavailable', 'The queue dashboard is off: set QUEUE_DASHBOARD_USERNAME and QUEUE_DASHBOARD_PASSWORD to turn it on');
+      refuse(
+        request,
+        reply,
+        503,
+        'Service Unavailable',
+        'The queue dashboard is off: set QUEUE_DASHBOARD_USERNAME and QUEUE_DASHBOARD_PASSWORD to turn it on',
+      );
     const instance = app.getHttpAdapter().getInstance();
     instance.all(QUEUE_DASHBOARD_PATH, disabled);
     instance.all(`${QUEUE_DASHBOARD_PATH}/*`, disabled);

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 
 import { AppConfig, ConfigModule } from '@app/config';
-import { AccountRepository, AdvisoryLockRepository, dataSourceOptions, DraftRepository, SendRecordRepository, StoredAttachmentRepository, TenantRepository } from '@app/database';
+import {
+  AccountRepository,
+  AdvisoryLockRepository,
+  dataSourceOptions,
+  DraftRepository,
+  SendRecordRepository,
+  StoredAttachmentRepository,
+  TenantRepository,
+} from '@app/database';
 import type { StoredAttachmentRef } from '@app/database';
 import { TenancyModule, TenantContext } from '@app/tenancy';
 import { Module } from '@nestjs/common';
@@ -14,14 +22,25 @@ import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
 import { ATTACHMENT_PURGE_LOCK_KEY, AttachmentPurgeCron } from './attachment-purge.cron.js';
 import { TenantSweep } from './tenant-sweep.js';
 
-const REPOSITORIES = [AccountRepository, AdvisoryLockRepository, TenantRepository, DraftRepository, SendRecordRepository, StoredAttachmentRepository];
+const REPOSITORIES = [
+  AccountRepository,
+  AdvisoryLockRepository,
+  TenantRepository,
+  DraftRepository,
+  SendRecordRepository,
+  StoredAttachmentRepository,
+];
 
 @Module({})
 class PurgeTestModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: PurgeTestModule,
-      imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot({ ...dataSourceOptions(config, 'email_service-purge-test'), migrations: [] }), TenancyModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        TypeOrmModule.forRoot({ ...dataSourceOptions(config, 'email_service-purge-test'), migrations: [] }),
+        TenancyModule,
+      ],
       providers: [...REPOSITORIES, TenantSweep, AttachmentPurgeCron],
     };
   }
@@ -41,36 +60,60 @@ describe('AttachmentPurgeCron', () => {
   let accountA: string;
   let accountB: string;
 
-  const inTenant = <T>(tenantId: string, work: () => Promise<T>): Promise<T> => app.get(TenantContext).run(tenantId, work);
+  const inTenant = <T>(tenantId: string, work: () => Promise<T>): Promise<T> =>
+    app.get(TenantContext).run(tenantId, work);
 
   async function accountOf(tenantId: string): Promise<string> {
     const email = `owner@${tenantId}.example.test`;
     const created = await inTenant(tenantId, () =>
       app.get(AccountRepository).create({
-        email, displayName: null, imapHost: '127.0.0.1', imapPort: 1, imapSecurity: 'none', imapUsername: email,
-        smtpHost: '127.0.0.1', smtpPort: 1, smtpSecurity: 'none', smtpUsername: email, encryptedPassword: 'x', allowSelfSignedCertificates: false,
+        email,
+        displayName: null,
+        imapHost: '127.0.0.1',
+        imapPort: 1,
+        imapSecurity: 'none',
+        imapUsername: email,
+        smtpHost: '127.0.0.1',
+        smtpPort: 1,
+        smtpSecurity: 'none',
+        smtpUsername: email,
+        encryptedPassword: 'x',
+        allowSelfSignedCertificates: false,
       }),
     );
     return created.id;
   }
 
   async function store(tenantId: string, accountId: string, name: string): Promise<StoredAttachmentRef> {
-    const [ref] = await inTenant(tenantId, () => app.get(StoredAttachmentRepository).store(accountId, [{ filename: name, contentType: 'text/plain', content: Buffer.from(name) }]));
+    const [ref] = await inTenant(tenantId, () =>
+      app
+        .get(StoredAttachmentRepository)
+        .store(accountId, [{ filename: name, contentType: 'text/plain', content: Buffer.from(name) }]),
+    );
     if (!ref) throw new Error('nothing stored');
     return ref;
   }
 
   async function age(refs: StoredAttachmentRef[], hours: number): Promise<void> {
-    await owner.query(`UPDATE stored_attachments SET created_at = now() - make_interval(hours => $2) WHERE id = ANY($1::uuid[])`, [refs.map((ref) => ref.storageKey), hours]);
+    await owner.query(
+      `UPDATE stored_attachments SET created_at = now() - make_interval(hours => $2) WHERE id = ANY($1::uuid[])`,
+      [refs.map((ref) => ref.storageKey), hours],
+    );
   }
 
   async function remaining(refs: StoredAttachmentRef[]): Promise<string[]> {
-    const result = await owner.query<{ filename: string }>('SELECT filename FROM stored_attachments WHERE id = ANY($1::uuid[]) ORDER BY filename', [refs.map((ref) => ref.storageKey)]);
+    const result = await owner.query<{ filename: string }>(
+      'SELECT filename FROM stored_attachments WHERE id = ANY($1::uuid[]) ORDER BY filename',
+      [refs.map((ref) => ref.storageKey)],
+    );
     return result.rows.map((row) => row.filename);
   }
 
   beforeAll(async () => {
-    app = await NestFactory.createApplicationContext(PurgeTestModule.forRoot(crossTenantTestConfig()), { logger: false, abortOnError: false });
+    app = await NestFactory.createApplicationContext(PurgeTestModule.forRoot(crossTenantTestConfig()), {
+      logger: false,
+      abortOnError: false,
+    });
     owner = await ownerClient();
     accountA = await accountOf(tenants[0] ?? '');
     accountB = await accountOf(tenants[1] ?? '');
@@ -91,17 +134,56 @@ describe('AttachmentPurgeCron', () => {
     const lockedUpload = await store(a, accountA, 'a-locked-upload');
     const otherTenantUpload = await store(b, accountB, 'b-unused-upload');
     await inTenant(a, async () => {
-      await app.get(DraftRepository).create(accountA, { to: [], cc: [], bcc: [], subject: 'kept', textBody: null, htmlBody: null, inReplyTo: null, references: [], attachments: [inDraft] });
+      await app.get(DraftRepository).create(accountA, {
+        to: [],
+        cc: [],
+        bcc: [],
+        subject: 'kept',
+        textBody: null,
+        htmlBody: null,
+        inReplyTo: null,
+        references: [],
+        attachments: [inDraft],
+      });
       const sendRecords = app.get(SendRecordRepository);
       const content = (attachment: StoredAttachmentRef) => ({
-        from: { name: '', address: 'a@example.test' }, to: [], cc: [], bcc: [], replyTo: [], subject: '', text: null, html: null, inReplyTo: null, references: [], attachments: [attachment],
+        from: { name: '', address: 'a@example.test' },
+        to: [],
+        cc: [],
+        bcc: [],
+        replyTo: [],
+        subject: '',
+        text: null,
+        html: null,
+        inReplyTo: null,
+        references: [],
+        attachments: [attachment],
       });
-      await sendRecords.createIdempotent({ accountId: accountA, draftId: null, messageId: `<${randomUUID()}@example.test>`, content: content(inQueuedSend) }, null);
-      const filed = await sendRecords.createIdempotent({ accountId: accountA, draftId: null, messageId: `<${randomUUID()}@example.test>`, content: content(inFiledSend) }, null);
+      await sendRecords.createIdempotent(
+        {
+          accountId: accountA,
+          draftId: null,
+          messageId: `<${randomUUID()}@example.test>`,
+          content: content(inQueuedSend),
+        },
+        null,
+      );
+      const filed = await sendRecords.createIdempotent(
+        {
+          accountId: accountA,
+          draftId: null,
+          messageId: `<${randomUUID()}@example.test>`,
+          content: content(inFiledSend),
+        },
+        null,
+      );
       await sendRecords.claimAttempts([], 60_000, [{ id: filed.record.id, response: '250 OK', sentCopyFiled: true }]);
     });
     const all = [unusedUpload, inDraft, inQueuedSend, inFiledSend, recentUpload, lockedUpload, otherTenantUpload];
-    await age(all.filter((ref) => ref !== recentUpload), 25);
+    await age(
+      all.filter((ref) => ref !== recentUpload),
+      25,
+    );
     await age([recentUpload], 23);
 
     // A request in flight that is naming the upload holds it (lockForReference): the purge passes it by.
@@ -127,7 +209,10 @@ describe('AttachmentPurgeCron', () => {
     const otherReplica = await ownerClient();
     try {
       await otherReplica.query('SELECT pg_advisory_lock($1)', [ATTACHMENT_PURGE_LOCK_KEY]);
-      await expect(app.get(AttachmentPurgeCron).run()).resolves.toEqual({ state: 'skipped', reason: 'another scheduler holds the lock' });
+      await expect(app.get(AttachmentPurgeCron).run()).resolves.toEqual({
+        state: 'skipped',
+        reason: 'another scheduler holds the lock',
+      });
       expect(await remaining([upload])).toEqual(['a-while-locked']);
       await otherReplica.query('SELECT pg_advisory_unlock($1)', [ATTACHMENT_PURGE_LOCK_KEY]);
 

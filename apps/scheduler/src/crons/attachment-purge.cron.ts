@@ -7,7 +7,8 @@ import { TenantSweep } from './tenant-sweep.js';
 /** pg_try_advisory_lock key owned by this cron (any fixed 64-bit number unique in the database). */
 export const ATTACHMENT_PURGE_LOCK_KEY = 7_316_201_902;
 
-export type AttachmentPurgeResult = { state: 'skipped'; reason: string } | { state: 'purged'; tenants: number; attachments: number };
+export type AttachmentPurgeResult =
+  { state: 'skipped'; reason: string } | { state: 'purged'; tenants: number; attachments: number };
 
 /**
  * Removes stored attachments that no draft and no unfinished send has pointed at for
@@ -29,7 +30,8 @@ export class AttachmentPurgeCron {
   async onTick(): Promise<void> {
     try {
       const result = await this.run();
-      if (result.state === 'purged' && result.attachments > 0) this.logger.log(result, 'Removed unreferenced attachments');
+      if (result.state === 'purged' && result.attachments > 0)
+        this.logger.log(result, 'Removed unreferenced attachments');
     } catch (error: unknown) {
       this.logger.error({ err: error }, 'Attachment purge failed');
     }
@@ -38,9 +40,15 @@ export class AttachmentPurgeCron {
   async run(): Promise<AttachmentPurgeResult> {
     return this.sweep.exclusively(ATTACHMENT_PURGE_LOCK_KEY, async (): Promise<AttachmentPurgeResult> => {
       let attachments = 0;
-      const { tenants } = await this.sweep.eachTenant(this.logger, 'Could not purge the unreferenced attachments of a tenant', async () => {
-        attachments += await this.storedAttachments.deleteUnreferencedOlderThan(UNREFERENCED_ATTACHMENT_RETENTION_HOURS);
-      });
+      const { tenants } = await this.sweep.eachTenant(
+        this.logger,
+        'Could not purge the unreferenced attachments of a tenant',
+        async () => {
+          attachments += await this.storedAttachments.deleteUnreferencedOlderThan(
+            UNREFERENCED_ATTACHMENT_RETENTION_HOURS,
+          );
+        },
+      );
       return { state: 'purged', tenants, attachments };
     });
   }

@@ -21,7 +21,15 @@ class CronTestModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CronTestModule,
-      imports: [ConfigModule.forRoot(config), TestDatabaseModule.forRoot(config), RedisModule, TenancyModule, QueueModule, MetricsModule.forApp('scheduler'), ScheduleModule.forRoot()],
+      imports: [
+        ConfigModule.forRoot(config),
+        TestDatabaseModule.forRoot(config),
+        RedisModule,
+        TenancyModule,
+        QueueModule,
+        MetricsModule.forApp('scheduler'),
+        ScheduleModule.forRoot(),
+      ],
       providers: [AdvisoryLockRepository, TenantSweep, PeriodicSyncCron],
     };
   }
@@ -31,7 +39,10 @@ class CronTestModule {
 const NEVER = { SYNC_CRON: '0 0 1 1 *' };
 
 async function scheduler(overrides: Record<string, string> = {}): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(CronTestModule.forRoot(crossTenantTestConfig({ ...NEVER, ...overrides })), { logger: false, abortOnError: false });
+  return NestFactory.createApplicationContext(
+    CronTestModule.forRoot(crossTenantTestConfig({ ...NEVER, ...overrides })),
+    { logger: false, abortOnError: false },
+  );
 }
 
 describe('PeriodicSyncCron', () => {
@@ -44,15 +55,28 @@ describe('PeriodicSyncCron', () => {
     return app.get(TenantContext).run(tenantId, async () => {
       await app.get(TenantRepository).register(tenantId);
       const created = await app.get(AccountRepository).create({
-        email, displayName: null, imapHost: '127.0.0.1', imapPort: 1, imapSecurity: 'none', imapUsername: email,
-        smtpHost: '127.0.0.1', smtpPort: 1, smtpSecurity: 'none', smtpUsername: email, encryptedPassword: 'x', allowSelfSignedCertificates: false,
+        email,
+        displayName: null,
+        imapHost: '127.0.0.1',
+        imapPort: 1,
+        imapSecurity: 'none',
+        imapUsername: email,
+        smtpHost: '127.0.0.1',
+        smtpPort: 1,
+        smtpSecurity: 'none',
+        smtpUsername: email,
+        encryptedPassword: 'x',
+        allowSelfSignedCertificates: false,
       });
       return created.id;
     });
   }
 
   async function queuedFor(app: INestApplicationContext): Promise<string[]> {
-    const jobs = await app.get(JobProducer).queueFor(JobName.SyncAccount).getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+    const jobs = await app
+      .get(JobProducer)
+      .queueFor(JobName.SyncAccount)
+      .getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
     return jobs
       .map((job) => job.data as { tenantId: string; accountId: string; trigger: string })
       .filter((data) => tenants.includes(data.tenantId))
@@ -63,11 +87,22 @@ describe('PeriodicSyncCron', () => {
   beforeAll(async () => {
     first = await scheduler();
     second = await scheduler();
-    due.push(await account(first, tenants[0] ?? '', 'a1@example.test'), await account(first, tenants[1] ?? '', 'b1@example.test'));
+    due.push(
+      await account(first, tenants[0] ?? '', 'a1@example.test'),
+      await account(first, tenants[1] ?? '', 'b1@example.test'),
+    );
     const backingOff = await account(first, tenants[0] ?? '', 'a2@example.test');
     const inactive = await account(first, tenants[1] ?? '', 'b2@example.test');
-    await first.get(TenantContext).run(tenants[0] ?? '', () => first.get(AccountRepository).update(backingOff, { nextSyncAfter: new Date(Date.now() + 3600_000), syncState: 'failed' }));
-    await first.get(TenantContext).run(tenants[1] ?? '', () => first.get(AccountRepository).update(inactive, { active: false }));
+    await first
+      .get(TenantContext)
+      .run(tenants[0] ?? '', () =>
+        first
+          .get(AccountRepository)
+          .update(backingOff, { nextSyncAfter: new Date(Date.now() + 3600_000), syncState: 'failed' }),
+      );
+    await first
+      .get(TenantContext)
+      .run(tenants[1] ?? '', () => first.get(AccountRepository).update(inactive, { active: false }));
   });
 
   afterAll(async () => {
@@ -86,14 +121,18 @@ describe('PeriodicSyncCron', () => {
     expect(results.filter((result) => result.state === 'enqueued')).toHaveLength(1);
     expect(results.filter((result) => result.state === 'skipped')).toHaveLength(1);
     expect(await queuedFor(first)).toEqual(due.map((id) => `${id}:schedule`).sort());
-    const state = await first.get(TenantContext).run(tenants[0] ?? '', () => first.get(AccountRepository).findById(due[0] ?? ''));
+    const state = await first
+      .get(TenantContext)
+      .run(tenants[0] ?? '', () => first.get(AccountRepository).findById(due[0] ?? ''));
     expect(state?.syncState).toBe('queued');
   });
 
   it('does nothing when IMAP sync is disabled', async () => {
     const disabled = await scheduler({ ENABLE_IMAP_SYNC: 'false' });
     try {
-      await expect(disabled.get(PeriodicSyncCron).run(new Date(Date.now() + 120_000))).resolves.toEqual({ state: 'disabled' });
+      await expect(disabled.get(PeriodicSyncCron).run(new Date(Date.now() + 120_000))).resolves.toEqual({
+        state: 'disabled',
+      });
       expect(await queuedFor(first)).toHaveLength(due.length);
     } finally {
       await disabled.close();

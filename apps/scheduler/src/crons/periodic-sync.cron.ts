@@ -17,7 +17,10 @@ const ADVISORY_LOCK_KEY = 7_316_201_901;
 /** A tick is claimed for this long, longer than any clock skew between scheduler replicas. */
 const TICK_CLAIM_SECONDS = 3600;
 
-export type PeriodicSyncResult = { state: 'disabled' } | { state: 'skipped'; reason: string } | { state: 'enqueued'; tenants: number; accounts: number };
+export type PeriodicSyncResult =
+  | { state: 'disabled' }
+  | { state: 'skipped'; reason: string }
+  | { state: 'enqueued'; tenants: number; accounts: number };
 
 /**
  * Enqueues a sync for every active account whose backoff has expired, tenant by tenant, then
@@ -66,14 +69,18 @@ export class PeriodicSyncCron implements OnApplicationBootstrap {
 
   private async enqueueDueAccounts(): Promise<PeriodicSyncResult> {
     let accounts = 0;
-    const { tenants } = await this.sweep.eachTenant(this.logger, 'Could not enqueue the periodic sync of a tenant', async (tenantId) => {
-      const due = await this.accounts.listIdsDueForSync();
-      for (const accountId of due) {
-        await this.producer.enqueue(JobName.SyncAccount, { tenantId, accountId, trigger: 'schedule' });
-      }
-      await this.accounts.markSyncQueued(due);
-      accounts += due.length;
-    });
+    const { tenants } = await this.sweep.eachTenant(
+      this.logger,
+      'Could not enqueue the periodic sync of a tenant',
+      async (tenantId) => {
+        const due = await this.accounts.listIdsDueForSync();
+        for (const accountId of due) {
+          await this.producer.enqueue(JobName.SyncAccount, { tenantId, accountId, trigger: 'schedule' });
+        }
+        await this.accounts.markSyncQueued(due);
+        accounts += due.length;
+      },
+    );
     return { state: 'enqueued', tenants, accounts };
   }
 }

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { AppConfig, ConfigModule } from '@app/config';
-import { AdvisoryLockRepository, dataSourceOptions, DraftRepository, MessageActionRepository, SendRecordRepository, SyncRunRepository, TenantRepository } from '@app/database';
+import {
+  AdvisoryLockRepository,
+  dataSourceOptions,
+  DraftRepository,
+  MessageActionRepository,
+  SendRecordRepository,
+  SyncRunRepository,
+  TenantRepository,
+} from '@app/database';
 import { JobName, JobProducer, QueueModule, QueueName } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule, TenantContext } from '@app/tenancy';
@@ -20,7 +28,14 @@ import type { ReconcileResult } from './reconcile.cron.js';
 import { ACTION_JOB_ENDED_REASON, ReconciledKinds, SYNC_JOB_ENDED_REASON } from './reconciled-kinds.js';
 import { TenantSweep } from './tenant-sweep.js';
 
-const REPOSITORIES = [AdvisoryLockRepository, TenantRepository, SendRecordRepository, SyncRunRepository, MessageActionRepository, DraftRepository];
+const REPOSITORIES = [
+  AdvisoryLockRepository,
+  TenantRepository,
+  SendRecordRepository,
+  SyncRunRepository,
+  MessageActionRepository,
+  DraftRepository,
+];
 
 @Module({})
 class ReconcileTestModule {
@@ -40,20 +55,37 @@ class ReconcileTestModule {
   }
 }
 
-const FOLDERS = [{ path: 'INBOX', role: 'inbox' }, { path: 'Trash', role: 'trash' }];
+const FOLDERS = [
+  { path: 'INBOX', role: 'inbox' },
+  { path: 'Trash', role: 'trash' },
+];
 const ALL_STATES = ['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized'] as const;
-const EMPTY_DRAFT = { to: [], cc: [], bcc: [], subject: 'draft', textBody: 'body', htmlBody: null, inReplyTo: null, references: [], attachments: [] };
+const EMPTY_DRAFT = {
+  to: [],
+  cc: [],
+  bcc: [],
+  subject: 'draft',
+  textBody: 'body',
+  htmlBody: null,
+  inReplyTo: null,
+  references: [],
+  attachments: [],
+};
 
 describe('ReconcileCron', () => {
   // A queue of its own (key prefix) so the test can end jobs with a worker of its own; the tenants are its own too.
-  const config = crossTenantTestConfig({ REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}-reconcile-${randomUUID().slice(0, 8)}`, RECONCILE_SECONDS: '3600' });
+  const config = crossTenantTestConfig({
+    REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}-reconcile-${randomUUID().slice(0, 8)}`,
+    RECONCILE_SECONDS: '3600',
+  });
   const tenantA = `reconcile-a-${randomUUID().slice(0, 8)}`;
   const tenantB = `reconcile-b-${randomUUID().slice(0, 8)}`;
   let app: INestApplicationContext;
   let owner: pg.Client;
   let a: Mailbox;
   let b: Mailbox;
-  const inTenant = <T>(tenantId: string, work: () => Promise<T>): Promise<T> => app.get(TenantContext).run(tenantId, work);
+  const inTenant = <T>(tenantId: string, work: () => Promise<T>): Promise<T> =>
+    app.get(TenantContext).run(tenantId, work);
   const producer = (): JobProducer => app.get(JobProducer);
   const reconcile = async (): Promise<Extract<ReconcileResult, { state: 'reconciled' }>> => {
     const result = await app.get(ReconcileCron).run();
@@ -65,7 +97,8 @@ describe('ReconcileCron', () => {
     const ids: string[] = [];
     for (const queue of producer().allQueues()) {
       for (const job of await queue.getJobs([...ALL_STATES])) {
-        if ((job.data as { tenantId?: string }).tenantId === tenantId) ids.push(`${job.name}:${job.id ?? ''}:${await job.getState()}`);
+        if ((job.data as { tenantId?: string }).tenantId === tenantId)
+          ids.push(`${job.name}:${job.id ?? ''}:${await job.getState()}`);
       }
     }
     return ids.sort();
@@ -78,7 +111,19 @@ describe('ReconcileCron', () => {
           accountId,
           draftId: null,
           messageId: `<${randomUUID()}@example.test>`,
-          content: { from: { name: '', address: 'a@example.test' }, to: [], cc: [], bcc: [], replyTo: [], subject: 's', text: 't', html: null, inReplyTo: null, references: [], attachments: [] },
+          content: {
+            from: { name: '', address: 'a@example.test' },
+            to: [],
+            cc: [],
+            bcc: [],
+            replyTo: [],
+            subject: 's',
+            text: 't',
+            html: null,
+            inReplyTo: null,
+            references: [],
+            attachments: [],
+          },
         },
         null,
       ),
@@ -92,15 +137,26 @@ describe('ReconcileCron', () => {
       (name) =>
         new Worker(
           name,
-          (job: Job) => (outcome(job) === 'fail' ? Promise.reject(new UnrecoverableError('ended by the test')) : Promise.resolve('ended by the test')),
-          { connection: { url: config.redis.queueUrl, maxRetriesPerRequest: null }, prefix: `${config.redis.keyPrefix}:queue`, autorun: false },
+          (job: Job) =>
+            outcome(job) === 'fail'
+              ? Promise.reject(new UnrecoverableError('ended by the test'))
+              : Promise.resolve('ended by the test'),
+          {
+            connection: { url: config.redis.queueUrl, maxRetriesPerRequest: null },
+            prefix: `${config.redis.keyPrefix}:queue`,
+            autorun: false,
+          },
         ),
     );
     try {
       for (const worker of workers) void worker.run();
       const unfinished = async (): Promise<number> => {
         let count = 0;
-        for (const queue of producer().allQueues()) count += Object.values(await queue.getJobCounts('waiting', 'active', 'prioritized')).reduce((sum, n) => sum + n, 0);
+        for (const queue of producer().allQueues())
+          count += Object.values(await queue.getJobCounts('waiting', 'active', 'prioritized')).reduce(
+            (sum, n) => sum + n,
+            0,
+          );
         return count;
       };
       for (let waited = 0; (await unfinished()) > 0; waited += 1) {
@@ -113,11 +169,26 @@ describe('ReconcileCron', () => {
   }
 
   beforeAll(async () => {
-    app = await NestFactory.createApplicationContext(ReconcileTestModule.forRoot(config), { logger: false, abortOnError: false });
+    app = await NestFactory.createApplicationContext(ReconcileTestModule.forRoot(config), {
+      logger: false,
+      abortOnError: false,
+    });
     owner = new pg.Client({ connectionString: process.env.TEST_CROSS_TENANT_DATABASE_MIGRATION_URL });
     await owner.connect();
-    a = await insertMailbox(tenantA, `owner@${tenantA}.example.test`, FOLDERS, [{ key: 'm1', folder: 'INBOX', receivedAt: '2026-01-05T10:00:00Z', flags: [] }], process.env.TEST_CROSS_TENANT_DATABASE_MIGRATION_URL);
-    b = await insertMailbox(tenantB, `owner@${tenantB}.example.test`, FOLDERS, [{ key: 'm1', folder: 'INBOX', receivedAt: '2026-01-05T10:00:00Z', flags: [] }], process.env.TEST_CROSS_TENANT_DATABASE_MIGRATION_URL);
+    a = await insertMailbox(
+      tenantA,
+      `owner@${tenantA}.example.test`,
+      FOLDERS,
+      [{ key: 'm1', folder: 'INBOX', receivedAt: '2026-01-05T10:00:00Z', flags: [] }],
+      process.env.TEST_CROSS_TENANT_DATABASE_MIGRATION_URL,
+    );
+    b = await insertMailbox(
+      tenantB,
+      `owner@${tenantB}.example.test`,
+      FOLDERS,
+      [{ key: 'm1', folder: 'INBOX', receivedAt: '2026-01-05T10:00:00Z', flags: [] }],
+      process.env.TEST_CROSS_TENANT_DATABASE_MIGRATION_URL,
+    );
   });
 
   afterAll(async () => {
@@ -126,11 +197,15 @@ describe('ReconcileCron', () => {
     await app?.close();
   });
 
-  it('enqueues again, in every tenant and under the first enqueue\'s ids, every record whose job is missing, and nothing twice', async () => {
+  it("enqueues again, in every tenant and under the first enqueue's ids, every record whose job is missing, and nothing twice", async () => {
     const sendA = await send(tenantA, a.accountId);
     const sendB = await send(tenantB, b.accountId);
-    const run = await inTenant(tenantA, () => app.get(SyncRunRepository).create({ accountId: a.accountId, trigger: 'manual', full: true, jobId: '1' }));
-    const { actionId } = await inTenant(tenantB, () => app.get(MessageActionRepository).requestFlags(b.messageIds.m1 ?? '', { seen: true }));
+    const run = await inTenant(tenantA, () =>
+      app.get(SyncRunRepository).create({ accountId: a.accountId, trigger: 'manual', full: true, jobId: '1' }),
+    );
+    const { actionId } = await inTenant(tenantB, () =>
+      app.get(MessageActionRepository).requestFlags(b.messageIds.m1 ?? '', { seen: true }),
+    );
     const draft = await inTenant(tenantA, () => app.get(DraftRepository).create(a.accountId, EMPTY_DRAFT));
     const removed = await inTenant(tenantB, () => app.get(DraftRepository).create(b.accountId, EMPTY_DRAFT));
     await inTenant(tenantB, () => app.get(DraftRepository).markMirrored(removed.id, removed.version));
@@ -145,10 +220,22 @@ describe('ReconcileCron', () => {
     expect(first.kinds.syncRuns?.enqueued).toBeGreaterThanOrEqual(1);
     expect(first.kinds.messageActions?.enqueued).toBeGreaterThanOrEqual(1);
     expect(first.kinds.draftMirrors?.enqueued).toBeGreaterThanOrEqual(2);
-    const syncJob = (await producer().queueFor(JobName.SyncAccount).getJobs(['waiting'])).find((job) => (job.data as { syncRunId?: string }).syncRunId === run.id);
-    expect(syncJob?.data).toEqual({ tenantId: tenantA, accountId: a.accountId, trigger: 'manual', syncRunId: run.id, full: true });
+    const syncJob = (await producer().queueFor(JobName.SyncAccount).getJobs(['waiting'])).find(
+      (job) => (job.data as { syncRunId?: string }).syncRunId === run.id,
+    );
+    expect(syncJob?.data).toEqual({
+      tenantId: tenantA,
+      accountId: a.accountId,
+      trigger: 'manual',
+      syncRunId: run.id,
+      full: true,
+    });
     expect(await jobsOf(tenantA)).toEqual(
-      [`${JobName.SendEmail}:send-${sendA}:waiting`, `${JobName.SyncDraft}:draft-${draft.id}-v${draft.version}:waiting`, `${JobName.SyncAccount}:${syncJob?.id ?? ''}:waiting`].sort(),
+      [
+        `${JobName.SendEmail}:send-${sendA}:waiting`,
+        `${JobName.SyncDraft}:draft-${draft.id}-v${draft.version}:waiting`,
+        `${JobName.SyncAccount}:${syncJob?.id ?? ''}:waiting`,
+      ].sort(),
     );
     expect((await inTenant(tenantA, () => app.get(SyncRunRepository).findById(run.id)))?.jobId).toBe(syncJob?.id);
     // Tenant B's sync job is the unrelated one added above, not a second one.
@@ -175,22 +262,34 @@ describe('ReconcileCron', () => {
     expect(result.kinds.draftMirrors?.enqueued).toBeGreaterThanOrEqual(2);
     expect(result.kinds.syncRuns?.settled).toBeGreaterThanOrEqual(1);
     expect(result.kinds.messageActions?.settled).toBeGreaterThanOrEqual(1);
-    const runs = await owner.query<{ state: string; error: string }>(`SELECT state, error FROM sync_runs WHERE tenant_id = $1`, [tenantA]);
+    const runs = await owner.query<{ state: string; error: string }>(
+      `SELECT state, error FROM sync_runs WHERE tenant_id = $1`,
+      [tenantA],
+    );
     expect(runs.rows).toEqual([{ state: 'failed', error: SYNC_JOB_ENDED_REASON }]);
-    const actions = await owner.query<{ state: string; error: string }>(`SELECT state, error FROM mail_message_actions WHERE tenant_id = $1`, [tenantB]);
+    const actions = await owner.query<{ state: string; error: string }>(
+      `SELECT state, error FROM mail_message_actions WHERE tenant_id = $1`,
+      [tenantB],
+    );
     expect(actions.rows).toEqual([{ state: 'failed', error: ACTION_JOB_ENDED_REASON }]);
-    const message = await owner.query<{ flags: string[] }>(`SELECT flags FROM mail_messages WHERE id = $1`, [b.messageIds.m1]);
+    const message = await owner.query<{ flags: string[] }>(`SELECT flags FROM mail_messages WHERE id = $1`, [
+      b.messageIds.m1,
+    ]);
     expect(message.rows[0]?.flags).toEqual([]);
     // The ended jobs were replaced by waiting ones of the same ids.
-    expect((await jobsOf(tenantA)).filter((job) => job.startsWith(JobName.SendEmail))).toEqual([expect.stringMatching(/^send-email:send-.*:waiting$/)]);
+    expect((await jobsOf(tenantA)).filter((job) => job.startsWith(JobName.SendEmail))).toEqual([
+      expect.stringMatching(/^send-email:send-.*:waiting$/),
+    ]);
   });
 
-  it('leaves a send a live attempt holds alone, takes it over once the claim expired, and keeps a retry\'s delay', async () => {
+  it("leaves a send a live attempt holds alone, takes it over once the claim expired, and keeps a retry's delay", async () => {
     const sendRecords = app.get(SendRecordRepository);
     const held = await send(tenantA, a.accountId);
     const retrying = await send(tenantA, a.accountId);
     await inTenant(tenantA, () => sendRecords.claimAttempts([held, retrying], 60_000));
-    await inTenant(tenantA, () => sendRecords.markRetrying(retrying, 1, '451 try later', new Date(Date.now() + 600_000)));
+    await inTenant(tenantA, () =>
+      sendRecords.markRetrying(retrying, 1, '451 try later', new Date(Date.now() + 600_000)),
+    );
 
     await reconcile();
     const queue = producer().queueFor(JobName.SendEmail);
@@ -213,7 +312,10 @@ describe('ReconcileCron', () => {
     await otherReplica.connect();
     try {
       await otherReplica.query('SELECT pg_advisory_lock($1)', [RECONCILE_LOCK_KEY]);
-      await expect(app.get(ReconcileCron).run()).resolves.toEqual({ state: 'skipped', reason: 'another scheduler holds the lock' });
+      await expect(app.get(ReconcileCron).run()).resolves.toEqual({
+        state: 'skipped',
+        reason: 'another scheduler holds the lock',
+      });
     } finally {
       await otherReplica.end();
     }

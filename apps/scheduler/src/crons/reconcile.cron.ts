@@ -50,7 +50,10 @@ export class ReconcileCron implements OnApplicationBootstrap {
     this.running = true;
     try {
       const result = await this.run();
-      if (result.state === 'reconciled' && Object.values(result.kinds).some((counts) => counts.enqueued + counts.settled > 0)) {
+      if (
+        result.state === 'reconciled' &&
+        Object.values(result.kinds).some((counts) => counts.enqueued + counts.settled > 0)
+      ) {
         this.logger.warn(result, 'Re-enqueued or settled records whose queue job was lost');
       }
     } catch (error: unknown) {
@@ -72,11 +75,15 @@ export class ReconcileCron implements OnApplicationBootstrap {
     let tenants = 0;
     for (const kind of this.kinds.all) {
       const counts: KindCounts = { enqueued: 0, settled: 0 };
-      const outcome = await this.sweep.eachTenant(this.logger, `Could not reconcile the ${kind.name} of a tenant`, async (tenantId) => {
-        const reconciled = await kind.reconcile(tenantId);
-        counts.enqueued += reconciled.enqueued;
-        counts.settled += reconciled.settled;
-      });
+      const outcome = await this.sweep.eachTenant(
+        this.logger,
+        `Could not reconcile the ${kind.name} of a tenant`,
+        async (tenantId) => {
+          const reconciled = await kind.reconcile(tenantId);
+          counts.enqueued += reconciled.enqueued;
+          counts.settled += reconciled.settled;
+        },
+      );
       kinds[kind.name] = counts;
       tenants = outcome.tenants;
       for (const tenantId of outcome.failedTenantIds) failed.add(tenantId);

@@ -5,9 +5,11 @@ import type { JobPresence, SyncAccountPayload } from '@app/queue';
 import { Injectable } from '@nestjs/common';
 
 /** Set on a message action whose job ended without applying or undoing it. */
-export const ACTION_JOB_ENDED_REASON = 'the change could not be applied on the IMAP server (its job ended without settling it), so it was undone here; the next sync shows the server\'s state';
+export const ACTION_JOB_ENDED_REASON =
+  "the change could not be applied on the IMAP server (its job ended without settling it), so it was undone here; the next sync shows the server's state";
 /** Set on a sync run whose job ended without finishing it. */
-export const SYNC_JOB_ENDED_REASON = 'its job ended without running it (the account was inactive, backing off, or the job failed); a later sync supersedes it';
+export const SYNC_JOB_ENDED_REASON =
+  'its job ended without running it (the account was inactive, backing off, or the job failed); a later sync supersedes it';
 
 /** What reconciliation did with one record whose job was not there to move it on. */
 export type ReconcileAction = 'enqueued' | 'settled';
@@ -77,8 +79,16 @@ function syncRunKind(runs: SyncRunRepository, producer: JobProducer): Reconciled
   };
 }
 
-function messageActionKind(actions: MessageActionRepository, producer: JobProducer): ReconciledKind<PendingMessageAction> {
-  const payload = (tenantId: string, action: PendingMessageAction) => ({ tenantId, accountId: action.accountId, messageId: action.messageId, actionId: action.id });
+function messageActionKind(
+  actions: MessageActionRepository,
+  producer: JobProducer,
+): ReconciledKind<PendingMessageAction> {
+  const payload = (tenantId: string, action: PendingMessageAction) => ({
+    tenantId,
+    accountId: action.accountId,
+    messageId: action.messageId,
+    actionId: action.id,
+  });
   return {
     name: 'messageActions',
     awaiting: () => actions.findPending(),
@@ -166,7 +176,13 @@ function reconcilerOf<R>(kind: ReconciledKind<R>): KindReconciler {
 export class ReconciledKinds {
   readonly all: readonly KindReconciler[];
 
-  constructor(producer: JobProducer, sendRecords: SendRecordRepository, runs: SyncRunRepository, actions: MessageActionRepository, drafts: DraftRepository) {
+  constructor(
+    producer: JobProducer,
+    sendRecords: SendRecordRepository,
+    runs: SyncRunRepository,
+    actions: MessageActionRepository,
+    drafts: DraftRepository,
+  ) {
     this.all = [
       reconcilerOf(sendKind(sendRecords, producer)),
       reconcilerOf(syncRunKind(runs, producer)),

@@ -28,7 +28,11 @@ export class TenantSweep {
   }
 
   /** Runs `work` for every tenant; a failure is logged with `failureMessage` and the tenant's id. */
-  async eachTenant(logger: Logger, failureMessage: string, work: (tenantId: string) => Promise<void>): Promise<SweepOutcome> {
+  async eachTenant(
+    logger: Logger,
+    failureMessage: string,
+    work: (tenantId: string) => Promise<void>,
+  ): Promise<SweepOutcome> {
     const tenantIds = await this.tenants.listIds();
     const failedTenantIds: string[] = [];
     for (const tenantId of tenantIds) {

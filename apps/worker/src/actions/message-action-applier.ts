@@ -1,7 +1,15 @@
 import { AppConfig } from '@app/config';
 import { MessageActionRepository } from '@app/database';
 import type { ActionToApply } from '@app/database';
-import { AccountMailSettings, AccountNotFoundError, ImapConnectionPool, MailServerLoginError, OutboundRefusedError, serverReason, withTimeout } from '@app/mail';
+import {
+  AccountMailSettings,
+  AccountNotFoundError,
+  ImapConnectionPool,
+  MailServerLoginError,
+  OutboundRefusedError,
+  serverReason,
+  withTimeout,
+} from '@app/mail';
 import type { ImapLease } from '@app/mail';
 import { Injectable } from '@nestjs/common';
 import type { ImapFlow } from 'imapflow';
@@ -38,14 +46,19 @@ export class MessageActionApplier {
     const plan = await this.actions.findToApply(actionId);
     if (!plan || plan.action.state !== 'pending') return { state: 'skipped', reason: 'action already settled' };
     if (await this.actions.hasEarlierPending(plan.action)) return { state: 'waiting' };
-    if (!this.config.features.imapSync) return this.undo(actionId, 'IMAP access is disabled on this deployment (ENABLE_IMAP_SYNC=false)');
+    if (!this.config.features.imapSync)
+      return this.undo(actionId, 'IMAP access is disabled on this deployment (ENABLE_IMAP_SYNC=false)');
     try {
       const placed = await this.applyOnServer(plan);
       await this.actions.confirm(actionId, placed ?? undefined);
       return { state: 'applied' };
     } catch (error: unknown) {
       if (error instanceof ImapRefusalError) return this.undo(actionId, error.message);
-      if (error instanceof MailServerLoginError || error instanceof AccountNotFoundError || error instanceof OutboundRefusedError) {
+      if (
+        error instanceof MailServerLoginError ||
+        error instanceof AccountNotFoundError ||
+        error instanceof OutboundRefusedError
+      ) {
         return this.undo(actionId, error.message);
       }
       if (finalAttempt) return this.undo(actionId, `the IMAP server could not be reached: ${serverReason(error)}`);
@@ -67,26 +80,40 @@ export class MessageActionApplier {
       imap,
       async (client, lease) => {
         const uid = Number(action.origin.uid);
-        const lock = await withTimeout('mailbox lock', timeoutMs, client.getMailboxLock(sourcePath, { acquireTimeout: timeoutMs }), () => client.close());
+        const lock = await withTimeout(
+          'mailbox lock',
+          timeoutMs,
+          client.getMailboxLock(sourcePath, { acquireTimeout: timeoutMs }),
+          () => client.close(),
+        );
         try {
           if (client.mailbox === false || client.mailbox.uidValidity.toString() !== action.origin.uidValidity) {
-            throw new ImapRefusalError(`folder ${sourcePath} was replaced on the server (UIDVALIDITY changed); sync the account`);
+            throw new ImapRefusalError(
+              `folder ${sourcePath} was replaced on the server (UIDVALIDITY changed); sync the account`,
+            );
           }
           const { change } = action;
           if ('add' in change) {
-            if (change.add.length > 0 && !(await client.messageFlagsAdd(String(uid), change.add, { uid: true }))) throw refusal(lease, 'set flags');
-            if (change.remove.length > 0 && !(await client.messageFlagsRemove(String(uid), change.remove, { uid: true }))) throw refusal(lease, 'clear flags');
+            if (change.add.length > 0 && !(await client.messageFlagsAdd(String(uid), change.add, { uid: true })))
+              throw refusal(lease, 'set flags');
+            if (
+              change.remove.length > 0 &&
+              !(await client.messageFlagsRemove(String(uid), change.remove, { uid: true }))
+            )
+              throw refusal(lease, 'clear flags');
             return null;
           }
           if ('expunge' in change) {
             if (!(await client.messageDelete(String(uid), { uid: true }))) throw refusal(lease, 'delete the message');
             return null;
           }
-          if (!plan.targetPath) throw new ImapRefusalError('the destination folder is no longer known; sync the account');
+          if (!plan.targetPath)
+            throw new ImapRefusalError('the destination folder is no longer known; sync the account');
           const moved = await client.messageMove(String(uid), plan.targetPath, { uid: true });
           if (moved === false || moved === undefined) throw refusal(lease, `move the message to ${plan.targetPath}`);
           const newUid = moved.uidMap?.get(uid);
-          if (newUid !== undefined && moved.uidValidity !== undefined) return { uidValidity: moved.uidValidity.toString(), uid: newUid };
+          if (newUid !== undefined && moved.uidValidity !== undefined)
+            return { uidValidity: moved.uidValidity.toString(), uid: newUid };
         } finally {
           lock.release();
         }
@@ -100,12 +127,19 @@ export class MessageActionApplier {
 
   private async findInFolder(client: ImapFlow, plan: ActionToApply, timeoutMs: number): Promise<Placement> {
     const targetPath = plan.targetPath ?? '';
-    if (!plan.messageIdHeader) throw new ImapRefusalError(`the message is no longer in ${plan.sourcePath ?? 'its folder'} on the server`);
-    const lock = await withTimeout('mailbox lock', timeoutMs, client.getMailboxLock(targetPath, { readOnly: true, acquireTimeout: timeoutMs }), () => client.close());
+    if (!plan.messageIdHeader)
+      throw new ImapRefusalError(`the message is no longer in ${plan.sourcePath ?? 'its folder'} on the server`);
+    const lock = await withTimeout(
+      'mailbox lock',
+      timeoutMs,
+      client.getMailboxLock(targetPath, { readOnly: true, acquireTimeout: timeoutMs }),
+      () => client.close(),
+    );
     try {
       const found = await client.search({ header: { 'message-id': plan.messageIdHeader } }, { uid: true });
       const uid = found ? Math.max(0, ...found) : 0;
-      if (uid === 0 || client.mailbox === false) throw new ImapRefusalError(`the message is no longer in ${plan.sourcePath ?? 'its folder'} on the server`);
+      if (uid === 0 || client.mailbox === false)
+        throw new ImapRefusalError(`the message is no longer in ${plan.sourcePath ?? 'its folder'} on the server`);
       return { uidValidity: client.mailbox.uidValidity.toString(), uid };
     } finally {
       lock.release();

@@ -50,8 +50,11 @@ export class DraftMailboxService {
         const lock = await client.getMailboxLock(path);
         try {
           const uids = await uidsByMessageId(client, `${draftId}.v`);
-          const copies = uids.length > 0 ? await client.fetchAll(uids.join(','), { uid: true, envelope: true }, { uid: true }) : [];
-          const current = draft ? copies.find((copy) => draftVersionOf(copy.envelope?.messageId, draftId) === draft.version) : undefined;
+          const copies =
+            uids.length > 0 ? await client.fetchAll(uids.join(','), { uid: true, envelope: true }, { uid: true }) : [];
+          const current = draft
+            ? copies.find((copy) => draftVersionOf(copy.envelope?.messageId, draftId) === draft.version)
+            : undefined;
           let uid = current?.uid ?? null;
           if (draft && !current) {
             const raw = await this.builder.forDraft(draft, connection.account);

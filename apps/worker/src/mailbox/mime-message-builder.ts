@@ -50,7 +50,12 @@ export class MimeMessageBuilder {
   async forDraft(draft: Draft, account: Pick<MailAccount, 'email' | 'displayName'>): Promise<Buffer> {
     const content = draftSendContent(draft, account);
     return buildOutgoingMime(
-      { ...content, attachments: await this.attachmentBytes(content.attachments), messageId: draftMessageId(draft, account.email), date: draft.updatedAt },
+      {
+        ...content,
+        attachments: await this.attachmentBytes(content.attachments),
+        messageId: draftMessageId(draft, account.email),
+        date: draft.updatedAt,
+      },
       { keepBcc: true },
     );
   }

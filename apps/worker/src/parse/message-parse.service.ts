@@ -1,6 +1,13 @@
 import { AppConfig } from '@app/config';
 import { MessageRepository } from '@app/database';
-import { AccountMailSettings, MimeParserPool, openImapSession, OutboundPolicy, OutboundRefusedError, withTimeout } from '@app/mail';
+import {
+  AccountMailSettings,
+  MimeParserPool,
+  openImapSession,
+  OutboundPolicy,
+  OutboundRefusedError,
+  withTimeout,
+} from '@app/mail';
 import type { ImapSession } from '@app/mail';
 import { Injectable } from '@nestjs/common';
 
@@ -30,7 +37,9 @@ export class MessageParseService {
     const connection = await this.mailSettings.forAccount(message.accountId);
     let session: ImapSession;
     try {
-      session = await openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs, { qresync: false });
+      session = await openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs, {
+        qresync: false,
+      });
     } catch (error: unknown) {
       // A refused server stays refused: retrying the job would only be refused again.
       if (error instanceof OutboundRefusedError) return { state: 'skipped', reason: error.message };
@@ -39,8 +48,11 @@ export class MessageParseService {
     const client = session.client;
     const timeoutMs = this.config.mail.imapTimeoutMs;
     try {
-      const lock = await withTimeout('mailbox lock', timeoutMs, client.getMailboxLock(folder.path, { readOnly: true, acquireTimeout: timeoutMs }), () =>
-        client.close(),
+      const lock = await withTimeout(
+        'mailbox lock',
+        timeoutMs,
+        client.getMailboxLock(folder.path, { readOnly: true, acquireTimeout: timeoutMs }),
+        () => client.close(),
       );
       try {
         if (!client.mailbox || client.mailbox.uidValidity.toString() !== message.uidValidity) {
@@ -49,7 +61,19 @@ export class MessageParseService {
         const fetched = await withTimeout(
           'fetch',
           timeoutMs * 4,
-          client.fetchOne(message.uid, { uid: true, flags: true, internalDate: true, size: true, envelope: true, bodyStructure: true, source: true }, { uid: true }),
+          client.fetchOne(
+            message.uid,
+            {
+              uid: true,
+              flags: true,
+              internalDate: true,
+              size: true,
+              envelope: true,
+              bodyStructure: true,
+              source: true,
+            },
+            { uid: true },
+          ),
           () => client.close(),
         );
         if (!fetched || !fetched.source) return { state: 'skipped', reason: 'message no longer on the server' };

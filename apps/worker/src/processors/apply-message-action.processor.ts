@@ -31,7 +31,9 @@ export class ApplyMessageActionProcessor extends WorkerHost implements OnApplica
 
   async process(job: Job<ApplyMessageActionPayload>, token?: string): Promise<MessageActionOutcome> {
     const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const outcome = await this.tenantContext.run(job.data.tenantId, () => this.applier.apply(job.data.actionId, finalAttempt));
+    const outcome = await this.tenantContext.run(job.data.tenantId, () =>
+      this.applier.apply(job.data.actionId, finalAttempt),
+    );
     if (outcome.state === 'waiting') {
       // Not a failure: the earlier action of this message goes first, and no attempt is spent.
       await job.moveToDelayed(Date.now() + ORDER_WAIT_MS, token);

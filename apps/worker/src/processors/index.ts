@@ -22,7 +22,13 @@ import { SyncDraftProcessor } from './sync-draft.processor.js';
  */
 const MAX_STALLS_PER_JOB = 10;
 
-export const PROCESSORS: Type[] = [SyncAccountProcessor, ParseMessageProcessor, SendEmailProcessor, SyncDraftProcessor, ApplyMessageActionProcessor];
+export const PROCESSORS: Type[] = [
+  SyncAccountProcessor,
+  ParseMessageProcessor,
+  SendEmailProcessor,
+  SyncDraftProcessor,
+  ApplyMessageActionProcessor,
+];
 
 /**
  * The processors with their BullMQ worker options taken from the validated configuration.

@@ -20,7 +20,8 @@ export class ParseMessageProcessor extends WorkerHost {
   }
 
   async process(job: Job<ParseMessagePayload>): Promise<MessageParseOutcome> {
-    if (!this.config.features.emailParsing) return { state: 'skipped', reason: 'email parsing is disabled (ENABLE_EMAIL_PARSING=false)' };
+    if (!this.config.features.emailParsing)
+      return { state: 'skipped', reason: 'email parsing is disabled (ENABLE_EMAIL_PARSING=false)' };
     return this.tenantContext.run(job.data.tenantId, () => this.messageParse.parse(job.data.messageId));
   }
 }

@@ -31,10 +31,14 @@ export class SyncAccountProcessor extends WorkerHost implements OnApplicationBoo
   }
 
   async process(job: Job<SyncAccountPayload>, token?: string): Promise<AccountSyncOutcome> {
-    if (!this.config.features.imapSync) return { state: 'skipped', reason: 'IMAP sync is disabled (ENABLE_IMAP_SYNC=false)' };
+    if (!this.config.features.imapSync)
+      return { state: 'skipped', reason: 'IMAP sync is disabled (ENABLE_IMAP_SYNC=false)' };
     const startedAt = performance.now();
-    const outcome = await this.tenantContext.run(job.data.tenantId, () => this.accountSync.run(job.data, job.id ?? null));
-    if (outcome.state === 'succeeded' || outcome.state === 'failed') this.metrics.syncEnded(outcome.state, (performance.now() - startedAt) / 1000);
+    const outcome = await this.tenantContext.run(job.data.tenantId, () =>
+      this.accountSync.run(job.data, job.id ?? null),
+    );
+    if (outcome.state === 'succeeded' || outcome.state === 'failed')
+      this.metrics.syncEnded(outcome.state, (performance.now() - startedAt) / 1000);
     if (outcome.state === 'busy') {
       // Another worker syncs this account (a stalled job handed over while the first still runs):
       // come back once a dead holder's lease would have expired, instead of running twice or

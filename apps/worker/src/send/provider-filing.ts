@@ -14,7 +14,14 @@ export const InjectSentCopyPolicy = (): ParameterDecorator => Inject(SENT_COPY_P
  * would show the message twice.
  */
 export const DEFAULT_SENT_COPY_POLICY: SentCopyPolicy = {
-  selfFilingSmtpHosts: ['smtp.gmail.com', 'smtp.googlemail.com', 'smtp-relay.gmail.com', 'smtp.office365.com', 'smtp-mail.outlook.com', 'smtp.mail.yahoo.com'],
+  selfFilingSmtpHosts: [
+    'smtp.gmail.com',
+    'smtp.googlemail.com',
+    'smtp-relay.gmail.com',
+    'smtp.office365.com',
+    'smtp-mail.outlook.com',
+    'smtp.mail.yahoo.com',
+  ],
 };
 
 export function providerFilesSentCopy(policy: SentCopyPolicy, smtpHost: string): boolean {

@@ -36,9 +36,12 @@ type ClaimedRecord = Omit<ClaimedSend, 'startSmtpBy'>;
  */
 @Injectable()
 export class SendAttemptBatches {
-  private readonly writes = new GroupCommit<RecordWrite, ClaimedRecord | null>((tenantId, items) => this.writeAll(tenantId, items), {
-    writeOne: async (tenantId, item) => (await this.writeAll(tenantId, [item]))[0] ?? null,
-  });
+  private readonly writes = new GroupCommit<RecordWrite, ClaimedRecord | null>(
+    (tenantId, items) => this.writeAll(tenantId, items),
+    {
+      writeOne: async (tenantId, item) => (await this.writeAll(tenantId, [item]))[0] ?? null,
+    },
+  );
   private readonly timing: SendClaimTiming;
 
   constructor(
@@ -67,7 +70,9 @@ export class SendAttemptBatches {
     const ids = items.flatMap((item) => ('claim' in item ? [item.claim] : []));
     const acceptances = items.flatMap((item) => ('accepted' in item ? [item.accepted] : []));
     // One statement, committed on its own, records the acceptances, claims the records and reads their accounts.
-    const claimed = await this.tenant.run(tenantId, () => this.sendRecords.claimAttempts(ids, this.timing.leaseMs, acceptances));
+    const claimed = await this.tenant.run(tenantId, () =>
+      this.sendRecords.claimAttempts(ids, this.timing.leaseMs, acceptances),
+    );
     const connections = new Map<string, AccountConnection | Error | null>();
     // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
     const handedOut = new Set<string>();

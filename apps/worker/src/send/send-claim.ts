@@ -19,5 +19,8 @@ export interface SendClaimTiming {
 }
 
 export function sendClaimTiming(config: AppConfig): SendClaimTiming {
-  return { leaseMs: config.worker.jobLockMs + 3 * config.mail.smtpTimeoutMs, startSmtpWithinMs: config.worker.jobLockMs };
+  return {
+    leaseMs: config.worker.jobLockMs + 3 * config.mail.smtpTimeoutMs,
+    startSmtpWithinMs: config.worker.jobLockMs,
+  };
 }

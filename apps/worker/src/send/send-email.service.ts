@@ -1,6 +1,13 @@
 import { DraftRepository, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
 import type { SendRecord, SmtpAcceptanceRecord } from '@app/database';
-import { AccountMailSettings, AccountNotFoundError, classifySmtpFailure, ImapConnectionPool, SmtpStartDeadlineError, SmtpTransportPool } from '@app/mail';
+import {
+  AccountMailSettings,
+  AccountNotFoundError,
+  classifySmtpFailure,
+  ImapConnectionPool,
+  SmtpStartDeadlineError,
+  SmtpTransportPool,
+} from '@app/mail';
 import type { AccountConnection } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
@@ -34,7 +41,13 @@ export const SEND_TEST_HOOKS = Symbol('SendTestHooks');
 
 type Prepared =
   | { state: 'done'; outcome: SendOutcome }
-  | { state: 'ready'; record: SendRecord; connection: AccountConnection; message: BuiltMessage; attempt: { number: number; startSmtpBy: number } | null };
+  | {
+      state: 'ready';
+      record: SendRecord;
+      connection: AccountConnection;
+      message: BuiltMessage;
+      attempt: { number: number; startSmtpBy: number } | null;
+    };
 
 interface TransmitFailure {
   reason: string;
@@ -112,7 +125,8 @@ export class SendEmailService {
     const claimed = await this.batches.claim(sendRecordId);
     if (!claimed) return this.scope.transaction(() => this.resume(sendRecordId));
     const { record, connection } = claimed;
-    if (connection === null || connection instanceof AccountNotFoundError) return { state: 'done', outcome: { state: 'missing' } };
+    if (connection === null || connection instanceof AccountNotFoundError)
+      return { state: 'done', outcome: { state: 'missing' } };
     if (connection instanceof Error) throw connection;
     return this.ready(record, connection, { number: record.attempts, startSmtpBy: claimed.startSmtpBy });
   }
@@ -125,8 +139,10 @@ export class SendEmailService {
       const delayMs = Math.max(0, record.claimedUntil.getTime() - Date.now()) + CLAIM_RECHECK_MARGIN_MS;
       return { state: 'done', outcome: { state: 'retry', delayMs, reason: 'another attempt holds the record' } };
     }
-    if (!record || (!record.smtpAcceptedAt && record.state !== 'failed')) return { state: 'done', outcome: { state: 'missing' } };
-    if (record.state === 'failed') return { state: 'done', outcome: { state: 'failed', reason: record.lastResponse ?? 'failed' } };
+    if (!record || (!record.smtpAcceptedAt && record.state !== 'failed'))
+      return { state: 'done', outcome: { state: 'missing' } };
+    if (record.state === 'failed')
+      return { state: 'done', outcome: { state: 'failed', reason: record.lastResponse ?? 'failed' } };
     if (record.sentCopyAppendedAt) {
       await this.cleanUp(record);
       return { state: 'done', outcome: { state: 'sent', filing: 'already-present', smtpAttempted: false } };
@@ -141,7 +157,11 @@ export class SendEmailService {
     return this.ready(record, connection, null);
   }
 
-  private async ready(record: SendRecord, connection: AccountConnection, attempt: { number: number; startSmtpBy: number } | null): Promise<Prepared> {
+  private async ready(
+    record: SendRecord,
+    connection: AccountConnection,
+    attempt: { number: number; startSmtpBy: number } | null,
+  ): Promise<Prepared> {
     let message: BuiltMessage;
     try {
       message = await this.builder.forSend(record.content, record.messageId, record.createdAt);
@@ -159,19 +179,38 @@ export class SendEmailService {
    * retry would find the record still claimable and send the message again; only past that does
    * it propagate.
    */
-  private async transmit(record: SendRecord, connection: AccountConnection, message: BuiltMessage, startSmtpBy: number): Promise<TransmitFailure | null> {
+  private async transmit(
+    record: SendRecord,
+    connection: AccountConnection,
+    message: BuiltMessage,
+    startSmtpBy: number,
+  ): Promise<TransmitFailure | null> {
     let response: string;
     try {
-      const acceptance = await this.smtp.send(`${record.tenantId}:${record.accountId}`, connection.smtp, message.envelope, message.forTransmission, record.messageId, startSmtpBy);
+      const acceptance = await this.smtp.send(
+        `${record.tenantId}:${record.accountId}`,
+        connection.smtp,
+        message.envelope,
+        message.forTransmission,
+        record.messageId,
+        startSmtpBy,
+      );
       const refused = acceptance.rejected.length > 0 ? ` (refused recipients: ${acceptance.rejected.join(', ')})` : '';
       response = `${acceptance.response}${refused}`;
     } catch (error: unknown) {
       if (error instanceof SmtpStartDeadlineError) return { reason: error.message, permanent: false, notStarted: true };
       const failure = classifySmtpFailure(error);
-      this.logger.warn({ sendRecordId: record.id, responseCode: failure.responseCode, reason: failure.reason }, `SMTP attempt failed (${failure.kind})`);
+      this.logger.warn(
+        { sendRecordId: record.id, responseCode: failure.responseCode, reason: failure.reason },
+        `SMTP attempt failed (${failure.kind})`,
+      );
       return { reason: failure.reason, permanent: failure.kind === 'permanent', notStarted: false };
     }
-    await this.recordAcceptance({ id: record.id, response, sentCopyFiled: providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host) });
+    await this.recordAcceptance({
+      id: record.id,
+      response,
+      sentCopyFiled: providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host),
+    });
     return null;
   }
 
@@ -192,7 +231,11 @@ export class SendEmailService {
     }
   }
 
-  private async afterFailure(record: SendRecord, attempt: number, { reason, permanent, notStarted }: TransmitFailure): Promise<SendOutcome> {
+  private async afterFailure(
+    record: SendRecord,
+    attempt: number,
+    { reason, permanent, notStarted }: TransmitFailure,
+  ): Promise<SendOutcome> {
     if (notStarted) {
       await this.sendRecords.markRetrying(record.id, attempt, record.lastResponse ?? reason, new Date());
       return { state: 'retry', delayMs: 0, reason };
@@ -211,7 +254,12 @@ export class SendEmailService {
     return { state: 'retry', delayMs, reason };
   }
 
-  private async finish(record: SendRecord, connection: AccountConnection, message: BuiltMessage, smtpAttempted: boolean): Promise<SendOutcome> {
+  private async finish(
+    record: SendRecord,
+    connection: AccountConnection,
+    message: BuiltMessage,
+    smtpAttempted: boolean,
+  ): Promise<SendOutcome> {
     let filing: SentCopyFiling = 'already-present';
     if (providerFilesSentCopy(this.sentCopyPolicy, connection.smtp.host)) {
       filing = 'filed-by-provider';
@@ -230,14 +278,23 @@ export class SendEmailService {
       await this.drafts.delete(record.draftId);
       await this.draftMailbox.mirror(record.accountId, record.draftId);
     }
-    await this.storedAttachments.deleteUnreferenced(record.content.attachments.map((attachment) => attachment.storageKey));
+    await this.storedAttachments.deleteUnreferenced(
+      record.content.attachments.map((attachment) => attachment.storageKey),
+    );
   }
 
-  private async fileSentCopy(record: SendRecord, connection: AccountConnection, message: BuiltMessage): Promise<SentCopyFiling> {
+  private async fileSentCopy(
+    record: SendRecord,
+    connection: AccountConnection,
+    message: BuiltMessage,
+  ): Promise<SentCopyFiling> {
     return this.imapPool.withConnection(connection.imap, async (client) => {
       const path = await folderWithSpecialUse(client, '\\Sent');
       if (!path) {
-        this.logger.warn({ sendRecordId: record.id, accountId: record.accountId }, 'No Sent folder: the sent copy is not filed');
+        this.logger.warn(
+          { sendRecordId: record.id, accountId: record.accountId },
+          'No Sent folder: the sent copy is not filed',
+        );
         return 'no-sent-folder';
       }
       return appendOnce(client, path, await message.forMailbox(), record.messageId, ['\\Seen'], record.createdAt);

@@ -1,7 +1,14 @@
 import { AppConfig } from '@app/config';
 import { AccountRepository, FolderRepository, isDatabaseUnavailable, SyncRunRepository } from '@app/database';
 import type { MailFolder, SpecialUseRole, SyncRunStats } from '@app/database';
-import { AccountMailSettings, AccountNotFoundError, openImapSession, OutboundPolicy, serverReason, withTimeout } from '@app/mail';
+import {
+  AccountMailSettings,
+  AccountNotFoundError,
+  openImapSession,
+  OutboundPolicy,
+  serverReason,
+  withTimeout,
+} from '@app/mail';
 import type { ImapSession } from '@app/mail';
 import type { SyncAccountPayload } from '@app/queue';
 import { Injectable, Logger } from '@nestjs/common';
@@ -82,7 +89,10 @@ export class AccountSyncService {
     // The cron enqueues only accounts that are due; this catches jobs queued before the last
     // failure (and push triggers). A user asking for a sync gets one regardless.
     if (payload.trigger !== 'manual' && account.nextSyncAfter && account.nextSyncAfter.getTime() > Date.now()) {
-      return { state: 'skipped', reason: `backing off after ${account.failureCount} failed sync(s) until ${account.nextSyncAfter.toISOString()}` };
+      return {
+        state: 'skipped',
+        reason: `backing off after ${account.failureCount} failed sync(s) until ${account.nextSyncAfter.toISOString()}`,
+      };
     }
 
     if (payload.syncRunId && (await this.runs.findById(payload.syncRunId))?.finishedAt) {
@@ -92,12 +102,29 @@ export class AccountSyncService {
 
     const lease = await this.lease.acquire(payload.tenantId, payload.accountId);
     if (!lease) return { state: 'busy' };
-    const stats = { foldersSynced: 0, foldersSkipped: 0, foldersDeferred: 0, foldersFailed: 0, messagesAdded: 0, messagesUpdated: 0, messagesRemoved: 0 };
+    const stats = {
+      foldersSynced: 0,
+      foldersSkipped: 0,
+      foldersDeferred: 0,
+      foldersFailed: 0,
+      messagesAdded: 0,
+      messagesUpdated: 0,
+      messagesRemoved: 0,
+    };
     let runId = payload.syncRunId ?? null;
     let session: ImapSession | null = null;
     try {
       const existing = runId ? await this.runs.findById(runId) : null;
-      runId = existing?.id ?? (await this.runs.create({ accountId: account.id, trigger: payload.trigger, full: payload.full ?? false, jobId })).id;
+      runId =
+        existing?.id ??
+        (
+          await this.runs.create({
+            accountId: account.id,
+            trigger: payload.trigger,
+            full: payload.full ?? false,
+            jobId,
+          })
+        ).id;
       await this.runs.markRunning(runId, jobId);
       await this.runs.failUnfinished(account.id, runId, 'superseded: the worker running it stopped before finishing');
       await this.accounts.update(account.id, { syncState: 'running' });
@@ -106,11 +133,22 @@ export class AccountSyncService {
       session = await openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs);
       const client = session.client;
       const startedAt = Date.now();
-      const capabilities: ServerCapabilities = { condstore: client.enabled.has('CONDSTORE'), qresync: client.enabled.has('QRESYNC') };
+      const capabilities: ServerCapabilities = {
+        condstore: client.enabled.has('CONDSTORE'),
+        qresync: client.enabled.has('QRESYNC'),
+      };
       const listing = await withTimeout(
         'list',
         this.config.mail.imapTimeoutMs,
-        client.list({ statusQuery: { messages: true, uidNext: true, uidValidity: true, unseen: true, highestModseq: capabilities.condstore } }),
+        client.list({
+          statusQuery: {
+            messages: true,
+            uidNext: true,
+            uidValidity: true,
+            unseen: true,
+            highestModseq: capabilities.condstore,
+          },
+        }),
         () => client.close(),
       );
       const folders = await this.reconcileFolders(account.id, listing.filter(isSelectable));
@@ -153,7 +191,9 @@ export class AccountSyncService {
           failures.push(`${folder.path}: ${reason}`);
           this.logger.warn({ accountId: account.id, folder: folder.path, reason }, 'Folder sync failed');
           const failureCount = folder.failureCount + 1;
-          await this.folders.recordFailure(folder.id, reason, failureCount, nextAttemptAfter(failureCount)).catch(() => undefined);
+          await this.folders
+            .recordFailure(folder.id, reason, failureCount, nextAttemptAfter(failureCount))
+            .catch(() => undefined);
         }
       }
 
@@ -173,21 +213,33 @@ export class AccountSyncService {
         // The lease ran out (Redis unreachable past its TTL) or another worker took it over: no
         // fault of the account, so no failure or backoff is recorded. The run stays open and the
         // job comes back like one that found the account busy, resuming from the last batch.
-        this.logger.warn({ accountId: account.id, reason: this.describe(error) }, 'Account sync stopped: its lease was lost; it will resume');
+        this.logger.warn(
+          { accountId: account.id, reason: this.describe(error) },
+          'Account sync stopped: its lease was lost; it will resume',
+        );
         return { state: 'busy' };
       }
       if (isDatabaseUnavailable(error)) {
         // Our own store went away (restart, failover): the account is not to blame and nothing
         // about it could be recorded anyway. The run stays open for the job to resume it.
         const reason = this.describe(error);
-        this.logger.warn({ accountId: account.id, reason }, 'Account sync interrupted: the database is unavailable; it will resume');
+        this.logger.warn(
+          { accountId: account.id, reason },
+          'Account sync interrupted: the database is unavailable; it will resume',
+        );
         return { state: 'interrupted', reason };
       }
       const reason = this.describe(error);
       this.logger.warn({ accountId: account.id, reason }, 'Account sync failed');
       const failureCount = account.failureCount + 1;
       const recorded = await this.accounts
-        .update(account.id, { syncState: 'failed', lastError: reason, lastErrorAt: new Date(), failureCount, nextSyncAfter: nextAttemptAfter(failureCount) })
+        .update(account.id, {
+          syncState: 'failed',
+          lastError: reason,
+          lastErrorAt: new Date(),
+          failureCount,
+          nextSyncAfter: nextAttemptAfter(failureCount),
+        })
         .then(
           () => true,
           () => false,
@@ -213,7 +265,10 @@ export class AccountSyncService {
    * path shows up with its UIDVALIDITY was renamed (servers keep UIDVALIDITY across RENAME), so
    * its messages stay; other vanished folders are deleted with their messages. INBOX goes first.
    */
-  private async reconcileFolders(accountId: string, listing: ListResponse[]): Promise<{ folder: MailFolder; entry: ListResponse }[]> {
+  private async reconcileFolders(
+    accountId: string,
+    listing: ListResponse[],
+  ): Promise<{ folder: MailFolder; entry: ListResponse }[]> {
     const stored = await this.folders.listForAccount(accountId);
     const byPath = new Map(stored.map((folder) => [folder.path, folder]));
     const listedPaths = new Set(listing.map((entry) => entry.path));
@@ -241,6 +296,10 @@ export class AccountSyncService {
       result.push({ folder, entry });
     }
     await this.folders.delete(gone.map((folder) => folder.id));
-    return result.sort((a, b) => Number(b.folder.role === 'inbox') - Number(a.folder.role === 'inbox') || a.folder.path.localeCompare(b.folder.path));
+    return result.sort(
+      (a, b) =>
+        Number(b.folder.role === 'inbox') - Number(a.folder.role === 'inbox') ||
+        a.folder.path.localeCompare(b.folder.path),
+    );
   }
 }

@@ -75,7 +75,8 @@ export class FolderSyncService {
 
   /** Same UIDNEXT, HIGHESTMODSEQ and count as stored: nothing was added, changed or removed (RFC 7162 section 3.1.2.1). */
   isUnchanged(folder: MailFolder, status: StatusObject | undefined, capabilities: ServerCapabilities): boolean {
-    if (!status || !capabilities.condstore || folder.uidValidity === null || folder.highestModseq === null) return false;
+    if (!status || !capabilities.condstore || folder.uidValidity === null || folder.highestModseq === null)
+      return false;
     return (
       status.uidValidity?.toString() === folder.uidValidity &&
       status.uidNext?.toString() === folder.uidNext &&
@@ -92,8 +93,11 @@ export class FolderSyncService {
     }
     const client = session.client;
     const timeoutMs = this.config.mail.imapTimeoutMs;
-    const lock = await withTimeout('mailbox lock', timeoutMs, client.getMailboxLock(folder.path, { readOnly: true, acquireTimeout: timeoutMs }), () =>
-      client.close(),
+    const lock = await withTimeout(
+      'mailbox lock',
+      timeoutMs,
+      client.getMailboxLock(folder.path, { readOnly: true, acquireTimeout: timeoutMs }),
+      () => client.close(),
     );
     const vanished = new Set<number>();
     const onExpunge = (event: ExpungeEvent): void => {
@@ -126,7 +130,10 @@ export class FolderSyncService {
         if (condstore && storedModseq !== null && !request.full) {
           stats.updated += await this.fetchFlagChanges(request, position, lastUid, BigInt(storedModseq));
           if (request.capabilities.qresync) {
-            stats.removed += await this.messages.removeUids(position, [...vanished].filter((uid) => uid <= lastUid));
+            stats.removed += await this.messages.removeUids(
+              position,
+              [...vanished].filter((uid) => uid <= lastUid),
+            );
             removalsKnown = true;
           }
         } else {
@@ -144,7 +151,8 @@ export class FolderSyncService {
       if (!removalsKnown) {
         const stored = await this.messages.countInFolder(position);
         // Every server UID up to the last fetched one is stored now, so equal counts mean equal sets.
-        if (stored > (client.mailbox ? client.mailbox.exists : startExists)) stats.removed += await this.diffUids(request, position);
+        if (stored > (client.mailbox ? client.mailbox.exists : startExists))
+          stats.removed += await this.diffUids(request, position);
       }
 
       await this.folders.markSynced(folder.id, {
@@ -162,7 +170,12 @@ export class FolderSyncService {
   }
 
   /** CONDSTORE (RFC 7162 section 3.1.4): only messages whose modseq moved; with QRESYNC also VANISHED UIDs. */
-  private async fetchFlagChanges(request: FolderSyncRequest, position: FolderPosition, lastUid: number, since: bigint): Promise<number> {
+  private async fetchFlagChanges(
+    request: FolderSyncRequest,
+    position: FolderPosition,
+    lastUid: number,
+    since: bigint,
+  ): Promise<number> {
     const client = request.session.client;
     const changes = await withTimeout(
       'flag fetch',
@@ -174,7 +187,11 @@ export class FolderSyncService {
     for (const part of chunk(changes, DIFF_CHUNK)) {
       updated += await this.messages.updateFlags(
         position,
-        part.map((meta): FlagChange => ({ uid: meta.uid, flags: flagsOf(meta), modseq: meta.modseq?.toString() ?? null })),
+        part.map((meta): FlagChange => ({
+          uid: meta.uid,
+          flags: flagsOf(meta),
+          modseq: meta.modseq?.toString() ?? null,
+        })),
       );
     }
     return updated;
@@ -184,7 +201,11 @@ export class FolderSyncService {
    * Without usable modseqs: walks the stored UIDs in chunks and asks the server for the flags of
    * the same UID range. What the server no longer returns was expunged; differing flags changed.
    */
-  private async compareFlagsAndUids(request: FolderSyncRequest, position: FolderPosition, lastUid: number): Promise<{ updated: number; removed: number }> {
+  private async compareFlagsAndUids(
+    request: FolderSyncRequest,
+    position: FolderPosition,
+    lastUid: number,
+  ): Promise<{ updated: number; removed: number }> {
     const client = request.session.client;
     let after = 0;
     let updated = 0;
@@ -234,7 +255,10 @@ export class FolderSyncService {
         () => client.close(),
       );
       const present = new Set(found || []);
-      removed += await this.messages.removeUids(position, stored.filter((uid) => !present.has(uid)));
+      removed += await this.messages.removeUids(
+        position,
+        stored.filter((uid) => !present.has(uid)),
+      );
       if (stored.length < DIFF_CHUNK) break;
     }
     return removed;
@@ -246,10 +270,19 @@ export class FolderSyncService {
    * group is one transaction with the folder's progress, committed in UID order (BatchSequence),
    * so a killed run resumes after the last committed group.
    */
-  private async fetchNewMessages(request: FolderSyncRequest, position: FolderPosition, lastUid: number): Promise<{ added: number; updated: number }> {
+  private async fetchNewMessages(
+    request: FolderSyncRequest,
+    position: FolderPosition,
+    lastUid: number,
+  ): Promise<{ added: number; updated: number }> {
     const client = request.session.client;
     const timeoutMs = this.config.mail.imapTimeoutMs;
-    const found = await withTimeout('uid search', timeoutMs, client.search({ uid: `${lastUid + 1}:*` }, { uid: true }), () => client.close());
+    const found = await withTimeout(
+      'uid search',
+      timeoutMs,
+      client.search({ uid: `${lastUid + 1}:*` }, { uid: true }),
+      () => client.close(),
+    );
     // "n:*" always matches the newest message, even when its UID is below n (RFC 3501 section 6.4.8).
     const uids = (found || []).filter((uid) => uid > lastUid).sort((a, b) => a - b);
     const totals = { added: 0, updated: 0 };
@@ -269,18 +302,37 @@ export class FolderSyncService {
             // the source; they are fetched only for the few messages it cannot parse.
             request.parse
               ? { uid: true, flags: true, internalDate: true, size: true }
-              : { uid: true, flags: true, internalDate: true, size: true, envelope: true, bodyStructure: true, headers: true },
+              : {
+                  uid: true,
+                  flags: true,
+                  internalDate: true,
+                  size: true,
+                  envelope: true,
+                  bodyStructure: true,
+                  headers: true,
+                },
             { uid: true },
           ),
           () => client.close(),
         );
         metas.sort((a, b) => a.uid - b.uid);
-        for (const group of groupBySize(metas, (meta) => (meta.size ?? 0) <= MAX_INLINE_SOURCE ? meta.size ?? 0 : 0, WRITE_BATCH_BYTES, WRITE_BATCH_COUNT)) {
+        for (const group of groupBySize(
+          metas,
+          (meta) => ((meta.size ?? 0) <= MAX_INLINE_SOURCE ? (meta.size ?? 0) : 0),
+          WRITE_BATCH_BYTES,
+          WRITE_BATCH_COUNT,
+        )) {
           this.throwIfAborted(request.signal);
           const fetched = await this.fetchGroup(request, group);
           let handedOver: () => void = () => undefined;
           const handOver = new Promise<void>((resolve) => (handedOver = resolve));
-          const write = this.parseAndWrite(request, position, fetched, { sequence, after: previousHandedOver, handedOver }, totals);
+          const write = this.parseAndWrite(
+            request,
+            position,
+            fetched,
+            { sequence, after: previousHandedOver, handedOver },
+            totals,
+          );
           // Rejections are observed by the awaits below.
           write.catch(() => undefined);
           previousHandedOver = handOver;
@@ -364,7 +416,9 @@ export class FolderSyncService {
         return { meta, source, outcome: source ? await this.parser.parse(source) : null };
       }),
     );
-    const needEnvelope = outcomes.filter(({ meta, outcome }) => !meta.envelope && !outcome?.ok).map(({ meta }) => meta.uid);
+    const needEnvelope = outcomes
+      .filter(({ meta, outcome }) => !meta.envelope && !outcome?.ok)
+      .map(({ meta }) => meta.uid);
     const envelopes = new Map<number, FetchMessageObject>();
     if (needEnvelope.length > 0) {
       // Every fetch before this one has completed (fetchAll), so the connection is free for it.
@@ -379,7 +433,9 @@ export class FolderSyncService {
     }
     const rows: SyncedMessage[] = outcomes.map(({ meta, source, outcome }) => {
       const extra = envelopes.get(meta.uid);
-      const merged: FetchMessageObject = extra ? { ...meta, envelope: extra.envelope, bodyStructure: extra.bodyStructure } : meta;
+      const merged: FetchMessageObject = extra
+        ? { ...meta, envelope: extra.envelope, bodyStructure: extra.bodyStructure }
+        : meta;
       return toSyncedMessage(merged, source, outcome, group.headers.get(meta.uid) ?? null);
     });
     // Groups reach the sequence in UID order, whichever finished parsing first.

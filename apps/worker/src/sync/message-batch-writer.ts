@@ -43,7 +43,12 @@ export class MessageBatchWriter {
    * the batch before it committed, rolling back if that one failed. The folder's progress moves in
    * the same transaction, so what is committed is always a prefix of the batches in call order.
    */
-  async write(position: FolderPosition, messages: SyncedMessage[], lastUid: number, sequence = new BatchSequence()): Promise<BatchWriteResult> {
+  async write(
+    position: FolderPosition,
+    messages: SyncedMessage[],
+    lastUid: number,
+    sequence = new BatchSequence(),
+  ): Promise<BatchWriteResult> {
     const previousResolved = sequence.resolved;
     const previousCommitted = sequence.committed;
     let markResolved: () => void = () => undefined;
@@ -64,7 +69,10 @@ export class MessageBatchWriter {
         await previousCommitted;
       } catch (earlier: unknown) {
         // The cause tells callers why, e.g. that the database went away rather than the batch being bad.
-        throw new Error('an earlier batch of this sync failed; this one is rolled back to keep the folder progress exact', { cause: earlier });
+        throw new Error(
+          'an earlier batch of this sync failed; this one is rolled back to keep the folder progress exact',
+          { cause: earlier },
+        );
       }
       // Rows of earlier batches are visible only now that they are committed.
       await this.messages.mergeThreads(position.accountId, resolution.merges);

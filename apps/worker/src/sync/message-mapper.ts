@@ -36,7 +36,9 @@ function attachmentsOf(meta: FetchMessageObject, parsed: ParsedMessage | null): 
       inline: attachment.inline,
     }));
   }
-  const decodedSizes = new Map((parsed?.attachments ?? []).map((attachment) => [attachment.partId ?? '1', attachment.size]));
+  const decodedSizes = new Map(
+    (parsed?.attachments ?? []).map((attachment) => [attachment.partId ?? '1', attachment.size]),
+  );
   return attachmentsOfStructure(meta.bodyStructure).map((attachment) => ({
     partId: attachment.partId,
     filename: attachment.filename,
@@ -48,7 +50,10 @@ function attachmentsOf(meta: FetchMessageObject, parsed: ParsedMessage | null): 
 }
 
 /** The fields ENVELOPE and the header block give, for messages stored without (or despite failed) parsing. */
-function fromEnvelope(meta: FetchMessageObject, headerBlock: Buffer | null): Omit<SyncedMessage, 'parseState' | 'attachments' | 'hasAttachments'> {
+function fromEnvelope(
+  meta: FetchMessageObject,
+  headerBlock: Buffer | null,
+): Omit<SyncedMessage, 'parseState' | 'attachments' | 'hasAttachments'> {
   const envelope = meta.envelope;
   const headers = headerBlock ? parseHeaderBlock(headerBlock) : null;
   const thread = headers ? threadHeaders(headers) : { inReplyTo: envelope?.inReplyTo ?? null, references: [] };

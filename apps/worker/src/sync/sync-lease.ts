@@ -52,7 +52,8 @@ export class SyncLease {
         .catch((error: unknown) => {
           this.logger.warn({ err: error, accountId }, 'Could not renew the sync lease');
           // Past its TTL the lease may belong to someone else already.
-          if (Date.now() - renewedAt > ttlMs) controller.abort(new Error('sync lease expired while Redis was unreachable'));
+          if (Date.now() - renewedAt > ttlMs)
+            controller.abort(new Error('sync lease expired while Redis was unreachable'));
         });
     }, ttlMs / 3);
     timer.unref();

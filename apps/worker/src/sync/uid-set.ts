@@ -27,7 +27,12 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
  * Splits messages into groups whose sources together stay under `maxBytes` (one oversized message
  * forms a group alone) and that hold at most `maxCount` messages: what bounds the sync's memory.
  */
-export function groupBySize<T>(items: readonly T[], sizeOf: (item: T) => number, maxBytes: number, maxCount: number): T[][] {
+export function groupBySize<T>(
+  items: readonly T[],
+  sizeOf: (item: T) => number,
+  maxBytes: number,
+  maxCount: number,
+): T[][] {
   const groups: T[][] = [];
   let current: T[] = [];
   let bytes = 0;

@@ -54,7 +54,7 @@ const PEOPLE = [
   ['Eva Novák', 'eva.novak'],
   ['Fumiko Sato', 'fumiko'],
   ['Günther Weiß', 'guenther'],
-  ['Hannah O\'Brien', 'hannah.obrien'],
+  ["Hannah O'Brien", 'hannah.obrien'],
 ] as const;
 
 const WORDS = (
@@ -122,7 +122,8 @@ function rfc2822Date(date: Date): string {
   return date.toUTCString().replace('GMT', '+0000');
 }
 
-export type MessageKind = 'plain' | 'html' | 'alternative' | 'attachment' | 'related' | 'koi8' | 'rfc2231' | 'unparseable';
+export type MessageKind =
+  'plain' | 'html' | 'alternative' | 'attachment' | 'related' | 'koi8' | 'rfc2231' | 'unparseable';
 
 export interface CorpusOptions {
   count: number;
@@ -197,7 +198,9 @@ export function generateCorpus(options: CorpusOptions): GeneratedMessage[] {
 
     const marker = `marker-${options.tag}-${index}`;
     const text = `${paragraphs(random, 400 + random.int(2500)).join('\n\n')}\n\n${marker}`;
-    const html = `<html><body>${paragraphs(random, 1500 + random.int(8000)).map((p) => `<p>${p}</p>`).join('\n')}<p>${marker}</p></body></html>`;
+    const html = `<html><body>${paragraphs(random, 1500 + random.int(8000))
+      .map((p) => `<p>${p}</p>`)
+      .join('\n')}<p>${marker}</p></body></html>`;
     const attachments: ExpectedMessage['attachments'] = [];
     let body: string[];
     let textIncludes: string | null = marker;
@@ -210,12 +213,22 @@ export function generateCorpus(options: CorpusOptions): GeneratedMessage[] {
         break;
       case 'koi8': {
         const koi = 'Привет, это тело письма в KOI8-R.';
-        body = ['Content-Type: text/plain; charset=koi8-r', 'Content-Transfer-Encoding: base64', '', base64Lines(Buffer.from('8NLJ18XULCDc1M8g1MXMzyDQydPYzcEg1yBLT0k4LVIu', 'base64'))];
+        body = [
+          'Content-Type: text/plain; charset=koi8-r',
+          'Content-Transfer-Encoding: base64',
+          '',
+          base64Lines(Buffer.from('8NLJ18XULCDc1M8g1MXMzyDQydPYzcEg1yBLT0k4LVIu', 'base64')),
+        ];
         textIncludes = koi;
         break;
       }
       case 'html':
-        body = ['Content-Type: text/html; charset=utf-8', 'Content-Transfer-Encoding: base64', '', base64Lines(Buffer.from(html))];
+        body = [
+          'Content-Type: text/html; charset=utf-8',
+          'Content-Transfer-Encoding: base64',
+          '',
+          base64Lines(Buffer.from(html)),
+        ];
         htmlIncludes = marker;
         break;
       case 'alternative':
@@ -238,7 +251,10 @@ export function generateCorpus(options: CorpusOptions): GeneratedMessage[] {
         break;
       case 'attachment':
       case 'rfc2231': {
-        const size = index % 14 === 3 ? Math.min(maxAttachment, 1024 * 1024 + random.int(maxAttachment)) : 2_000 + random.int(typicalAttachment);
+        const size =
+          index % 14 === 3
+            ? Math.min(maxAttachment, 1024 * 1024 + random.int(maxAttachment))
+            : 2_000 + random.int(typicalAttachment);
         const data = bytes(random, size);
         const filename = kind === 'rfc2231' ? `Übersicht €-Bericht ${index}.pdf` : `report-${index}.pdf`;
         const disposition =

@@ -1,6 +1,14 @@
 import { AppConfig, ConfigModule } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
-import { AccountRepository, dataSourceOptions, FolderRepository, MessageRepository, SyncRunRepository, TenantRepository, ThreadLookupRepository } from '@app/database';
+import {
+  AccountRepository,
+  dataSourceOptions,
+  FolderRepository,
+  MessageRepository,
+  SyncRunRepository,
+  TenantRepository,
+  ThreadLookupRepository,
+} from '@app/database';
 import type { MailAccount } from '@app/database';
 import { MailModule } from '@app/mail';
 import { MetricsModule } from '@app/observability';
@@ -21,7 +29,14 @@ import type { AccountSyncOutcome } from '../../src/sync/account-sync.service.js'
 import { PARSE_PROVIDERS } from '../../src/parse/index.js';
 import { SYNC_PROVIDERS } from '../../src/sync/index.js';
 
-const REPOSITORIES = [AccountRepository, TenantRepository, FolderRepository, MessageRepository, SyncRunRepository, ThreadLookupRepository];
+const REPOSITORIES = [
+  AccountRepository,
+  TenantRepository,
+  FolderRepository,
+  MessageRepository,
+  SyncRunRepository,
+  ThreadLookupRepository,
+];
 
 /**
  * DatabaseModule without the migrations glob: TypeORM loads those files with a dynamic import()
@@ -88,7 +103,14 @@ export interface StoredMessage {
   headers: Record<string, string | string[]> | null;
   parseState: string;
   updatedAt: Date;
-  attachments: { partId: string; filename: string | null; contentType: string; size: number; contentId: string | null; inline: boolean }[];
+  attachments: {
+    partId: string;
+    filename: string | null;
+    contentType: string;
+    size: number;
+    contentId: string | null;
+    inline: boolean;
+  }[];
 }
 
 export interface ServerMessage {
@@ -109,7 +131,10 @@ export class SyncHarness {
 
   static async start(overrides: Record<string, string> = {}, applicationName?: string): Promise<SyncHarness> {
     const config = testConfig(overrides);
-    const app = await NestFactory.createApplicationContext(SyncEngineTestModule.forRoot(config, applicationName), { logger: false, abortOnError: false });
+    const app = await NestFactory.createApplicationContext(SyncEngineTestModule.forRoot(config, applicationName), {
+      logger: false,
+      abortOnError: false,
+    });
     return new SyncHarness(app, config);
   }
 
@@ -121,7 +146,13 @@ export class SyncHarness {
     return this.app.get(TenantContext).run(tenantId, work);
   }
 
-  async createAccount(tenantId: string, email: string, password: string, port: number, host = '127.0.0.1'): Promise<MailAccount> {
+  async createAccount(
+    tenantId: string,
+    email: string,
+    password: string,
+    port: number,
+    host = '127.0.0.1',
+  ): Promise<MailAccount> {
     const cipher = this.app.get(CredentialCipher);
     return this.asTenant(tenantId, () =>
       this.app.get(AccountRepository).create({
@@ -141,8 +172,14 @@ export class SyncHarness {
     );
   }
 
-  async sync(tenantId: string, accountId: string, extra: Partial<SyncAccountPayload> = {}): Promise<AccountSyncOutcome> {
-    return this.asTenant(tenantId, () => this.app.get(AccountSyncService).run({ tenantId, accountId, trigger: 'manual', ...extra }, null));
+  async sync(
+    tenantId: string,
+    accountId: string,
+    extra: Partial<SyncAccountPayload> = {},
+  ): Promise<AccountSyncOutcome> {
+    return this.asTenant(tenantId, () =>
+      this.app.get(AccountSyncService).run({ tenantId, accountId, trigger: 'manual', ...extra }, null),
+    );
   }
 
   async query<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
@@ -201,7 +238,15 @@ export class SyncHarness {
 
 /** A direct IMAP session for arranging and inspecting a mailbox in tests. */
 export async function imapAs(port: number, user: string, password: string): Promise<ImapFlow> {
-  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user, pass: password }, logger: false, disableAutoIdle: true });
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user, pass: password },
+    logger: false,
+    disableAutoIdle: true,
+  });
   client.on('error', () => undefined);
   await client.connect();
   return client;
@@ -217,7 +262,11 @@ export async function serverMessages(port: number, user: string, password: strin
       const lock = await client.getMailboxLock(folder.path, { readOnly: true });
       try {
         if (client.mailbox && client.mailbox.exists === 0) continue;
-        for (const message of await client.fetchAll('1:*', { uid: true, flags: true, size: true, internalDate: true, envelope: true }, { uid: true })) {
+        for (const message of await client.fetchAll(
+          '1:*',
+          { uid: true, flags: true, size: true, internalDate: true, envelope: true },
+          { uid: true },
+        )) {
           result.push({
             folder: folder.path,
             uid: message.uid,

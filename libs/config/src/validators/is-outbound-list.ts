@@ -12,7 +12,8 @@ export function IsOutboundList(list: 'hosts' | 'ports', options: ValidationOptio
       propertyName: String(propertyName),
       options,
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && (list === 'hosts' ? parseAllowedHosts(value) : parsePortList(value)) !== null,
+        validate: (value: unknown) =>
+          typeof value === 'string' && (list === 'hosts' ? parseAllowedHosts(value) : parsePortList(value)) !== null,
       },
     });
   };

@@ -35,7 +35,9 @@ async function migrate(): Promise<void> {
   await dataSource.initialize();
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
-    process.stdout.write(`Applied ${applied.length} migration(s)${applied.length ? `: ${applied.map((m) => m.name).join(', ')}` : ''}\n`);
+    process.stdout.write(
+      `Applied ${applied.length} migration(s)${applied.length ? `: ${applied.map((m) => m.name).join(', ')}` : ''}\n`,
+    );
   } finally {
     await dataSource.destroy();
   }

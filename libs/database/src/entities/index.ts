@@ -20,4 +20,15 @@ export * from './send-record.entity.js';
 export * from './sync-run.entity.js';
 export * from './tenant.entity.js';
 
-export const ENTITIES = [Tenant, MailAccount, MailFolder, MailMessage, MailMessageReference, MailAttachment, MailMessageAction, Draft, SendRecord, SyncRun];
+export const ENTITIES = [
+  Tenant,
+  MailAccount,
+  MailFolder,
+  MailMessage,
+  MailMessageReference,
+  MailAttachment,
+  MailMessageAction,
+  Draft,
+  SendRecord,
+  SyncRun,
+];

@@ -1,7 +1,13 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
-import { AccountIdColumn, CreatedAtColumn, SyncBackoffColumn, TenantIdColumn, UpdatedAtColumn } from './shared-columns.js';
+import {
+  AccountIdColumn,
+  CreatedAtColumn,
+  SyncBackoffColumn,
+  TenantIdColumn,
+  UpdatedAtColumn,
+} from './shared-columns.js';
 import type { SyncBackoff } from './shared-columns.js';
 
 export const SPECIAL_USE_ROLES = ['inbox', 'drafts', 'sent', 'trash', 'junk', 'archive', 'all', 'flagged'] as const;

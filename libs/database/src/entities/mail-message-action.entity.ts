@@ -10,10 +10,7 @@ export const MESSAGE_ACTION_STATES = ['pending', 'applied', 'failed'] as const;
 export type MessageActionState = (typeof MESSAGE_ACTION_STATES)[number];
 
 /** What the action asks of the server. A delete either moves to Trash (`toFolderId`) or expunges. */
-export type MessageActionChange =
-  | { add: string[]; remove: string[] }
-  | { toFolderId: string }
-  | { expunge: true };
+export type MessageActionChange = { add: string[]; remove: string[] } | { toFolderId: string } | { expunge: true };
 
 /**
  * Where the message sat on the server when the action was requested, which is where the worker

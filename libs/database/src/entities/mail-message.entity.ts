@@ -166,13 +166,40 @@ export class MailMessage {
   })
   searchVector?: string;
 
-  @Column({ name: 'from_search', type: 'text', select: false, insert: false, update: false, nullable: true, generatedType: 'STORED', asExpression: ADDRESS_SEARCH_EXPRESSIONS.from })
+  @Column({
+    name: 'from_search',
+    type: 'text',
+    select: false,
+    insert: false,
+    update: false,
+    nullable: true,
+    generatedType: 'STORED',
+    asExpression: ADDRESS_SEARCH_EXPRESSIONS.from,
+  })
   fromSearch?: string;
 
-  @Column({ name: 'to_search', type: 'text', select: false, insert: false, update: false, nullable: true, generatedType: 'STORED', asExpression: ADDRESS_SEARCH_EXPRESSIONS.to })
+  @Column({
+    name: 'to_search',
+    type: 'text',
+    select: false,
+    insert: false,
+    update: false,
+    nullable: true,
+    generatedType: 'STORED',
+    asExpression: ADDRESS_SEARCH_EXPRESSIONS.to,
+  })
   toSearch?: string;
 
-  @Column({ name: 'cc_search', type: 'text', select: false, insert: false, update: false, nullable: true, generatedType: 'STORED', asExpression: ADDRESS_SEARCH_EXPRESSIONS.cc })
+  @Column({
+    name: 'cc_search',
+    type: 'text',
+    select: false,
+    insert: false,
+    update: false,
+    nullable: true,
+    generatedType: 'STORED',
+    asExpression: ADDRESS_SEARCH_EXPRESSIONS.cc,
+  })
   ccSearch?: string;
 
   @CreatedAtColumn()

@@ -117,8 +117,12 @@ export class InitialSchema1795818785970 implements MigrationInterface {
     );
     await queryRunner.query(`CREATE INDEX "idx_mail_messages_tenant" ON "mail_messages" ("tenant_id")`);
     await queryRunner.query(`CREATE INDEX "idx_mail_messages_account" ON "mail_messages" ("account_id")`);
-    await queryRunner.query(`CREATE INDEX "idx_mail_messages_account_thread" ON "mail_messages" ("account_id", "thread_id")`);
-    await queryRunner.query(`CREATE INDEX "idx_mail_messages_account_message_id" ON "mail_messages" ("account_id", "message_id")`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_mail_messages_account_thread" ON "mail_messages" ("account_id", "thread_id")`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "idx_mail_messages_account_message_id" ON "mail_messages" ("account_id", "message_id")`,
+    );
     // Newest first, with id as the tie-breaker of keyset pagination.
     await queryRunner.query(
       `CREATE INDEX "idx_mail_messages_folder_received" ON "mail_messages" ("folder_id", "received_at" DESC, "id" DESC)`,
@@ -190,8 +194,12 @@ export class InitialSchema1795818785970 implements MigrationInterface {
         CONSTRAINT "PK_0a03db3e2f04f9f33e6daa597ff" PRIMARY KEY ("id"),
         CONSTRAINT "fk_outbound_messages_account" FOREIGN KEY ("account_id") REFERENCES "mail_accounts"("id") ON DELETE CASCADE
       )`);
-    await queryRunner.query(`CREATE INDEX "idx_outbound_messages_tenant_account" ON "outbound_messages" ("tenant_id", "account_id")`);
-    await queryRunner.query(`CREATE INDEX "idx_outbound_messages_state" ON "outbound_messages" ("state", "updated_at")`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_outbound_messages_tenant_account" ON "outbound_messages" ("tenant_id", "account_id")`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "idx_outbound_messages_state" ON "outbound_messages" ("state", "updated_at")`,
+    );
 
     await queryRunner.query(`
       CREATE TABLE "sync_runs" (
@@ -210,12 +218,24 @@ export class InitialSchema1795818785970 implements MigrationInterface {
         CONSTRAINT "PK_adf13fff41a683b3b991fb90b11" PRIMARY KEY ("id"),
         CONSTRAINT "fk_sync_runs_account" FOREIGN KEY ("account_id") REFERENCES "mail_accounts"("id") ON DELETE CASCADE
       )`);
-    await queryRunner.query(`CREATE INDEX "idx_sync_runs_account_created" ON "sync_runs" ("tenant_id", "account_id", "created_at")`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_sync_runs_account_created" ON "sync_runs" ("tenant_id", "account_id", "created_at")`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`DELETE FROM "typeorm_metadata" WHERE "type" = 'GENERATED_COLUMN' AND "table" = 'mail_messages'`);
-    for (const table of ['sync_runs', 'outbound_messages', 'drafts', 'mail_attachments', 'mail_messages', 'mail_folders', 'mail_accounts']) {
+    await queryRunner.query(
+      `DELETE FROM "typeorm_metadata" WHERE "type" = 'GENERATED_COLUMN' AND "table" = 'mail_messages'`,
+    );
+    for (const table of [
+      'sync_runs',
+      'outbound_messages',
+      'drafts',
+      'mail_attachments',
+      'mail_messages',
+      'mail_folders',
+      'mail_accounts',
+    ]) {
       await queryRunner.query(`DROP TABLE "${table}"`);
     }
   }

@@ -27,7 +27,9 @@ export class TenantIsolation1795820000000 implements MigrationInterface {
         "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
         CONSTRAINT "PK_tenants" PRIMARY KEY ("id")
       )`);
-    await queryRunner.query(`INSERT INTO "tenants" ("id") SELECT DISTINCT "tenant_id" FROM "mail_accounts" ON CONFLICT DO NOTHING`);
+    await queryRunner.query(
+      `INSERT INTO "tenants" ("id") SELECT DISTINCT "tenant_id" FROM "mail_accounts" ON CONFLICT DO NOTHING`,
+    );
 
     for (const table of TENANT_OWNED_TABLES) {
       await queryRunner.query(`ALTER TABLE "${table}" ENABLE ROW LEVEL SECURITY`);

@@ -104,7 +104,9 @@ export class MessageReadSearch1795840000000 implements MigrationInterface {
   }
 
   private async setLeakproof(queryRunner: QueryRunner, leakproof: boolean): Promise<void> {
-    const statements = LEAKPROOF_FUNCTIONS.map((fn) => `ALTER FUNCTION ${fn} ${leakproof ? '' : 'NOT '}LEAKPROOF;`).join(' ');
+    const statements = LEAKPROOF_FUNCTIONS.map(
+      (fn) => `ALTER FUNCTION ${fn} ${leakproof ? '' : 'NOT '}LEAKPROOF;`,
+    ).join(' ');
     await queryRunner.query(`
       DO $$
       BEGIN

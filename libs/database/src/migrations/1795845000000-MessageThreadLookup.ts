@@ -10,7 +10,9 @@ export class MessageThreadLookup1795845000000 implements MigrationInterface {
   name = 'MessageThreadLookup1795845000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE INDEX "idx_mail_messages_account_in_reply_to" ON "mail_messages" ("account_id", "in_reply_to")`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_mail_messages_account_in_reply_to" ON "mail_messages" ("account_id", "in_reply_to")`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

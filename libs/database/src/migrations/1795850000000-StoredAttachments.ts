@@ -23,7 +23,9 @@ export class StoredAttachments1795850000000 implements MigrationInterface {
         CONSTRAINT "PK_stored_attachments" PRIMARY KEY ("id"),
         CONSTRAINT "fk_stored_attachments_account" FOREIGN KEY ("account_id") REFERENCES "mail_accounts"("id") ON DELETE CASCADE
       )`);
-    await queryRunner.query(`CREATE INDEX "idx_stored_attachments_tenant_account" ON "stored_attachments" ("tenant_id", "account_id")`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_stored_attachments_tenant_account" ON "stored_attachments" ("tenant_id", "account_id")`,
+    );
     await queryRunner.query(`ALTER TABLE "stored_attachments" ENABLE ROW LEVEL SECURITY`);
     await queryRunner.query(`ALTER TABLE "stored_attachments" FORCE ROW LEVEL SECURITY`);
     await queryRunner.query(`

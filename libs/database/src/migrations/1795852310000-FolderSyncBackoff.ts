@@ -15,6 +15,8 @@ export class FolderSyncBackoff1795852310000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`ALTER TABLE "mail_folders" DROP COLUMN "next_sync_after", DROP COLUMN "last_error_at", DROP COLUMN "failure_count"`);
+    await queryRunner.query(
+      `ALTER TABLE "mail_folders" DROP COLUMN "next_sync_after", DROP COLUMN "last_error_at", DROP COLUMN "failure_count"`,
+    );
   }
 }

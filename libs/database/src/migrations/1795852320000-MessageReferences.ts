@@ -18,7 +18,9 @@ export class MessageReferences1795852320000 implements MigrationInterface {
         CONSTRAINT "PK_mail_message_references" PRIMARY KEY ("message_id", "referenced_id"),
         CONSTRAINT "fk_mail_message_references_message" FOREIGN KEY ("message_id") REFERENCES "mail_messages"("id") ON DELETE CASCADE
       )`);
-    await queryRunner.query(`CREATE INDEX "idx_mail_message_references_lookup" ON "mail_message_references" ("account_id", "referenced_id")`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_mail_message_references_lookup" ON "mail_message_references" ("account_id", "referenced_id")`,
+    );
     await queryRunner.query(`
       INSERT INTO "mail_message_references" ("message_id", "referenced_id", "tenant_id", "account_id")
       SELECT DISTINCT m."id", r.id, m."tenant_id", m."account_id"

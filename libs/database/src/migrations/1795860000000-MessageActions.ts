@@ -29,7 +29,9 @@ export class MessageActions1795860000000 implements MigrationInterface {
         CONSTRAINT "fk_mail_message_actions_account" FOREIGN KEY ("account_id") REFERENCES "mail_accounts"("id") ON DELETE CASCADE
       )`);
     await queryRunner.query(`CREATE INDEX "idx_mail_message_actions_tenant" ON "mail_message_actions" ("tenant_id")`);
-    await queryRunner.query(`CREATE INDEX "idx_mail_message_actions_message" ON "mail_message_actions" ("message_id", "created_at")`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_mail_message_actions_message" ON "mail_message_actions" ("message_id", "created_at")`,
+    );
     await queryRunner.query(`ALTER TABLE "mail_message_actions" ENABLE ROW LEVEL SECURITY`);
     await queryRunner.query(`ALTER TABLE "mail_message_actions" FORCE ROW LEVEL SECURITY`);
     await queryRunner.query(`

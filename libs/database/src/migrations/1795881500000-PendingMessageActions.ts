@@ -9,7 +9,9 @@ export class PendingMessageActions1795881500000 implements MigrationInterface {
   name = 'PendingMessageActions1795881500000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE INDEX "idx_mail_message_actions_pending" ON "mail_message_actions" ("tenant_id", "created_at") WHERE "state" = 'pending'`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_mail_message_actions_pending" ON "mail_message_actions" ("tenant_id", "created_at") WHERE "state" = 'pending'`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -15,6 +15,8 @@ export class DropOutboundStateIndex1795890000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE INDEX "idx_outbound_messages_state" ON "outbound_messages" ("state", "updated_at")`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_outbound_messages_state" ON "outbound_messages" ("state", "updated_at")`,
+    );
   }
 }

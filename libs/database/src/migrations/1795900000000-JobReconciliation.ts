@@ -16,7 +16,9 @@ export class JobReconciliation1795900000000 implements MigrationInterface {
   name = 'JobReconciliation1795900000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`ALTER TABLE "outbound_messages" ADD "claimed_until" TIMESTAMP WITH TIME ZONE, ADD "next_attempt_at" TIMESTAMP WITH TIME ZONE`);
+    await queryRunner.query(
+      `ALTER TABLE "outbound_messages" ADD "claimed_until" TIMESTAMP WITH TIME ZONE, ADD "next_attempt_at" TIMESTAMP WITH TIME ZONE`,
+    );
     await queryRunner.query(`ALTER TABLE "drafts" ADD "mirrored_version" integer`);
     await queryRunner.query(`UPDATE "drafts" SET "mirrored_version" = "version"`);
     await queryRunner.query(`
@@ -41,6 +43,8 @@ export class JobReconciliation1795900000000 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE "draft_removals"`);
     await queryRunner.query(`ALTER TABLE "drafts" DROP COLUMN "mirrored_version"`);
-    await queryRunner.query(`ALTER TABLE "outbound_messages" DROP COLUMN "next_attempt_at", DROP COLUMN "claimed_until"`);
+    await queryRunner.query(
+      `ALTER TABLE "outbound_messages" DROP COLUMN "next_attempt_at", DROP COLUMN "claimed_until"`,
+    );
   }
 }

@@ -32,5 +32,7 @@ export class SendRecords1795910000000 implements MigrationInterface {
 }
 
 function renameStatement(kind: 'CONSTRAINT' | 'INDEX', from: string, to: string): string {
-  return kind === 'INDEX' ? `ALTER INDEX "${from}" RENAME TO "${to}"` : `ALTER TABLE "send_records" RENAME CONSTRAINT "${from}" TO "${to}"`;
+  return kind === 'INDEX'
+    ? `ALTER INDEX "${from}" RENAME TO "${to}"`
+    : `ALTER TABLE "send_records" RENAME CONSTRAINT "${from}" TO "${to}"`;
 }

@@ -13,7 +13,17 @@ import { TenantRepository } from './tenant.repository.js';
 
 export type NewMailAccount = Omit<
   MailAccount,
-  'id' | 'tenantId' | 'createdAt' | 'updatedAt' | 'syncState' | 'lastSyncedAt' | 'lastError' | 'lastErrorAt' | 'failureCount' | 'nextSyncAfter' | 'active'
+  | 'id'
+  | 'tenantId'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'syncState'
+  | 'lastSyncedAt'
+  | 'lastError'
+  | 'lastErrorAt'
+  | 'failureCount'
+  | 'nextSyncAfter'
+  | 'active'
 >;
 
 export type MailAccountChanges = Partial<Omit<MailAccount, 'id' | 'tenantId' | 'createdAt' | 'updatedAt'>>;
@@ -63,7 +73,8 @@ export class AccountRepository {
       const last = items.at(-1);
       return {
         items,
-        nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
+        nextCursor:
+          rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
       };
     });
   }
@@ -159,6 +170,9 @@ export class AccountRepository {
 }
 
 function translateUniqueViolation(error: unknown, email: string): unknown {
-  const code = typeof error === 'object' && error !== null && 'driverError' in error ? (error.driverError as { code?: string }).code : undefined;
+  const code =
+    typeof error === 'object' && error !== null && 'driverError' in error
+      ? (error.driverError as { code?: string }).code
+      : undefined;
   return code === UNIQUE_VIOLATION ? new DuplicateAccountError(email) : error;
 }

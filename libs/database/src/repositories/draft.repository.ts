@@ -6,9 +6,13 @@ import { Draft } from '../entities/draft.entity.js';
 import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import type { Page } from './keyset-cursor.js';
 
-export type DraftContent = Pick<Draft, 'to' | 'cc' | 'bcc' | 'subject' | 'textBody' | 'htmlBody' | 'inReplyTo' | 'references' | 'attachments'>;
+export type DraftContent = Pick<
+  Draft,
+  'to' | 'cc' | 'bcc' | 'subject' | 'textBody' | 'htmlBody' | 'inReplyTo' | 'references' | 'attachments'
+>;
 
-export type DraftUpdateResult = { state: 'updated'; draft: Draft } | { state: 'not-found' } | { state: 'stale'; currentVersion: number };
+export type DraftUpdateResult =
+  { state: 'updated'; draft: Draft } | { state: 'not-found' } | { state: 'stale'; currentVersion: number };
 
 /** A draft whose IMAP copy is behind its version, or a removed draft whose copy may still be on the server. */
 export interface DraftAwaitingMirror {
@@ -30,7 +34,10 @@ export class DraftRepository {
 
   async create(accountId: string, content: DraftContent): Promise<Draft> {
     return this.scope.transaction(async (manager, tenantId) => {
-      const saved = await manager.save(Draft, manager.create(Draft, { ...content, accountId, tenantId, imapUid: null, imapUidValidity: null }));
+      const saved = await manager.save(
+        Draft,
+        manager.create(Draft, { ...content, accountId, tenantId, imapUid: null, imapUidValidity: null }),
+      );
       return manager.findOneByOrFail(Draft, { id: saved.id, tenantId });
     });
   }
@@ -42,7 +49,12 @@ export class DraftRepository {
   /** Locks the draft row until the surrounding transaction ends, so two sends of one draft serialise. */
   async findByIdForUpdate(id: string): Promise<Draft | null> {
     return this.scope.transaction((manager, tenantId) =>
-      manager.getRepository(Draft).createQueryBuilder('draft').setLock('pessimistic_write').where('draft.id = :id AND draft.tenantId = :tenantId', { id, tenantId }).getOne(),
+      manager
+        .getRepository(Draft)
+        .createQueryBuilder('draft')
+        .setLock('pessimistic_write')
+        .where('draft.id = :id AND draft.tenantId = :tenantId', { id, tenantId })
+        .getOne(),
     );
   }
 
@@ -60,14 +72,20 @@ export class DraftRepository {
       if (after) {
         query.andWhere(
           new Brackets((keyset) =>
-            keyset.where(`${CREATED_MS} > :at`, { at: after.at }).orWhere(`${CREATED_MS} = :at AND draft.id > :id`, { at: after.at, id: after.id }),
+            keyset
+              .where(`${CREATED_MS} > :at`, { at: after.at })
+              .orWhere(`${CREATED_MS} = :at AND draft.id > :id`, { at: after.at, id: after.id }),
           ),
         );
       }
       const rows = await query.getMany();
       const items = rows.slice(0, limit);
       const last = items.at(-1);
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null };
+      return {
+        items,
+        nextCursor:
+          rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
+      };
     });
   }
 
@@ -91,14 +109,20 @@ export class DraftRepository {
   /** Where the IMAP copy of the draft now lives; not an edit, so the version stays. */
   async setImapLocation(id: string, uid: number | null, uidValidity: string | null): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.query(`UPDATE "drafts" SET "imap_uid" = $3, "imap_uid_validity" = $4 WHERE "id" = $1 AND "tenant_id" = $2`, [id, tenantId, uid, uidValidity]),
+      manager.query(
+        `UPDATE "drafts" SET "imap_uid" = $3, "imap_uid_validity" = $4 WHERE "id" = $1 AND "tenant_id" = $2`,
+        [id, tenantId, uid, uidValidity],
+      ),
     );
   }
 
   /** The IMAP copy now shows `version` (or there is nothing to mirror to); a later edit is not covered. */
   async markMirrored(id: string, version: number): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.query(`UPDATE "drafts" SET "mirrored_version" = $3 WHERE "id" = $1 AND "tenant_id" = $2 AND "version" = $3`, [id, tenantId, version]),
+      manager.query(
+        `UPDATE "drafts" SET "mirrored_version" = $3 WHERE "id" = $1 AND "tenant_id" = $2 AND "version" = $3`,
+        [id, tenantId, version],
+      ),
     );
   }
 
@@ -123,18 +147,27 @@ export class DraftRepository {
 
   /** The removed draft's IMAP copies are gone. */
   async forgetRemoval(id: string): Promise<void> {
-    await this.scope.transaction((manager, tenantId) => manager.query(`DELETE FROM "draft_removals" WHERE "tenant_id" = $1 AND "draft_id" = $2`, [tenantId, id]));
+    await this.scope.transaction((manager, tenantId) =>
+      manager.query(`DELETE FROM "draft_removals" WHERE "tenant_id" = $1 AND "draft_id" = $2`, [tenantId, id]),
+    );
   }
 
   /** The current tenant's drafts whose IMAP copy is behind, and removed drafts whose copy may remain. */
   async findAwaitingMirror(): Promise<DraftAwaitingMirror[]> {
-    const rows = await this.scope.query<{ draft_id: string; account_id: string; version: number; removed: boolean }>((tenantId) => ({
-      sql: `SELECT "id" AS "draft_id", "account_id", "version", false AS "removed" FROM "drafts"
+    const rows = await this.scope.query<{ draft_id: string; account_id: string; version: number; removed: boolean }>(
+      (tenantId) => ({
+        sql: `SELECT "id" AS "draft_id", "account_id", "version", false AS "removed" FROM "drafts"
              WHERE "tenant_id" = :tenantId AND "mirrored_version" IS DISTINCT FROM "version"
             UNION ALL
             SELECT "draft_id", "account_id", "version", true AS "removed" FROM "draft_removals" WHERE "tenant_id" = :tenantId`,
-      parameters: { tenantId },
+        parameters: { tenantId },
+      }),
+    );
+    return rows.map((row) => ({
+      draftId: row.draft_id,
+      accountId: row.account_id,
+      version: row.version,
+      removed: row.removed,
     }));
-    return rows.map((row) => ({ draftId: row.draft_id, accountId: row.account_id, version: row.version, removed: row.removed }));
   }
 }

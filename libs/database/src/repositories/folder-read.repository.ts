@@ -4,7 +4,10 @@ import { Injectable } from '@nestjs/common';
 import { MailAccount } from '../entities/mail-account.entity.js';
 import { MailFolder } from '../entities/mail-folder.entity.js';
 
-export type FolderRow = Pick<MailFolder, 'id' | 'accountId' | 'name' | 'path' | 'delimiter' | 'role' | 'messageCount' | 'unseenCount' | 'lastSyncedAt'>;
+export type FolderRow = Pick<
+  MailFolder,
+  'id' | 'accountId' | 'name' | 'path' | 'delimiter' | 'role' | 'messageCount' | 'unseenCount' | 'lastSyncedAt'
+>;
 
 /** Folders as a mail client shows them: the counters the sync maintains, no sync internals. */
 @Injectable()

@@ -51,19 +51,34 @@ export class FolderRepository {
   }
 
   /** A rename keeps the folder's messages: same mailbox, new name (detected by an unchanged UIDVALIDITY). */
-  async rename(id: string, path: string, name: string, delimiter: string | null, role: SpecialUseRole | null): Promise<void> {
-    await this.scope.transaction((manager, tenantId) => manager.update(MailFolder, { id, tenantId }, { path, name, delimiter, role }));
+  async rename(
+    id: string,
+    path: string,
+    name: string,
+    delimiter: string | null,
+    role: SpecialUseRole | null,
+  ): Promise<void> {
+    await this.scope.transaction((manager, tenantId) =>
+      manager.update(MailFolder, { id, tenantId }, { path, name, delimiter, role }),
+    );
   }
 
   async updateListing(id: string, delimiter: string | null, role: SpecialUseRole | null): Promise<void> {
-    await this.scope.transaction((manager, tenantId) => manager.update(MailFolder, { id, tenantId }, { delimiter, role }));
+    await this.scope.transaction((manager, tenantId) =>
+      manager.update(MailFolder, { id, tenantId }, { delimiter, role }),
+    );
   }
 
   /** Messages go with their folder (ON DELETE CASCADE). */
   async delete(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.scope.transaction(async (manager, tenantId) => {
-      await manager.createQueryBuilder().delete().from(MailFolder).where('tenant_id = :tenantId AND id IN (:...ids)', { tenantId, ids }).execute();
+      await manager
+        .createQueryBuilder()
+        .delete()
+        .from(MailFolder)
+        .where('tenant_id = :tenantId AND id IN (:...ids)', { tenantId, ids })
+        .execute();
     });
   }
 
@@ -77,12 +92,24 @@ export class FolderRepository {
         .createQueryBuilder()
         .delete()
         .from(MailMessage)
-        .where('tenant_id = :tenantId AND folder_id = :id AND uid_validity <> :uidValidity', { tenantId, id, uidValidity })
+        .where('tenant_id = :tenantId AND folder_id = :id AND uid_validity <> :uidValidity', {
+          tenantId,
+          id,
+          uidValidity,
+        })
         .execute();
       await manager.update(
         MailFolder,
         { id, tenantId },
-        { uidValidity, uidNext: null, highestModseq: null, lastUid: '0', syncedCount: 0, messageCount: 0, unseenCount: 0 },
+        {
+          uidValidity,
+          uidNext: null,
+          highestModseq: null,
+          lastUid: '0',
+          syncedCount: 0,
+          messageCount: 0,
+          unseenCount: 0,
+        },
       );
       return removed.affected ?? 0;
     });
@@ -96,7 +123,15 @@ export class FolderRepository {
            "next_sync_after" = NULL, "updated_at" = now(),
            "synced_count" = (SELECT count(*) FROM "mail_messages" m WHERE m."tenant_id" = $1 AND m."folder_id" = $2 AND m."uid_validity" = $3)
          WHERE "tenant_id" = $1 AND "id" = $2`,
-        [tenantId, id, counters.uidValidity, counters.uidNext, counters.highestModseq, counters.messageCount, counters.unseenCount],
+        [
+          tenantId,
+          id,
+          counters.uidValidity,
+          counters.uidNext,
+          counters.highestModseq,
+          counters.messageCount,
+          counters.unseenCount,
+        ],
       );
     });
   }
@@ -104,7 +139,11 @@ export class FolderRepository {
   /** One more consecutive failure of the folder, not to be tried again by a scheduled sync before `nextSyncAfter`. */
   async recordFailure(id: string, message: string, failureCount: number, nextSyncAfter: Date): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.update(MailFolder, { id, tenantId }, { lastError: message, lastErrorAt: new Date(), failureCount, nextSyncAfter }),
+      manager.update(
+        MailFolder,
+        { id, tenantId },
+        { lastError: message, lastErrorAt: new Date(), failureCount, nextSyncAfter },
+      ),
     );
   }
 }

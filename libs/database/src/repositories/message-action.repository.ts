@@ -80,19 +80,29 @@ export class MessageActionRepository {
       await this.assertNoPendingRelocation(manager, tenantId, messageId);
       const add: string[] = [];
       const remove: string[] = [];
-      for (const [flag, wanted] of [[SEEN, request.seen], [FLAGGED, request.flagged]] as const) {
+      for (const [flag, wanted] of [
+        [SEEN, request.seen],
+        [FLAGGED, request.flagged],
+      ] as const) {
         if (wanted === undefined || message.flags.includes(flag) === wanted) continue;
         (wanted ? add : remove).push(flag);
       }
       const flags = [...new Set([...message.flags.filter((flag) => !remove.includes(flag)), ...add])].sort();
-      const summary = { kind: 'flags' as const, messageId, accountId: message.account_id, folderId: message.folder_id, folderPath: message.folder_path, flags, expunged: false };
+      const summary = {
+        kind: 'flags' as const,
+        messageId,
+        accountId: message.account_id,
+        folderId: message.folder_id,
+        folderPath: message.folder_path,
+        flags,
+        expunged: false,
+      };
       if (add.length === 0 && remove.length === 0) return { ...summary, actionId: null };
       const actionId = await this.insertAction(manager, tenantId, message, 'flags', { add, remove }, originOf(message));
-      await manager.query(`UPDATE mail_messages SET flags = $3, action_error = NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2`, [
-        tenantId,
-        messageId,
-        flags,
-      ]);
+      await manager.query(
+        `UPDATE mail_messages SET flags = $3, action_error = NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, messageId, flags],
+      );
       return { ...summary, actionId };
     });
   }
@@ -114,22 +124,41 @@ export class MessageActionRepository {
     return this.scope.transaction(async (manager, tenantId) => {
       const message = await this.lockMessage(manager, tenantId, messageId);
       await this.assertNoPendingRelocation(manager, tenantId, messageId);
-      const trash = message.folder_role === 'trash' ? null : await this.findFolder(manager, tenantId, message.account_id, 'trash');
+      const trash =
+        message.folder_role === 'trash' ? null : await this.findFolder(manager, tenantId, message.account_id, 'trash');
       if (trash) return this.relocate(manager, tenantId, message, 'delete', trash);
 
-      const [snapshot] = await manager.query<{ row: Record<string, unknown>; attachments: Record<string, unknown>[] }[]>(
+      const [snapshot] = await manager.query<
+        { row: Record<string, unknown>; attachments: Record<string, unknown>[] }[]
+      >(
         `SELECT to_jsonb(m) - $3::text[] AS row,
                 coalesce((SELECT jsonb_agg(to_jsonb(a)) FROM mail_attachments a WHERE a.tenant_id = $1 AND a.message_id = m.id), '[]') AS attachments
          FROM mail_messages m WHERE m.tenant_id = $1 AND m.id = $2`,
         [tenantId, messageId, GENERATED_COLUMNS],
       );
-      const actionId = await this.insertAction(manager, tenantId, message, 'delete', { expunge: true }, {
-        ...originOf(message),
-        row: snapshot?.row,
-        attachments: snapshot?.attachments,
-      });
+      const actionId = await this.insertAction(
+        manager,
+        tenantId,
+        message,
+        'delete',
+        { expunge: true },
+        {
+          ...originOf(message),
+          row: snapshot?.row,
+          attachments: snapshot?.attachments,
+        },
+      );
       await manager.query(`DELETE FROM mail_messages WHERE tenant_id = $1 AND id = $2`, [tenantId, messageId]);
-      return { actionId, kind: 'delete', messageId, accountId: message.account_id, folderId: null, folderPath: null, flags: message.flags, expunged: true };
+      return {
+        actionId,
+        kind: 'delete',
+        messageId,
+        accountId: message.account_id,
+        folderId: null,
+        folderPath: null,
+        flags: message.flags,
+        expunged: true,
+      };
     });
   }
 
@@ -137,16 +166,20 @@ export class MessageActionRepository {
     return this.scope.transaction(async (manager, tenantId) => {
       const action = await manager.getRepository(MailMessageAction).findOneBy({ id: actionId, tenantId });
       if (!action) return null;
-      const folderIds = [action.origin.folderId, 'toFolderId' in action.change ? action.change.toFolderId : null].filter((id): id is string => id !== null);
-      const folders = await manager.query<{ id: string; path: string }[]>(`SELECT id, path FROM mail_folders WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [
-        tenantId,
-        folderIds,
-      ]);
-      const pathOf = (id: string | undefined): string | null => folders.find((folder) => folder.id === id)?.path ?? null;
-      const [message] = await manager.query<{ message_id: string | null }[]>(`SELECT message_id FROM mail_messages WHERE tenant_id = $1 AND id = $2`, [
-        tenantId,
-        action.messageId,
-      ]);
+      const folderIds = [
+        action.origin.folderId,
+        'toFolderId' in action.change ? action.change.toFolderId : null,
+      ].filter((id): id is string => id !== null);
+      const folders = await manager.query<{ id: string; path: string }[]>(
+        `SELECT id, path FROM mail_folders WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+        [tenantId, folderIds],
+      );
+      const pathOf = (id: string | undefined): string | null =>
+        folders.find((folder) => folder.id === id)?.path ?? null;
+      const [message] = await manager.query<{ message_id: string | null }[]>(
+        `SELECT message_id FROM mail_messages WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, action.messageId],
+      );
       const snapshotHeader = action.origin.row?.message_id;
       return {
         action,
@@ -205,7 +238,10 @@ export class MessageActionRepository {
           [tenantId, action.messageId, action.change.toFolderId, placed.uidValidity, placed.uid],
         );
       }
-      await manager.query(`UPDATE mail_message_actions SET state = 'applied', finished_at = now() WHERE tenant_id = $1 AND id = $2`, [tenantId, actionId]);
+      await manager.query(
+        `UPDATE mail_message_actions SET state = 'applied', finished_at = now() WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, actionId],
+      );
     });
   }
 
@@ -224,13 +260,10 @@ export class MessageActionRepository {
           [tenantId, action.messageId, change.add, change.remove, error],
         );
       } else if ('toFolderId' in change) {
-        await manager.query(`DELETE FROM mail_messages WHERE tenant_id = $1 AND folder_id = $2 AND uid_validity = $3 AND uid = $4 AND id <> $5`, [
-          tenantId,
-          origin.folderId,
-          origin.uidValidity,
-          origin.uid,
-          action.messageId,
-        ]);
+        await manager.query(
+          `DELETE FROM mail_messages WHERE tenant_id = $1 AND folder_id = $2 AND uid_validity = $3 AND uid = $4 AND id <> $5`,
+          [tenantId, origin.folderId, origin.uidValidity, origin.uid, action.messageId],
+        );
         await manager.query(
           `UPDATE mail_messages SET folder_id = $3, uid_validity = $4, uid = $5, action_error = $6, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
           [tenantId, action.messageId, origin.folderId, origin.uidValidity, origin.uid, error],
@@ -238,18 +271,24 @@ export class MessageActionRepository {
       } else if (origin.row) {
         await this.restoreExpunged(manager, tenantId, origin, error);
       }
-      await manager.query(`UPDATE mail_message_actions SET state = 'failed', error = $3, finished_at = now() WHERE tenant_id = $1 AND id = $2`, [
-        tenantId,
-        actionId,
-        reason,
-      ]);
+      await manager.query(
+        `UPDATE mail_message_actions SET state = 'failed', error = $3, finished_at = now() WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, actionId, reason],
+      );
     });
   }
 
-  private async restoreExpunged(manager: EntityManager, tenantId: string, origin: MessageActionOrigin, error: MessageActionError): Promise<void> {
+  private async restoreExpunged(
+    manager: EntityManager,
+    tenantId: string,
+    origin: MessageActionOrigin,
+    error: MessageActionError,
+  ): Promise<void> {
     const row = { ...origin.row, action_error: error };
     // The names come from this table's own row (to_jsonb), never from a request.
-    const columns = Object.keys(row).filter((column) => /^[a-z_]+$/u.test(column) && !GENERATED_COLUMNS.includes(column));
+    const columns = Object.keys(row).filter(
+      (column) => /^[a-z_]+$/u.test(column) && !GENERATED_COLUMNS.includes(column),
+    );
     const list = columns.map((column) => `"${column}"`).join(', ');
     const inserted = await manager.query<unknown[]>(
       `INSERT INTO mail_messages (${list}) SELECT ${list} FROM jsonb_populate_record(NULL::mail_messages, $1::jsonb) ON CONFLICT DO NOTHING RETURNING id`,
@@ -263,13 +302,31 @@ export class MessageActionRepository {
   }
 
   /** Locks the action so a retried job and its stalled twin cannot both finish it. */
-  private async claimPending(manager: EntityManager, tenantId: string, actionId: string): Promise<MailMessageAction | null> {
-    const [row] = await manager.query<{ id: string; message_id: string; kind: MessageActionKind; change: MessageActionChange; origin: MessageActionOrigin }[]>(
+  private async claimPending(
+    manager: EntityManager,
+    tenantId: string,
+    actionId: string,
+  ): Promise<MailMessageAction | null> {
+    const [row] = await manager.query<
+      {
+        id: string;
+        message_id: string;
+        kind: MessageActionKind;
+        change: MessageActionChange;
+        origin: MessageActionOrigin;
+      }[]
+    >(
       `SELECT id, message_id, kind, change, origin FROM mail_message_actions WHERE tenant_id = $1 AND id = $2 AND state = 'pending' FOR UPDATE`,
       [tenantId, actionId],
     );
     if (!row) return null;
-    return { id: row.id, messageId: row.message_id, kind: row.kind, change: row.change, origin: row.origin } as MailMessageAction;
+    return {
+      id: row.id,
+      messageId: row.message_id,
+      kind: row.kind,
+      change: row.change,
+      origin: row.origin,
+    } as MailMessageAction;
   }
 
   private async relocate(
@@ -279,13 +336,29 @@ export class MessageActionRepository {
     kind: 'move' | 'delete',
     target: { id: string; path: string },
   ): Promise<RequestedAction> {
-    const actionId = await this.insertAction(manager, tenantId, message, kind, { toFolderId: target.id }, originOf(message));
+    const actionId = await this.insertAction(
+      manager,
+      tenantId,
+      message,
+      kind,
+      { toFolderId: target.id },
+      originOf(message),
+    );
     await manager.query(
       `UPDATE mail_messages SET folder_id = $3, uid_validity = ${PENDING_UID_VALIDITY}, uid = -nextval('mail_message_pending_uid'), action_error = NULL, updated_at = now()
        WHERE tenant_id = $1 AND id = $2`,
       [tenantId, message.id, target.id],
     );
-    return { actionId, kind, messageId: message.id, accountId: message.account_id, folderId: target.id, folderPath: target.path, flags: message.flags, expunged: false };
+    return {
+      actionId,
+      kind,
+      messageId: message.id,
+      accountId: message.account_id,
+      folderId: target.id,
+      folderPath: target.path,
+      flags: message.flags,
+      expunged: false,
+    };
   }
 
   private async insertAction(
@@ -325,7 +398,12 @@ export class MessageActionRepository {
   }
 
   /** An exact path wins over a special-use role, as in message lists. */
-  private async findFolder(manager: EntityManager, tenantId: string, accountId: string, folder: string): Promise<{ id: string; path: string } | null> {
+  private async findFolder(
+    manager: EntityManager,
+    tenantId: string,
+    accountId: string,
+    folder: string,
+  ): Promise<{ id: string; path: string } | null> {
     const [row] = await manager.query<{ id: string; path: string }[]>(
       `SELECT id, path FROM mail_folders
        WHERE tenant_id = $1 AND account_id = $2 AND (path = $3 OR role = lower($3) OR ($4::uuid IS NOT NULL AND id = $4::uuid))

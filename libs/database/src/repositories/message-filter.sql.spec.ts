@@ -59,12 +59,16 @@ describe('compileMessageFilter', () => {
       parameters: { filter_0: '\\Seen' },
     });
     expect(compile({ kind: 'flag', flag: 'flagged', present: true })?.parameters).toEqual({ filter_0: '\\Flagged' });
-    expect(compile({ kind: 'folder', value: 'Sent' })?.sql).toMatch(/folder\.tenant_id = :tenantId .*lower\(folder\.path\) = lower\(:filter_0\) OR folder\.role = lower\(:filter_0\)/);
+    expect(compile({ kind: 'folder', value: 'Sent' })?.sql).toMatch(
+      /folder\.tenant_id = :tenantId .*lower\(folder\.path\) = lower\(:filter_0\) OR folder\.role = lower\(:filter_0\)/,
+    );
     expect(compile({ kind: 'date', bound: 'after', date: '2024-03-01' })).toEqual({
       sql: 'm.received_at >= CAST(:filter_0 AS timestamptz)',
       parameters: { filter_0: '2024-03-01T00:00:00Z' },
     });
-    expect(compile({ kind: 'date', bound: 'before', date: '2024-03-01' })?.sql).toBe('m.received_at < CAST(:filter_0 AS timestamptz)');
+    expect(compile({ kind: 'date', bound: 'before', date: '2024-03-01' })?.sql).toBe(
+      'm.received_at < CAST(:filter_0 AS timestamptz)',
+    );
   });
 
   it('keeps OR and NOT structure with distinct parameters', () => {
@@ -85,10 +89,21 @@ describe('compileMessageFilter', () => {
     expect(compile({ kind: 'text', value: "';", phrase: false })).toBeNull();
     expect(compile({ kind: 'not', child: { kind: 'text', value: '--', phrase: false } })).toBeNull();
     expect(
-      compile({ kind: 'and', children: [{ kind: 'text', value: '!!', phrase: false }, { kind: 'text', value: 'x', phrase: false }] }),
-    ).toEqual({ sql: `m.search_vector @@ plainto_tsquery('simple', mail_search_fold(:filter_0))`, parameters: { filter_0: 'x' } });
+      compile({
+        kind: 'and',
+        children: [
+          { kind: 'text', value: '!!', phrase: false },
+          { kind: 'text', value: 'x', phrase: false },
+        ],
+      }),
+    ).toEqual({
+      sql: `m.search_vector @@ plainto_tsquery('simple', mail_search_fold(:filter_0))`,
+      parameters: { filter_0: 'x' },
+    });
     // An alternative that constrains nothing makes the OR match everything.
-    expect(compile({ kind: 'or', children: [{ kind: 'text', value: '?', phrase: false }, { kind: 'hasAttachment' }] })).toBeNull();
+    expect(
+      compile({ kind: 'or', children: [{ kind: 'text', value: '?', phrase: false }, { kind: 'hasAttachment' }] }),
+    ).toBeNull();
   });
 
   it('never puts a value into the SQL text', () => {

@@ -20,7 +20,11 @@ const escapeLike = (value: string): string => value.replace(/[\\%_]/gu, (char) =
  * search vector (GIN), address terms the folded address columns (trigram GIN). Returns null when
  * the filter constrains nothing.
  */
-export function compileMessageFilter(filter: MessageFilter, alias: string, tenantParameter: string): SqlFragment | null {
+export function compileMessageFilter(
+  filter: MessageFilter,
+  alias: string,
+  tenantParameter: string,
+): SqlFragment | null {
   const parameters: Record<string, unknown> = {};
   let count = 0;
   const bind = (value: unknown): string => {
@@ -40,13 +44,15 @@ export function compileMessageFilter(filter: MessageFilter, alias: string, tenan
     switch (node.kind) {
       case 'and': {
         // Adjacent free words become one tsquery: one index probe instead of one per word.
-        const words = node.children.flatMap((child) => (child.kind === 'text' && !child.phrase && HAS_LEXEME.test(child.value) ? [child.value] : []));
+        const words = node.children.flatMap((child) =>
+          child.kind === 'text' && !child.phrase && HAS_LEXEME.test(child.value) ? [child.value] : [],
+        );
         const rest = node.children.filter((child) => !(child.kind === 'text' && !child.phrase));
         const parts = [...(words.length > 0 ? [textMatch(words.join(' '), false)] : []), ...rest.map(compile)].filter(
           (part): part is string => part !== null,
         );
         if (parts.length === 0) return null;
-        return parts.length === 1 ? (parts[0]) : `(${parts.join(' AND ')})`;
+        return parts.length === 1 ? parts[0] : `(${parts.join(' AND ')})`;
       }
       case 'or': {
         const parts = node.children.map(compile);
@@ -68,7 +74,8 @@ export function compileMessageFilter(filter: MessageFilter, alias: string, tenan
       }
       case 'address': {
         const field = column(`${node.field}_search`);
-        if (!COMPLETE_ADDRESS.test(node.value)) return `${field} LIKE '%' || mail_search_fold(${bind(escapeLike(node.value))}) || '%'`;
+        if (!COMPLETE_ADDRESS.test(node.value))
+          return `${field} LIKE '%' || mail_search_fold(${bind(escapeLike(node.value))}) || '%'`;
         // A whole address is one lexeme of the search vector: one short GIN posting list finds the
         // candidates, where the trigram index would read a long list for every common trigram
         // ("com", "exa", ...). The substring test then checks it is in the right field. It is

@@ -143,7 +143,8 @@ export class MessageReadRepository {
           parameters.folderId = criteria.folder;
         }
       }
-      if (criteria.unread !== undefined || criteria.flagged !== undefined) Object.assign(parameters, { seen: '\\Seen', flagged: '\\Flagged' });
+      if (criteria.unread !== undefined || criteria.flagged !== undefined)
+        Object.assign(parameters, { seen: '\\Seen', flagged: '\\Flagged' });
       if (criteria.unread !== undefined) conditions.push(`${criteria.unread ? 'NOT ' : ''}(:seen = ANY(m.flags))`);
       if (criteria.flagged !== undefined) conditions.push(`${criteria.flagged ? '' : 'NOT '}(:flagged = ANY(m.flags))`);
       if (criteria.filter) {
@@ -166,7 +167,8 @@ export class MessageReadRepository {
     const items = rows.slice(0, limit);
     const last = items.at(-1);
     // An empty page may mean a scope that does not exist; only then is it worth a second query.
-    if (items.length === 0 && !after) await this.scope.transaction((manager, tenantId) => this.assertScopeExists(manager, tenantId, criteria));
+    if (items.length === 0 && !after)
+      await this.scope.transaction((manager, tenantId) => this.assertScopeExists(manager, tenantId, criteria));
     // The rows go out as they came, `cursorAt` included: copying every row to drop it cost more
     // CPU than building the statement, and callers map summaries to their answers field by field.
     return {
@@ -313,7 +315,11 @@ export class MessageReadRepository {
       .where('m.tenant_id = :tenantId', { tenantId });
   }
 
-  private async assertScopeExists(manager: EntityManager, tenantId: string, criteria: MessageListCriteria): Promise<void> {
+  private async assertScopeExists(
+    manager: EntityManager,
+    tenantId: string,
+    criteria: MessageListCriteria,
+  ): Promise<void> {
     if (criteria.accountId && !(await manager.existsBy(MailAccount, { id: criteria.accountId, tenantId }))) {
       throw new MessageScopeNotFoundError('account');
     }

@@ -98,7 +98,11 @@ export class MessageRepository {
    * and the Message-IDs they refer to. Part of the batch's transaction (see MessageBatchWriter in
    * the worker): `messages` in ascending UID order, the folder's progress moved by `advanceFolder`.
    */
-  async storeBatch(position: FolderPosition, messages: SyncedMessage[], threads: ReadonlyMap<number, string>): Promise<BatchWriteResult> {
+  async storeBatch(
+    position: FolderPosition,
+    messages: SyncedMessage[],
+    threads: ReadonlyMap<number, string>,
+  ): Promise<BatchWriteResult> {
     return this.scope.transaction(async (manager, tenantId) => {
       const written: { id: string; uid: string; inserted: boolean }[] = [];
       for (let offset = 0; offset < messages.length; offset += ROWS_PER_INSERT) {
@@ -309,7 +313,9 @@ export class MessageRepository {
     insertedIds: ReadonlySet<string> = new Set(),
   ): Promise<void> {
     // Rows just inserted have no attachments yet: only rewritten messages may have some to drop.
-    const rewritten = messages.map((message) => idsByUid.get(message.uid)).filter((id): id is string => id !== undefined && !insertedIds.has(id));
+    const rewritten = messages
+      .map((message) => idsByUid.get(message.uid))
+      .filter((id): id is string => id !== undefined && !insertedIds.has(id));
     const rows = messages.flatMap((message) => {
       const id = idsByUid.get(message.uid);
       return id === undefined
@@ -359,7 +365,9 @@ export class MessageRepository {
   ): Promise<void> {
     const rows = messages.flatMap((message) => {
       const id = idsByUid.get(message.uid);
-      return id === undefined ? [] : referencedIdsOf(message).map((referenced) => ({ message_id: id, referenced_id: referenced }));
+      return id === undefined
+        ? []
+        : referencedIdsOf(message).map((referenced) => ({ message_id: id, referenced_id: referenced }));
     });
     const json = JSON.stringify(rows);
     const rewritten = [...idsByUid.values()].filter((id) => !insertedIds.has(id));

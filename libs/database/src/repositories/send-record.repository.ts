@@ -68,8 +68,12 @@ export class SendRecordRepository {
     private readonly scope: TenantScope,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {
-    this.accountColumnNames = dataSource.getMetadata(MailAccount).columns.map(({ databaseName }) => ({ name: databaseName, alias: `${ACCOUNT_PREFIX}${databaseName}` }));
-    this.accountColumns = this.accountColumnNames.map(({ name, alias }) => `"account"."${name}" AS "${alias}"`).join(', ');
+    this.accountColumnNames = dataSource
+      .getMetadata(MailAccount)
+      .columns.map(({ databaseName }) => ({ name: databaseName, alias: `${ACCOUNT_PREFIX}${databaseName}` }));
+    this.accountColumns = this.accountColumnNames
+      .map(({ name, alias }) => `"account"."${name}" AS "${alias}"`)
+      .join(', ');
   }
 
   /**
@@ -83,7 +87,11 @@ export class SendRecordRepository {
    * opens a transaction, which inserts again (the holder may have rolled back meanwhile),
    * releases a stale key, or reads the record that holds it.
    */
-  async createIdempotent(values: NewSendRecord, idempotencyKey: string | null, requestFingerprint: string | null = null): Promise<SendRecordCreation> {
+  async createIdempotent(
+    values: NewSendRecord,
+    idempotencyKey: string | null,
+    requestFingerprint: string | null = null,
+  ): Promise<SendRecordCreation> {
     const request: IdempotentSendRecord = { values, idempotencyKey, requestFingerprint };
     const insert = async (): Promise<SendRecord | null> => (await this.insertNew([request]))[0] ?? null;
 
@@ -117,7 +125,11 @@ export class SendRecordRepository {
     const creations: SendRecordCreation[] = [];
     for (const [index, request] of requests.entries()) {
       const record = inserted[index];
-      creations.push(record ? { record, created: true } : await this.createIdempotent(request.values, request.idempotencyKey, request.requestFingerprint));
+      creations.push(
+        record
+          ? { record, created: true }
+          : await this.createIdempotent(request.values, request.idempotencyKey, request.requestFingerprint),
+      );
     }
     return creations;
   }
@@ -127,7 +139,13 @@ export class SendRecordRepository {
    * null when its key was taken. Rows are matched to requests by Message-ID, unique per send.
    */
   private async insertNew(requests: readonly IdempotentSendRecord[]): Promise<(SendRecord | null)[]> {
-    const rows = await this.scope.query<{ id: string; tenant_id: string; message_id: string; created_at: Date; updated_at: Date }>((tenantId) => ({
+    const rows = await this.scope.query<{
+      id: string;
+      tenant_id: string;
+      message_id: string;
+      created_at: Date;
+      updated_at: Date;
+    }>((tenantId) => ({
       sql: `INSERT INTO "send_records" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
             SELECT CAST(:tenantId AS text), "account_id", "draft_id", "idempotency_key", "request_fingerprint", 'queued', "message_id", "content"
               FROM unnest(CAST(:accountIds AS uuid[]), CAST(:draftIds AS uuid[]), CAST(:idempotencyKeys AS text[]), CAST(:requestFingerprints AS text[]),
@@ -170,7 +188,11 @@ export class SendRecordRepository {
   }
 
   /** Binds a key to an existing send that has none, unless the key already names another send. */
-  async attachIdempotencyKey(id: string, idempotencyKey: string, requestFingerprint: string | null = null): Promise<void> {
+  async attachIdempotencyKey(
+    id: string,
+    idempotencyKey: string,
+    requestFingerprint: string | null = null,
+  ): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
       manager.query(
         `UPDATE "send_records" SET "idempotency_key" = $3, "request_fingerprint" = $4
@@ -218,7 +240,11 @@ export class SendRecordRepository {
    * handed to SMTP again, and `sentCopyFiled` says the provider files the Sent copy itself. A
    * record accepted there is not claimed by the same statement.
    */
-  async claimAttempts(ids: readonly string[], leaseMs: number, alsoAccepted: readonly SmtpAcceptanceRecord[] = []): Promise<Map<string, ClaimedAttempt>> {
+  async claimAttempts(
+    ids: readonly string[],
+    leaseMs: number,
+    alsoAccepted: readonly SmtpAcceptanceRecord[] = [],
+  ): Promise<Map<string, ClaimedAttempt>> {
     const rows = await this.acceptAndClaim(alsoAccepted, ids, leaseMs);
     const manager = this.dataSource.manager;
     const claimed = rows.map((row): ClaimedAttempt => {
@@ -233,7 +259,11 @@ export class SendRecordRepository {
   }
 
   /** One statement: the acceptances, then the claims (rows with their account's columns) of records not accepted in it. */
-  private async acceptAndClaim(acceptances: readonly SmtpAcceptanceRecord[], claimIds: readonly string[], leaseMs: number): Promise<Record<string, unknown>[]> {
+  private async acceptAndClaim(
+    acceptances: readonly SmtpAcceptanceRecord[],
+    claimIds: readonly string[],
+    leaseMs: number,
+  ): Promise<Record<string, unknown>[]> {
     return this.scope.query<Record<string, unknown>>((tenantId) => ({
       sql: `WITH "accepted" AS (
               UPDATE "send_records" o
@@ -284,7 +314,11 @@ export class SendRecordRepository {
   /** A permanent failure of the attempt holding claim `attempt`; one whose claim was taken over changes nothing. */
   async markFailed(id: string, attempt: number, response: string): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.update(SendRecord, { id, tenantId, state: 'sending', attempts: attempt, smtpAcceptedAt: IsNull() }, { state: 'failed', lastResponse: response, claimedUntil: null }),
+      manager.update(
+        SendRecord,
+        { id, tenantId, state: 'sending', attempts: attempt, smtpAcceptedAt: IsNull() },
+        { state: 'failed', lastResponse: response, claimedUntil: null },
+      ),
     );
   }
 

@@ -59,11 +59,23 @@ export class StoredAttachmentRepository {
         const rows: { id: string }[] = await manager.query(
           `INSERT INTO "stored_attachments" ("tenant_id", "account_id", "filename", "content_type", "size", "content")
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING "id"`,
-          [tenantId, accountId, attachment.filename, attachment.contentType, attachment.content.length, attachment.content],
+          [
+            tenantId,
+            accountId,
+            attachment.filename,
+            attachment.contentType,
+            attachment.content.length,
+            attachment.content,
+          ],
         );
         const id = rows[0]?.id;
         if (!id) throw new Error('stored attachment insert returned no id');
-        refs.push({ filename: attachment.filename, contentType: attachment.contentType, size: attachment.content.length, storageKey: id });
+        refs.push({
+          filename: attachment.filename,
+          contentType: attachment.contentType,
+          size: attachment.content.length,
+          storageKey: id,
+        });
       }
       return refs;
     });
@@ -76,12 +88,19 @@ export class StoredAttachmentRepository {
   async lockForReference(storageKeys: readonly string[]): Promise<LockedStoredAttachment[]> {
     if (storageKeys.length === 0) return [];
     return this.scope.transaction(async (manager, tenantId) => {
-      const rows: { id: string; account_id: string; filename: string; content_type: string; size: number }[] = await manager.query(
-        `SELECT "id", "account_id", "filename", "content_type", "size" FROM "stored_attachments"
+      const rows: { id: string; account_id: string; filename: string; content_type: string; size: number }[] =
+        await manager.query(
+          `SELECT "id", "account_id", "filename", "content_type", "size" FROM "stored_attachments"
           WHERE "tenant_id" = $1 AND "id" = ANY($2::uuid[]) FOR SHARE`,
-        [tenantId, storageKeys],
-      );
-      return rows.map((row) => ({ storageKey: row.id, accountId: row.account_id, filename: row.filename, contentType: row.content_type, size: row.size }));
+          [tenantId, storageKeys],
+        );
+      return rows.map((row) => ({
+        storageKey: row.id,
+        accountId: row.account_id,
+        filename: row.filename,
+        contentType: row.content_type,
+        size: row.size,
+      }));
     });
   }
 

@@ -19,7 +19,10 @@ export class SyncRunRepository {
 
   async create(values: NewSyncRun): Promise<SyncRun> {
     return this.scope.transaction((manager, tenantId) =>
-      manager.save(SyncRun, manager.create(SyncRun, { ...values, jobId: values.jobId ?? null, tenantId, state: 'queued' })),
+      manager.save(
+        SyncRun,
+        manager.create(SyncRun, { ...values, jobId: values.jobId ?? null, tenantId, state: 'queued' }),
+      ),
     );
   }
 
@@ -39,7 +42,11 @@ export class SyncRunRepository {
 
   async markRunning(id: string, jobId: string | null): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.update(SyncRun, { id, tenantId }, { state: 'running', startedAt: new Date(), finishedAt: null, error: null, ...(jobId ? { jobId } : {}) }),
+      manager.update(
+        SyncRun,
+        { id, tenantId },
+        { state: 'running', startedAt: new Date(), finishedAt: null, error: null, ...(jobId ? { jobId } : {}) },
+      ),
     );
   }
 
@@ -72,7 +79,11 @@ export class SyncRunRepository {
   /** Closes a run as failed unless it finished meanwhile. */
   async failIfUnfinished(id: string, reason: string): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
-      manager.update(SyncRun, { id, tenantId, state: In(['queued', 'running']) }, { state: 'failed', error: reason, finishedAt: new Date() }),
+      manager.update(
+        SyncRun,
+        { id, tenantId, state: In(['queued', 'running']) },
+        { state: 'failed', error: reason, finishedAt: new Date() },
+      ),
     );
   }
 

@@ -46,7 +46,11 @@ export class ThreadLookupRepository {
   }
 
   /** The latest stored message whose subject, without what `replyPrefix` matches and case folded, is `baseSubject`. */
-  async latestWithBaseSubject(accountId: string, baseSubject: string, replyPrefix: RegExp): Promise<ThreadBySubject | undefined> {
+  async latestWithBaseSubject(
+    accountId: string,
+    baseSubject: string,
+    replyPrefix: RegExp,
+  ): Promise<ThreadBySubject | undefined> {
     return this.scope.transaction(async (manager, tenantId) => {
       const [row] = await manager.query<{ thread_id: string; received_at: Date }[]>(
         `SELECT "thread_id", "received_at" FROM "mail_messages"

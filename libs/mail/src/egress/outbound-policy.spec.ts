@@ -1,7 +1,13 @@
 import { loadConfig } from '@app/config';
 
 import { OutboundRefusedError } from '../errors.js';
-import { compileOutboundRules, decideOutbound, nonPublicRangeOf, OutboundPolicy, unmapIpv4 } from './outbound-policy.js';
+import {
+  compileOutboundRules,
+  decideOutbound,
+  nonPublicRangeOf,
+  OutboundPolicy,
+  unmapIpv4,
+} from './outbound-policy.js';
 import type { HostResolver, ResolvedAddress } from './outbound-policy.js';
 
 const v4 = (address: string): ResolvedAddress => ({ address, family: 4 });
@@ -68,12 +74,18 @@ describe('nonPublicRangeOf', () => {
     expect(nonPublicRangeOf(address)).toBe(range);
   });
 
-  it.each(['93.184.215.14', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:0808:0808::1'])(
-    '%s is public',
-    (address) => {
-      expect(nonPublicRangeOf(address)).toBeNull();
-    },
-  );
+  it.each([
+    '93.184.215.14',
+    '8.8.8.8',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2a00:1450:4001:80b::200e',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:0808:0808::1',
+  ])('%s is public', (address) => {
+    expect(nonPublicRangeOf(address)).toBeNull();
+  });
 
   it('reads mapped addresses as the IPv4 address they stand for', () => {
     expect(unmapIpv4('::ffff:7f00:1')).toBe('127.0.0.1');
@@ -86,9 +98,13 @@ describe('decideOutbound', () => {
   it('admits a public address on a mail port and refuses every other port', () => {
     const sut = rulesOf({});
 
-    for (const port of [25, 143, 465, 587, 993, 2525, 80, 443]) expect(decideOutbound(sut, 'mail.example.com', port, [v4('93.184.215.14')])).toEqual({ allowed: true });
+    for (const port of [25, 143, 465, 587, 993, 2525, 80, 443])
+      expect(decideOutbound(sut, 'mail.example.com', port, [v4('93.184.215.14')])).toEqual({ allowed: true });
     for (const port of [22, 5432, 6379, 8080]) {
-      expect(decideOutbound(sut, 'mail.example.com', port, [v4('93.184.215.14')])).toMatchObject({ allowed: false, reason: `port ${port} is not an allowed mail port` });
+      expect(decideOutbound(sut, 'mail.example.com', port, [v4('93.184.215.14')])).toMatchObject({
+        allowed: false,
+        reason: `port ${port} is not an allowed mail port`,
+      });
     }
   });
 
@@ -99,7 +115,9 @@ describe('decideOutbound', () => {
       allowed: false,
       detail: 'split.example.com resolved to 10.0.0.5 (private)',
     });
-    expect(decideOutbound(sut, 'split.example.com', 993, [v6('fd00::5'), v4('93.184.215.14')])).toMatchObject({ allowed: false });
+    expect(decideOutbound(sut, 'split.example.com', 993, [v6('fd00::5'), v4('93.184.215.14')])).toMatchObject({
+      allowed: false,
+    });
     expect(decideOutbound(sut, 'empty.example.com', 993, [])).toMatchObject({ allowed: false });
   });
 
@@ -149,7 +167,9 @@ describe('decideOutbound', () => {
   });
 
   it('checks nothing in any mode', () => {
-    expect(decideOutbound(rulesOf({ OUTBOUND_POLICY: 'any' }), 'localhost', 6379, [v4('127.0.0.1')])).toEqual({ allowed: true });
+    expect(decideOutbound(rulesOf({ OUTBOUND_POLICY: 'any' }), 'localhost', 6379, [v4('127.0.0.1')])).toEqual({
+      allowed: true,
+    });
   });
 });
 
@@ -164,7 +184,9 @@ describe('OutboundPolicy.resolve', () => {
   const resolver: HostResolver = (host) => {
     lookups.push(host);
     const answer = names[host];
-    return answer ? Promise.resolve(answer) : Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }));
+    return answer
+      ? Promise.resolve(answer)
+      : Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }));
   };
   const sut = new OutboundPolicy(loadConfig({ OUTBOUND_POLICY: 'public' }).outbound, resolver);
 
@@ -181,16 +203,27 @@ describe('OutboundPolicy.resolve', () => {
       servername: 'mail.example.com',
     });
     expect(lookups).toEqual(['mail.example.com']);
-    await expect(sut.resolve('v6only.example.com', 993)).resolves.toMatchObject({ address: '2a00:1450:4001:80b::200e', family: 6 });
+    await expect(sut.resolve('v6only.example.com', 993)).resolves.toMatchObject({
+      address: '2a00:1450:4001:80b::200e',
+      family: 6,
+    });
   });
 
   it('refuses names that resolve to a private address, alone or beside a public one', async () => {
     await expect(sut.resolve('intranet.example.com', 993)).rejects.toThrow(OutboundRefusedError);
-    await expect(sut.resolve('rebind.example.com', 993)).rejects.toMatchObject({ code: 'mail_host_not_allowed', host: 'rebind.example.com', port: 993 });
+    await expect(sut.resolve('rebind.example.com', 993)).rejects.toMatchObject({
+      code: 'mail_host_not_allowed',
+      host: 'rebind.example.com',
+      port: 993,
+    });
   });
 
   it('takes an IP literal as it is, without a lookup and without a TLS server name', async () => {
-    await expect(sut.resolve('::ffff:8.8.8.8', 465)).resolves.toMatchObject({ address: '8.8.8.8', family: 4, servername: null });
+    await expect(sut.resolve('::ffff:8.8.8.8', 465)).resolves.toMatchObject({
+      address: '8.8.8.8',
+      family: 4,
+      servername: null,
+    });
     await expect(sut.resolve('169.254.169.254', 80)).rejects.toThrow(OutboundRefusedError);
     await expect(sut.resolve('::ffff:169.254.169.254', 80)).rejects.toThrow(OutboundRefusedError);
     expect(lookups).toEqual([]);

@@ -67,7 +67,10 @@ const NON_PUBLIC_IPV6: readonly [string, BlockList][] = [
   ['link-local', blockList('ipv6', ['fe80::', 10])],
   ['multicast', blockList('ipv6', ['ff00::', 8])],
   // Teredo, benchmarking, ORCHID and documentation ranges inside 2000::/3.
-  ['reserved', blockList('ipv6', ['2001::', 32], ['2001:2::', 48], ['2001:10::', 28], ['2001:db8::', 32], ['3fff::', 20])],
+  [
+    'reserved',
+    blockList('ipv6', ['2001::', 32], ['2001:2::', 48], ['2001:10::', 28], ['2001:db8::', 32], ['3fff::', 20]),
+  ],
 ];
 
 const GLOBAL_UNICAST_IPV6 = blockList('ipv6', ['2000::', 3]);
@@ -151,7 +154,11 @@ function compileHostRule(rule: OutboundHostRule): CompiledHostRule {
 }
 
 export function compileOutboundRules(config: OutboundConfig): OutboundRules {
-  return { policy: config.policy, allowedPorts: new Set(config.allowedPorts), allowedHosts: config.allowedHosts.map(compileHostRule) };
+  return {
+    policy: config.policy,
+    allowedPorts: new Set(config.allowedPorts),
+    allowedHosts: config.allowedHosts.map(compileHostRule),
+  };
 }
 
 function portAllowed(rules: OutboundRules, ports: PortRange | null, port: number): boolean {
@@ -164,22 +171,42 @@ function portAllowed(rules: OutboundRules, ports: PortRange | null, port: number
  * OUTBOUND_ALLOWED_HOSTS entry names the host or contains the address and admits the port, or,
  * in `public` mode, when it is a public address and the port is on OUTBOUND_ALLOWED_PORTS.
  */
-export function decideOutbound(rules: OutboundRules, host: string, port: number, addresses: readonly ResolvedAddress[]): OutboundDecision {
+export function decideOutbound(
+  rules: OutboundRules,
+  host: string,
+  port: number,
+  addresses: readonly ResolvedAddress[],
+): OutboundDecision {
   if (rules.policy === 'any') return { allowed: true };
-  if (addresses.length === 0) return { allowed: false, reason: 'the host has no address', detail: `${host} resolved to nothing` };
+  if (addresses.length === 0)
+    return { allowed: false, reason: 'the host has no address', detail: `${host} resolved to nothing` };
   for (const { address } of addresses) {
     const unmapped = unmapIpv4(address);
-    const entry = rules.allowedHosts.find((rule) => rule.matches(host, unmapped) && portAllowed(rules, rule.ports, port));
+    const entry = rules.allowedHosts.find(
+      (rule) => rule.matches(host, unmapped) && portAllowed(rules, rule.ports, port),
+    );
     if (entry) continue;
     if (rules.policy === 'allowlist') {
-      return { allowed: false, reason: 'the server is not on this service’s list of allowed mail servers', detail: `${host} (${address}) port ${port} matches no allowed host` };
+      return {
+        allowed: false,
+        reason: 'the server is not on this service’s list of allowed mail servers',
+        detail: `${host} (${address}) port ${port} matches no allowed host`,
+      };
     }
     const range = nonPublicRangeOf(unmapped);
     if (range !== null) {
-      return { allowed: false, reason: 'the host is not a public internet address', detail: `${host} resolved to ${address} (${range})` };
+      return {
+        allowed: false,
+        reason: 'the host is not a public internet address',
+        detail: `${host} resolved to ${address} (${range})`,
+      };
     }
     if (!rules.allowedPorts.has(port)) {
-      return { allowed: false, reason: `port ${port} is not an allowed mail port`, detail: `port ${port} is not on OUTBOUND_ALLOWED_PORTS` };
+      return {
+        allowed: false,
+        reason: `port ${port} is not an allowed mail port`,
+        detail: `port ${port} is not on OUTBOUND_ALLOWED_PORTS`,
+      };
     }
   }
   return { allowed: true };
@@ -212,7 +239,10 @@ export class OutboundPolicy {
   async resolve(host: string, port: number): Promise<OutboundTarget> {
     const name = host.trim();
     const literal = isIP(name) !== 0 ? name : null;
-    const addresses = literal !== null ? [{ address: literal, family: isIP(literal) === 6 ? (6 as const) : (4 as const) }] : await this.resolveHost(name);
+    const addresses =
+      literal !== null
+        ? [{ address: literal, family: isIP(literal) === 6 ? (6 as const) : (4 as const) }]
+        : await this.resolveHost(name);
     const decision = decideOutbound(this.rules, name, port, addresses);
     if (!decision.allowed) {
       this.logger.warn({ host: name, port, detail: decision.detail }, 'Outbound connection refused by OUTBOUND_POLICY');
@@ -223,6 +253,12 @@ export class OutboundPolicy {
     const chosen = addresses.find((candidate) => isIP(unmapIpv4(candidate.address)) === 4) ?? addresses[0];
     if (!chosen) throw new OutboundRefusedError(name, port, 'the host has no address', `${name} resolved to nothing`);
     const address = unmapIpv4(chosen.address);
-    return { host: name, port, address, family: isIP(address) === 6 ? 6 : 4, servername: literal === null ? name : null };
+    return {
+      host: name,
+      port,
+      address,
+      family: isIP(address) === 6 ? 6 : 4,
+      servername: literal === null ? name : null,
+    };
   }
 }

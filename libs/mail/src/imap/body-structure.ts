@@ -50,7 +50,8 @@ export function attachmentsOfStructure(root: MessageStructureObject | undefined)
       encodedSize: node.size ?? 0,
       size: decodedSize(node),
       contentId: node.id ?? null,
-      inline: disposition === 'inline' || (disposition === '' && node.id !== undefined && parentType === 'multipart/related'),
+      inline:
+        disposition === 'inline' || (disposition === '' && node.id !== undefined && parentType === 'multipart/related'),
       encoding: node.encoding ?? null,
     });
   };

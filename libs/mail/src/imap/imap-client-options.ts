@@ -13,7 +13,11 @@ export type ImapClientOptions = ImapFlowOptions & { doSTARTTLS?: boolean };
  * tls.connect for SNI and for the certificate check (it takes precedence over `host` there), so
  * the certificate is still verified against the name the account was set up with.
  */
-export function imapClientOptions(settings: MailServerSettings, target: OutboundTarget, timeoutMs: number): ImapClientOptions {
+export function imapClientOptions(
+  settings: MailServerSettings,
+  target: OutboundTarget,
+  timeoutMs: number,
+): ImapClientOptions {
   const servername = target.servername ?? undefined;
   return {
     host: target.address,

@@ -71,7 +71,14 @@ function hasUnfinishedWork(client: ImapFlow): boolean {
 
 /** Identity of a login: a changed password or server never reuses a connection made with the old one. */
 function loginKey(settings: MailServerSettings): string {
-  const identity = [settings.host, settings.port, settings.security, settings.username, settings.password, settings.allowSelfSignedCertificates];
+  const identity = [
+    settings.host,
+    settings.port,
+    settings.security,
+    settings.username,
+    settings.password,
+    settings.allowSelfSignedCertificates,
+  ];
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 
@@ -101,7 +108,11 @@ export class ImapConnectionPool implements OnApplicationShutdown {
    * connection is closed (imapflow can otherwise wait forever on a dead socket) and the call
    * rejects with ImapTimeoutError.
    */
-  async withConnection<T>(settings: MailServerSettings, work: (client: ImapFlow, lease: ImapLease) => Promise<T>, timeoutMs = this.options.timeoutMs): Promise<T> {
+  async withConnection<T>(
+    settings: MailServerSettings,
+    work: (client: ImapFlow, lease: ImapLease) => Promise<T>,
+    timeoutMs = this.options.timeoutMs,
+  ): Promise<T> {
     const lease = await this.acquire(settings);
     try {
       return await withTimeout('command', timeoutMs, work(lease.client, lease), () => lease.client.close());

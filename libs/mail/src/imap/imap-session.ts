@@ -10,7 +10,12 @@ import { imapClientOptions } from './imap-client-options.js';
  * Resolves or rejects with `work`, or rejects with ImapTimeoutError after `timeoutMs` and calls
  * `onTimeout` (which should close the connection: imapflow can wait forever on a dead socket).
  */
-export async function withTimeout<T>(operation: string, timeoutMs: number, work: Promise<T>, onTimeout: () => void): Promise<T> {
+export async function withTimeout<T>(
+  operation: string,
+  timeoutMs: number,
+  work: Promise<T>,
+  onTimeout: () => void,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -42,7 +47,11 @@ export function isAuthenticationFailure(error: unknown): boolean {
   if (error instanceof MailServerLoginError) return true;
   if (typeof error !== 'object' || error === null) return false;
   const candidate = error as { authenticationFailed?: unknown; serverResponseCode?: unknown; code?: unknown };
-  return candidate.authenticationFailed === true || candidate.serverResponseCode === 'AUTHENTICATIONFAILED' || candidate.code === 'AUTHENTICATIONFAILED';
+  return (
+    candidate.authenticationFailed === true ||
+    candidate.serverResponseCode === 'AUTHENTICATIONFAILED' ||
+    candidate.code === 'AUTHENTICATIONFAILED'
+  );
 }
 
 /**
@@ -70,7 +79,11 @@ export async function openImapSession(
     error: ignore,
     fatal: ignore,
   };
-  const client = new ImapFlow({ ...imapClientOptions(settings, target, timeoutMs), logger, qresync: options.qresync ?? true });
+  const client = new ImapFlow({
+    ...imapClientOptions(settings, target, timeoutMs),
+    logger,
+    qresync: options.qresync ?? true,
+  });
   let lastError: Error | null = null;
   client.on('error', (error: Error) => {
     lastError = error;
@@ -84,7 +97,9 @@ export async function openImapSession(
         client.close();
         return;
       }
-      await withTimeout('logout', Math.min(timeoutMs, 5_000), client.logout(), () => client.close()).catch(() => client.close());
+      await withTimeout('logout', Math.min(timeoutMs, 5_000), client.logout(), () => client.close()).catch(() =>
+        client.close(),
+      );
     },
   };
   try {

@@ -46,17 +46,26 @@ export async function downloadMessagePart(
     lease.release();
   };
   try {
-    lock = await withTimeout('mailbox lock', timeoutMs, client.getMailboxLock(location.folderPath, { readOnly: true, acquireTimeout: timeoutMs }), () =>
-      client.close(),
+    lock = await withTimeout(
+      'mailbox lock',
+      timeoutMs,
+      client.getMailboxLock(location.folderPath, { readOnly: true, acquireTimeout: timeoutMs }),
+      () => client.close(),
     );
     if (client.mailbox === false || client.mailbox.uidValidity.toString() !== location.uidValidity) {
       throw new MessagePartGoneError(`folder ${location.folderPath} was replaced on the server since the last sync`);
     }
     // decodeText=false: a text attachment is delivered as its bytes, not converted to UTF-8.
-    const download = await withTimeout('download', timeoutMs, client.download(String(location.uid), location.partId, { uid: true, decodeText: false }), () =>
-      client.close(),
+    const download = await withTimeout(
+      'download',
+      timeoutMs,
+      client.download(String(location.uid), location.partId, { uid: true, decodeText: false }),
+      () => client.close(),
     );
-    if (!download.content) throw new MessagePartGoneError(`part ${location.partId} of UID ${location.uid} is no longer in ${location.folderPath}`);
+    if (!download.content)
+      throw new MessagePartGoneError(
+        `part ${location.partId} of UID ${location.uid} is no longer in ${location.folderPath}`,
+      );
     const content = watchedForStalls(download.content, timeoutMs, () => client.close());
     content.once('close', releaseAll);
     return { content, charset: download.meta.charset ?? null };
@@ -68,7 +77,8 @@ export async function downloadMessagePart(
 
 /** A socket error (ECONNREFUSED, ECONNRESET, ETIMEDOUT, …) from the mail server becomes MailServerConnectionError; anything else stays as it is. */
 function connectionFailure(error: unknown): unknown {
-  if (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^E[A-Z]+/u.test(error.code)) return new MailServerConnectionError(serverReason(error));
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^E[A-Z]+/u.test(error.code))
+    return new MailServerConnectionError(serverReason(error));
   return error;
 }
 

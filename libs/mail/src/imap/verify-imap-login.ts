@@ -12,7 +12,11 @@ import { withTimeout } from './imap-session.js';
  * refuses the server, LoginTestRejectedError with the server's reason when it answered NO/BAD, and
  * MailServerUnreachableError when it never got that far.
  */
-export async function verifyImapLogin(policy: OutboundPolicy, settings: MailServerSettings, timeoutMs: number): Promise<void> {
+export async function verifyImapLogin(
+  policy: OutboundPolicy,
+  settings: MailServerSettings,
+  timeoutMs: number,
+): Promise<void> {
   const target = await resolveLoginTarget(policy, 'IMAP', settings);
   const client = new ImapFlow({ ...imapClientOptions(settings, target, timeoutMs), verifyOnly: true });
   // A dead socket after connect would otherwise surface as an unhandled 'error' event.

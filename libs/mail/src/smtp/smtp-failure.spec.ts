@@ -2,14 +2,25 @@ import { OutboundRefusedError } from '../errors.js';
 import { classifySmtpFailure } from './smtp-failure.js';
 
 function smtpError(responseCode: number, response: string, extra: Record<string, unknown> = {}): Error {
-  return Object.assign(new Error(`Message failed: ${response}`), { code: 'EENVELOPE', responseCode, response, ...extra });
+  return Object.assign(new Error(`Message failed: ${response}`), {
+    code: 'EENVELOPE',
+    responseCode,
+    response,
+    ...extra,
+  });
 }
 
 describe('classifySmtpFailure', () => {
   it('fails a 5xx reply for good, with the server’s text', () => {
-    const sut = classifySmtpFailure(smtpError(550, '550 5.1.1 <x@example.org>: Recipient address rejected: User unknown'));
+    const sut = classifySmtpFailure(
+      smtpError(550, '550 5.1.1 <x@example.org>: Recipient address rejected: User unknown'),
+    );
 
-    expect(sut).toEqual({ kind: 'permanent', reason: '550 5.1.1 <x@example.org>: Recipient address rejected: User unknown', responseCode: 550 });
+    expect(sut).toEqual({
+      kind: 'permanent',
+      reason: '550 5.1.1 <x@example.org>: Recipient address rejected: User unknown',
+      responseCode: 550,
+    });
   });
 
   it('retries 4xx replies and 503 (bad sequence of commands)', () => {
@@ -24,7 +35,11 @@ describe('classifySmtpFailure', () => {
       rejectedErrors: [Object.assign(new Error('x'), { responseCode: 554, response: '554 5.7.1 Relay access denied' })],
     });
 
-    expect(classifySmtpFailure(error)).toEqual({ kind: 'permanent', reason: '554 5.7.1 Relay access denied', responseCode: 554 });
+    expect(classifySmtpFailure(error)).toEqual({
+      kind: 'permanent',
+      reason: '554 5.7.1 Relay access denied',
+      responseCode: 554,
+    });
   });
 
   it('retries failures that never reached the server’s judgement', () => {
@@ -36,11 +51,18 @@ describe('classifySmtpFailure', () => {
   });
 
   it('fails local errors that a retry cannot fix', () => {
-    expect(classifySmtpFailure(Object.assign(new Error('No recipients defined'), { code: 'EENVELOPE' })).kind).toBe('permanent');
+    expect(classifySmtpFailure(Object.assign(new Error('No recipients defined'), { code: 'EENVELOPE' })).kind).toBe(
+      'permanent',
+    );
   });
 
   it('fails a server the outbound policy refuses, with the refusal as the reason', () => {
-    const refusal = new OutboundRefusedError('10.0.0.5', 587, 'the host is not a public internet address', '10.0.0.5 (private)');
+    const refusal = new OutboundRefusedError(
+      '10.0.0.5',
+      587,
+      'the host is not a public internet address',
+      '10.0.0.5 (private)',
+    );
 
     expect(classifySmtpFailure(refusal)).toEqual({
       kind: 'permanent',

@@ -14,7 +14,14 @@ export interface SmtpFailure {
  * Errors without an SMTP reply that retrying the same message cannot fix; a server the outbound
  * policy refuses stays refused until the account or the service's configuration changes.
  */
-const PERMANENT_LOCAL_CODES = new Set(['ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS', 'ENOAUTH', 'EMESSAGE', OUTBOUND_REFUSED_CODE]);
+const PERMANENT_LOCAL_CODES = new Set([
+  'ECONFIG',
+  'EENVELOPE',
+  'EMAXRECIPIENTS',
+  'ENOAUTH',
+  'EMESSAGE',
+  OUTBOUND_REFUSED_CODE,
+]);
 
 interface NodemailerLikeError {
   code?: unknown;
@@ -26,7 +33,8 @@ function replyOf(error: NodemailerLikeError): { code: number; reason: string } |
   // Every recipient refused: the reply that matters is the first RCPT TO answer.
   if (Array.isArray(error.rejectedErrors)) {
     for (const rejected of error.rejectedErrors as NodemailerLikeError[]) {
-      if (typeof rejected.responseCode === 'number') return { code: rejected.responseCode, reason: serverReason(rejected) };
+      if (typeof rejected.responseCode === 'number')
+        return { code: rejected.responseCode, reason: serverReason(rejected) };
     }
   }
   if (typeof error.responseCode === 'number') return { code: error.responseCode, reason: serverReason(error) };
@@ -47,5 +55,9 @@ export function classifySmtpFailure(error: unknown): SmtpFailure {
     return { kind: permanent ? 'permanent' : 'transient', reason: reply.reason, responseCode: reply.code };
   }
   const code = typeof candidate.code === 'string' ? candidate.code : '';
-  return { kind: PERMANENT_LOCAL_CODES.has(code) ? 'permanent' : 'transient', reason: serverReason(error), responseCode: null };
+  return {
+    kind: PERMANENT_LOCAL_CODES.has(code) ? 'permanent' : 'transient',
+    reason: serverReason(error),
+    responseCode: null,
+  };
 }

@@ -8,7 +8,11 @@ import type { MailServerSettings } from '../mail-server-settings.js';
  * nodemailer does no DNS lookup of its own; `servername` is what it hands tls.connect for SNI and
  * the certificate check, on direct TLS and after STARTTLS alike.
  */
-export function smtpTransportOptions(settings: MailServerSettings, target: OutboundTarget, timeoutMs: number): SMTPTransport.Options {
+export function smtpTransportOptions(
+  settings: MailServerSettings,
+  target: OutboundTarget,
+  timeoutMs: number,
+): SMTPTransport.Options {
   const servername = target.servername ?? undefined;
   return {
     host: target.address,

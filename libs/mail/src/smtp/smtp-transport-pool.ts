@@ -90,7 +90,14 @@ export class SmtpTransportPool implements OnModuleDestroy {
    * draw a random one of its own for a message it never writes into. Past `startBy` (Date.now()
    * clock) the transaction is no longer opened: SmtpStartDeadlineError.
    */
-  async send(key: string, settings: MailServerSettings, envelope: SmtpEnvelope, raw: Buffer, messageId: string, startBy = Infinity): Promise<SmtpAcceptance> {
+  async send(
+    key: string,
+    settings: MailServerSettings,
+    envelope: SmtpEnvelope,
+    raw: Buffer,
+    messageId: string,
+    startBy = Infinity,
+  ): Promise<SmtpAcceptance> {
     const target = await this.policy.resolve(settings.host, settings.port);
     await this.slots.acquire();
     if (Date.now() > startBy) {
@@ -100,7 +107,11 @@ export class SmtpTransportPool implements OnModuleDestroy {
     const pooled = this.transportFor(key, settings, target);
     pooled.inFlight += 1;
     try {
-      const info = await pooled.transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw, messageId });
+      const info = await pooled.transport.sendMail({
+        envelope: { from: envelope.from, to: envelope.to },
+        raw,
+        messageId,
+      });
       return { response: info.response, accepted: info.accepted.map(String), rejected: info.rejected.map(String) };
     } finally {
       pooled.inFlight -= 1;
@@ -154,6 +165,16 @@ export class SmtpTransportPool implements OnModuleDestroy {
 
 function fingerprintOf(settings: MailServerSettings, target: OutboundTarget): string {
   return createHash('sha256')
-    .update(JSON.stringify([settings.host, target.address, settings.port, settings.security, settings.username, settings.password, settings.allowSelfSignedCertificates]))
+    .update(
+      JSON.stringify([
+        settings.host,
+        target.address,
+        settings.port,
+        settings.security,
+        settings.username,
+        settings.password,
+        settings.allowSelfSignedCertificates,
+      ]),
+    )
     .digest('hex');
 }

@@ -34,7 +34,11 @@ export class DependencyHealthService {
   async check(): Promise<HealthReport> {
     const checks: HealthIndicatorFunction[] = [
       () => this.database.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
-      () => this.indicators.check('redis').attempt(async () => ({ reply: await this.redis.ping() })).withTimeout(CHECK_TIMEOUT_MS),
+      () =>
+        this.indicators
+          .check('redis')
+          .attempt(async () => ({ reply: await this.redis.ping() }))
+          .withTimeout(CHECK_TIMEOUT_MS),
     ];
     let result: HealthCheckResult;
     try {

@@ -29,7 +29,12 @@ interface Message {
 }
 
 function isMessage(value: unknown, type: string): value is Message {
-  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type && typeof (value as { requestId?: unknown }).requestId === 'number';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { type?: unknown }).type === type &&
+    typeof (value as { requestId?: unknown }).requestId === 'number'
+  );
 }
 
 /**
@@ -62,7 +67,9 @@ export function answerClusterScrapes(): void {
   const collectAll = (): Promise<string> =>
     new Promise((resolve, reject) => {
       const requestId = nextCollection++;
-      const workers = [...listening].map((id) => cluster.workers?.[id]).filter((worker): worker is Worker => worker?.isConnected() === true);
+      const workers = [...listening]
+        .map((id) => cluster.workers?.[id])
+        .filter((worker): worker is Worker => worker?.isConnected() === true);
       const collection: Collection = {
         waitingFor: new Set(workers.map((worker) => worker.id)),
         collected: [],
@@ -73,7 +80,13 @@ export function answerClusterScrapes(): void {
           else resolve(AggregatorRegistry.aggregate(collection.collected).metrics());
         },
       };
-      const timer = setTimeout(() => collection.finish(new Error(`API processes ${[...collection.waitingFor].join(', ')} did not report their metrics in time`)), COLLECT_TIMEOUT_MS);
+      const timer = setTimeout(
+        () =>
+          collection.finish(
+            new Error(`API processes ${[...collection.waitingFor].join(', ')} did not report their metrics in time`),
+          ),
+        COLLECT_TIMEOUT_MS,
+      );
       collections.set(requestId, collection);
       for (const worker of workers) sendTo(worker, { type: COLLECT_REQUEST, requestId });
       settle(collection);
@@ -102,7 +115,12 @@ export function answerClusterScrapes(): void {
       const { requestId } = message;
       collectAll().then(
         (text) => sendTo(worker, { type: SCRAPE_RESULT, requestId, text }),
-        (error: unknown) => sendTo(worker, { type: SCRAPE_RESULT, requestId, error: error instanceof Error ? error.message : String(error) }),
+        (error: unknown) =>
+          sendTo(worker, {
+            type: SCRAPE_RESULT,
+            requestId,
+            error: error instanceof Error ? error.message : String(error),
+          }),
       );
     }
   });
@@ -117,7 +135,12 @@ export class ClusterScrapeClient {
       const { requestId } = message;
       this.registry.getMetricsAsJSON().then(
         (metrics) => sendTo(process, { type: COLLECT_RESULT, requestId, metrics }),
-        (error: unknown) => sendTo(process, { type: COLLECT_RESULT, requestId, error: error instanceof Error ? error.message : String(error) }),
+        (error: unknown) =>
+          sendTo(process, {
+            type: COLLECT_RESULT,
+            requestId,
+            error: error instanceof Error ? error.message : String(error),
+          }),
       );
     } else if (isMessage(message, SCRAPE_RESULT)) {
       const waiter = this.pending.get(message.requestId);

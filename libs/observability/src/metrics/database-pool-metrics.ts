@@ -13,7 +13,9 @@ function poolOf(dataSource: DataSource): PoolCounts | null {
   const pool: unknown = (dataSource.driver as { master?: unknown }).master;
   if (typeof pool !== 'object' || pool === null) return null;
   const counts = pool as Partial<PoolCounts>;
-  return typeof counts.totalCount === 'number' && typeof counts.idleCount === 'number' && typeof counts.waitingCount === 'number'
+  return typeof counts.totalCount === 'number' &&
+    typeof counts.idleCount === 'number' &&
+    typeof counts.waitingCount === 'number'
     ? (counts as PoolCounts)
     : null;
 }

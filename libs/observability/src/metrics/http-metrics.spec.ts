@@ -4,7 +4,11 @@ import { HttpMetrics, requestLabels, UNMATCHED_ROUTE } from './http-metrics.js';
 
 describe('requestLabels', () => {
   it('keeps the route template and the exact status', () => {
-    expect(requestLabels('GET', '/api/messages/:id', 404)).toEqual({ method: 'GET', route: '/api/messages/:id', status_code: '404' });
+    expect(requestLabels('GET', '/api/messages/:id', 404)).toEqual({
+      method: 'GET',
+      route: '/api/messages/:id',
+      status_code: '404',
+    });
   });
 
   it('puts every request without a matched route under one label', () => {
@@ -37,8 +41,12 @@ describe('HttpMetrics', () => {
 
     const text = await registry.metrics();
     expect(text).toContain('requests_total{method="GET",route="/api/messages/:id",status_code="200"} 3');
-    expect(text).toContain('request_duration_seconds_count{method="GET",route="/api/messages/:id",status_code="200"} 3');
-    expect(text).toContain('request_duration_seconds_bucket{le="0.005",method="GET",route="/api/messages/:id",status_code="200"} 1');
+    expect(text).toContain(
+      'request_duration_seconds_count{method="GET",route="/api/messages/:id",status_code="200"} 3',
+    );
+    expect(text).toContain(
+      'request_duration_seconds_bucket{le="0.005",method="GET",route="/api/messages/:id",status_code="200"} 1',
+    );
     expect(text).toContain('requests_total{method="GET",route="unmatched",status_code="404"} 1');
     expect(text).toContain('requests_total{method="OTHER",route="unmatched",status_code="404"} 1');
   });

@@ -24,7 +24,8 @@ export function requestLabels(method: string, routeTemplate: string | undefined,
   return {
     method: KNOWN_METHODS.has(upper) ? upper : OTHER_METHOD,
     route: routeTemplate === undefined || routeTemplate === '' ? UNMATCHED_ROUTE : routeTemplate,
-    status_code: Number.isInteger(statusCode) && statusCode >= 100 && statusCode <= 599 ? String(statusCode) : 'unknown',
+    status_code:
+      Number.isInteger(statusCode) && statusCode >= 100 && statusCode <= 599 ? String(statusCode) : 'unknown',
   };
 }
 

@@ -27,7 +27,10 @@ export class MetricsRegistry implements OnApplicationShutdown {
 
   /** The Prometheus text exposition for the whole app: all processes of a cluster together. */
   async exposition(): Promise<string> {
-    const [perProcess, shared] = await Promise.all([this.cluster ? this.cluster.scrape() : this.perProcess.metrics(), this.shared.metrics()]);
+    const [perProcess, shared] = await Promise.all([
+      this.cluster ? this.cluster.scrape() : this.perProcess.metrics(),
+      this.shared.metrics(),
+    ]);
     return `${perProcess}${shared}`;
   }
 

@@ -29,7 +29,11 @@ function appProviders(app: MeteredApp): FactoryProvider[] {
   switch (app) {
     case 'api':
       return [
-        { provide: HttpMetrics, inject: [MetricsRegistry], useFactory: (metrics: MetricsRegistry) => new HttpMetrics(metrics.perProcess) },
+        {
+          provide: HttpMetrics,
+          inject: [MetricsRegistry],
+          useFactory: (metrics: MetricsRegistry) => new HttpMetrics(metrics.perProcess),
+        },
         {
           // Reported by the API, whose /metrics every deployment scrapes; worker replicas come
           // and go with the load.
@@ -39,7 +43,13 @@ function appProviders(app: MeteredApp): FactoryProvider[] {
         },
       ];
     case 'worker':
-      return [{ provide: JobMetrics, inject: [MetricsRegistry], useFactory: (metrics: MetricsRegistry) => new JobMetrics(metrics.perProcess) }];
+      return [
+        {
+          provide: JobMetrics,
+          inject: [MetricsRegistry],
+          useFactory: (metrics: MetricsRegistry) => new JobMetrics(metrics.perProcess),
+        },
+      ];
     case 'scheduler':
       return [];
   }
@@ -62,7 +72,8 @@ export class MetricsModule {
       {
         provide: DatabasePoolMetrics,
         inject: [MetricsRegistry, getDataSourceToken()],
-        useFactory: (metrics: MetricsRegistry, dataSource: DataSource) => new DatabasePoolMetrics(metrics.perProcess, dataSource),
+        useFactory: (metrics: MetricsRegistry, dataSource: DataSource) =>
+          new DatabasePoolMetrics(metrics.perProcess, dataSource),
       },
       ...appProviders(app),
     ];

@@ -21,15 +21,28 @@ export class ErrorBodyDto implements ErrorBody {
   @ApiProperty({ description: "The status's reason phrase", example: 'Not Found' })
   error!: string;
 
-  @ApiProperty({ description: CODE_TABLE, enum: catalogue.map(({ code }) => code), enumName: 'ErrorCode', example: 'account_not_found' })
+  @ApiProperty({
+    description: CODE_TABLE,
+    enum: catalogue.map(({ code }) => code),
+    enumName: 'ErrorCode',
+    example: 'account_not_found',
+  })
   code!: string;
 
-  @ApiProperty({ description: 'What went wrong, for people; may change between versions', example: 'Account 5f0c… not found' })
+  @ApiProperty({
+    description: 'What went wrong, for people; may change between versions',
+    example: 'Account 5f0c… not found',
+  })
   message!: string;
 
-  @ApiProperty({ description: 'The request id (also the X-Request-ID response header) under which the server logged the request' })
+  @ApiProperty({
+    description: 'The request id (also the X-Request-ID response header) under which the server logged the request',
+  })
   requestId!: string;
 
-  @ApiPropertyOptional({ type: [String], description: 'Per-field problems of a rejected body or query (code `validation_failed`)' })
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Per-field problems of a rejected body or query (code `validation_failed`)',
+  })
   details?: string[];
 }

@@ -12,10 +12,20 @@ export function decodeAttachments(dto: MessageFieldsDto): NewStoredAttachment[] 
 }
 
 /** `limitBytes` is MAX_MESSAGE_SIZE_MB: bodies and decoded attachments together. */
-export function assertWithinSizeLimit(limitBytes: number, text: string | null | undefined, html: string | null | undefined, attachments: readonly { size: number }[]): void {
-  const total = Buffer.byteLength(text ?? '') + Buffer.byteLength(html ?? '') + attachments.reduce((sum, attachment) => sum + attachment.size, 0);
+export function assertWithinSizeLimit(
+  limitBytes: number,
+  text: string | null | undefined,
+  html: string | null | undefined,
+  attachments: readonly { size: number }[],
+): void {
+  const total =
+    Buffer.byteLength(text ?? '') +
+    Buffer.byteLength(html ?? '') +
+    attachments.reduce((sum, attachment) => sum + attachment.size, 0);
   if (total > limitBytes) {
-    throw new PayloadTooLargeException(`The message is ${megabytes(total)} MB (bodies and decoded attachments); the limit is ${megabytes(limitBytes)} MB`);
+    throw new PayloadTooLargeException(
+      `The message is ${megabytes(total)} MB (bodies and decoded attachments); the limit is ${megabytes(limitBytes)} MB`,
+    );
   }
 }
 

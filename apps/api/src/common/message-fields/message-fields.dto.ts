@@ -1,7 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsArray, IsBase64, IsObject, IsOptional, IsString, IsUUID, Length, Matches, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBase64,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  ValidateNested,
+} from 'class-validator';
 
 import { IsRecipientList } from './recipients.js';
 
@@ -18,7 +30,11 @@ const RECIPIENTS_SCHEMA: ApiPropertyOptions = {
   items: {
     oneOf: [
       { type: 'string', example: 'Bob Example <bob@example.com>' },
-      { type: 'object', properties: { name: { type: 'string' }, address: { type: 'string', format: 'email' } }, required: ['address'] },
+      {
+        type: 'object',
+        properties: { name: { type: 'string' }, address: { type: 'string', format: 'email' } },
+        required: ['address'],
+      },
     ],
   },
 };
@@ -76,7 +92,10 @@ export class MessageFieldsDto {
   @IsString()
   html?: string;
 
-  @ApiPropertyOptional({ type: [AttachmentUploadDto], description: 'Attachments sent inline, base64-encoded; for larger files use attachmentIds' })
+  @ApiPropertyOptional({
+    type: [AttachmentUploadDto],
+    description: 'Attachments sent inline, base64-encoded; for larger files use attachmentIds',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_ATTACHMENTS)

@@ -3,13 +3,25 @@ import { parseRecipient } from './recipients.js';
 describe('parseRecipient', () => {
   it('reads RFC 5322 text with and without display names', () => {
     expect(parseRecipient('bob@example.com')).toEqual({ ok: true, mailbox: { name: '', address: 'bob@example.com' } });
-    expect(parseRecipient('"Doe, Jane" <jane@example.com>')).toEqual({ ok: true, mailbox: { name: 'Doe, Jane', address: 'jane@example.com' } });
-    expect(parseRecipient('Jürgen <juergen@bücher.example>')).toEqual({ ok: true, mailbox: { name: 'Jürgen', address: 'juergen@bücher.example' } });
+    expect(parseRecipient('"Doe, Jane" <jane@example.com>')).toEqual({
+      ok: true,
+      mailbox: { name: 'Doe, Jane', address: 'jane@example.com' },
+    });
+    expect(parseRecipient('Jürgen <juergen@bücher.example>')).toEqual({
+      ok: true,
+      mailbox: { name: 'Jürgen', address: 'juergen@bücher.example' },
+    });
   });
 
   it('reads { name, address } objects', () => {
-    expect(parseRecipient({ name: ' Bob ', address: 'bob@example.com' })).toEqual({ ok: true, mailbox: { name: 'Bob', address: 'bob@example.com' } });
-    expect(parseRecipient({ address: 'bob@example.com' })).toEqual({ ok: true, mailbox: { name: '', address: 'bob@example.com' } });
+    expect(parseRecipient({ name: ' Bob ', address: 'bob@example.com' })).toEqual({
+      ok: true,
+      mailbox: { name: 'Bob', address: 'bob@example.com' },
+    });
+    expect(parseRecipient({ address: 'bob@example.com' })).toEqual({
+      ok: true,
+      mailbox: { name: '', address: 'bob@example.com' },
+    });
   });
 
   it.each([

@@ -19,14 +19,16 @@ function checkAddress(address: string): string | null {
   const at = address.lastIndexOf('@');
   // SMTPUTF8 (RFC 6531) is not assumed of the account's server: the local part must be ASCII;
   // international domains are sent as punycode.
-  if (at > 0 && /[^\x20-\x7e]/.test(address.slice(0, at))) return `"${address}" has a non-ASCII local part, which servers without SMTPUTF8 cannot deliver`;
+  if (at > 0 && /[^\x20-\x7e]/.test(address.slice(0, at)))
+    return `"${address}" has a non-ASCII local part, which servers without SMTPUTF8 cannot deliver`;
   let ascii: string;
   try {
     ascii = asciiAddress(address);
   } catch {
     return `"${address}" has an invalid domain`;
   }
-  if (!isEmail(ascii, { allow_display_name: false, require_tld: false, allow_ip_domain: false })) return `"${address}" is not a valid email address`;
+  if (!isEmail(ascii, { allow_display_name: false, require_tld: false, allow_ip_domain: false }))
+    return `"${address}" is not a valid email address`;
   return null;
 }
 
@@ -40,21 +42,26 @@ export function parseRecipient(value: unknown): RecipientParse {
     if (LINE_BREAK.test(value)) return { ok: false, reason: 'a recipient contains a line break' };
     const parsed = addressparser(value);
     const [first] = parsed;
-    if (parsed.length !== 1 || !first || first.group !== undefined) return { ok: false, reason: `"${value}" must be exactly one address` };
+    if (parsed.length !== 1 || !first || first.group !== undefined)
+      return { ok: false, reason: `"${value}" must be exactly one address` };
     const problem = checkAddress(first.address);
     if (problem) return { ok: false, reason: problem };
-    if (first.name.length > MAX_NAME_LENGTH) return { ok: false, reason: `a display name is longer than ${MAX_NAME_LENGTH} characters` };
+    if (first.name.length > MAX_NAME_LENGTH)
+      return { ok: false, reason: `a display name is longer than ${MAX_NAME_LENGTH} characters` };
     return { ok: true, mailbox: { name: first.name, address: first.address } };
   }
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const { name, address, ...rest } = value as { name?: unknown; address?: unknown };
     const unknownKeys = Object.keys(rest);
-    if (unknownKeys.length > 0) return { ok: false, reason: `a recipient has unknown properties: ${unknownKeys.join(', ')}` };
+    if (unknownKeys.length > 0)
+      return { ok: false, reason: `a recipient has unknown properties: ${unknownKeys.join(', ')}` };
     if (typeof address !== 'string') return { ok: false, reason: 'a recipient object needs an address string' };
-    if (name !== undefined && name !== null && typeof name !== 'string') return { ok: false, reason: 'a recipient name must be a string' };
+    if (name !== undefined && name !== null && typeof name !== 'string')
+      return { ok: false, reason: 'a recipient name must be a string' };
     const display = typeof name === 'string' ? name.trim() : '';
     if (LINE_BREAK.test(display)) return { ok: false, reason: 'a display name contains a line break' };
-    if (display.length > MAX_NAME_LENGTH) return { ok: false, reason: `a display name is longer than ${MAX_NAME_LENGTH} characters` };
+    if (display.length > MAX_NAME_LENGTH)
+      return { ok: false, reason: `a display name is longer than ${MAX_NAME_LENGTH} characters` };
     const problem = checkAddress(address.trim());
     if (problem) return { ok: false, reason: problem };
     return { ok: true, mailbox: { name: display, address: address.trim() } };

@@ -9,6 +9,11 @@ export class StoredAttachmentDto {
   @ApiProperty({ description: 'Bytes' }) size!: number;
 
   static from(attachment: StoredAttachmentRef): StoredAttachmentDto {
-    return { id: attachment.storageKey, filename: attachment.filename, contentType: attachment.contentType, size: attachment.size };
+    return {
+      id: attachment.storageKey,
+      filename: attachment.filename,
+      contentType: attachment.contentType,
+      size: attachment.size,
+    };
   }
 }

@@ -50,8 +50,14 @@ export class AccountsController {
   @Put(':id')
   @ApiOkResponse({ type: AccountResponseDto })
   @ApiNotFoundResponse()
-  @ApiUnprocessableEntityResponse({ description: 'As for create: login refused, server unreachable, or `code: "mail_host_not_allowed"`' })
-  async update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateAccountDto, @Query() query: VerifyQueryDto): Promise<AccountResponseDto> {
+  @ApiUnprocessableEntityResponse({
+    description: 'As for create: login refused, server unreachable, or `code: "mail_host_not_allowed"`',
+  })
+  async update(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: UpdateAccountDto,
+    @Query() query: VerifyQueryDto,
+  ): Promise<AccountResponseDto> {
     return AccountResponseDto.from(await this.accounts.update(id, body, query.verify));
   }
 

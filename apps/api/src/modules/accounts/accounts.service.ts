@@ -2,7 +2,14 @@ import { AppConfig } from '@app/config';
 import { CredentialCipher } from '@app/crypto';
 import { AccountRepository } from '@app/database';
 import type { MailAccount, MailAccountChanges, Page } from '@app/database';
-import { AccountNotFoundError, MailServerUnreachableError, OutboundPolicy, OutboundRefusedError, verifyImapLogin, verifySmtpLogin } from '@app/mail';
+import {
+  AccountNotFoundError,
+  MailServerUnreachableError,
+  OutboundPolicy,
+  OutboundRefusedError,
+  verifyImapLogin,
+  verifySmtpLogin,
+} from '@app/mail';
 import { JobProducer } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
 import { Injectable, Logger } from '@nestjs/common';
@@ -58,7 +65,8 @@ export class AccountsService {
     const smtp = resolveServerSettings('smtp', email, dto.smtp, serverOf(current, 'smtp'));
     const allowSelfSigned = dto.allowSelfSignedCertificates ?? current.allowSelfSignedCertificates;
     const password = dto.password ?? this.cipher.decrypt(current.encryptedPassword);
-    const connectionChanged = dto.password !== undefined || dto.imap !== undefined || dto.smtp !== undefined || dto.email !== undefined;
+    const connectionChanged =
+      dto.password !== undefined || dto.imap !== undefined || dto.smtp !== undefined || dto.email !== undefined;
     if (verify && connectionChanged) await this.verifyLogins(imap, smtp, password, allowSelfSigned);
 
     const changes: MailAccountChanges = {
@@ -86,12 +94,26 @@ export class AccountsService {
    * logins run at once under one ACCOUNT_VERIFY_TIMEOUT, so the request waits for the slower one
    * only. When both fail, the IMAP failure is the one reported.
    */
-  private async verifyLogins(imap: ResolvedServerSettings, smtp: ResolvedServerSettings, password: string, allowSelfSigned: boolean): Promise<void> {
+  private async verifyLogins(
+    imap: ResolvedServerSettings,
+    smtp: ResolvedServerSettings,
+    password: string,
+    allowSelfSigned: boolean,
+  ): Promise<void> {
     const imapSettings = { ...imap, password, allowSelfSignedCertificates: allowSelfSigned };
     const smtpSettings = { ...smtp, password, allowSelfSignedCertificates: allowSelfSigned };
-    await this.firstFailure([this.outboundPolicy.resolve(imap.host, imap.port), this.outboundPolicy.resolve(smtp.host, smtp.port)], (error) => error instanceof OutboundRefusedError);
+    await this.firstFailure(
+      [this.outboundPolicy.resolve(imap.host, imap.port), this.outboundPolicy.resolve(smtp.host, smtp.port)],
+      (error) => error instanceof OutboundRefusedError,
+    );
     const timeoutMs = this.config.mail.accountVerifyTimeoutMs;
-    await this.firstFailure([verifyImapLogin(this.outboundPolicy, imapSettings, timeoutMs), verifySmtpLogin(this.outboundPolicy, smtpSettings, timeoutMs)], () => true);
+    await this.firstFailure(
+      [
+        verifyImapLogin(this.outboundPolicy, imapSettings, timeoutMs),
+        verifySmtpLogin(this.outboundPolicy, smtpSettings, timeoutMs),
+      ],
+      () => true,
+    );
   }
 
   /** Waits for every attempt, then throws the first failure that `counts`; what an unreachable server's socket said goes to the log only. */
@@ -101,14 +123,20 @@ export class AccountsService {
       if (result.status !== 'rejected' || !counts(result.reason)) continue;
       const error: unknown = result.reason;
       if (error instanceof MailServerUnreachableError) {
-        this.logger.warn({ protocol: error.protocol, host: error.host, port: error.port, reason: error.detail }, 'Login test could not reach the mail server');
+        this.logger.warn(
+          { protocol: error.protocol, host: error.host, port: error.port, reason: error.detail },
+          'Login test could not reach the mail server',
+        );
       }
       throw error;
     }
   }
 }
 
-function columnsOf(imap: ResolvedServerSettings, smtp: ResolvedServerSettings): Pick<
+function columnsOf(
+  imap: ResolvedServerSettings,
+  smtp: ResolvedServerSettings,
+): Pick<
   MailAccount,
   'imapHost' | 'imapPort' | 'imapSecurity' | 'imapUsername' | 'smtpHost' | 'smtpPort' | 'smtpSecurity' | 'smtpUsername'
 > {
@@ -127,5 +155,10 @@ function columnsOf(imap: ResolvedServerSettings, smtp: ResolvedServerSettings): 
 function serverOf(account: MailAccount, protocol: 'imap' | 'smtp'): ResolvedServerSettings {
   return protocol === 'imap'
     ? { host: account.imapHost, port: account.imapPort, security: account.imapSecurity, username: account.imapUsername }
-    : { host: account.smtpHost, port: account.smtpPort, security: account.smtpSecurity, username: account.smtpUsername };
+    : {
+        host: account.smtpHost,
+        port: account.smtpPort,
+        security: account.smtpSecurity,
+        username: account.smtpUsername,
+      };
 }

@@ -86,9 +86,16 @@ export class DraftsService {
   }
 
   /** Inline attachments stored, then the ones named by id; called in the transaction that saves the draft. */
-  private async storeAttachments(accountId: string, dto: MessageFieldsDto, inline: NewStoredAttachment[]): Promise<StoredAttachmentRef[]> {
+  private async storeAttachments(
+    accountId: string,
+    dto: MessageFieldsDto,
+    inline: NewStoredAttachment[],
+  ): Promise<StoredAttachmentRef[]> {
     const named = await this.uploads.referenced(accountId, dto.attachmentIds);
-    assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [...inline.map((file) => ({ size: file.content.length })), ...named]);
+    assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [
+      ...inline.map((file) => ({ size: file.content.length })),
+      ...named,
+    ]);
     return [...(await this.storedAttachments.store(accountId, inline)), ...named];
   }
 
@@ -105,9 +112,18 @@ export class DraftsService {
   private async mirror(draft: Draft, removed = false): Promise<void> {
     if (!this.config.features.backgroundJobs) return;
     try {
-      await this.jobs.enqueue(JobName.SyncDraft, { tenantId: this.tenant.tenantId, accountId: draft.accountId, draftId: draft.id, version: draft.version, removed });
+      await this.jobs.enqueue(JobName.SyncDraft, {
+        tenantId: this.tenant.tenantId,
+        accountId: draft.accountId,
+        draftId: draft.id,
+        version: draft.version,
+        removed,
+      });
     } catch (error: unknown) {
-      this.logger.warn({ err: error, draftId: draft.id }, 'Draft saved, but its mirror job could not be queued; reconciliation will queue it');
+      this.logger.warn(
+        { err: error, draftId: draft.id },
+        'Draft saved, but its mirror job could not be queued; reconciliation will queue it',
+      );
     }
   }
 }

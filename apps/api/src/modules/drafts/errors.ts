@@ -17,7 +17,9 @@ export class DraftVersionConflictError extends DomainError {
     readonly givenVersion: number,
     readonly currentVersion: number,
   ) {
-    super(`Draft ${draftId} was changed meanwhile: the edit is based on version ${givenVersion}, the stored version is ${currentVersion}`);
+    super(
+      `Draft ${draftId} was changed meanwhile: the edit is based on version ${givenVersion}, the stored version is ${currentVersion}`,
+    );
   }
 }
 

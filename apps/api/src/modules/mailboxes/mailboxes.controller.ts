@@ -11,7 +11,10 @@ export class MailboxesController {
   constructor(private readonly mailboxes: MailboxesService) {}
 
   @Get(':id/folders')
-  @ApiOkResponse({ type: FolderListDto, description: 'Special-use folders first (inbox, drafts, sent, ...), then by path' })
+  @ApiOkResponse({
+    type: FolderListDto,
+    description: 'Special-use folders first (inbox, drafts, sent, ...), then by path',
+  })
   @ApiNotFoundResponse({ description: 'No such account' })
   async list(@Param('id', ParseUUIDPipe) id: string): Promise<FolderListDto> {
     return this.mailboxes.list(id);

@@ -56,7 +56,8 @@ describe('sanitizeMailHtml', () => {
   });
 
   it('keeps the markup mail is made of', () => {
-    const html = '<table border="0" cellpadding="2"><tbody><tr><td colspan="2" align="center"><b>Total</b> <i>due</i></td></tr></tbody></table>';
+    const html =
+      '<table border="0" cellpadding="2"><tbody><tr><td colspan="2" align="center"><b>Total</b> <i>due</i></td></tr></tbody></table>';
     expect(sut(html)).toBe(html);
   });
 });

@@ -36,7 +36,20 @@ const OPTIONS: sanitizeHtml.IOptions = {
     'sub',
   ],
   // Whole elements whose content must not survive as text either.
-  nonTextTags: ['script', 'style', 'textarea', 'option', 'noscript', 'title', 'head', 'iframe', 'object', 'embed', 'svg', 'math'],
+  nonTextTags: [
+    'script',
+    'style',
+    'textarea',
+    'option',
+    'noscript',
+    'title',
+    'head',
+    'iframe',
+    'object',
+    'embed',
+    'svg',
+    'math',
+  ],
   allowedAttributes: {
     '*': ['style', 'class', 'dir', 'lang', 'title', 'align', 'valign', 'width', 'height', 'bgcolor', 'color'],
     a: ['href', 'name', 'target', 'rel'],
@@ -60,10 +73,14 @@ const OPTIONS: sanitizeHtml.IOptions = {
       const { style, ...rest } = attribs;
       const cleanedStyle = style === undefined ? '' : sanitizeStyle(style);
       const kept: sanitizeHtml.Attributes = cleanedStyle === '' ? rest : { ...rest, style: cleanedStyle };
-      if (tagName === 'a') return { tagName, attribs: { ...kept, target: '_blank', rel: 'noopener noreferrer nofollow' } };
+      if (tagName === 'a')
+        return { tagName, attribs: { ...kept, target: '_blank', rel: 'noopener noreferrer nofollow' } };
       if (tagName === 'img') {
         const { src, ...withoutSource } = kept;
-        return { tagName, attribs: src !== undefined && isLocalResource(src) ? { ...withoutSource, src } : withoutSource };
+        return {
+          tagName,
+          attribs: src !== undefined && isLocalResource(src) ? { ...withoutSource, src } : withoutSource,
+        };
       }
       return { tagName, attribs: kept };
     },

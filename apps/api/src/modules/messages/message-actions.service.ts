@@ -21,7 +21,8 @@ export class MessageActionsService {
   ) {}
 
   async setFlags(messageId: string, request: FlagsRequest): Promise<MessageActionAcceptedDto> {
-    if (request.seen === undefined && request.flagged === undefined) throw new BadRequestException('give `seen` and/or `flagged`');
+    if (request.seen === undefined && request.flagged === undefined)
+      throw new BadRequestException('give `seen` and/or `flagged`');
     return this.request(() => this.actions.requestFlags(messageId, request));
   }
 
@@ -34,9 +35,12 @@ export class MessageActionsService {
   }
 
   private async request(record: () => Promise<RequestedAction>): Promise<MessageActionAcceptedDto> {
-    if (!this.config.features.imapSync) throw new ServiceUnavailableException('IMAP access is disabled on this deployment (ENABLE_IMAP_SYNC=false)');
+    if (!this.config.features.imapSync)
+      throw new ServiceUnavailableException('IMAP access is disabled on this deployment (ENABLE_IMAP_SYNC=false)');
     if (!this.config.features.backgroundJobs) {
-      throw new ServiceUnavailableException('Background jobs are disabled on this deployment (ENABLE_BACKGROUND_JOBS=false): message changes cannot be applied');
+      throw new ServiceUnavailableException(
+        'Background jobs are disabled on this deployment (ENABLE_BACKGROUND_JOBS=false): message changes cannot be applied',
+      );
     }
     const requested = await record();
     if (requested.actionId !== null) await this.enqueue(requested, requested.actionId);

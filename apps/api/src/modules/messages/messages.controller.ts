@@ -55,9 +55,12 @@ export class MessagesController {
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({
     schema: { type: 'string', format: 'binary' },
-    description: 'The decoded bytes, streamed from the IMAP server; Content-Disposition carries the file name (RFC 6266)',
+    description:
+      'The decoded bytes, streamed from the IMAP server; Content-Disposition carries the file name (RFC 6266)',
   })
-  @ApiNotFoundResponse({ description: 'No such message or attachment for the tenant, or it is no longer on the server' })
+  @ApiNotFoundResponse({
+    description: 'No such message or attachment for the tenant, or it is no longer on the server',
+  })
   @ApiConflictResponse({ description: 'The message is being moved; its new location is not known yet' })
   @ApiBadGatewayResponse({ description: 'The IMAP server refused the login or could not be reached' })
   @ApiServiceUnavailableResponse({ description: 'Every IMAP connection of this process is busy' })
@@ -78,31 +81,50 @@ export class MessagesController {
 
   @Patch(':id')
   @HttpCode(202)
-  @ApiAcceptedResponse({ type: MessageActionAcceptedDto, description: 'Changed here at once; applied on the IMAP server by a job' })
+  @ApiAcceptedResponse({
+    type: MessageActionAcceptedDto,
+    description: 'Changed here at once; applied on the IMAP server by a job',
+  })
   @ApiBadRequestResponse({ description: 'Neither `seen` nor `flagged` given, or not booleans' })
   @ApiNotFoundResponse({ description: 'No such message for the tenant' })
   @ApiConflictResponse({ description: 'A move or delete of the message is still being applied' })
-  @ApiServiceUnavailableResponse({ description: 'IMAP access or background jobs are disabled, or the job could not be queued' })
-  async setFlags(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateMessageFlagsDto): Promise<MessageActionAcceptedDto> {
+  @ApiServiceUnavailableResponse({
+    description: 'IMAP access or background jobs are disabled, or the job could not be queued',
+  })
+  async setFlags(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: UpdateMessageFlagsDto,
+  ): Promise<MessageActionAcceptedDto> {
     return this.actions.setFlags(id, body);
   }
 
   @Post(':id/move')
   @HttpCode(202)
-  @ApiAcceptedResponse({ type: MessageActionAcceptedDto, description: 'Shown in the destination at once; moved on the IMAP server by a job' })
+  @ApiAcceptedResponse({
+    type: MessageActionAcceptedDto,
+    description: 'Shown in the destination at once; moved on the IMAP server by a job',
+  })
   @ApiNotFoundResponse({ description: 'No such message, or no such folder in its account' })
   @ApiConflictResponse({ description: 'A move or delete of the message is still being applied' })
-  @ApiServiceUnavailableResponse({ description: 'IMAP access or background jobs are disabled, or the job could not be queued' })
+  @ApiServiceUnavailableResponse({
+    description: 'IMAP access or background jobs are disabled, or the job could not be queued',
+  })
   async move(@Param('id', ParseUUIDPipe) id: string, @Body() body: MoveMessageDto): Promise<MessageActionAcceptedDto> {
     return this.actions.move(id, body.folder);
   }
 
   @Delete(':id')
   @HttpCode(202)
-  @ApiAcceptedResponse({ type: MessageActionAcceptedDto, description: 'Moved to Trash, or expunged when already in Trash (or the account has none); applied on the IMAP server by a job' })
+  @ApiAcceptedResponse({
+    type: MessageActionAcceptedDto,
+    description:
+      'Moved to Trash, or expunged when already in Trash (or the account has none); applied on the IMAP server by a job',
+  })
   @ApiNotFoundResponse({ description: 'No such message for the tenant' })
   @ApiConflictResponse({ description: 'A move or delete of the message is still being applied' })
-  @ApiServiceUnavailableResponse({ description: 'IMAP access or background jobs are disabled, or the job could not be queued' })
+  @ApiServiceUnavailableResponse({
+    description: 'IMAP access or background jobs are disabled, or the job could not be queued',
+  })
   async delete(@Param('id', ParseUUIDPipe) id: string): Promise<MessageActionAcceptedDto> {
     return this.actions.delete(id);
   }

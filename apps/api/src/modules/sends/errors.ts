@@ -13,7 +13,9 @@ export class IdempotencyKeyReusedError extends DomainError {
   readonly code = 'idempotency_key_reused';
 
   constructor(readonly key: string) {
-    super(`Idempotency-Key "${key}" was already used for a different request within the last 24 hours; nothing was sent. Use a new key for a new message.`);
+    super(
+      `Idempotency-Key "${key}" was already used for a different request within the last 24 hours; nothing was sent. Use a new key for a new message.`,
+    );
   }
 }
 

@@ -6,8 +6,16 @@ const sendWith = (requestFingerprint: string | null): SendRecord => ({ requestFi
 
 describe('idempotentRequest', () => {
   it('fingerprints a body independently of its key order', () => {
-    const sut = idempotentRequest('k', 'compose', { accountId: 'a', to: [{ name: 'B', address: 'b@example.com' }], subject: 's' });
-    const reordered = idempotentRequest('k', 'compose', { subject: 's', to: [{ address: 'b@example.com', name: 'B' }], accountId: 'a' });
+    const sut = idempotentRequest('k', 'compose', {
+      accountId: 'a',
+      to: [{ name: 'B', address: 'b@example.com' }],
+      subject: 's',
+    });
+    const reordered = idempotentRequest('k', 'compose', {
+      subject: 's',
+      to: [{ address: 'b@example.com', name: 'B' }],
+      accountId: 'a',
+    });
 
     expect(sut?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(reordered?.fingerprint).toBe(sut?.fingerprint);

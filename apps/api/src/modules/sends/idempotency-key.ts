@@ -22,7 +22,8 @@ function canonicalJson(value: object): string {
 export function parseIdempotencyKey(header: string | string[] | undefined): string | null {
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined) return null;
-  if (!IDEMPOTENCY_KEY.test(value)) throw new BadRequestException('Idempotency-Key must be 1-255 printable ASCII characters');
+  if (!IDEMPOTENCY_KEY.test(value))
+    throw new BadRequestException('Idempotency-Key must be 1-255 printable ASCII characters');
   return value;
 }
 
@@ -39,7 +40,11 @@ export interface IdempotentRequest {
  * POST /api/compose, the draft id of POST /api/compose/send/{draftId}. The operation is part of
  * it, so one key cannot serve both endpoints. Null without a key: nothing to compare then.
  */
-export function idempotentRequest(key: string | null, operation: SendOperation, request: unknown): IdempotentRequest | null {
+export function idempotentRequest(
+  key: string | null,
+  operation: SendOperation,
+  request: unknown,
+): IdempotentRequest | null {
   if (key === null) return null;
   return { key, fingerprint: createHash('sha256').update(canonicalJson({ operation, request })).digest('hex') };
 }
@@ -50,6 +55,7 @@ export function idempotentRequest(key: string | null, operation: SendOperation, 
  * stored without a fingerprint (created before fingerprints were kept) are taken as matching.
  */
 export function assertSameRequest(record: SendRecord, request: IdempotentRequest | null): void {
-  if (request === null || record.requestFingerprint === null || record.requestFingerprint === request.fingerprint) return;
+  if (request === null || record.requestFingerprint === null || record.requestFingerprint === request.fingerprint)
+    return;
   throw new IdempotencyKeyReusedError(request.key);
 }

@@ -15,14 +15,19 @@ import { Injectable } from '@nestjs/common';
  */
 @Injectable()
 export class SendRequestBatches {
-  private readonly accountLookups = new GroupCommit<string, MailAccount | null>((tenantId, ids) => this.findAccounts(tenantId, ids), {
-    writeOne: (tenantId, id) => this.tenant.run(tenantId, () => this.accounts.findById(id)),
-  });
+  private readonly accountLookups = new GroupCommit<string, MailAccount | null>(
+    (tenantId, ids) => this.findAccounts(tenantId, ids),
+    {
+      writeOne: (tenantId, id) => this.tenant.run(tenantId, () => this.accounts.findById(id)),
+    },
+  );
   private readonly creations = new GroupCommit<IdempotentSendRecord, SendRecordCreation>(
     (tenantId, requests) => this.tenant.run(tenantId, () => this.sendRecords.createManyIdempotent(requests)),
     {
       writeOne: (tenantId, request) =>
-        this.tenant.run(tenantId, () => this.sendRecords.createIdempotent(request.values, request.idempotencyKey, request.requestFingerprint)),
+        this.tenant.run(tenantId, () =>
+          this.sendRecords.createIdempotent(request.values, request.idempotencyKey, request.requestFingerprint),
+        ),
     },
   );
 

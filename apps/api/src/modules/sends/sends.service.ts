@@ -47,7 +47,8 @@ export class SendsService {
     const to = toMailboxes(dto.to);
     const cc = toMailboxes(dto.cc);
     const bcc = toMailboxes(dto.bcc);
-    if (to.length + cc.length + bcc.length === 0) throw new BadRequestException('At least one recipient (to, cc or bcc) is required');
+    if (to.length + cc.length + bcc.length === 0)
+      throw new BadRequestException('At least one recipient (to, cc or bcc) is required');
     const inline = decodeAttachments(dto);
 
     const idempotency = idempotentRequest(idempotencyKey, 'compose', dto);
@@ -73,7 +74,12 @@ export class SendsService {
       const account = await this.batches.account(dto.accountId);
       if (!account) throw new AccountNotFoundError(dto.accountId, `Account ${dto.accountId} not found`);
       const result = await this.batches.createIdempotent({
-        values: { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, []) },
+        values: {
+          accountId: account.id,
+          draftId: null,
+          messageId: newMessageId(account),
+          content: contentFor(account, []),
+        },
         idempotencyKey,
         requestFingerprint: idempotency?.fingerprint ?? null,
       });
@@ -87,10 +93,18 @@ export class SendsService {
     const account = await this.accountOrFail(dto.accountId);
     const creation = await this.scope.transaction(async () => {
       const uploaded = await this.uploads.referenced(account.id, dto.attachmentIds);
-      assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [...inline.map((file) => ({ size: file.content.length })), ...uploaded]);
+      assertWithinSizeLimit(this.config.mail.maxMessageBytes, dto.text, dto.html, [
+        ...inline.map((file) => ({ size: file.content.length })),
+        ...uploaded,
+      ]);
       const stored = await this.storedAttachments.store(account.id, inline);
       const result = await this.sendRecords.createIdempotent(
-        { accountId: account.id, draftId: null, messageId: newMessageId(account), content: contentFor(account, [...stored, ...uploaded]) },
+        {
+          accountId: account.id,
+          draftId: null,
+          messageId: newMessageId(account),
+          content: contentFor(account, [...stored, ...uploaded]),
+        },
         idempotencyKey,
         idempotency?.fingerprint,
       );
@@ -116,14 +130,20 @@ export class SendsService {
       if (live) {
         // The send that won the race may have come without a key; bind ours to it so a replay
         // after the draft is gone still finds it.
-        if (idempotency && live.idempotencyKey === null) await this.sendRecords.attachIdempotencyKey(live.id, idempotency.key, idempotency.fingerprint);
+        if (idempotency && live.idempotencyKey === null)
+          await this.sendRecords.attachIdempotencyKey(live.id, idempotency.key, idempotency.fingerprint);
         return { record: live, created: false };
       }
-      if (draft.to.length + draft.cc.length + draft.bcc.length === 0) throw new BadRequestException('The draft has no recipients');
+      if (draft.to.length + draft.cc.length + draft.bcc.length === 0)
+        throw new BadRequestException('The draft has no recipients');
       assertWithinSizeLimit(this.config.mail.maxMessageBytes, draft.textBody, draft.htmlBody, draft.attachments);
       const account = await this.accountOrFail(draft.accountId);
       const content = draftSendContent(draft, account);
-      const result = await this.sendRecords.createIdempotent({ accountId: account.id, draftId, messageId: newMessageId(account), content }, idempotencyKey, idempotency?.fingerprint);
+      const result = await this.sendRecords.createIdempotent(
+        { accountId: account.id, draftId, messageId: newMessageId(account), content },
+        idempotencyKey,
+        idempotency?.fingerprint,
+      );
       if (!result.created) assertSameRequest(result.record, idempotency);
       return result;
     });
@@ -159,15 +179,23 @@ export class SendsService {
     try {
       await this.batches.enqueueSend(creation.record.id);
     } catch (error: unknown) {
-      this.logger.warn({ err: error, sendRecordId: creation.record.id }, 'Send stored, but its job could not be queued; reconciliation will queue it');
+      this.logger.warn(
+        { err: error, sendRecordId: creation.record.id },
+        'Send stored, but its job could not be queued; reconciliation will queue it',
+      );
     }
     return creation;
   }
 
   private assertSendingEnabled(): void {
-    if (!this.config.features.smtpSend) throw new ServiceUnavailableException('Sending is disabled on this server (ENABLE_SMTP_SEND=false); nothing was stored or queued');
+    if (!this.config.features.smtpSend)
+      throw new ServiceUnavailableException(
+        'Sending is disabled on this server (ENABLE_SMTP_SEND=false); nothing was stored or queued',
+      );
     if (!this.config.features.backgroundJobs) {
-      throw new ServiceUnavailableException('Background jobs are disabled on this server (ENABLE_BACKGROUND_JOBS=false), so sends cannot be queued; nothing was stored');
+      throw new ServiceUnavailableException(
+        'Background jobs are disabled on this server (ENABLE_BACKGROUND_JOBS=false), so sends cannot be queued; nothing was stored',
+      );
     }
   }
 

@@ -1,5 +1,12 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 
 import { SyncRequestQueryDto } from './dto/sync-request.dto.js';
 import { SyncAcceptedDto, SyncStatusDto } from './dto/sync-response.dto.js';
@@ -13,10 +20,16 @@ export class SyncController {
 
   @Post('imap/:accountId')
   @HttpCode(202)
-  @ApiAcceptedResponse({ type: SyncAcceptedDto, description: 'Queued; a sync already queued or running for the account is returned instead of a second one' })
+  @ApiAcceptedResponse({
+    type: SyncAcceptedDto,
+    description: 'Queued; a sync already queued or running for the account is returned instead of a second one',
+  })
   @ApiNotFoundResponse({ description: 'No such account for the tenant' })
   @ApiServiceUnavailableResponse({ description: 'IMAP sync or background jobs are disabled' })
-  async request(@Param('accountId', ParseUUIDPipe) accountId: string, @Query() query: SyncRequestQueryDto): Promise<SyncAcceptedDto> {
+  async request(
+    @Param('accountId', ParseUUIDPipe) accountId: string,
+    @Query() query: SyncRequestQueryDto,
+  ): Promise<SyncAcceptedDto> {
     return this.sync.request(accountId, query);
   }
 

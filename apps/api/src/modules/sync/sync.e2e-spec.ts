@@ -34,13 +34,26 @@ describe('/api/sync', () => {
     const email = `sync-api-${randomUUID().slice(0, 8)}@${stack.domain}`;
     await addMailUser(stack, email, password);
     fixtures = mkdtempSync(join(tmpdir(), 'sync-api-'));
-    await seedMailbox(stack, email, 'INBOX', writeCorpus(fixtures, generateCorpus({ count: 12, domain: stack.domain, tag: 'api', maxAttachmentBytes: 20_000 })));
+    await seedMailbox(
+      stack,
+      email,
+      'INBOX',
+      writeCorpus(
+        fixtures,
+        generateCorpus({ count: 12, domain: stack.domain, tag: 'api', maxAttachmentBytes: 20_000 }),
+      ),
+    );
     api = await ApiProcess.start(QUEUES);
     const created = await api.inject({
       method: 'POST',
       url: '/api/accounts',
       headers: auth,
-      payload: { email, password, imap: { host: stack.host, port: stack.imapPort, security: 'none' }, smtp: { host: stack.host, port: stack.smtpPort, security: 'none' } },
+      payload: {
+        email,
+        password,
+        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
+        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
+      },
     });
     expect(created.statusCode).toBe(201);
     accountId = created.json<{ id: string }>().id;
@@ -57,7 +70,11 @@ describe('/api/sync', () => {
 
     expect(first.statusCode).toBe(202);
     const accepted = first.json<Accepted>();
-    expect(accepted).toMatchObject({ jobId: expect.any(String) as unknown, syncRunId: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown, created: true });
+    expect(accepted).toMatchObject({
+      jobId: expect.any(String) as unknown,
+      syncRunId: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown,
+      created: true,
+    });
     expect(second.statusCode).toBe(202);
     expect(second.json<Accepted>()).toEqual({ jobId: accepted.jobId, syncRunId: accepted.syncRunId, created: false });
 
@@ -87,13 +104,30 @@ describe('/api/sync', () => {
         120_000,
         500,
       );
-      expect(status).toMatchObject({ state: 'idle', lastError: null, messageCount: 12, failureCount: 0, nextSyncAfter: null });
-      const inbox = (status as unknown as { folders: Record<string, unknown>[] }).folders.find((folder) => folder.path === 'INBOX');
-      expect(inbox).toMatchObject({ role: 'inbox', total: 12, synced: 12, lastUid: '12', uidValidity: expect.stringMatching(/^\d+$/) as unknown });
+      expect(status).toMatchObject({
+        state: 'idle',
+        lastError: null,
+        messageCount: 12,
+        failureCount: 0,
+        nextSyncAfter: null,
+      });
+      const inbox = (status as unknown as { folders: Record<string, unknown>[] }).folders.find(
+        (folder) => folder.path === 'INBOX',
+      );
+      expect(inbox).toMatchObject({
+        role: 'inbox',
+        total: 12,
+        synced: 12,
+        lastUid: '12',
+        uidValidity: expect.stringMatching(/^\d+$/) as unknown,
+      });
       expect(inbox).toMatchObject({ lastError: null, lastErrorAt: null, failureCount: 0, nextSyncAfter: null });
       expect(inbox?.highestModseq).toEqual(expect.stringMatching(/^\d+$/) as unknown);
       expect((status as unknown as { lastSyncedAt: string }).lastSyncedAt).toEqual(expect.any(String) as unknown);
-      expect((status as unknown as { lastRun: Record<string, unknown> }).lastRun).toMatchObject({ startedAt: expect.any(String) as unknown, finishedAt: expect.any(String) as unknown });
+      expect((status as unknown as { lastRun: Record<string, unknown> }).lastRun).toMatchObject({
+        startedAt: expect.any(String) as unknown,
+        finishedAt: expect.any(String) as unknown,
+      });
     } finally {
       await stopWorker(worker);
     }
@@ -101,7 +135,10 @@ describe('/api/sync', () => {
 
   it('answers 404 with the JSON error body for an unknown account and for another tenant’s', async () => {
     const unknown = await api.inject({ method: 'POST', url: `/api/sync/imap/${randomUUID()}`, headers: auth });
-    const foreign = await api.inject({ url: `/api/sync/status/${accountId}`, headers: { authorization: bearerFor(`other-${tenant}`) } });
+    const foreign = await api.inject({
+      url: `/api/sync/status/${accountId}`,
+      headers: { authorization: bearerFor(`other-${tenant}`) },
+    });
 
     for (const response of [unknown, foreign]) {
       expect(response.statusCode).toBe(404);
@@ -113,14 +150,24 @@ describe('/api/sync', () => {
   it.each([
     ['ENABLE_IMAP_SYNC', /IMAP sync is disabled/],
     ['ENABLE_BACKGROUND_JOBS', /Background jobs are disabled/],
-  ])('answers 503 with a clear body and queues nothing when %s=false', async (variable, message) => {
-    const disabled = await ApiProcess.start({ [variable]: 'false' });
-    try {
-      const response = await disabled.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth });
-      expect(response.statusCode).toBe(503);
-      expect(response.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', code: 'service_unavailable', message: expect.stringMatching(message) as unknown, requestId: expect.any(String) as unknown });
-    } finally {
-      await disabled.stop();
-    }
-  }, 60_000);
+  ])(
+    'answers 503 with a clear body and queues nothing when %s=false',
+    async (variable, message) => {
+      const disabled = await ApiProcess.start({ [variable]: 'false' });
+      try {
+        const response = await disabled.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth });
+        expect(response.statusCode).toBe(503);
+        expect(response.json()).toEqual({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          code: 'service_unavailable',
+          message: expect.stringMatching(message) as unknown,
+          requestId: expect.any(String) as unknown,
+        });
+      } finally {
+        await disabled.stop();
+      }
+    },
+    60_000,
+  );
 });

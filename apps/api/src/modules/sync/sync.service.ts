@@ -33,9 +33,12 @@ export class SyncService {
   ) {}
 
   async request(accountId: string, request: SyncRequest): Promise<SyncAcceptedDto> {
-    if (!this.config.features.imapSync) throw new ServiceUnavailableException('IMAP sync is disabled on this deployment (ENABLE_IMAP_SYNC=false)');
+    if (!this.config.features.imapSync)
+      throw new ServiceUnavailableException('IMAP sync is disabled on this deployment (ENABLE_IMAP_SYNC=false)');
     if (!this.config.features.backgroundJobs) {
-      throw new ServiceUnavailableException('Background jobs are disabled on this deployment (ENABLE_BACKGROUND_JOBS=false): syncs cannot be queued');
+      throw new ServiceUnavailableException(
+        'Background jobs are disabled on this deployment (ENABLE_BACKGROUND_JOBS=false): syncs cannot be queued',
+      );
     }
     const account = await this.accounts.findById(accountId);
     if (!account) throw new AccountNotFoundError(accountId);
@@ -50,7 +53,8 @@ export class SyncService {
       // Nothing will ever run it (the queue Redis is away): a run left queued would be reported
       // as the account's latest for good, hiding the runs that do happen.
       await this.runs.delete(run.id).catch(() => undefined);
-      if (account.syncState !== 'running') await this.accounts.update(accountId, { syncState: account.syncState }).catch(() => undefined);
+      if (account.syncState !== 'running')
+        await this.accounts.update(accountId, { syncState: account.syncState }).catch(() => undefined);
       throw error;
     });
     const jobId = added.id ?? '';
@@ -71,12 +75,17 @@ export class SyncService {
   async status(accountId: string): Promise<SyncStatusDto> {
     const account = await this.accounts.findById(accountId);
     if (!account) throw new AccountNotFoundError(accountId);
-    const [folders, lastRun] = await Promise.all([this.folders.listForAccount(accountId), this.runs.latestForAccount(accountId)]);
+    const [folders, lastRun] = await Promise.all([
+      this.folders.listForAccount(accountId),
+      this.runs.latestForAccount(accountId),
+    ]);
     return {
       accountId,
       state: account.syncState,
       lastSyncedAt: iso(account.lastSyncedAt),
-      lastError: account.lastError ? { message: account.lastError, at: iso(account.lastErrorAt) ?? iso(account.updatedAt) ?? '' } : null,
+      lastError: account.lastError
+        ? { message: account.lastError, at: iso(account.lastErrorAt) ?? iso(account.updatedAt) ?? '' }
+        : null,
       folders: folders.map((folder) => ({
         path: folder.path,
         role: folder.role,

@@ -53,7 +53,9 @@ export class MultipartPartHeaders {
     parser.on('part', (part) => {
       const partPosition = ++position;
       rawHeader = '';
-      part.on('header', (header: Record<string, string[] | undefined>) => this.note(partPosition, rawHeaderProblem(rawHeader) ?? headerProblem(header)));
+      part.on('header', (header: Record<string, string[] | undefined>) =>
+        this.note(partPosition, rawHeaderProblem(rawHeader) ?? headerProblem(header)),
+      );
       part.on('error', () => undefined);
       part.resume();
     });
@@ -104,14 +106,16 @@ function watchHeaderBlocks(parser: Dicer, onBlock: (block: string) => void): voi
 function rawHeaderProblem(block: string): string | null {
   if (!isUtf8(Buffer.from(block, 'latin1'))) return 'its header is not valid UTF-8';
   for (const [, parameter, value] of block.matchAll(UTF8_EXTENDED_PARAMETER)) {
-    if (!isUtf8(percentDecoded(value ?? ''))) return `its ${parameter ?? 'parameter'} is not valid UTF-8 (an unpaired surrogate?)`;
+    if (!isUtf8(percentDecoded(value ?? '')))
+      return `its ${parameter ?? 'parameter'} is not valid UTF-8 (an unpaired surrogate?)`;
   }
   for (const line of block.split('\r\n')) {
     if (line.length === 0) continue;
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, Math.min(colon, 80)).trim() : null;
     if (LINE_BREAK.test(line)) return `its ${name ?? 'header'} header holds a line break`;
-    if (name === null && !/^[ \t]/.test(line)) return 'its header holds a line that is not a header (a line break inside a value?)';
+    if (name === null && !/^[ \t]/.test(line))
+      return 'its header holds a line that is not a header (a line break inside a value?)';
   }
   return null;
 }
@@ -121,14 +125,19 @@ function headerProblem(header: Record<string, string[] | undefined>): string | n
   const disposition = header['content-disposition']?.[0];
   if (disposition === undefined) return 'it has no Content-Disposition header';
   const contentType = header['content-type']?.[0];
-  for (const [name, value] of [['Content-Disposition', disposition], ['Content-Type', contentType]] as const) {
+  for (const [name, value] of [
+    ['Content-Disposition', disposition],
+    ['Content-Type', contentType],
+  ] as const) {
     // What a CRLF inside a quoted filename leaves behind: the value cut off, the rest on a line of its own.
-    if (value !== undefined && hasUnclosedQuote(value)) return `its ${name} has a quoted value that is never closed (a line break inside it?)`;
+    if (value !== undefined && hasUnclosedQuote(value))
+      return `its ${name} has a quoted value that is never closed (a line break inside it?)`;
   }
   const parsed = libmime.parseHeaderValue(disposition);
   if (parsed.value.toLowerCase() !== 'form-data') return `its Content-Disposition is "${parsed.value}", not form-data`;
   for (const [parameter, value] of Object.entries(parsed.params)) {
-    if (DECODED_CONTROL_CHARACTER.test(value)) return `its ${parameter} holds a line break or another control character`;
+    if (DECODED_CONTROL_CHARACTER.test(value))
+      return `its ${parameter} holds a line break or another control character`;
   }
   if (contentType !== undefined) {
     const type = libmime.parseHeaderValue(contentType);

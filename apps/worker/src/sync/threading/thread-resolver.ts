@@ -56,7 +56,12 @@ export class ThreadResolver {
    * stored rows answer for everything committed, the layers for the rest. What this batch decides
    * is recorded in `layer` for the batches after it.
    */
-  async resolve(accountId: string, messages: SyncedMessage[], earlier: ThreadLayer[], layer: ThreadLayer): Promise<ThreadResolution> {
+  async resolve(
+    accountId: string,
+    messages: SyncedMessage[],
+    earlier: ThreadLayer[],
+    layer: ThreadLayer,
+  ): Promise<ThreadResolution> {
     const mergedTo = (threadId: string): string | undefined => {
       for (let index = earlier.length - 1; index >= 0; index -= 1) {
         const winner = earlier[index]?.merged.get(threadId);
@@ -69,7 +74,9 @@ export class ThreadResolver {
       for (let next = mergedTo(id); next !== undefined; next = mergedTo(id)) id = next;
       return id;
     };
-    const idsOf = (message: SyncedMessage): string[] => [...new Set([...referencedIdsOf(message), ...(message.messageId ? [message.messageId] : [])])];
+    const idsOf = (message: SyncedMessage): string[] => [
+      ...new Set([...referencedIdsOf(message), ...(message.messageId ? [message.messageId] : [])]),
+    ];
     const wanted = [...new Set(messages.flatMap(idsOf))];
     // Every Message-ID known to belong to a thread: stored messages' own ids and the ids they reply to.
     const threadOfId = new Map<string, string>();
@@ -88,10 +95,22 @@ export class ThreadResolver {
     const threads = new Map<number, string>();
     for (const message of messages) {
       const ids = idsOf(message);
-      const found = [...new Set(ids.map((id) => threadOfId.get(id)).filter((id): id is string => id !== undefined).map(current))];
+      const found = [
+        ...new Set(
+          ids
+            .map((id) => threadOfId.get(id))
+            .filter((id): id is string => id !== undefined)
+            .map(current),
+        ),
+      ];
       let candidate: string | undefined = found[0];
       const subject = baseSubject(message.subject);
-      if (!candidate && !message.inReplyTo && message.references.length === 0 && REPLY_PREFIX.test(message.subject ?? '')) {
+      if (
+        !candidate &&
+        !message.inReplyTo &&
+        message.references.length === 0 &&
+        REPLY_PREFIX.test(message.subject ?? '')
+      ) {
         candidate = await this.threadBySubject(accountId, subject, earlier);
         if (candidate !== undefined) candidate = current(candidate);
       }
@@ -112,7 +131,11 @@ export class ThreadResolver {
   }
 
   /** The thread of the latest message (stored, or decided by an earlier batch) with the same base subject. */
-  private async threadBySubject(accountId: string, subject: string, earlier: ThreadLayer[]): Promise<string | undefined> {
+  private async threadBySubject(
+    accountId: string,
+    subject: string,
+    earlier: ThreadLayer[],
+  ): Promise<string | undefined> {
     if (subject === '') return undefined;
     let best = await this.lookups.latestWithBaseSubject(accountId, subject, REPLY_PREFIX);
     for (const layer of earlier) {

@@ -31,7 +31,9 @@ describe('buildOutgoingMime', () => {
 
   it('leaves Bcc out of the transmitted copy and keeps it in the mailbox copy', async () => {
     expect((await buildOutgoingMime(input, { keepBcc: false })).toString()).not.toMatch(/^Bcc:/m);
-    expect((await buildOutgoingMime(input, { keepBcc: true })).toString()).toMatch(/^Bcc: Hidden <hidden@example\.com>\r$/m);
+    expect((await buildOutgoingMime(input, { keepBcc: true })).toString()).toMatch(
+      /^Bcc: Hidden <hidden@example\.com>\r$/m,
+    );
   });
 });
 

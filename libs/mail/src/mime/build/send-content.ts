@@ -1,7 +1,10 @@
 import type { Draft, MailAccount, SendContent } from '@app/database';
 
 /** RFC 5322 section 3.6.4: a reply's References are the parent's References followed by the parent's Message-ID. */
-export function replyReferences(inReplyTo: string | null | undefined, references: readonly string[] | undefined): string[] {
+export function replyReferences(
+  inReplyTo: string | null | undefined,
+  references: readonly string[] | undefined,
+): string[] {
   const list = [...(references ?? [])];
   if (inReplyTo && !list.includes(inReplyTo)) list.push(inReplyTo);
   return list;

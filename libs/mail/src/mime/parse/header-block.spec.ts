@@ -15,8 +15,12 @@ describe('snippetOf', () => {
     };
     const pieces = ['word', ' ', '\n\n', '\t', '   ', 'é', 'x', '\r\n', ' '.repeat(900), 'longer-token'];
     for (let round = 0; round < 2_000; round += 1) {
-      const text = Array.from({ length: Math.floor(random() * 400) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
-      for (const length of [1, 5, 200]) expect([round, length, snippetOf(text, length)]).toEqual([round, length, reference(text, length)]);
+      const text = Array.from(
+        { length: Math.floor(random() * 400) },
+        () => pieces[Math.floor(random() * pieces.length)],
+      ).join('');
+      for (const length of [1, 5, 200])
+        expect([round, length, snippetOf(text, length)]).toEqual([round, length, reference(text, length)]);
     }
   });
 

@@ -116,16 +116,28 @@ export class MimeParserPool implements OnModuleDestroy {
 
   private dispatch(): void {
     if (this.inProcess) {
-      for (const task of this.waiting.splice(0)) void tryParseMessageSource(task.source).then((outcome) => this.settled(task, outcome));
+      for (const task of this.waiting.splice(0))
+        void tryParseMessageSource(task.source).then((outcome) => this.settled(task, outcome));
       return;
     }
     while (this.slots.length < this.size) this.slots.push(this.spawn());
-    this.watchdog ??= setInterval(() => this.reapStuck(), Math.min(5_000, Math.max(50, this.parseTimeoutMs / 4))).unref();
+    this.watchdog ??= setInterval(
+      () => this.reapStuck(),
+      Math.min(5_000, Math.max(50, this.parseTimeoutMs / 4)),
+    ).unref();
     for (;;) {
       const task = this.waiting[0];
       if (!task) return;
-      const open = this.slots.filter((slot) => slot.ready && !slot.isolating && (task.suspect ? slot.running.size === 0 : slot.running.size < IN_FLIGHT_PER_THREAD));
-      const slot = open.reduce<Slot | null>((best, candidate) => (!best || candidate.running.size < best.running.size ? candidate : best), null);
+      const open = this.slots.filter(
+        (slot) =>
+          slot.ready &&
+          !slot.isolating &&
+          (task.suspect ? slot.running.size === 0 : slot.running.size < IN_FLIGHT_PER_THREAD),
+      );
+      const slot = open.reduce<Slot | null>(
+        (best, candidate) => (!best || candidate.running.size < best.running.size ? candidate : best),
+        null,
+      );
       if (!slot) return;
       this.waiting.shift();
       task.startedAt = Date.now();

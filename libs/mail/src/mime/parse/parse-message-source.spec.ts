@@ -8,7 +8,13 @@ describe('parseMessageSource', () => {
   const kinds: MessageKind[] = ['plain', 'html', 'alternative', 'attachment', 'related', 'koi8', 'rfc2231'];
 
   it.each(kinds)('decodes a %s message into text, html, addresses and attachments', async (kind) => {
-    const [message] = generateCorpus({ count: 1, domain: 'example.test', tag: kind, kinds: [kind], maxAttachmentBytes: 50_000 });
+    const [message] = generateCorpus({
+      count: 1,
+      domain: 'example.test',
+      tag: kind,
+      kinds: [kind],
+      maxAttachmentBytes: 50_000,
+    });
     if (!message) throw new Error('no message generated');
     const sut = await parseMessageSource(message.raw);
 
@@ -24,7 +30,13 @@ describe('parseMessageSource', () => {
   });
 
   it('decodes RFC 2047 subjects in several charsets', async () => {
-    const messages = generateCorpus({ count: 40, domain: 'example.test', tag: 'charsets', kinds: ['plain'], replyRatio: 0 });
+    const messages = generateCorpus({
+      count: 40,
+      domain: 'example.test',
+      tag: 'charsets',
+      kinds: ['plain'],
+      replyRatio: 0,
+    });
     for (const message of messages) {
       expect((await parseMessageSource(message.raw)).subject).toBe(message.expect.subject);
     }
@@ -38,14 +50,22 @@ describe('parseMessageSource', () => {
   });
 
   it('gives a single-part HTML message the text mailparser converts for it', async () => {
-    const html = '<html><body><h1>Quarterly report</h1><p>See <a href="https://example.test/r">the r&eacute;sum&eacute;</a>.</p><table><tr><td>a</td><td>b</td></tr></table><ul><li>one</li><li>two</li></ul></body></html>';
+    const html =
+      '<html><body><h1>Quarterly report</h1><p>See <a href="https://example.test/r">the r&eacute;sum&eacute;</a>.</p><table><tr><td>a</td><td>b</td></tr></table><ul><li>one</li><li>two</li></ul></body></html>';
     const sources = [
       `Subject: html\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}`,
       `Subject: upper\r\nContent-Type: TEXT/HTML\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(html).toString('base64')}`,
       `Subject: mixed\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain part\r\n--b\r\nContent-Type: text/html\r\n\r\n${html}\r\n--b--\r\n`,
     ].map((text) => Buffer.from(text));
     for (const source of sources) {
-      const expected = (await simpleParser(source, { skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true, keepCidLinks: true })).text;
+      const expected = (
+        await simpleParser(source, {
+          skipTextToHtml: true,
+          skipImageLinks: true,
+          skipTextLinks: true,
+          keepCidLinks: true,
+        })
+      ).text;
       expect((await parseMessageSource(source)).text).toBe(expected);
     }
   });

@@ -15,7 +15,8 @@ function addressesOf(field: AddressObject | AddressObject[] | undefined): Parsed
   const visit = (entries: AddressObject['value']): void => {
     for (const entry of entries) {
       if (entry.group) visit(entry.group);
-      else if (entry.address || entry.name) flattened.push({ name: withoutNul(entry.name ?? ''), address: withoutNul(entry.address ?? '') });
+      else if (entry.address || entry.name)
+        flattened.push({ name: withoutNul(entry.name ?? ''), address: withoutNul(entry.address ?? '') });
     }
   };
   for (const object of objects) visit(object.value);
@@ -45,7 +46,8 @@ export function htmlToPlainText(html: string): string {
     .replace(/<(br|\/p|\/div|\/li|\/tr|\/h[1-6])\b[^>]*>/gi, '\n')
     .replace(/<[^>]*>/g, ' ')
     .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity: string, name: string) => {
-      if (name.startsWith('#x') || name.startsWith('#X')) return String.fromCodePoint(parseInt(name.slice(2), 16) || 32);
+      if (name.startsWith('#x') || name.startsWith('#X'))
+        return String.fromCodePoint(parseInt(name.slice(2), 16) || 32);
       if (name.startsWith('#')) return String.fromCodePoint(parseInt(name.slice(1), 10) || 32);
       return ENTITIES[name.toLowerCase()] ?? entity;
     })
@@ -77,7 +79,9 @@ const convertHtml = compile({ limits: { maxDepth: 1000 } });
 const HTML_TYPE = /^\s*text\/html\s*(;|$)/i;
 
 function isHtmlType(value: HeaderValue | undefined): boolean {
-  return typeof value === 'object' && 'value' in value && typeof value.value === 'string' && HTML_TYPE.test(value.value);
+  return (
+    typeof value === 'object' && 'value' in value && typeof value.value === 'string' && HTML_TYPE.test(value.value)
+  );
 }
 
 /**
@@ -86,7 +90,10 @@ function isHtmlType(value: HeaderValue | undefined): boolean {
  * text but for HTML nested deeper than 1,000 elements, which mailparser leaves unconverted and the
  * converter cuts at that depth. Multipart messages convert rarely and keep mailparser's own path.
  */
-async function decode(source: Buffer, contentType: string | string[] | undefined): Promise<{ parsed: ParsedMail; text: string | false | undefined }> {
+async function decode(
+  source: Buffer,
+  contentType: string | string[] | undefined,
+): Promise<{ parsed: ParsedMail; text: string | false | undefined }> {
   if (typeof contentType !== 'string' || !HTML_TYPE.test(contentType)) {
     const parsed = await simpleParser(source, MAILPARSER_OPTIONS);
     return { parsed, text: parsed.text };
@@ -98,7 +105,8 @@ async function decode(source: Buffer, contentType: string | string[] | undefined
     return { parsed: reparsed, text: reparsed.text };
   }
   // Where it skips a conversion mailparser leaves an empty text, as it does for HTML too long to convert.
-  if (parsed.text !== '' || typeof parsed.html !== 'string' || parsed.html.length > MAX_HTML_TO_TEXT) return { parsed, text: parsed.text };
+  if (parsed.text !== '' || typeof parsed.html !== 'string' || parsed.html.length > MAX_HTML_TO_TEXT)
+    return { parsed, text: parsed.text };
   try {
     return { parsed, text: convertHtml(parsed.html) };
   } catch {

@@ -21,8 +21,8 @@ export type ParseWorkerMessage = ParseResponse | ParseWorkerReady;
 
 // Entry point of a MimeParserPool thread: requests are parsed concurrently, each answered by id.
 parentPort?.on('message', (request: ParseRequest) => {
-  void tryParseMessageSource(Buffer.from(request.source.buffer, request.source.byteOffset, request.source.byteLength)).then(
-    (outcome) => parentPort?.postMessage({ id: request.id, outcome } satisfies ParseResponse),
-  );
+  void tryParseMessageSource(
+    Buffer.from(request.source.buffer, request.source.byteOffset, request.source.byteLength),
+  ).then((outcome) => parentPort?.postMessage({ id: request.id, outcome } satisfies ParseResponse));
 });
 parentPort?.postMessage({ ready: true } satisfies ParseWorkerReady);

@@ -36,13 +36,26 @@ export class AccountResponseDto {
       tenantId: account.tenantId,
       email: account.email,
       displayName: account.displayName,
-      imap: { host: account.imapHost, port: account.imapPort, security: account.imapSecurity, username: account.imapUsername },
-      smtp: { host: account.smtpHost, port: account.smtpPort, security: account.smtpSecurity, username: account.smtpUsername },
+      imap: {
+        host: account.imapHost,
+        port: account.imapPort,
+        security: account.imapSecurity,
+        username: account.imapUsername,
+      },
+      smtp: {
+        host: account.smtpHost,
+        port: account.smtpPort,
+        security: account.smtpSecurity,
+        username: account.smtpUsername,
+      },
       allowSelfSignedCertificates: account.allowSelfSignedCertificates,
       active: account.active,
       syncState: account.syncState,
       lastSyncedAt: account.lastSyncedAt?.toISOString() ?? null,
-      lastError: account.lastError && account.lastErrorAt ? { message: account.lastError, at: account.lastErrorAt.toISOString() } : null,
+      lastError:
+        account.lastError && account.lastErrorAt
+          ? { message: account.lastError, at: account.lastErrorAt.toISOString() }
+          : null,
       createdAt: account.createdAt.toISOString(),
       updatedAt: account.updatedAt.toISOString(),
     };

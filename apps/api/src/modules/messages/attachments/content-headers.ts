@@ -10,7 +10,9 @@ const FALLBACK_NAME = 'attachment';
 export function attachmentContentType(stored: string, charset: string | null): string {
   const type = stored.trim().toLowerCase();
   if (!MEDIA_TYPE.test(type)) return 'application/octet-stream';
-  return type.startsWith('text/') && charset && CHARSET.test(charset) ? `${type}; charset=${charset.toLowerCase()}` : type;
+  return type.startsWith('text/') && charset && CHARSET.test(charset)
+    ? `${type}; charset=${charset.toLowerCase()}`
+    : type;
 }
 
 /** C0 and C1 controls and DEL: CR/LF among them would split the header. */
@@ -31,7 +33,10 @@ function safeFilename(filename: string | null): string {
 
 /** RFC 8187 attr-char: everything else in `filename*` is percent-encoded UTF-8. */
 function encodeExtValue(value: string): string {
-  return encodeURIComponent(value).replace(/['()*]/gu, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value).replace(
+    /['()*]/gu,
+    (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /**

@@ -32,7 +32,12 @@ export class MessageAttachmentsService {
     const download = await downloadMessagePart(
       this.pool,
       imap,
-      { folderPath: source.folderPath, uidValidity: source.uidValidity, uid: Number(source.uid), partId: source.partId },
+      {
+        folderPath: source.folderPath,
+        uidValidity: source.uidValidity,
+        uid: Number(source.uid),
+        partId: source.partId,
+      },
       this.config.mail.imapTimeoutMs,
     );
     return {

@@ -10,7 +10,9 @@ export class ListMessagesQueryDto extends PageQueryDto {
   @IsUUID()
   accountId?: string;
 
-  @ApiPropertyOptional({ description: 'Folder id, path (e.g. "INBOX", "Work/Reports") or special-use role (e.g. "sent")' })
+  @ApiPropertyOptional({
+    description: 'Folder id, path (e.g. "INBOX", "Work/Reports") or special-use role (e.g. "sent")',
+  })
   @IsOptional()
   @IsString()
   @IsNotEmpty()

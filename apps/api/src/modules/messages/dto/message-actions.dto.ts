@@ -16,7 +16,10 @@ export class UpdateMessageFlagsDto {
 }
 
 export class MoveMessageDto {
-  @ApiProperty({ description: 'Destination folder of the same account: its id, path or special-use role', example: 'Archive' })
+  @ApiProperty({
+    description: 'Destination folder of the same account: its id, path or special-use role',
+    example: 'Archive',
+  })
   @IsString()
   @IsNotEmpty()
   @MaxLength(1000)
@@ -27,7 +30,10 @@ export class MessageActionErrorDto {
   @ApiProperty({ enum: MESSAGE_ACTION_KINDS })
   action!: MessageActionKind;
 
-  @ApiProperty({ description: "The server's reason", example: 'the IMAP server refused to move the message to Archive: Mailbox does not exist' })
+  @ApiProperty({
+    description: "The server's reason",
+    example: 'the IMAP server refused to move the message to Archive: Mailbox does not exist',
+  })
   message!: string;
 
   @ApiProperty({ format: 'date-time' })
@@ -35,10 +41,19 @@ export class MessageActionErrorDto {
 }
 
 export class MessageActionAcceptedDto {
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The recorded action; null when the message already was as asked' })
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The recorded action; null when the message already was as asked',
+  })
   actionId!: string | null;
 
-  @ApiProperty({ enum: ['pending', 'unchanged'], description: 'pending: changed here, being applied on the IMAP server (undone with `actionError` set on the message if the server refuses)' })
+  @ApiProperty({
+    enum: ['pending', 'unchanged'],
+    description:
+      'pending: changed here, being applied on the IMAP server (undone with `actionError` set on the message if the server refuses)',
+  })
   state!: 'pending' | 'unchanged';
 
   @ApiProperty({ enum: MESSAGE_ACTION_KINDS })
@@ -47,7 +62,12 @@ export class MessageActionAcceptedDto {
   @ApiProperty({ format: 'uuid' })
   messageId!: string;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Folder path the message is shown in now; null once expunged', example: 'Trash' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Folder path the message is shown in now; null once expunged',
+    example: 'Trash',
+  })
   folder!: string | null;
 
   @ApiProperty({ type: [String], example: ['\\Seen'] })

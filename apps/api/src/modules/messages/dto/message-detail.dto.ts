@@ -16,7 +16,11 @@ export class AttachmentDto {
   @ApiProperty({ description: 'Bytes' })
   size!: number;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Content-ID without brackets; `cid:` URLs in the HTML refer to it' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Content-ID without brackets; `cid:` URLs in the HTML refer to it',
+  })
   contentId!: string | null;
 
   @ApiProperty({ description: 'Shown inside the body rather than listed' })
@@ -30,7 +34,12 @@ export class MessageDetailDto extends MessageSummaryDto {
   @ApiProperty({ type: [MailAddressDto] })
   replyTo!: MailAddressDto[];
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'The Date header, as the sender claimed it' })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'The Date header, as the sender claimed it',
+  })
   sentAt!: string | null;
 
   @ApiProperty({ type: String, nullable: true })
@@ -45,11 +54,17 @@ export class MessageDetailDto extends MessageSummaryDto {
   @ApiProperty({
     type: String,
     nullable: true,
-    description: 'HTML body made safe to display: no scripts, event handlers, javascript: URLs or remote resources; cid: images kept',
+    description:
+      'HTML body made safe to display: no scripts, event handlers, javascript: URLs or remote resources; cid: images kept',
   })
   html!: string | null;
 
-  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Header name (lower case) to value(s)' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: 'Header name (lower case) to value(s)',
+  })
   headers!: Record<string, string | string[]> | null;
 
   @ApiProperty({ description: 'RFC 822 size in bytes' })
@@ -61,7 +76,8 @@ export class MessageDetailDto extends MessageSummaryDto {
   @ApiProperty({
     type: MessageActionErrorDto,
     nullable: true,
-    description: 'The last flag change, move or delete the IMAP server refused; it was undone here. Cleared by the next action',
+    description:
+      'The last flag change, move or delete the IMAP server refused; it was undone here. Cleared by the next action',
   })
   actionError!: MessageActionErrorDto | null;
 }

@@ -31,7 +31,10 @@ export class MessageSummaryDto {
   @ApiProperty({ type: [MailAddressDto] })
   cc!: MailAddressDto[];
 
-  @ApiProperty({ format: 'date-time', description: 'When the server received it (IMAP INTERNALDATE); lists are ordered by it' })
+  @ApiProperty({
+    format: 'date-time',
+    description: 'When the server received it (IMAP INTERNALDATE); lists are ordered by it',
+  })
   date!: string;
 
   @ApiProperty({ type: [String], example: ['\\Seen'] })
@@ -55,7 +58,10 @@ export class MessageSummaryDto {
       accountId: row.accountId,
       folder: row.folderPath,
       subject: row.subject,
-      from: row.fromAddress === null && row.fromName === null ? null : { name: row.fromName ?? '', address: row.fromAddress ?? '' },
+      from:
+        row.fromAddress === null && row.fromName === null
+          ? null
+          : { name: row.fromName ?? '', address: row.fromAddress ?? '' },
       to: row.to,
       cc: row.cc,
       date: row.receivedAt.toISOString(),
@@ -72,6 +78,10 @@ export class MessagePageDto {
   @ApiProperty({ type: [MessageSummaryDto] })
   items!: MessageSummaryDto[];
 
-  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as `cursor` for the next page; null on the last page',
+  })
   nextCursor!: string | null;
 }

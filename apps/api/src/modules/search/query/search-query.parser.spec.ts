@@ -47,7 +47,10 @@ describe('parseSearchQuery', () => {
     });
 
     it('reads times and URLs as words, not operators', () => {
-      expect(sut('10:30 https://example.com/a')).toEqual({ kind: 'and', children: [text('10:30'), text('https://example.com/a')] });
+      expect(sut('10:30 https://example.com/a')).toEqual({
+        kind: 'and',
+        children: [text('10:30'), text('https://example.com/a')],
+      });
     });
   });
 
@@ -146,7 +149,13 @@ describe('parseSearchQuery', () => {
         kind: 'or',
         children: [
           { kind: 'address', field: 'from', value: 'alice' },
-          { kind: 'and', children: [{ kind: 'address', field: 'from', value: 'bob' }, { kind: 'flag', flag: 'seen', present: false }] },
+          {
+            kind: 'and',
+            children: [
+              { kind: 'address', field: 'from', value: 'bob' },
+              { kind: 'flag', flag: 'seen', present: false },
+            ],
+          },
         ],
       });
     });

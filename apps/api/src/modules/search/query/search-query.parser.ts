@@ -25,7 +25,11 @@ export function parseSearchQuery(input: string): MessageFilter {
   };
 
   const startsOperand = (token: Token): boolean =>
-    token.type === 'word' || token.type === 'phrase' || token.type === 'operator' || token.type === 'not' || token.type === 'open';
+    token.type === 'word' ||
+    token.type === 'phrase' ||
+    token.type === 'operator' ||
+    token.type === 'not' ||
+    token.type === 'open';
 
   const describe = (token: Token): string => {
     switch (token.type) {
@@ -50,10 +54,11 @@ export function parseSearchQuery(input: string): MessageFilter {
     const children = [parseAnd()];
     while (peek().type === 'or') {
       const or = advance();
-      if (!startsOperand(peek())) throw new SearchParseError(`"OR" needs a term after it, found ${describe(peek())}`, or.position);
+      if (!startsOperand(peek()))
+        throw new SearchParseError(`"OR" needs a term after it, found ${describe(peek())}`, or.position);
       children.push(parseAnd());
     }
-    return children.length === 1 ? (children[0]) : { kind: 'or', children };
+    return children.length === 1 ? children[0] : { kind: 'or', children };
   };
 
   const parseAnd = (): MessageFilter => {
@@ -70,13 +75,14 @@ export function parseSearchQuery(input: string): MessageFilter {
       const next = peek();
       if (next.type === 'and') {
         advance();
-        if (!startsOperand(peek())) throw new SearchParseError(`"AND" needs a term after it, found ${describe(peek())}`, next.position);
+        if (!startsOperand(peek()))
+          throw new SearchParseError(`"AND" needs a term after it, found ${describe(peek())}`, next.position);
         continue;
       }
       if (!startsOperand(next)) break;
       children.push(parseUnary());
     }
-    return children.length === 1 ? (children[0]) : { kind: 'and', children };
+    return children.length === 1 ? children[0] : { kind: 'and', children };
   };
 
   const parseUnary = (): MessageFilter => {

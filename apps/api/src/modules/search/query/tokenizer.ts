@@ -19,7 +19,8 @@ const OPERATORS: ReadonlySet<string> = new Set(OPERATOR_NAMES);
 
 const isSpace = (char: string | undefined): boolean => char !== undefined && /\s/u.test(char);
 /** Characters that end a bare word; a quote inside a word starts nothing and stays part of it. */
-const endsWord = (char: string | undefined): boolean => char === undefined || isSpace(char) || char === '(' || char === ')';
+const endsWord = (char: string | undefined): boolean =>
+  char === undefined || isSpace(char) || char === '(' || char === ')';
 
 /**
  * Splits a query into tokens. Works on code points, so positions count characters as a user
@@ -69,7 +70,12 @@ export function tokenize(input: string): Token[] {
       const { value, next } = readQuoted(index);
       tokens.push({ type: 'phrase', value, position });
       index = next;
-    } else if (char === '-' && !isSpace(chars[index + 1]) && chars[index + 1] !== undefined && chars[index + 1] !== ')') {
+    } else if (
+      char === '-' &&
+      !isSpace(chars[index + 1]) &&
+      chars[index + 1] !== undefined &&
+      chars[index + 1] !== ')'
+    ) {
       tokens.push({ type: 'not', position });
       index += 1;
     } else {

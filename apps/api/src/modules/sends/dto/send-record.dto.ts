@@ -8,7 +8,8 @@ export class SendRecordDto {
   @ApiProperty({ enum: SEND_STATES }) state!: SendState;
   @ApiProperty({ description: 'SMTP attempts made so far' }) attempts!: number;
   @ApiProperty({ example: '<0f8c…@example.com>' }) messageId!: string;
-  @ApiProperty({ nullable: true, type: String, description: "The server's last reply, or why the send failed" }) lastResponse!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: "The server's last reply, or why the send failed" })
+  lastResponse!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) sentAt!: string | null;
 

@@ -12,7 +12,9 @@ export class SyncRequestQueryDto {
 
   @ApiPropertyOptional({ description: 'Fetch every message again instead of only what changed', default: false })
   @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (value === 'true' || value === true ? true : value === 'false' || value === false ? false : value))
+  @Transform(({ value }: { value: unknown }) =>
+    value === 'true' || value === true ? true : value === 'false' || value === false ? false : value,
+  )
   @IsBoolean()
   full?: boolean;
 }

@@ -7,7 +7,9 @@ export class SyncAcceptedDto {
   @ApiProperty({ format: 'uuid', description: 'The sync run record; see GET /api/sync/status/{accountId}' })
   syncRunId!: string;
 
-  @ApiProperty({ description: 'False when a sync of the account was already queued or running and is returned instead' })
+  @ApiProperty({
+    description: 'False when a sync of the account was already queued or running and is returned instead',
+  })
   created!: boolean;
 }
 
@@ -23,7 +25,11 @@ export class FolderStatusDto {
   @ApiProperty({ example: 'INBOX' })
   path!: string;
 
-  @ApiProperty({ nullable: true, enum: ['inbox', 'drafts', 'sent', 'trash', 'junk', 'archive', 'all', 'flagged'], type: String })
+  @ApiProperty({
+    nullable: true,
+    enum: ['inbox', 'drafts', 'sent', 'trash', 'junk', 'archive', 'all', 'flagged'],
+    type: String,
+  })
   role!: string | null;
 
   @ApiProperty({ description: 'Messages on the server at the last completed sync of the folder' })
@@ -38,13 +44,21 @@ export class FolderStatusDto {
   @ApiProperty({ type: String, description: 'Highest UID stored' })
   lastUid!: string;
 
-  @ApiProperty({ nullable: true, type: String, description: 'CONDSTORE HIGHESTMODSEQ (a 63-bit number, as a string); null without CONDSTORE' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'CONDSTORE HIGHESTMODSEQ (a 63-bit number, as a string); null without CONDSTORE',
+  })
   highestModseq!: string | null;
 
   @ApiProperty({ nullable: true, type: String, format: 'date-time' })
   lastSyncedAt!: string | null;
 
-  @ApiProperty({ nullable: true, type: String, description: 'Why the last sync of this folder failed; null once it syncs again' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Why the last sync of this folder failed; null once it syncs again',
+  })
   lastError!: string | null;
 
   @ApiProperty({ nullable: true, type: String, format: 'date-time' })
@@ -57,7 +71,8 @@ export class FolderStatusDto {
     nullable: true,
     type: String,
     format: 'date-time',
-    description: 'While in the future, scheduled syncs skip this folder (exponential backoff after failures); a manual sync still tries it',
+    description:
+      'While in the future, scheduled syncs skip this folder (exponential backoff after failures); a manual sync still tries it',
   })
   nextSyncAfter!: string | null;
 }
@@ -81,7 +96,11 @@ export class LastRunDto {
   @ApiProperty({ nullable: true, type: String })
   error!: string | null;
 
-  @ApiProperty({ nullable: true, type: Object, example: { foldersSynced: 6, messagesAdded: 120, messagesUpdated: 3, messagesRemoved: 1 } })
+  @ApiProperty({
+    nullable: true,
+    type: Object,
+    example: { foldersSynced: 6, messagesAdded: 120, messagesUpdated: 3, messagesRemoved: 1 },
+  })
   stats!: Record<string, number> | null;
 }
 
@@ -111,7 +130,8 @@ export class SyncStatusDto {
     nullable: true,
     type: String,
     format: 'date-time',
-    description: 'While in the future, scheduled syncs skip the account (exponential backoff after failures); a manual sync still runs',
+    description:
+      'While in the future, scheduled syncs skip the account (exponential backoff after failures); a manual sync still runs',
   })
   nextSyncAfter!: string | null;
 

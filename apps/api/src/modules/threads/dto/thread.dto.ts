@@ -12,7 +12,10 @@ export class ListThreadsQueryDto extends PageQueryDto {
 }
 
 export class ThreadSummaryDto {
-  @ApiProperty({ format: 'uuid', description: 'Thread id; a message not threaded yet is its own thread, keyed by its id' })
+  @ApiProperty({
+    format: 'uuid',
+    description: 'Thread id; a message not threaded yet is its own thread, keyed by its id',
+  })
   id!: string;
 
   @ApiProperty({ format: 'uuid' })
