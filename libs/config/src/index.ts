@@ -14,7 +14,7 @@ export type {
   WorkerConfig,
 } from './app-config.js';
 export { ConfigModule } from './config.module.js';
-export { normalizeHostName, OUTBOUND_POLICIES } from './outbound-rules.js';
+export { normalizeHostName } from './outbound-rules.js';
 export type { OutboundConfig, OutboundHostRule, OutboundPolicyMode, PortRange } from './outbound-rules.js';
 export { EnvironmentVariables, LEGACY_ALIASES } from './environment.js';
 export { ConfigValidationError, loadConfig, loadConfigOrExit } from './load-config.js';

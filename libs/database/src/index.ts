@@ -14,12 +14,11 @@ export { dataSourceOptions, migrationDataSourceOptions } from './data-source-opt
 export * from './entities/index.js';
 export { AccountRepository } from './repositories/account.repository.js';
 export { AdvisoryLockRepository, LOCK_HELD_ELSEWHERE } from './repositories/advisory-lock.repository.js';
-export type { MailAccountChanges, NewMailAccount } from './repositories/account.repository.js';
-export { decodeCursor, encodeCursor } from './repositories/keyset-cursor.js';
-export type { KeysetPosition, Page } from './repositories/keyset-cursor.js';
+export type { MailAccountChanges } from './repositories/account.repository.js';
+export { encodeCursor } from './repositories/keyset-cursor.js';
+export type { Page } from './repositories/keyset-cursor.js';
 export { TenantRepository } from './repositories/tenant.repository.js';
 export { FolderRepository } from './repositories/folder.repository.js';
-export type { FolderSyncedCounters, NewMailFolder } from './repositories/folder.repository.js';
 export { MessageRepository } from './repositories/message.repository.js';
 export type {
   BatchWriteResult,
@@ -33,10 +32,7 @@ export type {
 export { ThreadLookupRepository } from './repositories/thread-lookup.repository.js';
 export type { ThreadBySubject } from './repositories/thread-lookup.repository.js';
 export { SyncRunRepository } from './repositories/sync-run.repository.js';
-export type { NewSyncRun } from './repositories/sync-run.repository.js';
-export type { AddressField, MessageFilter } from './repositories/message-filter.js';
-export { compileMessageFilter } from './repositories/message-filter.sql.js';
-export type { SqlFragment } from './repositories/message-filter.sql.js';
+export type { MessageFilter } from './repositories/message-filter.js';
 export { MessageReadRepository } from './repositories/message-read.repository.js';
 export type {
   AttachmentSourceRow,
@@ -48,8 +44,8 @@ export type {
 export { FolderReadRepository } from './repositories/folder-read.repository.js';
 export type { FolderRow } from './repositories/folder-read.repository.js';
 export { DraftRepository } from './repositories/draft.repository.js';
-export type { DraftAwaitingMirror, DraftContent, DraftUpdateResult } from './repositories/draft.repository.js';
-export { IDEMPOTENCY_WINDOW_HOURS, SendRecordRepository } from './repositories/send-record.repository.js';
+export type { DraftAwaitingMirror, DraftContent } from './repositories/draft.repository.js';
+export { SendRecordRepository } from './repositories/send-record.repository.js';
 export type {
   ClaimedAttempt,
   IdempotentSendRecord,

@@ -7,7 +7,6 @@ export type {
   SyncAccountPayload,
   SyncDraftPayload,
 } from './job-payloads.js';
-export { jobOptions } from './job-options.js';
 export { JobProducer } from './job-producer.js';
 export type { JobPresence } from './job-producer.js';
 export { QueueModule, RequestQueueModule } from './queue.module.js';

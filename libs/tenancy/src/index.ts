@@ -1,4 +1,4 @@
-export { MissingTenantError, TenantContext } from './tenant-context.js';
+export { TenantContext } from './tenant-context.js';
 export { TenancyModule } from './tenancy.module.js';
 export { TenantScope } from './tenant-scope.js';
 export type { NamedStatement } from './tenant-scope.js';
