@@ -2,7 +2,7 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, V
 
 import { MailAccount } from './mail-account.entity.js';
 import type { MailAddress } from './mail-message.entity.js';
-import { AccountIdColumn, CreatedAtColumn, TenantIdColumn, UpdatedAtColumn } from './shared-columns.js';
+import { AccountOwned, WithTimestamps } from './shared-columns.js';
 
 export interface DraftAttachment {
   filename: string;
@@ -15,15 +15,9 @@ export interface DraftAttachment {
 /** A message being written. The version guards concurrent edits (optimistic concurrency). */
 @Entity('drafts')
 @Index('idx_drafts_tenant_account', ['tenantId', 'accountId'])
-export class Draft {
+export class Draft extends WithTimestamps(AccountOwned) {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
-
-  @TenantIdColumn()
-  tenantId!: string;
-
-  @AccountIdColumn()
-  accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_drafts_account' })
@@ -69,10 +63,4 @@ export class Draft {
 
   @VersionColumn()
   version!: number;
-
-  @CreatedAtColumn()
-  createdAt!: Date;
-
-  @UpdatedAtColumn()
-  updatedAt!: Date;
 }

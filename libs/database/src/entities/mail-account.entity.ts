@@ -1,7 +1,6 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
-import { CreatedAtColumn, SyncBackoffColumn, TenantIdColumn, UpdatedAtColumn } from './shared-columns.js';
-import type { SyncBackoff } from './shared-columns.js';
+import { TenantOwned, WithSyncBackoff, WithTimestamps } from './shared-columns.js';
 
 export const CONNECTION_SECURITIES = ['tls', 'starttls', 'none'] as const;
 export type ConnectionSecurity = (typeof CONNECTION_SECURITIES)[number];
@@ -13,12 +12,9 @@ export type AccountSyncState = (typeof ACCOUNT_SYNC_STATES)[number];
 @Entity('mail_accounts')
 @Unique('uq_mail_accounts_tenant_email', ['tenantId', 'email'])
 @Index('idx_mail_accounts_tenant', ['tenantId'])
-export class MailAccount implements SyncBackoff {
+export class MailAccount extends WithTimestamps(WithSyncBackoff(TenantOwned)) {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
-
-  @TenantIdColumn()
-  tenantId!: string;
 
   @Column({ type: 'varchar', length: 320 })
   email!: string;
@@ -65,23 +61,4 @@ export class MailAccount implements SyncBackoff {
 
   @Column({ name: 'last_synced_at', type: 'timestamptz', nullable: true })
   lastSyncedAt!: Date | null;
-
-  @SyncBackoffColumn.lastError()
-  lastError!: string | null;
-
-  @SyncBackoffColumn.lastErrorAt()
-  lastErrorAt!: Date | null;
-
-  /** Consecutive failed syncs; drives the backoff before the next scheduled attempt. */
-  @SyncBackoffColumn.failureCount()
-  failureCount!: number;
-
-  @SyncBackoffColumn.nextSyncAfter()
-  nextSyncAfter!: Date | null;
-
-  @CreatedAtColumn()
-  createdAt!: Date;
-
-  @UpdatedAtColumn()
-  updatedAt!: Date;
 }

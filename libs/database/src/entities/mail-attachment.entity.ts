@@ -1,18 +1,15 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
 import { MailMessage } from './mail-message.entity.js';
-import { TenantIdColumn } from './shared-columns.js';
+import { TenantOwned } from './shared-columns.js';
 
 /** Attachment metadata; the bytes stay on the IMAP server and are streamed by part id on demand. */
 @Entity('mail_attachments')
 @Unique('uq_mail_attachments_message_part', ['messageId', 'partId'])
 @Index('idx_mail_attachments_tenant', ['tenantId'])
-export class MailAttachment {
+export class MailAttachment extends TenantOwned {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
-
-  @TenantIdColumn()
-  tenantId!: string;
 
   @Column({ name: 'message_id', type: 'uuid' })
   messageId!: string;

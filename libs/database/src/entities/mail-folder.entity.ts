@@ -1,14 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
-import {
-  AccountIdColumn,
-  CreatedAtColumn,
-  SyncBackoffColumn,
-  TenantIdColumn,
-  UpdatedAtColumn,
-} from './shared-columns.js';
-import type { SyncBackoff } from './shared-columns.js';
+import { AccountOwned, WithSyncBackoff, WithTimestamps } from './shared-columns.js';
 
 export const SPECIAL_USE_ROLES = ['inbox', 'drafts', 'sent', 'trash', 'junk', 'archive', 'all', 'flagged'] as const;
 export type SpecialUseRole = (typeof SPECIAL_USE_ROLES)[number];
@@ -20,15 +13,9 @@ export type SpecialUseRole = (typeof SPECIAL_USE_ROLES)[number];
 @Entity('mail_folders')
 @Unique('uq_mail_folders_account_path', ['accountId', 'path'])
 @Index('idx_mail_folders_tenant', ['tenantId'])
-export class MailFolder implements SyncBackoff {
+export class MailFolder extends WithTimestamps(WithSyncBackoff(AccountOwned)) {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
-
-  @TenantIdColumn()
-  tenantId!: string;
-
-  @AccountIdColumn()
-  accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_mail_folders_account' })
@@ -70,24 +57,4 @@ export class MailFolder implements SyncBackoff {
 
   @Column({ name: 'last_synced_at', type: 'timestamptz', nullable: true })
   lastSyncedAt!: Date | null;
-
-  @SyncBackoffColumn.lastError()
-  lastError!: string | null;
-
-  @SyncBackoffColumn.lastErrorAt()
-  lastErrorAt!: Date | null;
-
-  /** Consecutive failed syncs of this folder; drives its backoff. */
-  @SyncBackoffColumn.failureCount()
-  failureCount!: number;
-
-  /** Until then scheduled syncs leave the folder alone (a manual sync still tries it). */
-  @SyncBackoffColumn.nextSyncAfter()
-  nextSyncAfter!: Date | null;
-
-  @CreatedAtColumn()
-  createdAt!: Date;
-
-  @UpdatedAtColumn()
-  updatedAt!: Date;
 }

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
-import { AccountIdColumn, CreatedAtColumn, TenantIdColumn } from './shared-columns.js';
+import { AccountOwned, WithCreatedAt } from './shared-columns.js';
 
 export const MESSAGE_ACTION_KINDS = ['flags', 'move', 'delete'] as const;
 export type MessageActionKind = (typeof MESSAGE_ACTION_KINDS)[number];
@@ -41,15 +41,9 @@ export interface MessageActionError {
 @Index('idx_mail_message_actions_tenant', ['tenantId'])
 @Index('idx_mail_message_actions_message', ['messageId', 'createdAt'])
 @Index('idx_mail_message_actions_pending', ['tenantId', 'createdAt'], { where: `"state" = 'pending'` })
-export class MailMessageAction {
+export class MailMessageAction extends WithCreatedAt(AccountOwned) {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
-
-  @TenantIdColumn()
-  tenantId!: string;
-
-  @AccountIdColumn()
-  accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_mail_message_actions_account' })
@@ -73,9 +67,6 @@ export class MailMessageAction {
 
   @Column({ type: 'text', nullable: true })
   error!: string | null;
-
-  @CreatedAtColumn()
-  createdAt!: Date;
 
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt!: Date | null;

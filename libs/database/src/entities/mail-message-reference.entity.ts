@@ -1,7 +1,7 @@
 import { Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 
 import { MailMessage } from './mail-message.entity.js';
-import { AccountIdColumn, TenantIdColumn } from './shared-columns.js';
+import { AccountOwned } from './shared-columns.js';
 
 /**
  * One Message-ID a stored message refers to (its In-Reply-To and every References entry), so a
@@ -11,18 +11,12 @@ import { AccountIdColumn, TenantIdColumn } from './shared-columns.js';
  */
 @Entity('mail_message_references')
 @Index('idx_mail_message_references_lookup', ['accountId', 'referencedId'])
-export class MailMessageReference {
+export class MailMessageReference extends AccountOwned {
   @PrimaryColumn({ name: 'message_id', type: 'uuid' })
   messageId!: string;
 
   @PrimaryColumn({ name: 'referenced_id', type: 'text' })
   referencedId!: string;
-
-  @TenantIdColumn()
-  tenantId!: string;
-
-  @AccountIdColumn()
-  accountId!: string;
 
   @ManyToOne(() => MailMessage, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'message_id', foreignKeyConstraintName: 'fk_mail_message_references_message' })

@@ -3,7 +3,7 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, U
 import { MailAccount } from './mail-account.entity.js';
 import { MailFolder } from './mail-folder.entity.js';
 import type { MessageActionError } from './mail-message-action.entity.js';
-import { AccountIdColumn, CreatedAtColumn, TenantIdColumn, UpdatedAtColumn } from './shared-columns.js';
+import { AccountOwned, WithTimestamps } from './shared-columns.js';
 
 export interface MailAddress {
   name: string;
@@ -51,15 +51,9 @@ export type ParseState = (typeof PARSE_STATES)[number];
 @Index('idx_mail_messages_account_thread', ['accountId', 'threadId'])
 @Index('idx_mail_messages_account_message_id', ['accountId', 'messageId'])
 @Index('idx_mail_messages_account_in_reply_to', ['accountId', 'inReplyTo'])
-export class MailMessage {
+export class MailMessage extends WithTimestamps(AccountOwned) {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
-
-  @TenantIdColumn()
-  tenantId!: string;
-
-  @AccountIdColumn()
-  accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_mail_messages_account' })
@@ -201,10 +195,4 @@ export class MailMessage {
     asExpression: ADDRESS_SEARCH_EXPRESSIONS.cc,
   })
   ccSearch?: string;
-
-  @CreatedAtColumn()
-  createdAt!: Date;
-
-  @UpdatedAtColumn()
-  updatedAt!: Date;
 }

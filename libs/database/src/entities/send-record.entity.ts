@@ -1,17 +1,8 @@
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryGeneratedColumn,
-  Unique,
-  UpdateDateColumn,
-} from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
 import type { MailAddress } from './mail-message.entity.js';
+import { AccountOwned, WithTimestamps } from './shared-columns.js';
 
 export const SEND_STATES = ['queued', 'sending', 'sent', 'failed'] as const;
 export type SendState = (typeof SEND_STATES)[number];
@@ -38,15 +29,9 @@ export interface SendContent {
 @Entity('send_records')
 @Unique('uq_send_records_idempotency', ['tenantId', 'idempotencyKey'])
 @Index('idx_send_records_tenant_account', ['tenantId', 'accountId'])
-export class SendRecord {
+export class SendRecord extends WithTimestamps(AccountOwned) {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
-
-  @Column({ name: 'tenant_id', type: 'varchar', length: 64 })
-  tenantId!: string;
-
-  @Column({ name: 'account_id', type: 'uuid' })
-  accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_send_records_account' })
@@ -93,10 +78,4 @@ export class SendRecord {
 
   @Column({ name: 'sent_at', type: 'timestamptz', nullable: true })
   sentAt!: Date | null;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt!: Date;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt!: Date;
 }

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 
 import { MailAccount } from './mail-account.entity.js';
-import { AccountIdColumn, CreatedAtColumn, TenantIdColumn } from './shared-columns.js';
+import { AccountOwned, WithCreatedAt } from './shared-columns.js';
 
 export const SYNC_RUN_STATES = ['queued', 'running', 'succeeded', 'failed'] as const;
 export type SyncRunState = (typeof SYNC_RUN_STATES)[number];
@@ -19,15 +19,9 @@ export interface SyncRunStats {
 /** One execution of the sync job for an account: what started it, how it went. */
 @Entity('sync_runs')
 @Index('idx_sync_runs_account_created', ['tenantId', 'accountId', 'createdAt'])
-export class SyncRun {
+export class SyncRun extends WithCreatedAt(AccountOwned) {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
-
-  @TenantIdColumn()
-  tenantId!: string;
-
-  @AccountIdColumn()
-  accountId!: string;
 
   @ManyToOne(() => MailAccount, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'account_id', foreignKeyConstraintName: 'fk_sync_runs_account' })
@@ -56,7 +50,4 @@ export class SyncRun {
 
   @Column({ type: 'jsonb', nullable: true })
   stats!: SyncRunStats | null;
-
-  @CreatedAtColumn()
-  createdAt!: Date;
 }
