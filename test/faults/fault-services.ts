@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import pg from 'pg';
 
-import { generateCorpus, writeCorpus } from '../../apps/worker/test/support/mail-corpus.js';
+import { generateCorpus, writeCorpus } from '../support/mail-corpus.js';
 import { addMailUsers, readMailStack, seedMailbox } from '../infra/mail-stack.js';
 import type { MailStack } from '../infra/mail-stack.js';
 import type { ApiProcess, ApiResponse } from '../support/api-process.js';

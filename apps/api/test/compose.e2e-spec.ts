@@ -10,7 +10,7 @@ import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
 import { eventually } from '../../../test/support/test-config.js';
 import { mailboxMessages } from '../../../test/support/mailbox.js';
-import { SendHarness, startWorkerProcess, stopProcess } from '../../worker/test/send-harness.js';
+import { SendHarness, startWorkerProcess, stopProcess } from '../../../test/support/send-harness.js';
 
 interface SendRecord {
   id: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import pg from 'pg';
 
-import { startWorker, stopWorker } from '../../worker/test/support/worker-process.js';
+import { startWorker, stopWorker } from '../../../test/support/worker-process.js';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';

@@ -9,7 +9,7 @@ import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { eventually } from '../../../test/support/test-config.js';
 import { mailboxMessages } from '../../../test/support/mailbox.js';
-import { SendHarness, startWorkerProcess, stopProcess } from './send-harness.js';
+import { SendHarness, startWorkerProcess, stopProcess } from '../../../test/support/send-harness.js';
 
 const TENANT = `send-crash-${process.pid}`;
 const PASSWORD = 'crash-secret';

@@ -9,9 +9,9 @@ import pg from 'pg';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { eventually } from '../../../test/support/test-config.js';
-import { generateCorpus, writeCorpus } from './support/mail-corpus.js';
-import { SyncHarness } from './support/sync-harness.js';
-import { startWorker, stopWorker as stop } from './support/worker-process.js';
+import { generateCorpus, writeCorpus } from '../../../test/support/mail-corpus.js';
+import { SyncHarness } from '../../../test/support/sync-harness.js';
+import { startWorker, stopWorker as stop } from '../../../test/support/worker-process.js';
 
 const TENANT = `sync-resume-${process.pid}`;
 const PASSWORD = 'secret-3';

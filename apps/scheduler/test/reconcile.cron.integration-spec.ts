@@ -20,13 +20,13 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import pg from 'pg';
-import { insertMailbox } from '../../../api/test/messages-fixture.js';
-import type { Mailbox } from '../../../api/test/messages-fixture.js';
-import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
-import { RECONCILE_LOCK_KEY, ReconcileCron } from './reconcile.cron.js';
-import type { ReconcileResult } from './reconcile.cron.js';
-import { ACTION_JOB_ENDED_REASON, ReconciledKinds, SYNC_JOB_ENDED_REASON } from './reconciled-kinds.js';
-import { TenantSweep } from './tenant-sweep.js';
+import { insertMailbox } from '../../../test/support/messages-fixture.js';
+import type { Mailbox } from '../../../test/support/messages-fixture.js';
+import { crossTenantTestConfig } from '../../../test/support/test-config.js';
+import { RECONCILE_LOCK_KEY, ReconcileCron } from '../src/crons/reconcile.cron.js';
+import type { ReconcileResult } from '../src/crons/reconcile.cron.js';
+import { ACTION_JOB_ENDED_REASON, ReconciledKinds, SYNC_JOB_ENDED_REASON } from '../src/crons/reconciled-kinds.js';
+import { TenantSweep } from '../src/crons/tenant-sweep.js';
 
 const REPOSITORIES = [
   AdvisoryLockRepository,

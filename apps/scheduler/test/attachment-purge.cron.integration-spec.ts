@@ -18,9 +18,9 @@ import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import pg from 'pg';
 
-import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
-import { ATTACHMENT_PURGE_LOCK_KEY, AttachmentPurgeCron } from './attachment-purge.cron.js';
-import { TenantSweep } from './tenant-sweep.js';
+import { crossTenantTestConfig } from '../../../test/support/test-config.js';
+import { ATTACHMENT_PURGE_LOCK_KEY, AttachmentPurgeCron } from '../src/crons/attachment-purge.cron.js';
+import { TenantSweep } from '../src/crons/tenant-sweep.js';
 
 const REPOSITORIES = [
   AccountRepository,

@@ -11,10 +11,10 @@ import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 
-import { TestDatabaseModule } from '../../../worker/test/support/sync-harness.js';
-import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
-import { PeriodicSyncCron } from './periodic-sync.cron.js';
-import { TenantSweep } from './tenant-sweep.js';
+import { TestDatabaseModule } from '../../../test/support/sync-harness.js';
+import { crossTenantTestConfig } from '../../../test/support/test-config.js';
+import { PeriodicSyncCron } from '../src/crons/periodic-sync.cron.js';
+import { TenantSweep } from '../src/crons/tenant-sweep.js';
 
 @Module({})
 class CronTestModule {

@@ -22,13 +22,13 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule, INestApplicationContext, Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
-import { eventually, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, testConfig } from '../../../test/support/test-config.js';
-import { DRAFT_PROVIDERS } from '../src/drafts/index.js';
-import { MAILBOX_PROVIDERS } from '../src/mailbox/index.js';
-import { SendEmailProcessor } from '../src/processors/send-email.processor.js';
-import { SyncDraftProcessor } from '../src/processors/sync-draft.processor.js';
-import { SEND_PROVIDERS, SEND_RETRY_POLICY, SEND_TEST_HOOKS } from '../src/send/index.js';
-import type { SendRetryPolicy, SendTestHooks } from '../src/send/index.js';
+import { eventually, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, testConfig } from './test-config.js';
+import { DRAFT_PROVIDERS } from '../../apps/worker/src/drafts/index.js';
+import { MAILBOX_PROVIDERS } from '../../apps/worker/src/mailbox/index.js';
+import { SendEmailProcessor } from '../../apps/worker/src/processors/send-email.processor.js';
+import { SyncDraftProcessor } from '../../apps/worker/src/processors/sync-draft.processor.js';
+import { SEND_PROVIDERS, SEND_RETRY_POLICY, SEND_TEST_HOOKS } from '../../apps/worker/src/send/index.js';
+import type { SendRetryPolicy, SendTestHooks } from '../../apps/worker/src/send/index.js';
 
 /** Retries in tests come within a second, not minutes. */
 export const FAST_RETRY_POLICY: SendRetryPolicy = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000 };
@@ -215,7 +215,7 @@ export class SendHarness {
   }
 }
 
-const WORKER_ENTRY = join(import.meta.dirname, '..', '..', '..', 'dist', 'apps', 'worker', 'src', 'main.js');
+const WORKER_ENTRY = join(import.meta.dirname, '..', '..', 'dist', 'apps', 'worker', 'src', 'main.js');
 
 /**
  * The built worker (`npm run build`) as a child process on the harness's queue prefix. Suites in

@@ -23,11 +23,11 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ImapFlow } from 'imapflow';
 import type { EntityManager } from 'typeorm';
 
-import { testConfig } from '../../../../test/support/test-config.js';
-import { AccountSyncService } from '../../src/sync/account-sync.service.js';
-import type { AccountSyncOutcome } from '../../src/sync/account-sync.service.js';
-import { PARSE_PROVIDERS } from '../../src/parse/index.js';
-import { SYNC_PROVIDERS } from '../../src/sync/index.js';
+import { testConfig } from './test-config.js';
+import { AccountSyncService } from '../../apps/worker/src/sync/account-sync.service.js';
+import type { AccountSyncOutcome } from '../../apps/worker/src/sync/account-sync.service.js';
+import { PARSE_PROVIDERS } from '../../apps/worker/src/parse/index.js';
+import { SYNC_PROVIDERS } from '../../apps/worker/src/sync/index.js';
 
 const REPOSITORIES = [
   AccountRepository,

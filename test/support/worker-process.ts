@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-import { TEST_ENCRYPTION_KEY } from '../../../../test/support/test-config.js';
+import { TEST_ENCRYPTION_KEY } from './test-config.js';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 
 /**
  * Boots the built WorkerModule (`npm run build`) with its processors. main.ts refuses to start

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { generateCorpus, writeCorpus } from '../../../../worker/test/support/mail-corpus.js';
-import { startWorker, stopWorker } from '../../../../worker/test/support/worker-process.js';
-import { addMailUser, readMailStack, seedMailbox } from '../../../../../test/infra/mail-stack.js';
-import type { MailStack } from '../../../../../test/infra/mail-stack.js';
-import { ApiProcess } from '../../../../../test/support/api-process.js';
-import { bearerFor } from '../../../../../test/support/auth.js';
-import { eventually } from '../../../../../test/support/test-config.js';
+import { generateCorpus, writeCorpus } from '../../../test/support/mail-corpus.js';
+import { startWorker, stopWorker } from '../../../test/support/worker-process.js';
+import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
+import type { MailStack } from '../../../test/infra/mail-stack.js';
+import { ApiProcess } from '../../../test/support/api-process.js';
+import { bearerFor } from '../../../test/support/auth.js';
+import { eventually } from '../../../test/support/test-config.js';
 
 interface Accepted {
   jobId: string;
