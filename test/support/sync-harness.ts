@@ -1,14 +1,6 @@
 import { AppConfig, ConfigModule } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
-import {
-  AccountRepository,
-  dataSourceOptions,
-  FolderRepository,
-  MessageRepository,
-  SyncRunRepository,
-  TenantRepository,
-  ThreadLookupRepository,
-} from '@app/database';
+import { AccountRepository, DatabaseModule } from '@app/database';
 import type { MailAccount } from '@app/database';
 import { MailModule } from '@app/mail';
 import { MetricsModule } from '@app/observability';
@@ -16,10 +8,9 @@ import { QueueModule } from '@app/queue';
 import type { SyncAccountPayload } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule, TenantContext, TenantScope } from '@app/tenancy';
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { ImapFlow } from 'imapflow';
 import type { EntityManager } from 'typeorm';
 
@@ -29,43 +20,16 @@ import type { AccountSyncOutcome } from '../../apps/worker/src/sync/account-sync
 import { PARSE_PROVIDERS } from '../../apps/worker/src/parse/index.js';
 import { SYNC_PROVIDERS } from '../../apps/worker/src/sync/index.js';
 
-const REPOSITORIES = [
-  AccountRepository,
-  TenantRepository,
-  FolderRepository,
-  MessageRepository,
-  SyncRunRepository,
-  ThreadLookupRepository,
-];
-
-/**
- * DatabaseModule without the migrations glob: TypeORM loads those files with a dynamic import()
- * from CommonJS, which Jest's ESM runtime cannot repeat for a second test file in the same worker.
- * The global setup has migrated the database already.
- */
-@Global()
-@Module({})
-export class TestDatabaseModule {
-  /** A test that cuts its own connections (pg_terminate_backend) finds them by `applicationName`. */
-  static forRoot(config: AppConfig, applicationName = 'email_service-sync-test'): DynamicModule {
-    return {
-      module: TestDatabaseModule,
-      imports: [TypeOrmModule.forRoot(dataSourceOptions(config, applicationName))],
-      providers: REPOSITORIES,
-      exports: [TypeOrmModule, ...REPOSITORIES],
-    };
-  }
-}
-
 /** The sync engine with its real dependencies, without BullMQ workers consuming the shared queues. */
 @Module({})
 class SyncEngineTestModule {
-  static forRoot(config: AppConfig, applicationName?: string): DynamicModule {
+  /** A test that cuts its own connections (pg_terminate_backend) finds them by `applicationName`. */
+  static forRoot(config: AppConfig, applicationName = 'email_service-sync-test'): DynamicModule {
     return {
       module: SyncEngineTestModule,
       imports: [
         ConfigModule.forRoot(config),
-        TestDatabaseModule.forRoot(config, applicationName),
+        DatabaseModule.forRoot(applicationName),
         RedisModule,
         TenancyModule,
         CryptoModule,
