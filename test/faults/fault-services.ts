@@ -3,13 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import pg from 'pg';
-
 import { generateCorpus, writeCorpus } from '../support/mail-corpus.js';
 import { addMailUsers, readMailStack, seedMailbox } from '../infra/mail-stack.js';
 import type { MailStack } from '../infra/mail-stack.js';
 import type { ApiProcess, ApiResponse } from '../support/api-process.js';
 import { bearerFor } from '../support/auth.js';
+import { ownerQuery } from '../support/messages-fixture.js';
 import { eventually } from '../support/test-config.js';
 
 /** A tenant of the case's own, so cases running side by side never see each other's rows. */
@@ -117,21 +116,6 @@ export async function syncStatus(api: ApiProcess, tenant: FaultTenant, accountId
   const response = await api.inject({ url: `/api/sync/status/${accountId}`, headers: tenant.headers });
   if (response.statusCode !== 200) throw new Error(`sync status ${response.statusCode}: ${response.body}`);
   return response.json<SyncStatus>();
-}
-
-/** The database as its owner (a superuser in tests, so row-level security does not hide other tenants' rows from the count). */
-export async function ownerQuery<T extends pg.QueryResultRow>(
-  sql: string,
-  params: unknown[],
-  connectionString = process.env.DATABASE_MIGRATION_URL,
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 export interface StoredCounts {

@@ -11,7 +11,6 @@ import { TenancyModule, TenantContext, TenantScope } from '@app/tenancy';
 import { Module } from '@nestjs/common';
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ImapFlow } from 'imapflow';
 import type { EntityManager } from 'typeorm';
 
 import { testConfig } from './test-config.js';
@@ -75,16 +74,6 @@ export interface StoredMessage {
     contentId: string | null;
     inline: boolean;
   }[];
-}
-
-export interface ServerMessage {
-  folder: string;
-  uid: number;
-  flags: string[];
-  size: number;
-  internalDate: Date;
-  messageId: string | null;
-  subject: string | null;
 }
 
 export class SyncHarness {
@@ -197,56 +186,5 @@ export class SyncHarness {
         attachments: row.attachments as StoredMessage['attachments'],
       }));
     });
-  }
-}
-
-/** A direct IMAP session for arranging and inspecting a mailbox in tests. */
-export async function imapAs(port: number, user: string, password: string): Promise<ImapFlow> {
-  const client = new ImapFlow({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    doSTARTTLS: false,
-    auth: { user, pass: password },
-    logger: false,
-    disableAutoIdle: true,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
-}
-
-/** Everything the server holds for the user, folder by folder, as the sync should mirror it. */
-export async function serverMessages(port: number, user: string, password: string): Promise<ServerMessage[]> {
-  const client = await imapAs(port, user, password);
-  try {
-    const result: ServerMessage[] = [];
-    const folders = (await client.list()).filter((entry) => !entry.flags.has('\\Noselect'));
-    for (const folder of folders.sort((a, b) => a.path.localeCompare(b.path))) {
-      const lock = await client.getMailboxLock(folder.path, { readOnly: true });
-      try {
-        if (client.mailbox && client.mailbox.exists === 0) continue;
-        for (const message of await client.fetchAll(
-          '1:*',
-          { uid: true, flags: true, size: true, internalDate: true, envelope: true },
-          { uid: true },
-        )) {
-          result.push({
-            folder: folder.path,
-            uid: message.uid,
-            flags: [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
-            size: message.size ?? 0,
-            internalDate: new Date(message.internalDate ?? 0),
-            messageId: message.envelope?.messageId ?? null,
-            subject: message.envelope?.subject ?? null,
-          });
-        }
-      } finally {
-        lock.release();
-      }
-    }
-    return result.sort((a, b) => a.folder.localeCompare(b.folder) || a.uid - b.uid);
-  } finally {
-    await client.logout().catch(() => client.close());
   }
 }

@@ -1,50 +1,50 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 
-import { TEST_ENCRYPTION_KEY } from './test-config.js';
+import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from './test-config.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+const WORKER_ENTRY = join(ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
 
 /**
- * Boots the built WorkerModule (`npm run build`) with its processors. main.ts refuses to start
- * until every job name has a processor (send-email has none yet), so this skips that check and
- * starts the same module main.ts does. The script is CommonJS on purpose: worker threads inherit
- * the process's flags, and `--input-type=module` would stop every parser thread from loading.
+ * The built worker (`npm run build`), started by its own main.ts, as a child process a test may
+ * SIGKILL. Suites in different Jest projects that share a Jest worker process cannot both run
+ * BullMQ workers in-process (the second one's dynamic imports resolve against the first one's
+ * torn-down module registry), so HTTP-level suites use this instead of an in-process processor.
+ * `env` usually carries a REDIS_KEY_PREFIX of the suite's own, so it takes no other suite's jobs.
+ * `output` collects what the process prints; without it, its output is copied to the test's stderr.
+ * For a worker whose health listener a test waits on or reads, see BackgroundAppProcess.
  */
-const WORKER_ENTRY = `
-  (async () => {
-    const { loadConfigOrExit } = await import('./dist/libs/config/src/index.js');
-    const { WorkerModule } = await import('./dist/apps/worker/src/worker.module.js');
-    const { NestFactory } = await import('@nestjs/core');
-    const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(loadConfigOrExit()), { logger: ['error'] });
-    app.enableShutdownHooks();
-    process.stdout.write('worker ready\\n');
-  })();
-`;
-
-export function startWorker(overrides: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['-e', WORKER_ENTRY], {
+export function startWorkerProcess(env: Record<string, string> = {}, output?: string[]): ChildProcess {
+  const child = spawn(process.execPath, [WORKER_ENTRY], {
     cwd: ROOT,
     env: {
       ...process.env,
       NODE_ENV: 'test',
-      LOG_LEVEL: process.env.TEST_WORKER_LOG_LEVEL ?? 'ERROR',
+      JWT_SECRET: TEST_JWT_SECRET,
       ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
       WORKER_HEALTH_PORT: '0',
       SYNC_CONCURRENCY: '1',
-      ...overrides,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[worker ${child.pid}] ${chunk.toString()}`));
-  child.stdout?.resume();
+  for (const stream of [child.stdout, child.stderr])
+    stream?.on('data', (chunk: Buffer) =>
+      output ? output.push(chunk.toString()) : process.stderr.write(`[worker ${child.pid}] ${chunk.toString()}`),
+    );
   return child;
 }
 
-export async function stopWorker(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+/** SIGTERM (or the given signal), then SIGKILL if the process has not exited within 10 s. */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const exited = once(child, 'exit');
   child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
+  clearTimeout(timer);
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startWorker, stopWorker } from '../../../test/support/worker-process.js';
+import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
@@ -115,7 +115,7 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
     expect((await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth })).statusCode).toBe(
       202,
     );
-    const worker = startWorker();
+    const worker = startWorkerProcess();
     try {
       await eventually(
         async () => {
@@ -126,7 +126,7 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
         500,
       );
     } finally {
-      await stopWorker(worker);
+      await stopProcess(worker);
     }
     const list = await api.inject({ url: `/api/messages?accountId=${accountId}&folder=INBOX`, headers: auth });
     messageId = list.json<{ items: { id: string }[] }>().items[0]?.id ?? '';

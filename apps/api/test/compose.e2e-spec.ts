@@ -2,15 +2,16 @@ import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 import { simpleParser } from 'mailparser';
-import pg from 'pg';
 
 import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
+import { ownerQuery } from '../../../test/support/messages-fixture.js';
 import { eventually } from '../../../test/support/test-config.js';
 import { mailboxMessages } from '../../../test/support/mailbox.js';
-import { SendHarness, startWorkerProcess, stopProcess } from '../../../test/support/send-harness.js';
+import { SendHarness } from '../../../test/support/send-harness.js';
+import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 
 interface SendRecord {
   id: string;
@@ -67,16 +68,6 @@ function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-async function ownerQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_MIGRATION_URL });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 describe('/api/compose', () => {
   const tenant = `compose-${randomUUID().slice(0, 8)}`;
   const auth = { authorization: bearerFor(tenant) };
@@ -111,7 +102,7 @@ describe('/api/compose', () => {
       { email: recipient, password: PASSWORD },
     ]);
     worker = await SendHarness.start({ consume: false });
-    workerProcess = startWorkerProcess(worker.redisKeyPrefix, workerOutput);
+    workerProcess = startWorkerProcess({ REDIS_KEY_PREFIX: worker.redisKeyPrefix }, workerOutput);
     // Room for the 20 MB upload below; the default (18) stays under common providers' 25 MB once base64-encoded.
     api = await ApiProcess.start({ REDIS_KEY_PREFIX: worker.redisKeyPrefix, MAX_MESSAGE_SIZE_MB: '25' });
     const created = await api.inject({

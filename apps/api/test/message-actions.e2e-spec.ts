@@ -4,14 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import pg from 'pg';
 
-import { startWorker, stopWorker } from '../../../test/support/worker-process.js';
+import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
+import { imapAs } from '../../../test/support/mailbox.js';
 import { eventually } from '../../../test/support/test-config.js';
 
 interface Summary {
@@ -64,17 +65,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
 
   /** A fresh session per look, so nothing cached by an earlier one hides the server's state. */
   async function onServer<T>(work: (client: ImapFlow) => Promise<T>): Promise<T> {
-    const client = new ImapFlow({
-      host: stack.host,
-      port: stack.imapPort,
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: email, pass: password },
-      logger: false,
-      disableAutoIdle: true,
-    });
-    client.on('error', () => undefined);
-    await client.connect();
+    const client = await imapAs(stack.imapPort, email, password);
     try {
       return await work(client);
     } finally {
@@ -178,11 +169,11 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     });
     expect(created.statusCode).toBe(201);
     accountId = created.json<{ id: string }>().id;
-    const worker = startWorker();
+    const worker = startWorkerProcess();
     try {
       await syncAndWait();
     } finally {
-      await stopWorker(worker);
+      await stopProcess(worker);
     }
     for (const message of await folderList('INBOX')) ids.set(message.subject, message.id);
     expect([...ids.keys()].sort()).toEqual([...SUBJECTS].sort());
@@ -233,11 +224,11 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     let worker: ChildProcess;
 
     beforeAll(() => {
-      worker = startWorker();
+      worker = startWorkerProcess();
     });
 
     afterAll(async () => {
-      await stopWorker(worker);
+      await stopProcess(worker);
     });
 
     it('applies the move that waited, without duplicating it on the next sync', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { generateCorpus, writeCorpus } from '../../../test/support/mail-corpus.js';
-import { startWorker, stopWorker } from '../../../test/support/worker-process.js';
+import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
@@ -92,7 +92,7 @@ describe('/api/sync', () => {
   });
 
   it('reports folders, counts and the finished run once the worker has synced', async () => {
-    const worker = startWorker(QUEUES);
+    const worker = startWorkerProcess(QUEUES);
     try {
       const status = await eventually(
         async () => {
@@ -129,7 +129,7 @@ describe('/api/sync', () => {
         finishedAt: expect.any(String) as unknown,
       });
     } finally {
-      await stopWorker(worker);
+      await stopProcess(worker);
     }
   }, 150_000);
 

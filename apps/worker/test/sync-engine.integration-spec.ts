@@ -7,7 +7,8 @@ import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { countingListener } from '../../../test/support/counting-listener.js';
 import { generateCorpus, writeCorpus } from '../../../test/support/mail-corpus.js';
 import type { GeneratedMessage } from '../../../test/support/mail-corpus.js';
-import { serverMessages, SyncHarness } from '../../../test/support/sync-harness.js';
+import { serverMessages } from '../../../test/support/mailbox.js';
+import { SyncHarness } from '../../../test/support/sync-harness.js';
 import type { StoredMessage } from '../../../test/support/sync-harness.js';
 
 const TENANT = `sync-engine-${process.pid}`;

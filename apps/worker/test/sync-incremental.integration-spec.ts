@@ -8,7 +8,8 @@ import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mai
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { MessageParseService } from '../src/parse/message-parse.service.js';
 import { generateCorpus, writeCorpus } from '../../../test/support/mail-corpus.js';
-import { imapAs, serverMessages, SyncHarness } from '../../../test/support/sync-harness.js';
+import { imapAs, serverMessages } from '../../../test/support/mailbox.js';
+import { SyncHarness } from '../../../test/support/sync-harness.js';
 import type { StoredMessage } from '../../../test/support/sync-harness.js';
 
 const TENANT = `sync-incremental-${process.pid}`;
