@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+import type { MailAddress } from '@app/database';
 import pg from 'pg';
-
-export interface Address {
-  name: string;
-  address: string;
-}
 
 export interface FixtureFolder {
   path: string;
@@ -30,11 +26,11 @@ export interface FixtureMessage {
   receivedAt: string;
   sentAt?: string;
   subject?: string;
-  from?: Address;
-  to?: Address[];
-  cc?: Address[];
-  bcc?: Address[];
-  replyTo?: Address[];
+  from?: MailAddress;
+  to?: MailAddress[];
+  cc?: MailAddress[];
+  bcc?: MailAddress[];
+  replyTo?: MailAddress[];
   flags?: string[];
   snippet?: string;
   textBody?: string;

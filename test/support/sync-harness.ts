@@ -1,7 +1,7 @@
 import { AppConfig, ConfigModule } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
 import { AccountRepository, DatabaseModule } from '@app/database';
-import type { MailAccount } from '@app/database';
+import type { MailAccount, MailAttachment, MailMessage } from '@app/database';
 import { MailModule } from '@app/mail';
 import { MetricsModule } from '@app/observability';
 import { QueueModule } from '@app/queue';
@@ -41,40 +41,37 @@ class SyncEngineTestModule {
   }
 }
 
-export interface StoredMessage {
-  id: string;
+/** A message row as the sync left it, with its folder's path and its attachments. */
+export type StoredMessage = Pick<
+  MailMessage,
+  | 'id'
+  | 'uidValidity'
+  | 'messageId'
+  | 'inReplyTo'
+  | 'references'
+  | 'threadId'
+  | 'subject'
+  | 'fromName'
+  | 'fromAddress'
+  | 'to'
+  | 'cc'
+  | 'sentAt'
+  | 'receivedAt'
+  | 'flags'
+  | 'size'
+  | 'hasAttachments'
+  | 'snippet'
+  | 'textBody'
+  | 'htmlBody'
+  | 'headers'
+  | 'parseState'
+  | 'updatedAt'
+> & {
   folder: string;
+  /** A number here; the entity keeps the bigint column as a string. */
   uid: number;
-  uidValidity: string;
-  messageId: string | null;
-  inReplyTo: string | null;
-  references: string[];
-  threadId: string | null;
-  subject: string | null;
-  fromName: string | null;
-  fromAddress: string | null;
-  to: { name: string; address: string }[];
-  cc: { name: string; address: string }[];
-  sentAt: Date | null;
-  receivedAt: Date;
-  flags: string[];
-  size: number;
-  hasAttachments: boolean;
-  snippet: string | null;
-  textBody: string | null;
-  htmlBody: string | null;
-  headers: Record<string, string | string[]> | null;
-  parseState: string;
-  updatedAt: Date;
-  attachments: {
-    partId: string;
-    filename: string | null;
-    contentType: string;
-    size: number;
-    contentId: string | null;
-    inline: boolean;
-  }[];
-}
+  attachments: Pick<MailAttachment, 'partId' | 'filename' | 'contentType' | 'size' | 'contentId' | 'inline'>[];
+};
 
 export class SyncHarness {
   private constructor(
@@ -181,7 +178,7 @@ export class SyncHarness {
         textBody: row.text_body as string | null,
         htmlBody: row.html_body as string | null,
         headers: row.headers as StoredMessage['headers'],
-        parseState: row.parse_state as string,
+        parseState: row.parse_state as StoredMessage['parseState'],
         updatedAt: row.updated_at as Date,
         attachments: row.attachments as StoredMessage['attachments'],
       }));

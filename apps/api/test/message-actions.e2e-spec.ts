@@ -14,27 +14,9 @@ import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
 import { imapAs } from '../../../test/support/mailbox.js';
 import { eventually } from '../../../test/support/test-config.js';
-
-interface Summary {
-  id: string;
-  folder: string;
-  subject: string;
-  flags: string[];
-}
-
-interface Detail extends Summary {
-  actionError: { action: string; message: string; at: string } | null;
-}
-
-interface Accepted {
-  actionId: string | null;
-  state: string;
-  action: string;
-  messageId: string;
-  folder: string | null;
-  flags: string[];
-  expunged: boolean;
-}
+import type { MessageActionAcceptedDto } from '../src/modules/messages/dto/message-actions.dto.js';
+import type { MessageDetailDto } from '../src/modules/messages/dto/message-detail.dto.js';
+import type { MessageSummaryDto } from '../src/modules/messages/dto/message-summary.dto.js';
 
 const SUBJECTS = ['Flag me', 'Move me', 'Delete me', 'Refuse me', 'Wait for me', 'Expunge me'];
 
@@ -110,19 +92,19 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     );
   }
 
-  async function folderList(folder: string): Promise<Summary[]> {
+  async function folderList(folder: string): Promise<MessageSummaryDto[]> {
     const response = await api.inject({
       url: `/api/messages?accountId=${accountId}&folder=${encodeURIComponent(folder)}`,
       headers: auth,
     });
     expect(response.statusCode).toBe(200);
-    return response.json<{ items: Summary[] }>().items;
+    return response.json<{ items: MessageSummaryDto[] }>().items;
   }
 
-  async function detail(subject: string): Promise<Detail> {
+  async function detail(subject: string): Promise<MessageDetailDto> {
     const response = await api.inject({ url: `/api/messages/${ids.get(subject) ?? ''}`, headers: auth });
     expect(response.statusCode).toBe(200);
-    return response.json<Detail>();
+    return response.json<MessageDetailDto>();
   }
 
   async function act(
@@ -130,14 +112,14 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     subject: string,
     path = '',
     payload?: unknown,
-  ): Promise<{ statusCode: number; body: Accepted }> {
+  ): Promise<{ statusCode: number; body: MessageActionAcceptedDto }> {
     const response = await api.inject({
       method,
       url: `/api/messages/${ids.get(subject) ?? ''}${path}`,
       headers: auth,
       payload,
     });
-    return { statusCode: response.statusCode, body: response.json<Accepted>() };
+    return { statusCode: response.statusCode, body: response.json<MessageActionAcceptedDto>() };
   }
 
   beforeAll(async () => {
@@ -175,7 +157,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     } finally {
       await stopProcess(worker);
     }
-    for (const message of await folderList('INBOX')) ids.set(message.subject, message.id);
+    for (const message of await folderList('INBOX')) ids.set(message.subject ?? '', message.id);
     expect([...ids.keys()].sort()).toEqual([...SUBJECTS].sort());
   }, 180_000);
 
@@ -370,7 +352,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
       const reverted = await eventually(async () => {
         const response = await api.inject({ url: `/api/messages/${ids.get('Expunge me') ?? ''}`, headers: auth });
         expect(response.statusCode).toBe(200);
-        const message = response.json<Detail>();
+        const message = response.json<MessageDetailDto>();
         expect(message.actionError).not.toBeNull();
         return message;
       }, 30_000);

@@ -10,12 +10,7 @@ import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
 import { eventually } from '../../../test/support/test-config.js';
-
-interface Accepted {
-  jobId: string;
-  syncRunId: string;
-  created: boolean;
-}
+import type { SyncAcceptedDto } from '../src/modules/sync/dto/sync-response.dto.js';
 
 /** Queues of this file's own, so its worker takes no job of another test file running beside it, nor the reverse. */
 const QUEUES = { REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:sync-api` };
@@ -69,14 +64,18 @@ describe('/api/sync', () => {
     const second = await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth });
 
     expect(first.statusCode).toBe(202);
-    const accepted = first.json<Accepted>();
+    const accepted = first.json<SyncAcceptedDto>();
     expect(accepted).toMatchObject({
       jobId: expect.any(String) as unknown,
       syncRunId: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown,
       created: true,
     });
     expect(second.statusCode).toBe(202);
-    expect(second.json<Accepted>()).toEqual({ jobId: accepted.jobId, syncRunId: accepted.syncRunId, created: false });
+    expect(second.json<SyncAcceptedDto>()).toEqual({
+      jobId: accepted.jobId,
+      syncRunId: accepted.syncRunId,
+      created: false,
+    });
 
     const status = await api.inject({ url: `/api/sync/status/${accountId}`, headers: auth });
     expect(status.statusCode).toBe(200);
