@@ -22,7 +22,7 @@ import { DataSource } from 'typeorm';
 
 import { AccountSyncService } from '../../apps/worker/src/sync/account-sync.service.js';
 import { SYNC_PROVIDERS } from '../../apps/worker/src/sync/index.js';
-import { generateCorpus, writeCorpus } from '../../apps/worker/test/support/mail-corpus.js';
+import { generateCorpus, writeCorpus } from '../../test/support/mail-corpus.js';
 import { addMailUser, seedMailbox, startMailStack, stopMailStack } from '../../test/infra/mail-stack.js';
 import { baselineSync } from './baseline-sync.js';
 import { CpuMeter } from '../support/cpu-meter.js';

@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import pg from 'pg';
-
-import { generateCorpus, writeCorpus } from '../../apps/worker/test/support/mail-corpus.js';
+import { generateCorpus, writeCorpus } from '../support/mail-corpus.js';
 import { addMailUsers, readMailStack, seedMailbox } from '../infra/mail-stack.js';
 import type { MailStack } from '../infra/mail-stack.js';
+import type { SendRecordDto } from '../../apps/api/src/modules/sends/dto/send-record.dto.js';
+import type { SyncStatusDto } from '../../apps/api/src/modules/sync/dto/sync-response.dto.js';
 import type { ApiProcess, ApiResponse } from '../support/api-process.js';
 import { bearerFor } from '../support/auth.js';
+import { ownerQuery } from '../support/messages-fixture.js';
 import { eventually } from '../support/test-config.js';
 
 /** A tenant of the case's own, so cases running side by side never see each other's rows. */
@@ -103,35 +104,10 @@ export async function requestSync(api: ApiProcess, tenant: FaultTenant, accountI
   return accepted.json<{ syncRunId: string }>().syncRunId;
 }
 
-export interface SyncStatus {
-  state: string;
-  lastError: { message: string } | null;
-  failureCount: number;
-  nextSyncAfter: string | null;
-  messageCount: number;
-  folders: { path: string; lastError: string | null; failureCount: number; nextSyncAfter: string | null }[];
-  lastRun: { id: string; state: string; error: string | null } | null;
-}
-
-export async function syncStatus(api: ApiProcess, tenant: FaultTenant, accountId: string): Promise<SyncStatus> {
+export async function syncStatus(api: ApiProcess, tenant: FaultTenant, accountId: string): Promise<SyncStatusDto> {
   const response = await api.inject({ url: `/api/sync/status/${accountId}`, headers: tenant.headers });
   if (response.statusCode !== 200) throw new Error(`sync status ${response.statusCode}: ${response.body}`);
-  return response.json<SyncStatus>();
-}
-
-/** The database as its owner (a superuser in tests, so row-level security does not hide other tenants' rows from the count). */
-export async function ownerQuery<T extends pg.QueryResultRow>(
-  sql: string,
-  params: unknown[],
-  connectionString = process.env.DATABASE_MIGRATION_URL,
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
+  return response.json<SyncStatusDto>();
 }
 
 export interface StoredCounts {
@@ -192,14 +168,6 @@ export async function syncedExactly(
   );
 }
 
-export interface SendRecord {
-  id: string;
-  state: 'queued' | 'sending' | 'sent' | 'failed';
-  attempts: number;
-  messageId: string;
-  lastResponse: string | null;
-}
-
 export interface ComposeOptions {
   /** Abandon the request after this long (a hang shows as status 0). */
   timeoutMs?: number;
@@ -224,10 +192,10 @@ export async function compose(
   });
 }
 
-export async function sendRecordOf(api: ApiProcess, tenant: FaultTenant, id: string): Promise<SendRecord> {
+export async function sendRecordOf(api: ApiProcess, tenant: FaultTenant, id: string): Promise<SendRecordDto> {
   const response = await api.inject({ url: `/api/compose/outbox/${id}`, headers: tenant.headers });
   if (response.statusCode !== 200) throw new Error(`send record ${id}: ${response.statusCode} ${response.body}`);
-  return response.json<SendRecord>();
+  return response.json<SendRecordDto>();
 }
 
 /** Waits for every send to reach a final state and returns the records. */
@@ -237,7 +205,7 @@ export async function settledSends(
   ids: readonly string[],
   timeoutMs: number,
   describe: () => string = () => '',
-): Promise<SendRecord[]> {
+): Promise<SendRecordDto[]> {
   return eventually(
     async () => {
       const records = await Promise.all(ids.map((id) => sendRecordOf(api, tenant, id)));

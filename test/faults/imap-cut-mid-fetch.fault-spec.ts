@@ -16,7 +16,8 @@ import {
   syncedExactly,
   syncStatus,
 } from './fault-services.js';
-import type { MailUser, SyncStatus } from './fault-services.js';
+import type { SyncStatusDto } from '../../apps/api/src/modules/sync/dto/sync-response.dto.js';
+import type { MailUser } from './fault-services.js';
 
 const MESSAGES = 600;
 /** Connections that die this many bytes into their first FETCH response. */
@@ -66,7 +67,7 @@ describe('IMAP connection closed mid-FETCH', () => {
   it('fails the affected runs with a reason, backs off, and completes exactly on a later run', async () => {
     const accountId = await createAccount(api, tenant, user, { imapPort: proxy.port, smtpPort: stack.smtpPort });
     const startedAt = Date.now();
-    const failedRuns: SyncStatus[] = [];
+    const failedRuns: SyncStatusDto[] = [];
     let runs = 0;
     for (;;) {
       const cutBefore = proxy.connections.filter((connection) => connection.cut).length;

@@ -6,6 +6,7 @@ import { PrivatePostgres } from '../support/private-postgres.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { ScriptedSmtpServer } from '../support/scripted-smtp-server.js';
 import { eventually } from '../support/test-config.js';
+import { ownerQuery } from '../support/messages-fixture.js';
 import { reportFault } from './fault-report.js';
 import {
   compose,
@@ -13,7 +14,6 @@ import {
   faultTenant,
   mailStack,
   newMailUsers,
-  ownerQuery,
   percentile,
   requestSync,
   seedInbox,

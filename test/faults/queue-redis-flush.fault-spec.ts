@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { seedMailbox } from '../infra/mail-stack.js';
 import type { BackgroundAppProcess } from '../support/background-app-process.js';
 import { eventually } from '../support/test-config.js';
+import { stopProcess } from '../support/worker-process.js';
 import { reportFault } from './fault-report.js';
-import { killProcess, SendFaultStack } from './support/send-fault-stack.js';
+import { SendFaultStack } from './support/send-fault-stack.js';
 
 const SENDS = 100;
 const ACTIONS = 5;
@@ -64,12 +65,12 @@ describe('fault: queue Redis flushed with work in flight', () => {
       60_000,
       300,
     );
-    await killProcess(worker, 'SIGTERM');
+    await stopProcess(worker);
     worker = null;
   }, 120_000);
 
   afterAll(async () => {
-    if (worker) await killProcess(worker);
+    if (worker) await stopProcess(worker, 'SIGKILL');
     await scheduler?.stop();
     await stack?.stop();
     rmSync(fixtures, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { BackgroundAppProcess } from '../support/background-app-process.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { ScriptedSmtpServer } from '../support/scripted-smtp-server.js';
 import { eventually } from '../support/test-config.js';
+import { ownerQuery } from '../support/messages-fixture.js';
 import { reportFault } from './fault-report.js';
 import {
   compose,
@@ -12,7 +13,6 @@ import {
   faultTenant,
   mailStack,
   newMailUsers,
-  ownerQuery,
   percentile,
   requestSync,
   seedInbox,

@@ -15,7 +15,8 @@ import {
   settledSends,
   sleep,
 } from './fault-services.js';
-import type { MailUser, SendRecord } from './fault-services.js';
+import type { SendRecordDto } from '../../apps/api/src/modules/sends/dto/send-record.dto.js';
+import type { MailUser } from './fault-services.js';
 
 /** The recipient of each scenario tells the scripted server how to answer its message. */
 const RECIPIENTS = {
@@ -92,7 +93,7 @@ describe('SMTP 421 / 451 / 550 replies', () => {
 
     // Production backoff: the first retry comes 48-72 s after the failed attempt.
     const startedAt = Date.now();
-    const records = new Map<Scenario, SendRecord>();
+    const records = new Map<Scenario, SendRecordDto>();
     for (const record of await settledSends(api, tenant, scenarios.map(idOf), 110_000, () => worker.logs)) {
       const scenario = scenarios.find((candidate) => idOf(candidate) === record.id);
       if (scenario) records.set(scenario, record);

@@ -2,8 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 
 import type { BackgroundAppProcess } from '../support/background-app-process.js';
 import { eventually } from '../support/test-config.js';
+import { stopProcess } from '../support/worker-process.js';
 import { reportFault } from './fault-report.js';
-import { killProcess, SendFaultStack } from './support/send-fault-stack.js';
+import { SendFaultStack } from './support/send-fault-stack.js';
 
 const SENDS = 300;
 const KILLS = 5;
@@ -41,7 +42,7 @@ describe('fault: worker killed mid-send, again and again', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (worker) await killProcess(worker);
+    if (worker) await stopProcess(worker, 'SIGKILL');
     await scheduler?.stop();
     await stack?.stop();
   });
@@ -54,7 +55,7 @@ describe('fault: worker killed mid-send, again and again', () => {
     for (let kill = 1; kill <= KILLS; kill += 1) {
       const threshold = Math.round((SENDS * kill) / (KILLS + 1));
       await eventually(async () => expect(await stack.sentCount()).toBeGreaterThanOrEqual(threshold), 120_000, 50);
-      await killProcess(worker);
+      await stopProcess(worker, 'SIGKILL');
       killedAt.push(await stack.sentCount());
       worker = stack.startWorker(WORKER_ENV);
     }

@@ -4,12 +4,12 @@ import { BackgroundAppProcess } from '../support/background-app-process.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { reportFault } from './fault-report.js';
 import { eventually } from '../support/test-config.js';
+import { ownerQuery } from '../support/messages-fixture.js';
 import {
   createAccount,
   faultTenant,
   mailStack,
   newMailUsers,
-  ownerQuery,
   requestSync,
   seedInbox,
   syncedExactly,

@@ -1,5 +1,15 @@
 import { ImapFlow } from 'imapflow';
 
+export interface ServerMessage {
+  folder: string;
+  uid: number;
+  flags: string[];
+  size: number;
+  internalDate: Date;
+  messageId: string | null;
+  subject: string | null;
+}
+
 export interface MailboxMessage {
   uid: number;
   messageId: string | null;
@@ -14,17 +24,7 @@ export async function mailboxMessages(
   password: string,
   folder: string,
 ): Promise<MailboxMessage[]> {
-  const client = new ImapFlow({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    doSTARTTLS: false,
-    auth: { user, pass: password },
-    logger: false,
-    disableAutoIdle: true,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
+  const client = await imapAs(port, user, password);
   try {
     const lock = await client.getMailboxLock(folder, { readOnly: true });
     try {
@@ -43,6 +43,57 @@ export async function mailboxMessages(
     } finally {
       lock.release();
     }
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}
+
+/** A direct IMAP session for arranging and inspecting a mailbox in tests. */
+export async function imapAs(port: number, user: string, password: string): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user, pass: password },
+    logger: false,
+    disableAutoIdle: true,
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** Everything the server holds for the user, folder by folder, as the sync should mirror it. */
+export async function serverMessages(port: number, user: string, password: string): Promise<ServerMessage[]> {
+  const client = await imapAs(port, user, password);
+  try {
+    const result: ServerMessage[] = [];
+    const folders = (await client.list()).filter((entry) => !entry.flags.has('\\Noselect'));
+    for (const folder of folders.sort((a, b) => a.path.localeCompare(b.path))) {
+      const lock = await client.getMailboxLock(folder.path, { readOnly: true });
+      try {
+        if (client.mailbox && client.mailbox.exists === 0) continue;
+        for (const message of await client.fetchAll(
+          '1:*',
+          { uid: true, flags: true, size: true, internalDate: true, envelope: true },
+          { uid: true },
+        )) {
+          result.push({
+            folder: folder.path,
+            uid: message.uid,
+            flags: [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
+            size: message.size ?? 0,
+            internalDate: new Date(message.internalDate ?? 0),
+            messageId: message.envelope?.messageId ?? null,
+            subject: message.envelope?.subject ?? null,
+          });
+        }
+      } finally {
+        lock.release();
+      }
+    }
+    return result.sort((a, b) => a.folder.localeCompare(b.folder) || a.uid - b.uid);
   } finally {
     await client.logout().catch(() => client.close());
   }

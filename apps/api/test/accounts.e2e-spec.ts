@@ -3,12 +3,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 import { Queue } from 'bullmq';
-import pg from 'pg';
 
 import { addMailUser, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
+import { ownerQuery } from '../../../test/support/messages-fixture.js';
 import { TEST_ENCRYPTION_KEY } from '../../../test/support/test-config.js';
 
 const run = promisify(execFile);
@@ -257,13 +257,3 @@ describe('/api/accounts', () => {
     }
   });
 });
-
-async function ownerQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_MIGRATION_URL });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}

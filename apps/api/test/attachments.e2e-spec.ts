@@ -3,22 +3,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startWorker, stopWorker } from '../../worker/test/support/worker-process.js';
+import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
 import { eventually } from '../../../test/support/test-config.js';
+import type { AttachmentDto } from '../src/modules/messages/dto/message-detail.dto.js';
 
 const BIG_BYTES = 20 * 1024 * 1024;
 const MAX_RSS_GROWTH = 50 * 1024 * 1024;
 const LATIN1_NOTES = Buffer.from('café crème, 100 % sûr\r\n', 'latin1');
-
-interface Attachment {
-  id: string;
-  filename: string | null;
-  contentType: string;
-}
 
 function base64Lines(bytes: Buffer): string {
   return (bytes.toString('base64').match(/.{1,76}/gu) ?? []).join('\r\n');
@@ -85,8 +80,8 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
   let api: ApiProcess;
   let fixtures: string;
   let messageId: string;
-  let bigAttachment: Attachment;
-  let notesAttachment: Attachment;
+  let bigAttachment: AttachmentDto;
+  let notesAttachment: AttachmentDto;
 
   beforeAll(async () => {
     stack = readMailStack(process.env.MAIL_STACK_DIR ?? '');
@@ -115,7 +110,7 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
     expect((await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth })).statusCode).toBe(
       202,
     );
-    const worker = startWorker();
+    const worker = startWorkerProcess();
     try {
       await eventually(
         async () => {
@@ -126,14 +121,14 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
         500,
       );
     } finally {
-      await stopWorker(worker);
+      await stopProcess(worker);
     }
     const list = await api.inject({ url: `/api/messages?accountId=${accountId}&folder=INBOX`, headers: auth });
     messageId = list.json<{ items: { id: string }[] }>().items[0]?.id ?? '';
     const detail = await api.inject({ url: `/api/messages/${messageId}`, headers: auth });
-    const attachments = detail.json<{ attachments: Attachment[] }>().attachments;
-    bigAttachment = attachments.find((attachment) => attachment.filename === 'Großer Bericht.bin') as Attachment;
-    notesAttachment = attachments.find((attachment) => attachment.filename === 'notes.txt') as Attachment;
+    const attachments = detail.json<{ attachments: AttachmentDto[] }>().attachments;
+    bigAttachment = attachments.find((attachment) => attachment.filename === 'Großer Bericht.bin') as AttachmentDto;
+    notesAttachment = attachments.find((attachment) => attachment.filename === 'notes.txt') as AttachmentDto;
     expect(bigAttachment).toBeDefined();
     expect(notesAttachment).toBeDefined();
   }, 180_000);
@@ -143,7 +138,7 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
     rmSync(fixtures, { recursive: true, force: true });
   });
 
-  const urlOf = (attachment: Attachment, message = messageId): string =>
+  const urlOf = (attachment: AttachmentDto, message = messageId): string =>
     `${api.baseUrl}/api/messages/${message}/attachments/${attachment.id}`;
 
   it('streams a text attachment decoded from quoted-printable, in its own charset, with RFC 6266 headers', async () => {

@@ -2,38 +2,19 @@ import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 import { simpleParser } from 'mailparser';
-import pg from 'pg';
 
 import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
+import { ownerQuery } from '../../../test/support/messages-fixture.js';
 import { eventually } from '../../../test/support/test-config.js';
 import { mailboxMessages } from '../../../test/support/mailbox.js';
-import { SendHarness, startWorkerProcess, stopProcess } from '../../worker/test/send-harness.js';
-
-interface SendRecord {
-  id: string;
-  state: string;
-  attempts: number;
-  messageId: string;
-  lastResponse: string | null;
-  createdAt: string;
-  sentAt: string | null;
-}
-
-interface DraftBody {
-  id: string;
-  version: number;
-  subject: string;
-}
-
-interface StoredAttachmentBody {
-  id: string;
-  filename: string;
-  contentType: string;
-  size: number;
-}
+import { SendHarness } from '../../../test/support/send-harness.js';
+import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
+import type { StoredAttachmentDto } from '../src/common/message-fields/stored-attachment.dto.js';
+import type { DraftDto } from '../src/modules/drafts/dto/draft-response.dto.js';
+import type { SendRecordDto } from '../src/modules/sends/dto/send-record.dto.js';
 
 const PASSWORD = 'compose-secret';
 const MIB = 1024 * 1024;
@@ -67,16 +48,6 @@ function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-async function ownerQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_MIGRATION_URL });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 describe('/api/compose', () => {
   const tenant = `compose-${randomUUID().slice(0, 8)}`;
   const auth = { authorization: bearerFor(tenant) };
@@ -94,9 +65,9 @@ describe('/api/compose', () => {
       .filter((message) => message.messageId === messageId)
       .map((message) => message.source);
 
-  const waitUntilSent = async (id: string): Promise<SendRecord> =>
+  const waitUntilSent = async (id: string): Promise<SendRecordDto> =>
     eventually(async () => {
-      const record = (await api.inject({ url: `/api/compose/outbox/${id}`, headers: auth })).json<SendRecord>();
+      const record = (await api.inject({ url: `/api/compose/outbox/${id}`, headers: auth })).json<SendRecordDto>();
       if (record.state !== 'sent')
         throw new Error(`send ${id} is ${record.state}: ${record.lastResponse ?? ''}\n${workerOutput.join('')}`);
       return record;
@@ -111,7 +82,7 @@ describe('/api/compose', () => {
       { email: recipient, password: PASSWORD },
     ]);
     worker = await SendHarness.start({ consume: false });
-    workerProcess = startWorkerProcess(worker.redisKeyPrefix, workerOutput);
+    workerProcess = startWorkerProcess({ REDIS_KEY_PREFIX: worker.redisKeyPrefix }, workerOutput);
     // Room for the 20 MB upload below; the default (18) stays under common providers' 25 MB once base64-encoded.
     api = await ApiProcess.start({ REDIS_KEY_PREFIX: worker.redisKeyPrefix, MAX_MESSAGE_SIZE_MB: '25' });
     const created = await api.inject({
@@ -178,7 +149,7 @@ describe('/api/compose', () => {
     });
 
     expect(response.statusCode).toBe(202);
-    const record = response.json<SendRecord>();
+    const record = response.json<SendRecordDto>();
     expect(Object.keys(record).sort()).toEqual([
       'attempts',
       'createdAt',
@@ -233,7 +204,7 @@ describe('/api/compose', () => {
     );
 
     expect(responses.map((response) => response.statusCode)).toEqual([202, 202, 202, 202, 202]);
-    const ids = new Set(responses.map((response) => response.json<SendRecord>().id));
+    const ids = new Set(responses.map((response) => response.json<SendRecordDto>().id));
     expect(ids.size).toBe(1);
     expect(responses.filter((response) => response.headers['idempotent-replayed'] === 'true')).toHaveLength(4);
     const [id] = [...ids];
@@ -252,7 +223,7 @@ describe('/api/compose', () => {
     });
     expect(again.statusCode).toBe(202);
     expect(again.headers['idempotent-replayed']).toBe('true');
-    expect(again.json<SendRecord>()).toMatchObject({ id: record.id, state: 'sent' });
+    expect(again.json<SendRecordDto>()).toMatchObject({ id: record.id, state: 'sent' });
 
     const before = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [
       tenant,
@@ -297,7 +268,7 @@ describe('/api/compose', () => {
       },
     });
     expect(created.statusCode).toBe(201);
-    const draft = created.json<DraftBody & { attachments: { filename: string; size: number }[] }>();
+    const draft = created.json<DraftDto>();
     expect(draft).toMatchObject({ version: 1, subject: 'draft v1', attachments: [{ filename: 'a.txt', size: 5 }] });
     const draftCopies = async (): Promise<{ messageId: string | null }[]> =>
       (await mailboxMessages(stack.imapPort, sender, PASSWORD, 'Drafts')).filter((message) =>
@@ -314,7 +285,7 @@ describe('/api/compose', () => {
       payload: { version: 1, to: [recipient], subject: 'draft v2', text: 'second' },
     });
     expect(updated.statusCode).toBe(200);
-    expect(updated.json<DraftBody>()).toMatchObject({ version: 2, subject: 'draft v2' });
+    expect(updated.json<DraftDto>()).toMatchObject({ version: 2, subject: 'draft v2' });
     const stale = await api.inject({
       method: 'PUT',
       url: `/api/compose/drafts/${draft.id}`,
@@ -328,7 +299,7 @@ describe('/api/compose', () => {
     );
 
     const listed = (await api.inject({ url: `/api/compose/drafts?accountId=${accountId}`, headers: auth })).json<{
-      items: DraftBody[];
+      items: DraftDto[];
       nextCursor: string | null;
     }>();
     expect(listed.items.map((item) => item.id)).toContain(draft.id);
@@ -343,8 +314,8 @@ describe('/api/compose', () => {
       api.inject({ method: 'POST', url: `/api/compose/send/${draft.id}`, headers: auth }),
     ]);
     expect([first?.statusCode, second?.statusCode]).toEqual([202, 202]);
-    expect(first?.json<SendRecord>().id).toBe(second?.json<SendRecord>().id);
-    const record = await waitUntilSent(first?.json<SendRecord>().id ?? '');
+    expect(first?.json<SendRecordDto>().id).toBe(second?.json<SendRecordDto>().id);
+    const record = await waitUntilSent(first?.json<SendRecordDto>().id ?? '');
 
     await eventually(async () => {
       expect((await api.inject({ url: `/api/compose/drafts/${draft.id}`, headers: auth })).statusCode).toBe(404);
@@ -365,7 +336,7 @@ describe('/api/compose', () => {
     });
     expect(replay.statusCode).toBe(202);
     expect(replay.headers['idempotent-replayed']).toBe('true');
-    expect(replay.json<SendRecord>().id).toBe(record.id);
+    expect(replay.json<SendRecordDto>().id).toBe(record.id);
 
     const otherDraft = (
       await api.inject({
@@ -374,7 +345,7 @@ describe('/api/compose', () => {
         headers: auth,
         payload: { accountId, to: [recipient], subject: 'another draft' },
       })
-    ).json<DraftBody>();
+    ).json<DraftDto>();
     const reused = await api.inject({
       method: 'POST',
       url: `/api/compose/send/${otherDraft.id}`,
@@ -404,7 +375,7 @@ describe('/api/compose', () => {
         headers: auth,
         payload: { accountId, subject: 'to be deleted' },
       })
-    ).json<DraftBody>();
+    ).json<DraftDto>();
     const copies = async (): Promise<number> =>
       (await mailboxMessages(stack.imapPort, sender, PASSWORD, 'Drafts')).filter((message) =>
         message.messageId?.includes(draft.id),
@@ -454,7 +425,7 @@ describe('/api/compose', () => {
       formWith([{ name: 'Größe 20 MB.bin', type: 'application/octet-stream', content: bytes }]),
     );
     expect(uploaded.status).toBe(201);
-    const [file] = uploaded.json() as StoredAttachmentBody[];
+    const [file] = uploaded.json() as StoredAttachmentDto[];
     expect(file?.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(file).toEqual({
       id: file?.id,
@@ -476,7 +447,7 @@ describe('/api/compose', () => {
       },
     });
     expect(response.statusCode).toBe(202);
-    const record = await waitUntilSent(response.json<SendRecord>().id);
+    const record = await waitUntilSent(response.json<SendRecordDto>().id);
 
     const delivered = await eventually(async () => {
       const found = await inboxOf(recipient, 'INBOX', record.messageId);
@@ -499,7 +470,7 @@ describe('/api/compose', () => {
       ]),
     );
     expect(uploaded.status).toBe(201);
-    const files = uploaded.json() as StoredAttachmentBody[];
+    const files = uploaded.json() as StoredAttachmentDto[];
     expect(files.map((file) => [file.filename, file.contentType, file.size])).toEqual([
       ['one.txt', 'text/plain', 10],
       ['two.pdf', 'application/pdf', 15],
@@ -520,7 +491,7 @@ describe('/api/compose', () => {
       },
     });
     expect(created.statusCode).toBe(201);
-    const draft = created.json<DraftBody & { attachments: StoredAttachmentBody[] }>();
+    const draft = created.json<DraftDto>();
     expect(draft.attachments.map((attachment) => attachment.filename)).toEqual(['inline.txt', 'one.txt', 'two.pdf']);
     expect(draft.attachments.slice(1).map((attachment) => attachment.id)).toEqual(files.map((file) => file.id));
 
@@ -535,7 +506,7 @@ describe('/api/compose', () => {
     });
     expect(updated.statusCode).toBe(200);
     expect(
-      updated.json<{ attachments: StoredAttachmentBody[] }>().attachments.map((attachment) => attachment.filename),
+      updated.json<{ attachments: StoredAttachmentDto[] }>().attachments.map((attachment) => attachment.filename),
     ).toEqual(['inline.txt', 'two.pdf']);
     const dropped = await ownerQuery<{ count: string }>('SELECT count(*) FROM stored_attachments WHERE id = $1', [
       files[0]?.id,
@@ -544,7 +515,7 @@ describe('/api/compose', () => {
 
     const sent = await api.inject({ method: 'POST', url: `/api/compose/send/${draft.id}`, headers: auth });
     expect(sent.statusCode).toBe(202);
-    const record = await waitUntilSent(sent.json<SendRecord>().id);
+    const record = await waitUntilSent(sent.json<SendRecordDto>().id);
     const delivered = await eventually(async () => {
       const found = await inboxOf(recipient, 'INBOX', record.messageId);
       if (found.length === 0) throw new Error('not delivered yet');
@@ -574,7 +545,7 @@ describe('/api/compose', () => {
       otherAuth,
     );
     expect(foreign.status).toBe(201);
-    const [foreignFile] = foreign.json() as StoredAttachmentBody[];
+    const [foreignFile] = foreign.json() as StoredAttachmentDto[];
 
     const sendsBefore = await ownerQuery<{ count: string }>('SELECT count(*) FROM send_records WHERE tenant_id = $1', [
       tenant,
@@ -726,7 +697,7 @@ describe('/api/compose', () => {
     const alone = multipartBody([good]);
     const stored = await upload(api, accountId, alone.body, { ...auth, 'content-type': alone.contentType });
     expect(stored.status).toBe(201);
-    expect((stored.json() as StoredAttachmentBody[]).map((attachment) => attachment.filename)).toEqual(['ok.txt']);
+    expect((stored.json() as StoredAttachmentDto[]).map((attachment) => attachment.filename)).toEqual(['ok.txt']);
     expect(await storedCount()).toBe(String(Number(before) + 1));
   }, 60_000);
 

@@ -1,7 +1,7 @@
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
-import { insertMailbox } from './messages-fixture.js';
-import type { Mailbox } from './messages-fixture.js';
+import { insertMailbox } from '../../../test/support/messages-fixture.js';
+import type { Mailbox } from '../../../test/support/messages-fixture.js';
 
 const TENANT_A = 'mailboxes-e2e-a';
 const TENANT_B = 'mailboxes-e2e-b';

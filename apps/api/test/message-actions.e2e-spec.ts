@@ -4,36 +4,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import pg from 'pg';
 
-import { startWorker, stopWorker } from '../../worker/test/support/worker-process.js';
+import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
+import { imapAs } from '../../../test/support/mailbox.js';
 import { eventually } from '../../../test/support/test-config.js';
-
-interface Summary {
-  id: string;
-  folder: string;
-  subject: string;
-  flags: string[];
-}
-
-interface Detail extends Summary {
-  actionError: { action: string; message: string; at: string } | null;
-}
-
-interface Accepted {
-  actionId: string | null;
-  state: string;
-  action: string;
-  messageId: string;
-  folder: string | null;
-  flags: string[];
-  expunged: boolean;
-}
+import type { MessageActionAcceptedDto } from '../src/modules/messages/dto/message-actions.dto.js';
+import type { MessageDetailDto } from '../src/modules/messages/dto/message-detail.dto.js';
+import type { MessageSummaryDto } from '../src/modules/messages/dto/message-summary.dto.js';
 
 const SUBJECTS = ['Flag me', 'Move me', 'Delete me', 'Refuse me', 'Wait for me', 'Expunge me'];
 
@@ -64,17 +47,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
 
   /** A fresh session per look, so nothing cached by an earlier one hides the server's state. */
   async function onServer<T>(work: (client: ImapFlow) => Promise<T>): Promise<T> {
-    const client = new ImapFlow({
-      host: stack.host,
-      port: stack.imapPort,
-      secure: false,
-      doSTARTTLS: false,
-      auth: { user: email, pass: password },
-      logger: false,
-      disableAutoIdle: true,
-    });
-    client.on('error', () => undefined);
-    await client.connect();
+    const client = await imapAs(stack.imapPort, email, password);
     try {
       return await work(client);
     } finally {
@@ -119,19 +92,19 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     );
   }
 
-  async function folderList(folder: string): Promise<Summary[]> {
+  async function folderList(folder: string): Promise<MessageSummaryDto[]> {
     const response = await api.inject({
       url: `/api/messages?accountId=${accountId}&folder=${encodeURIComponent(folder)}`,
       headers: auth,
     });
     expect(response.statusCode).toBe(200);
-    return response.json<{ items: Summary[] }>().items;
+    return response.json<{ items: MessageSummaryDto[] }>().items;
   }
 
-  async function detail(subject: string): Promise<Detail> {
+  async function detail(subject: string): Promise<MessageDetailDto> {
     const response = await api.inject({ url: `/api/messages/${ids.get(subject) ?? ''}`, headers: auth });
     expect(response.statusCode).toBe(200);
-    return response.json<Detail>();
+    return response.json<MessageDetailDto>();
   }
 
   async function act(
@@ -139,14 +112,14 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     subject: string,
     path = '',
     payload?: unknown,
-  ): Promise<{ statusCode: number; body: Accepted }> {
+  ): Promise<{ statusCode: number; body: MessageActionAcceptedDto }> {
     const response = await api.inject({
       method,
       url: `/api/messages/${ids.get(subject) ?? ''}${path}`,
       headers: auth,
       payload,
     });
-    return { statusCode: response.statusCode, body: response.json<Accepted>() };
+    return { statusCode: response.statusCode, body: response.json<MessageActionAcceptedDto>() };
   }
 
   beforeAll(async () => {
@@ -178,13 +151,13 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     });
     expect(created.statusCode).toBe(201);
     accountId = created.json<{ id: string }>().id;
-    const worker = startWorker();
+    const worker = startWorkerProcess();
     try {
       await syncAndWait();
     } finally {
-      await stopWorker(worker);
+      await stopProcess(worker);
     }
-    for (const message of await folderList('INBOX')) ids.set(message.subject, message.id);
+    for (const message of await folderList('INBOX')) ids.set(message.subject ?? '', message.id);
     expect([...ids.keys()].sort()).toEqual([...SUBJECTS].sort());
   }, 180_000);
 
@@ -233,11 +206,11 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     let worker: ChildProcess;
 
     beforeAll(() => {
-      worker = startWorker();
+      worker = startWorkerProcess();
     });
 
     afterAll(async () => {
-      await stopWorker(worker);
+      await stopProcess(worker);
     });
 
     it('applies the move that waited, without duplicating it on the next sync', async () => {
@@ -379,7 +352,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
       const reverted = await eventually(async () => {
         const response = await api.inject({ url: `/api/messages/${ids.get('Expunge me') ?? ''}`, headers: auth });
         expect(response.statusCode).toBe(200);
-        const message = response.json<Detail>();
+        const message = response.json<MessageDetailDto>();
         expect(message.actionError).not.toBeNull();
         return message;
       }, 30_000);

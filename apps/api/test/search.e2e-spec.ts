@@ -1,7 +1,7 @@
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
-import { insertMailbox, ownerQuery } from './messages-fixture.js';
-import type { Mailbox } from './messages-fixture.js';
+import { insertMailbox, ownerQuery } from '../../../test/support/messages-fixture.js';
+import type { Mailbox } from '../../../test/support/messages-fixture.js';
 
 const TENANT_A = 'search-e2e-a';
 const TENANT_B = 'search-e2e-b';

@@ -9,7 +9,8 @@ import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { eventually } from '../../../test/support/test-config.js';
 import { mailboxMessages } from '../../../test/support/mailbox.js';
-import { SendHarness, startWorkerProcess, stopProcess } from './send-harness.js';
+import { SendHarness } from '../../../test/support/send-harness.js';
+import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 
 const TENANT = `send-crash-${process.pid}`;
 const PASSWORD = 'crash-secret';
@@ -88,7 +89,7 @@ describe('send-email after a worker crash (SIGKILL)', () => {
   });
 
   it('delivers exactly one message and files exactly one Sent copy', async () => {
-    worker = startWorkerProcess(harness.redisKeyPrefix, output, WORKER_ENV);
+    worker = startWorkerProcess({ REDIS_KEY_PREFIX: harness.redisKeyPrefix, ...WORKER_ENV }, output);
     const record = await harness.queueSend(TENANT, account, {
       to: [{ name: '', address: recipient }],
       subject: 'survives a crash',
@@ -105,7 +106,7 @@ describe('send-email after a worker crash (SIGKILL)', () => {
     worker = null;
 
     proxy.mode = 'forward';
-    worker = startWorkerProcess(harness.redisKeyPrefix, output, WORKER_ENV);
+    worker = startWorkerProcess({ REDIS_KEY_PREFIX: harness.redisKeyPrefix, ...WORKER_ENV }, output);
     const settled = await harness.settled(TENANT, record.id, 120_000);
     expect(settled).toMatchObject({ state: 'sent', attempts: 1 });
 

@@ -11,7 +11,7 @@ import { ScriptedSmtpServer } from '../../../test/support/scripted-smtp-server.j
 import { eventually } from '../../../test/support/test-config.js';
 import { countingListener } from '../../../test/support/counting-listener.js';
 import { mailboxMessages } from '../../../test/support/mailbox.js';
-import { SendHarness } from './send-harness.js';
+import { SendHarness } from '../../../test/support/send-harness.js';
 
 const TENANT = `send-${process.pid}`;
 const PASSWORD = 'send-secret';

@@ -1,7 +1,7 @@
 import type { FolderPosition, SyncedMessage } from '@app/database';
 
 import { BatchSequence, MessageBatchWriter } from '../src/sync/message-batch-writer.js';
-import { SyncHarness } from './support/sync-harness.js';
+import { SyncHarness } from '../../../test/support/sync-harness.js';
 
 const TENANT = `sync-batch-order-${process.pid}`;
 

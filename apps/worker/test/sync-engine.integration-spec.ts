@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { countingListener } from '../../../test/support/counting-listener.js';
-import { generateCorpus, writeCorpus } from './support/mail-corpus.js';
-import type { GeneratedMessage } from './support/mail-corpus.js';
-import { serverMessages, SyncHarness } from './support/sync-harness.js';
-import type { StoredMessage } from './support/sync-harness.js';
+import { generateCorpus, writeCorpus } from '../../../test/support/mail-corpus.js';
+import type { GeneratedMessage } from '../../../test/support/mail-corpus.js';
+import { serverMessages } from '../../../test/support/mailbox.js';
+import { SyncHarness } from '../../../test/support/sync-harness.js';
+import type { StoredMessage } from '../../../test/support/sync-harness.js';
 
 const TENANT = `sync-engine-${process.pid}`;
 const PASSWORD = 'secret-1';

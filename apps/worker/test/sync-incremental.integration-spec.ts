@@ -7,9 +7,10 @@ import { JobName, JobProducer } from '@app/queue';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { MessageParseService } from '../src/parse/message-parse.service.js';
-import { generateCorpus, writeCorpus } from './support/mail-corpus.js';
-import { imapAs, serverMessages, SyncHarness } from './support/sync-harness.js';
-import type { StoredMessage } from './support/sync-harness.js';
+import { generateCorpus, writeCorpus } from '../../../test/support/mail-corpus.js';
+import { imapAs, serverMessages } from '../../../test/support/mailbox.js';
+import { SyncHarness } from '../../../test/support/sync-harness.js';
+import type { StoredMessage } from '../../../test/support/sync-harness.js';
 
 const TENANT = `sync-incremental-${process.pid}`;
 const PASSWORD = 'secret-2';

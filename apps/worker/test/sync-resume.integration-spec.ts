@@ -9,9 +9,9 @@ import pg from 'pg';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { eventually } from '../../../test/support/test-config.js';
-import { generateCorpus, writeCorpus } from './support/mail-corpus.js';
-import { SyncHarness } from './support/sync-harness.js';
-import { startWorker, stopWorker as stop } from './support/worker-process.js';
+import { generateCorpus, writeCorpus } from '../../../test/support/mail-corpus.js';
+import { SyncHarness } from '../../../test/support/sync-harness.js';
+import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 
 const TENANT = `sync-resume-${process.pid}`;
 const PASSWORD = 'secret-3';
@@ -42,7 +42,7 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
   });
 
   afterAll(async () => {
-    for (const worker of workers) await stop(worker, 'SIGKILL');
+    for (const worker of workers) await stopProcess(worker, 'SIGKILL');
     await harness?.close();
     rmSync(fixtures, { recursive: true, force: true });
   });
@@ -71,10 +71,10 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
     const job = await harness.app
       .get(JobProducer)
       .enqueue(JobName.SyncAccount, { tenantId: TENANT, accountId, trigger: 'manual' });
-    const first = startWorker(WORKER_ENV);
+    const first = startWorkerProcess(WORKER_ENV);
     workers.push(first);
     await eventually(async () => expect(await count()).toBeGreaterThanOrEqual(600), 120_000, 50);
-    await stop(first, 'SIGKILL');
+    await stopProcess(first, 'SIGKILL');
     // A COMMIT the worker sent just before it died may still be applied by its backend.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const [progress] = await harness.query(TENANT, (manager) =>
@@ -89,7 +89,7 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
     // The folder's progress committed with the rows: exactly the UIDs up to last_uid are stored.
     expect(Number(progress?.last_uid)).toBe(committed);
 
-    const second = startWorker(WORKER_ENV);
+    const second = startWorkerProcess(WORKER_ENV);
     workers.push(second);
     // BullMQ hands the stalled job over once the dead worker's lock has expired.
     const finished = await eventually(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
-import { SyncHarness } from './support/sync-harness.js';
+import { SyncHarness } from '../../../test/support/sync-harness.js';
 
 const TENANT = `sync-threading-${process.pid}`;
 const PASSWORD = 'secret-4';

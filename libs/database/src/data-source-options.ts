@@ -7,7 +7,10 @@ import { ENTITIES } from './entities/index.js';
 
 /**
  * The one description of the database connection, shared by the apps and the migration tools.
- * The apps never run migrations, so their connection does not load them.
+ * The apps never run migrations, so their connection does not load them. Nor do tests, which take
+ * DatabaseModule as the apps do: the migrations glob is loaded with a dynamic import() at every
+ * DataSource start, which Jest's ESM runtime cannot repeat for a second test file in the same worker
+ * (its module registry is torn down), and the test run's global setup has migrated the database.
  */
 export function dataSourceOptions(
   config: AppConfig,

@@ -1,8 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { join } from 'node:path';
 
 import { addMailUsers, readMailStack } from '../../infra/mail-stack.js';
 import type { MailStack } from '../../infra/mail-stack.js';
@@ -12,9 +9,8 @@ import { BackgroundAppProcess } from '../../support/background-app-process.js';
 import { mailboxMessages } from '../../support/mailbox.js';
 import { PrivateDatabase } from '../../support/private-database.js';
 import { PrivateRedis } from '../../support/private-redis.js';
-import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../../support/test-config.js';
+import { startWorkerProcess } from '../../support/worker-process.js';
 
-const WORKER_ENTRY = join(import.meta.dirname, '..', '..', '..', 'dist', 'apps', 'worker', 'src', 'main.js');
 export const MAIL_PASSWORD = 'fault password';
 
 /**
@@ -78,22 +74,7 @@ export class SendFaultStack {
 
   /** The built worker, as a child process the case may SIGKILL. */
   startWorker(env: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, [WORKER_ENTRY], {
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        JWT_SECRET: TEST_JWT_SECRET,
-        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-        WORKER_HEALTH_PORT: '0',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
-        ...this.env,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    for (const stream of [child.stdout, child.stderr])
-      stream?.on('data', (chunk: Buffer) => this.workerOutput.push(chunk.toString()));
-    return child;
+    return startWorkerProcess({ ...this.env, ...env }, this.workerOutput);
   }
 
   async startScheduler(env: Record<string, string> = {}): Promise<BackgroundAppProcess> {
@@ -149,11 +130,4 @@ export class SendFaultStack {
     await this.redis.stop();
     await this.database.drop();
   }
-}
-
-export async function killProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill(signal);
-  await exited;
 }

@@ -1,5 +1,5 @@
-import { generateCorpus } from '../../../../../apps/worker/test/support/mail-corpus.js';
-import type { MessageKind } from '../../../../../apps/worker/test/support/mail-corpus.js';
+import { generateCorpus } from '../../../../../test/support/mail-corpus.js';
+import type { MessageKind } from '../../../../../test/support/mail-corpus.js';
 import { simpleParser } from 'mailparser';
 
 import { parseMessageSource, tryParseMessageSource } from './parse-message-source.js';

@@ -3,45 +3,29 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig, ConfigModule } from '@app/config';
 import {
   AccountRepository,
-  AdvisoryLockRepository,
-  dataSourceOptions,
+  DatabaseModule,
   DraftRepository,
   SendRecordRepository,
   StoredAttachmentRepository,
-  TenantRepository,
 } from '@app/database';
 import type { StoredAttachmentRef } from '@app/database';
 import { TenancyModule, TenantContext } from '@app/tenancy';
 import { Module } from '@nestjs/common';
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import pg from 'pg';
 
-import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
-import { ATTACHMENT_PURGE_LOCK_KEY, AttachmentPurgeCron } from './attachment-purge.cron.js';
-import { TenantSweep } from './tenant-sweep.js';
-
-const REPOSITORIES = [
-  AccountRepository,
-  AdvisoryLockRepository,
-  TenantRepository,
-  DraftRepository,
-  SendRecordRepository,
-  StoredAttachmentRepository,
-];
+import { crossTenantTestConfig } from '../../../test/support/test-config.js';
+import { ATTACHMENT_PURGE_LOCK_KEY, AttachmentPurgeCron } from '../src/crons/attachment-purge.cron.js';
+import { TenantSweep } from '../src/crons/tenant-sweep.js';
 
 @Module({})
 class PurgeTestModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: PurgeTestModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        TypeOrmModule.forRoot({ ...dataSourceOptions(config, 'email_service-purge-test'), migrations: [] }),
-        TenancyModule,
-      ],
-      providers: [...REPOSITORIES, TenantSweep, AttachmentPurgeCron],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot('email_service-purge-test'), TenancyModule],
+      providers: [TenantSweep, AttachmentPurgeCron],
     };
   }
 }

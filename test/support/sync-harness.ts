@@ -1,71 +1,34 @@
 import { AppConfig, ConfigModule } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
-import {
-  AccountRepository,
-  dataSourceOptions,
-  FolderRepository,
-  MessageRepository,
-  SyncRunRepository,
-  TenantRepository,
-  ThreadLookupRepository,
-} from '@app/database';
-import type { MailAccount } from '@app/database';
+import { AccountRepository, DatabaseModule } from '@app/database';
+import type { MailAccount, MailAttachment, MailMessage } from '@app/database';
 import { MailModule } from '@app/mail';
 import { MetricsModule } from '@app/observability';
 import { QueueModule } from '@app/queue';
 import type { SyncAccountPayload } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule, TenantContext, TenantScope } from '@app/tenancy';
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { ImapFlow } from 'imapflow';
 import type { EntityManager } from 'typeorm';
 
-import { testConfig } from '../../../../test/support/test-config.js';
-import { AccountSyncService } from '../../src/sync/account-sync.service.js';
-import type { AccountSyncOutcome } from '../../src/sync/account-sync.service.js';
-import { PARSE_PROVIDERS } from '../../src/parse/index.js';
-import { SYNC_PROVIDERS } from '../../src/sync/index.js';
-
-const REPOSITORIES = [
-  AccountRepository,
-  TenantRepository,
-  FolderRepository,
-  MessageRepository,
-  SyncRunRepository,
-  ThreadLookupRepository,
-];
-
-/**
- * DatabaseModule without the migrations glob: TypeORM loads those files with a dynamic import()
- * from CommonJS, which Jest's ESM runtime cannot repeat for a second test file in the same worker.
- * The global setup has migrated the database already.
- */
-@Global()
-@Module({})
-export class TestDatabaseModule {
-  /** A test that cuts its own connections (pg_terminate_backend) finds them by `applicationName`. */
-  static forRoot(config: AppConfig, applicationName = 'email_service-sync-test'): DynamicModule {
-    return {
-      module: TestDatabaseModule,
-      imports: [TypeOrmModule.forRoot(dataSourceOptions(config, applicationName))],
-      providers: REPOSITORIES,
-      exports: [TypeOrmModule, ...REPOSITORIES],
-    };
-  }
-}
+import { testConfig } from './test-config.js';
+import { AccountSyncService } from '../../apps/worker/src/sync/account-sync.service.js';
+import type { AccountSyncOutcome } from '../../apps/worker/src/sync/account-sync.service.js';
+import { PARSE_PROVIDERS } from '../../apps/worker/src/parse/index.js';
+import { SYNC_PROVIDERS } from '../../apps/worker/src/sync/index.js';
 
 /** The sync engine with its real dependencies, without BullMQ workers consuming the shared queues. */
 @Module({})
 class SyncEngineTestModule {
-  static forRoot(config: AppConfig, applicationName?: string): DynamicModule {
+  /** A test that cuts its own connections (pg_terminate_backend) finds them by `applicationName`. */
+  static forRoot(config: AppConfig, applicationName = 'email_service-sync-test'): DynamicModule {
     return {
       module: SyncEngineTestModule,
       imports: [
         ConfigModule.forRoot(config),
-        TestDatabaseModule.forRoot(config, applicationName),
+        DatabaseModule.forRoot(applicationName),
         RedisModule,
         TenancyModule,
         CryptoModule,
@@ -78,50 +41,37 @@ class SyncEngineTestModule {
   }
 }
 
-export interface StoredMessage {
-  id: string;
+/** A message row as the sync left it, with its folder's path and its attachments. */
+export type StoredMessage = Pick<
+  MailMessage,
+  | 'id'
+  | 'uidValidity'
+  | 'messageId'
+  | 'inReplyTo'
+  | 'references'
+  | 'threadId'
+  | 'subject'
+  | 'fromName'
+  | 'fromAddress'
+  | 'to'
+  | 'cc'
+  | 'sentAt'
+  | 'receivedAt'
+  | 'flags'
+  | 'size'
+  | 'hasAttachments'
+  | 'snippet'
+  | 'textBody'
+  | 'htmlBody'
+  | 'headers'
+  | 'parseState'
+  | 'updatedAt'
+> & {
   folder: string;
+  /** A number here; the entity keeps the bigint column as a string. */
   uid: number;
-  uidValidity: string;
-  messageId: string | null;
-  inReplyTo: string | null;
-  references: string[];
-  threadId: string | null;
-  subject: string | null;
-  fromName: string | null;
-  fromAddress: string | null;
-  to: { name: string; address: string }[];
-  cc: { name: string; address: string }[];
-  sentAt: Date | null;
-  receivedAt: Date;
-  flags: string[];
-  size: number;
-  hasAttachments: boolean;
-  snippet: string | null;
-  textBody: string | null;
-  htmlBody: string | null;
-  headers: Record<string, string | string[]> | null;
-  parseState: string;
-  updatedAt: Date;
-  attachments: {
-    partId: string;
-    filename: string | null;
-    contentType: string;
-    size: number;
-    contentId: string | null;
-    inline: boolean;
-  }[];
-}
-
-export interface ServerMessage {
-  folder: string;
-  uid: number;
-  flags: string[];
-  size: number;
-  internalDate: Date;
-  messageId: string | null;
-  subject: string | null;
-}
+  attachments: Pick<MailAttachment, 'partId' | 'filename' | 'contentType' | 'size' | 'contentId' | 'inline'>[];
+};
 
 export class SyncHarness {
   private constructor(
@@ -228,61 +178,10 @@ export class SyncHarness {
         textBody: row.text_body as string | null,
         htmlBody: row.html_body as string | null,
         headers: row.headers as StoredMessage['headers'],
-        parseState: row.parse_state as string,
+        parseState: row.parse_state as StoredMessage['parseState'],
         updatedAt: row.updated_at as Date,
         attachments: row.attachments as StoredMessage['attachments'],
       }));
     });
-  }
-}
-
-/** A direct IMAP session for arranging and inspecting a mailbox in tests. */
-export async function imapAs(port: number, user: string, password: string): Promise<ImapFlow> {
-  const client = new ImapFlow({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    doSTARTTLS: false,
-    auth: { user, pass: password },
-    logger: false,
-    disableAutoIdle: true,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
-}
-
-/** Everything the server holds for the user, folder by folder, as the sync should mirror it. */
-export async function serverMessages(port: number, user: string, password: string): Promise<ServerMessage[]> {
-  const client = await imapAs(port, user, password);
-  try {
-    const result: ServerMessage[] = [];
-    const folders = (await client.list()).filter((entry) => !entry.flags.has('\\Noselect'));
-    for (const folder of folders.sort((a, b) => a.path.localeCompare(b.path))) {
-      const lock = await client.getMailboxLock(folder.path, { readOnly: true });
-      try {
-        if (client.mailbox && client.mailbox.exists === 0) continue;
-        for (const message of await client.fetchAll(
-          '1:*',
-          { uid: true, flags: true, size: true, internalDate: true, envelope: true },
-          { uid: true },
-        )) {
-          result.push({
-            folder: folder.path,
-            uid: message.uid,
-            flags: [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
-            size: message.size ?? 0,
-            internalDate: new Date(message.internalDate ?? 0),
-            messageId: message.envelope?.messageId ?? null,
-            subject: message.envelope?.subject ?? null,
-          });
-        }
-      } finally {
-        lock.release();
-      }
-    }
-    return result.sort((a, b) => a.folder.localeCompare(b.folder) || a.uid - b.uid);
-  } finally {
-    await client.logout().catch(() => client.close());
   }
 }

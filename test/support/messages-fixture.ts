@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+import type { MailAddress } from '@app/database';
 import pg from 'pg';
-
-export interface Address {
-  name: string;
-  address: string;
-}
 
 export interface FixtureFolder {
   path: string;
@@ -30,11 +26,11 @@ export interface FixtureMessage {
   receivedAt: string;
   sentAt?: string;
   subject?: string;
-  from?: Address;
-  to?: Address[];
-  cc?: Address[];
-  bcc?: Address[];
-  replyTo?: Address[];
+  from?: MailAddress;
+  to?: MailAddress[];
+  cc?: MailAddress[];
+  bcc?: MailAddress[];
+  replyTo?: MailAddress[];
   flags?: string[];
   snippet?: string;
   textBody?: string;
@@ -176,9 +172,17 @@ export async function insertMailbox(
   }
 }
 
-/** Runs a statement as the owner, e.g. to check the schema is still intact after a hostile query. */
-export async function ownerQuery<T extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_MIGRATION_URL });
+/**
+ * Runs a statement as the schema owner (a superuser in tests, so row-level security hides no
+ * tenant's rows): to arrange rows, count them across tenants, or check the schema is still intact
+ * after a hostile query. `connectionString` is the run's database unless a test has its own.
+ */
+export async function ownerQuery<T extends pg.QueryResultRow>(
+  sql: string,
+  values: unknown[] = [],
+  connectionString = process.env.DATABASE_MIGRATION_URL,
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString });
   await client.connect();
   try {
     return (await client.query<T>(sql, values)).rows;

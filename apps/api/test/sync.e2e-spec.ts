@@ -3,19 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { generateCorpus, writeCorpus } from '../../../../worker/test/support/mail-corpus.js';
-import { startWorker, stopWorker } from '../../../../worker/test/support/worker-process.js';
-import { addMailUser, readMailStack, seedMailbox } from '../../../../../test/infra/mail-stack.js';
-import type { MailStack } from '../../../../../test/infra/mail-stack.js';
-import { ApiProcess } from '../../../../../test/support/api-process.js';
-import { bearerFor } from '../../../../../test/support/auth.js';
-import { eventually } from '../../../../../test/support/test-config.js';
-
-interface Accepted {
-  jobId: string;
-  syncRunId: string;
-  created: boolean;
-}
+import { generateCorpus, writeCorpus } from '../../../test/support/mail-corpus.js';
+import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
+import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
+import type { MailStack } from '../../../test/infra/mail-stack.js';
+import { ApiProcess } from '../../../test/support/api-process.js';
+import { bearerFor } from '../../../test/support/auth.js';
+import { eventually } from '../../../test/support/test-config.js';
+import type { SyncAcceptedDto } from '../src/modules/sync/dto/sync-response.dto.js';
 
 /** Queues of this file's own, so its worker takes no job of another test file running beside it, nor the reverse. */
 const QUEUES = { REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:sync-api` };
@@ -69,14 +64,18 @@ describe('/api/sync', () => {
     const second = await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth });
 
     expect(first.statusCode).toBe(202);
-    const accepted = first.json<Accepted>();
+    const accepted = first.json<SyncAcceptedDto>();
     expect(accepted).toMatchObject({
       jobId: expect.any(String) as unknown,
       syncRunId: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown,
       created: true,
     });
     expect(second.statusCode).toBe(202);
-    expect(second.json<Accepted>()).toEqual({ jobId: accepted.jobId, syncRunId: accepted.syncRunId, created: false });
+    expect(second.json<SyncAcceptedDto>()).toEqual({
+      jobId: accepted.jobId,
+      syncRunId: accepted.syncRunId,
+      created: false,
+    });
 
     const status = await api.inject({ url: `/api/sync/status/${accountId}`, headers: auth });
     expect(status.statusCode).toBe(200);
@@ -92,7 +91,7 @@ describe('/api/sync', () => {
   });
 
   it('reports folders, counts and the finished run once the worker has synced', async () => {
-    const worker = startWorker(QUEUES);
+    const worker = startWorkerProcess(QUEUES);
     try {
       const status = await eventually(
         async () => {
@@ -129,7 +128,7 @@ describe('/api/sync', () => {
         finishedAt: expect.any(String) as unknown,
       });
     } finally {
-      await stopWorker(worker);
+      await stopProcess(worker);
     }
   }, 150_000);
 

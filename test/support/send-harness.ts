@@ -1,8 +1,4 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { join } from 'node:path';
 
 import { AppConfig, ConfigModule } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
@@ -22,13 +18,13 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule, INestApplicationContext, Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
-import { eventually, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, testConfig } from '../../../test/support/test-config.js';
-import { DRAFT_PROVIDERS } from '../src/drafts/index.js';
-import { MAILBOX_PROVIDERS } from '../src/mailbox/index.js';
-import { SendEmailProcessor } from '../src/processors/send-email.processor.js';
-import { SyncDraftProcessor } from '../src/processors/sync-draft.processor.js';
-import { SEND_PROVIDERS, SEND_RETRY_POLICY, SEND_TEST_HOOKS } from '../src/send/index.js';
-import type { SendRetryPolicy, SendTestHooks } from '../src/send/index.js';
+import { eventually, testConfig } from './test-config.js';
+import { DRAFT_PROVIDERS } from '../../apps/worker/src/drafts/index.js';
+import { MAILBOX_PROVIDERS } from '../../apps/worker/src/mailbox/index.js';
+import { SendEmailProcessor } from '../../apps/worker/src/processors/send-email.processor.js';
+import { SyncDraftProcessor } from '../../apps/worker/src/processors/sync-draft.processor.js';
+import { SEND_PROVIDERS, SEND_RETRY_POLICY, SEND_TEST_HOOKS } from '../../apps/worker/src/send/index.js';
+import type { SendRetryPolicy, SendTestHooks } from '../../apps/worker/src/send/index.js';
 
 /** Retries in tests come within a second, not minutes. */
 export const FAST_RETRY_POLICY: SendRetryPolicy = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000 };
@@ -213,44 +209,4 @@ export class SendHarness {
       );
     }, timeoutMs);
   }
-}
-
-const WORKER_ENTRY = join(import.meta.dirname, '..', '..', '..', 'dist', 'apps', 'worker', 'src', 'main.js');
-
-/**
- * The built worker (`npm run build`) as a child process on the harness's queue prefix. Suites in
- * different Jest projects that share a Jest worker process cannot both run BullMQ workers
- * in-process (the second one's dynamic imports resolve against the first one's torn-down module
- * registry), so HTTP-level suites use this instead of an in-process processor.
- */
-export function startWorkerProcess(
-  redisKeyPrefix: string,
-  output: string[],
-  env: Record<string, string> = {},
-): ChildProcess {
-  const child = spawn(process.execPath, [WORKER_ENTRY], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      JWT_SECRET: TEST_JWT_SECRET,
-      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-      REDIS_KEY_PREFIX: redisKeyPrefix,
-      WORKER_HEALTH_PORT: '0',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of [child.stdout, child.stderr])
-    stream?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  return child;
-}
-
-export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { AppConfig, ConfigModule } from '@app/config';
 import {
-  AdvisoryLockRepository,
-  dataSourceOptions,
+  DatabaseModule,
   DraftRepository,
   MessageActionRepository,
   SendRecordRepository,
   SyncRunRepository,
-  TenantRepository,
 } from '@app/database';
 import { JobName, JobProducer, QueueModule, QueueName } from '@app/queue';
 import { RedisModule } from '@app/redis';
@@ -16,26 +14,16 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import pg from 'pg';
-import { insertMailbox } from '../../../api/test/messages-fixture.js';
-import type { Mailbox } from '../../../api/test/messages-fixture.js';
-import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
-import { RECONCILE_LOCK_KEY, ReconcileCron } from './reconcile.cron.js';
-import type { ReconcileResult } from './reconcile.cron.js';
-import { ACTION_JOB_ENDED_REASON, ReconciledKinds, SYNC_JOB_ENDED_REASON } from './reconciled-kinds.js';
-import { TenantSweep } from './tenant-sweep.js';
-
-const REPOSITORIES = [
-  AdvisoryLockRepository,
-  TenantRepository,
-  SendRecordRepository,
-  SyncRunRepository,
-  MessageActionRepository,
-  DraftRepository,
-];
+import { insertMailbox } from '../../../test/support/messages-fixture.js';
+import type { Mailbox } from '../../../test/support/messages-fixture.js';
+import { crossTenantTestConfig } from '../../../test/support/test-config.js';
+import { RECONCILE_LOCK_KEY, ReconcileCron } from '../src/crons/reconcile.cron.js';
+import type { ReconcileResult } from '../src/crons/reconcile.cron.js';
+import { ACTION_JOB_ENDED_REASON, ReconciledKinds, SYNC_JOB_ENDED_REASON } from '../src/crons/reconciled-kinds.js';
+import { TenantSweep } from '../src/crons/tenant-sweep.js';
 
 @Module({})
 class ReconcileTestModule {
@@ -44,13 +32,13 @@ class ReconcileTestModule {
       module: ReconcileTestModule,
       imports: [
         ConfigModule.forRoot(config),
-        TypeOrmModule.forRoot({ ...dataSourceOptions(config, 'email_service-reconcile-test'), migrations: [] }),
+        DatabaseModule.forRoot('email_service-reconcile-test'),
         RedisModule,
         TenancyModule,
         QueueModule,
         ScheduleModule.forRoot(),
       ],
-      providers: [...REPOSITORIES, TenantSweep, ReconciledKinds, ReconcileCron],
+      providers: [TenantSweep, ReconciledKinds, ReconcileCron],
     };
   }
 }

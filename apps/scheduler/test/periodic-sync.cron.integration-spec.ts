@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { AppConfig, ConfigModule } from '@app/config';
-import { AccountRepository, AdvisoryLockRepository, TenantRepository } from '@app/database';
+import { AccountRepository, DatabaseModule, TenantRepository } from '@app/database';
 import { MetricsModule } from '@app/observability';
 import { JobName, JobProducer, QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
@@ -11,10 +11,9 @@ import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 
-import { TestDatabaseModule } from '../../../worker/test/support/sync-harness.js';
-import { crossTenantTestConfig } from '../../../../test/support/test-config.js';
-import { PeriodicSyncCron } from './periodic-sync.cron.js';
-import { TenantSweep } from './tenant-sweep.js';
+import { crossTenantTestConfig } from '../../../test/support/test-config.js';
+import { PeriodicSyncCron } from '../src/crons/periodic-sync.cron.js';
+import { TenantSweep } from '../src/crons/tenant-sweep.js';
 
 @Module({})
 class CronTestModule {
@@ -23,14 +22,14 @@ class CronTestModule {
       module: CronTestModule,
       imports: [
         ConfigModule.forRoot(config),
-        TestDatabaseModule.forRoot(config),
+        DatabaseModule.forRoot('email_service-periodic-sync-test'),
         RedisModule,
         TenancyModule,
         QueueModule,
         MetricsModule.forApp('scheduler'),
         ScheduleModule.forRoot(),
       ],
-      providers: [AdvisoryLockRepository, TenantSweep, PeriodicSyncCron],
+      providers: [TenantSweep, PeriodicSyncCron],
     };
   }
 }
