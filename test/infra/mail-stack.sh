@@ -796,10 +796,17 @@ cmd_adduser() {
   shift
   [[ -f $CONF_A ]] || die "no Dovecot config in $STATE: run start first"
   local -a pairs=("$@")
+  local lock
+  # Test files add users at the same time: without the lock two read-modify-write cycles of the
+  # passwd-file interleave and the later rename drops the other's user.
+  exec {lock}>"$USERS.lock"
+  flock "$lock"
   while (($# > 0)); do
     put_user "$1" "$2"
     shift 2
   done
+  flock -u "$lock"
+  exec {lock}>&-
   # A stopped stack picks the users up when it starts.
   master_pid dovecot-a >/dev/null || return 0
   set -- "${pairs[@]}"
