@@ -120,6 +120,21 @@ export interface StoredCounts {
   unexpected: string[];
 }
 
+/** The counts of a sync that stored each of `count` seeded messages once and nothing else. */
+export function exactlySeeded(count: number): StoredCounts {
+  return { rows: count, distinctMessageIds: count, distinctUids: count, missing: [], unexpected: [] };
+}
+
+/** How many messages the account has stored so far, read as the owner (no API in between). */
+export async function storedRowCount(accountId: string, connectionString?: string): Promise<number> {
+  const [row] = await ownerQuery<{ count: string }>(
+    'SELECT count(*) FROM "mail_messages" WHERE "account_id" = $1',
+    [accountId],
+    connectionString,
+  );
+  return Number(row?.count ?? 0);
+}
+
 /** What the sync stored for the account, compared with the seeded set: rows, duplicates by Message-ID and by (folder, UID). */
 export async function storedCounts(
   accountId: string,

@@ -1,12 +1,13 @@
 import type { MailStack } from '../infra/mail-stack.js';
-import { ApiProcess } from '../support/api-process.js';
-import { BackgroundAppProcess } from '../support/background-app-process.js';
+import type { ApiProcess } from '../support/api-process.js';
+import type { BackgroundAppProcess } from '../support/background-app-process.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { PrivateRedis } from '../support/private-redis.js';
 import { eventually } from '../support/test-config.js';
 import { reportFault } from './fault-report.js';
+import { FaultApps } from './support/fault-apps.js';
 import {
   createAccount,
+  exactlySeeded,
   faultTenant,
   mailStack,
   newMailUsers,
@@ -33,7 +34,7 @@ const FOLDER_BACKOFF_MS = 60_000;
 describe('IMAP connection closed mid-FETCH', () => {
   const tenant = faultTenant('imap-cut');
   let stack: MailStack;
-  let redis: PrivateRedis;
+  let apps: FaultApps;
   let proxy: FaultProxy;
   let api: ApiProcess;
   let worker: BackgroundAppProcess;
@@ -51,17 +52,13 @@ describe('IMAP connection closed mid-FETCH', () => {
       after: ' FETCH (',
       bytes: CUT_AFTER_BYTES,
     })).start();
-    redis = await PrivateRedis.start();
-    const env = { REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url };
-    api = await ApiProcess.start(env);
-    worker = await BackgroundAppProcess.start('worker', env);
+    apps = await FaultApps.start();
+    ({ api, worker } = apps);
   }, 120_000);
 
   afterAll(async () => {
-    await worker?.stop();
-    await api?.stop();
+    await apps?.stop();
     await proxy?.stop();
-    await redis?.stop();
   });
 
   it('fails the affected runs with a reason, backs off, and completes exactly on a later run', async () => {
@@ -107,13 +104,7 @@ describe('IMAP connection closed mid-FETCH', () => {
 
     const counts = await syncedExactly(api, tenant, accountId, seeded, 60_000, () => worker.logs);
     const seconds = (Date.now() - startedAt) / 1000;
-    expect(counts).toEqual({
-      rows: MESSAGES,
-      distinctMessageIds: MESSAGES,
-      distinctUids: MESSAGES,
-      missing: [],
-      unexpected: [],
-    });
+    expect(counts).toEqual(exactlySeeded(MESSAGES));
     const final = await syncStatus(api, tenant, accountId);
     expect(final.folders.find((folder) => folder.path === 'INBOX')).toMatchObject({ lastError: null, failureCount: 0 });
     expect(worker.alive).toBe(true);

@@ -1,11 +1,12 @@
 import type { MailStack } from '../infra/mail-stack.js';
-import { ApiProcess } from '../support/api-process.js';
-import { BackgroundAppProcess } from '../support/background-app-process.js';
+import type { ApiProcess } from '../support/api-process.js';
+import type { BackgroundAppProcess } from '../support/background-app-process.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { PrivateRedis } from '../support/private-redis.js';
 import { reportFault } from './fault-report.js';
+import { FaultApps } from './support/fault-apps.js';
 import {
   createAccount,
+  exactlySeeded,
   faultTenant,
   mailStack,
   newMailUsers,
@@ -29,7 +30,7 @@ const LONG_DELAY_MS = 2_500;
 describe('IMAP server answering slowly', () => {
   const tenant = faultTenant('imap-slow');
   let stack: MailStack;
-  let redis: PrivateRedis;
+  let apps: FaultApps;
   let proxy: FaultProxy;
   let api: ApiProcess;
   let worker: BackgroundAppProcess;
@@ -46,17 +47,13 @@ describe('IMAP server answering slowly', () => {
       longEvery: 25,
       longDelayMs: LONG_DELAY_MS,
     })).start();
-    redis = await PrivateRedis.start();
-    const env = { REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url, IMAP_TIMEOUT: String(IMAP_TIMEOUT_SECONDS) };
-    api = await ApiProcess.start(env);
-    worker = await BackgroundAppProcess.start('worker', env);
+    apps = await FaultApps.start({ IMAP_TIMEOUT: String(IMAP_TIMEOUT_SECONDS) });
+    ({ api, worker } = apps);
   }, 120_000);
 
   afterAll(async () => {
-    await worker?.stop();
-    await api?.stop();
+    await apps?.stop();
     await proxy?.stop();
-    await redis?.stop();
   });
 
   it('completes the sync in one run within IMAP_TIMEOUT', async () => {
@@ -66,13 +63,7 @@ describe('IMAP server answering slowly', () => {
     const counts = await syncedExactly(api, tenant, accountId, seeded, 120_000, () => worker.logs);
     const seconds = (Date.now() - startedAt) / 1000;
 
-    expect(counts).toEqual({
-      rows: MESSAGES,
-      distinctMessageIds: MESSAGES,
-      distinctUids: MESSAGES,
-      missing: [],
-      unexpected: [],
-    });
+    expect(counts).toEqual(exactlySeeded(MESSAGES));
     const status = await syncStatus(api, tenant, accountId);
     expect(status.lastRun).toMatchObject({ id: runId, state: 'succeeded', error: null });
     expect(status.folders.filter((folder) => folder.lastError !== null)).toEqual([]);

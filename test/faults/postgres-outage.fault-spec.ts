@@ -6,11 +6,11 @@ import { PrivatePostgres } from '../support/private-postgres.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { ScriptedSmtpServer } from '../support/scripted-smtp-server.js';
 import { eventually } from '../support/test-config.js';
-import { ownerQuery } from '../support/messages-fixture.js';
 import { reportFault } from './fault-report.js';
 import {
   compose,
   createAccount,
+  exactlySeeded,
   faultTenant,
   mailStack,
   newMailUsers,
@@ -19,6 +19,7 @@ import {
   seedInbox,
   settledSends,
   sleep,
+  storedRowCount,
   syncedExactly,
 } from './fault-services.js';
 import type { FaultTenant, MailUser } from './fault-services.js';
@@ -183,22 +184,13 @@ describe('PostgreSQL restarted and unreachable under load', () => {
   it('answers 503 fast while it is away, recovers within a bound, and loses or doubles nothing', async () => {
     const syncAccount = await createAccount(api, tenant, syncUser, { imapPort: stack.imapPort, smtpPort: smtp.port });
     const sendAccount = await createAccount(api, tenant, sender, { imapPort: stack.imapPort, smtpPort: smtp.port });
-    const storedRows = async (): Promise<number> =>
-      Number(
-        (
-          await ownerQuery<{ count: string }>(
-            'SELECT count(*) FROM "mail_messages" WHERE "account_id" = $1',
-            [syncAccount],
-            postgres.migrationUrl,
-          )
-        )[0]?.count ?? 0,
-      );
     await requestSync(api, tenant, syncAccount);
     const load = new LoadStream(api, tenant, syncAccount, sendAccount);
     load.start();
     await eventually(
       async () => {
-        if ((await storedRows()) < MESSAGES / 5) throw new Error('sync has not started storing');
+        if ((await storedRowCount(syncAccount, postgres.migrationUrl)) < MESSAGES / 5)
+          throw new Error('sync has not started storing');
       },
       60_000,
       50,
@@ -273,13 +265,7 @@ describe('PostgreSQL restarted and unreachable under load', () => {
       () => worker.logs,
       postgres.migrationUrl,
     );
-    expect(counts).toEqual({
-      rows: MESSAGES,
-      distinctMessageIds: MESSAGES,
-      distinctUids: MESSAGES,
-      missing: [],
-      unexpected: [],
-    });
+    expect(counts).toEqual(exactlySeeded(MESSAGES));
     const records = await settledSends(api, tenant, load.acceptedSends, 90_000, () => worker.logs);
     expect(records.filter((record) => record.state !== 'sent')).toEqual([]);
     const deliveries = smtp.countsByMessageId();

@@ -1,9 +1,9 @@
 import type { MailStack } from '../infra/mail-stack.js';
-import { ApiProcess } from '../support/api-process.js';
-import { BackgroundAppProcess } from '../support/background-app-process.js';
-import { PrivateRedis } from '../support/private-redis.js';
+import type { ApiProcess } from '../support/api-process.js';
+import type { BackgroundAppProcess } from '../support/background-app-process.js';
 import { ScriptedSmtpServer } from '../support/scripted-smtp-server.js';
 import { reportFault } from './fault-report.js';
+import { FaultApps } from './support/fault-apps.js';
 import { mailboxMessages } from '../support/mailbox.js';
 import {
   compose,
@@ -43,7 +43,7 @@ const REPLIES = {
 describe('SMTP 421 / 451 / 550 replies', () => {
   const tenant = faultTenant('smtp-replies');
   let stack: MailStack;
-  let redis: PrivateRedis;
+  let apps: FaultApps;
   let smtp: ScriptedSmtpServer;
   let api: ApiProcess;
   let worker: BackgroundAppProcess;
@@ -62,17 +62,13 @@ describe('SMTP 421 / 451 / 550 replies', () => {
       ({ recipients, attempt }) =>
         recipients.includes(RECIPIENTS.data451) && attempt === 1 ? REPLIES.data451 : '250 2.0.0 Ok',
     ).start();
-    redis = await PrivateRedis.start();
-    const env = { REDIS_URL: redis.url, QUEUE_REDIS_URL: redis.url };
-    api = await ApiProcess.start(env);
-    worker = await BackgroundAppProcess.start('worker', env);
+    apps = await FaultApps.start();
+    ({ api, worker } = apps);
   }, 60_000);
 
   afterAll(async () => {
-    await worker?.stop();
-    await api?.stop();
+    await apps?.stop();
     await smtp?.stop();
-    await redis?.stop();
   });
 
   it('retries 451 and 421 until sent once, and fails 550 at once with the reason', async () => {
