@@ -127,9 +127,13 @@ describe('fault: queue Redis flushed with work in flight', () => {
     await eventually(
       async () =>
         expect(
-          (await stack.database.query<{ state: string }>('SELECT state FROM sync_runs WHERE id = $1', [syncRunId]))[0]
-            ?.state,
-        ).toBe('succeeded'),
+          (
+            await stack.database.query<{ state: string; error: string | null }>(
+              'SELECT state, error FROM sync_runs WHERE id = $1',
+              [syncRunId],
+            )
+          )[0],
+        ).toMatchObject({ state: 'succeeded' }),
       60_000,
       500,
     );
