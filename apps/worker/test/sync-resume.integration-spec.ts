@@ -163,7 +163,9 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
         [applicationName],
       );
       expect(rowCount).toBeGreaterThan(0);
-      expect(await interrupted).toMatchObject({ state: 'interrupted', reason: expect.any(String) as unknown });
+      const outcome = await interrupted;
+      // The whole outcome on failure: a folder error that got through names its cause.
+      expect({ outcome }).toMatchObject({ outcome: { state: 'interrupted', reason: expect.any(String) as unknown } });
 
       const committed = await stored();
       expect(committed).toBeLessThan(messages);

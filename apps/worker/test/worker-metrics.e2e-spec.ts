@@ -131,8 +131,11 @@ describe('worker and scheduler /metrics', () => {
       return scraped;
     });
     expect(sampleValue(samples, 'emails_processed_total', { outcome: 'failed' })).toBe(0);
-    const apiSamples = parsePrometheusText((await api.inject({ url: '/metrics' })).body);
-    expect(sampleValue(apiSamples, 'queue_depth', { queue: 'mail-send', state: 'completed' })).toBe(1);
+    // The record is sent before its job is moved to completed.
+    await eventually(async () => {
+      const apiSamples = parsePrometheusText((await api.inject({ url: '/metrics' })).body);
+      expect(sampleValue(apiSamples, 'queue_depth', { queue: 'mail-send', state: 'completed' })).toBe(1);
+    });
   }, 60_000);
 
   it('serves the scheduler’s metrics on its health listener', async () => {

@@ -50,14 +50,23 @@ export class TenantScope {
     };
     try {
       return await this.dataSource.transaction(async (manager) => {
-        await manager.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
         connection = (manager.queryRunner as { databaseConnection?: pg.PoolClient } | undefined)?.databaseConnection;
         connection?.on('error', onConnectionError);
+        await manager.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
         const transaction: ActiveTransaction = { tenantId, manager };
         return this.context.with(ACTIVE_TRANSACTION, transaction, () => work(manager, tenantId));
       });
     } catch (error: unknown) {
-      if (lost && error instanceof QueryRunnerAlreadyReleasedError) throw lost;
+      if (error instanceof QueryRunnerAlreadyReleasedError) {
+        // This transaction never releases its runner itself: only a broken connection does that.
+        // When the break came before the listener was on, say so with the SQLSTATE of one (08006).
+        throw (
+          lost ??
+          Object.assign(new Error('the database connection was lost mid-transaction', { cause: error }), {
+            code: '08006',
+          })
+        );
+      }
       throw error;
     } finally {
       connection?.removeListener('error', onConnectionError);
