@@ -1,12 +1,12 @@
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
 import { DuplicateAccountError } from '../errors.js';
 import { MailAccount } from '../entities/mail-account.entity.js';
-import { decodeCursor, encodeCursor } from './keyset-cursor.js';
+import { decodeCursor, pageByCreation } from './keyset-cursor.js';
 import type { Page } from './keyset-cursor.js';
 import { entityFromRow } from './entity-from-row.js';
 import { TenantRepository } from './tenant.repository.js';
@@ -30,9 +30,6 @@ export type MailAccountChanges = Partial<Omit<MailAccount, 'id' | 'tenantId' | '
 
 const UNIQUE_VIOLATION = '23505';
 
-/** Cursors carry JavaScript dates (milliseconds); PostgreSQL keeps microseconds, so compare at the cursor's precision. */
-const CREATED_MS = "date_trunc('milliseconds', account.created_at)";
-
 /** Accounts of the current tenant. Every query filters by tenant and runs under row-level security. */
 @Injectable()
 export class AccountRepository {
@@ -55,27 +52,8 @@ export class AccountRepository {
       const query = manager
         .getRepository(MailAccount)
         .createQueryBuilder('account')
-        .where('account.tenantId = :tenantId', { tenantId })
-        .orderBy(CREATED_MS, 'ASC')
-        .addOrderBy('account.id', 'ASC')
-        .take(limit + 1);
-      if (after) {
-        query.andWhere(
-          new Brackets((keyset) =>
-            keyset
-              .where(`${CREATED_MS} > :at`, { at: after.at })
-              .orWhere(`${CREATED_MS} = :at AND account.id > :id`, { at: after.at, id: after.id }),
-          ),
-        );
-      }
-      const rows = await query.getMany();
-      const items = rows.slice(0, limit);
-      const last = items.at(-1);
-      return {
-        items,
-        nextCursor:
-          rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
-      };
+        .where('account.tenantId = :tenantId', { tenantId });
+      return pageByCreation(query, 'account', limit, after);
     });
   }
 

@@ -1,9 +1,8 @@
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
-import { Brackets } from 'typeorm';
 
 import { Draft } from '../entities/draft.entity.js';
-import { decodeCursor, encodeCursor } from './keyset-cursor.js';
+import { decodeCursor, pageByCreation } from './keyset-cursor.js';
 import type { Page } from './keyset-cursor.js';
 
 export type DraftContent = Pick<
@@ -21,8 +20,6 @@ export interface DraftAwaitingMirror {
   version: number;
   removed: boolean;
 }
-
-const CREATED_MS = "date_trunc('milliseconds', draft.created_at)";
 
 /**
  * Drafts of the current tenant. Edits are guarded by the version column: an update names the
@@ -64,28 +61,9 @@ export class DraftRepository {
       const query = manager
         .getRepository(Draft)
         .createQueryBuilder('draft')
-        .where('draft.tenantId = :tenantId', { tenantId })
-        .orderBy(CREATED_MS, 'ASC')
-        .addOrderBy('draft.id', 'ASC')
-        .take(limit + 1);
+        .where('draft.tenantId = :tenantId', { tenantId });
       if (accountId) query.andWhere('draft.accountId = :accountId', { accountId });
-      if (after) {
-        query.andWhere(
-          new Brackets((keyset) =>
-            keyset
-              .where(`${CREATED_MS} > :at`, { at: after.at })
-              .orWhere(`${CREATED_MS} = :at AND draft.id > :id`, { at: after.at, id: after.id }),
-          ),
-        );
-      }
-      const rows = await query.getMany();
-      const items = rows.slice(0, limit);
-      const last = items.at(-1);
-      return {
-        items,
-        nextCursor:
-          rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
-      };
+      return pageByCreation(query, 'draft', limit, after);
     });
   }
 

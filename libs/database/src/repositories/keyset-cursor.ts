@@ -1,3 +1,6 @@
+import { Brackets } from 'typeorm';
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+
 import { InvalidCursorError } from '../errors.js';
 
 /**
@@ -34,4 +37,38 @@ export function decodeCursor(cursor: string): KeysetPosition {
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+}
+
+/** The page of `limit` items out of `rows` fetched with one extra, whose presence means another page follows. */
+export function pageOf<T>(rows: T[], limit: number, positionOf: (last: T) => KeysetPosition): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(positionOf(last)) : null };
+}
+
+/**
+ * Pages rows of `alias` oldest first, by creation time and then id. Cursors carry JavaScript dates
+ * (milliseconds) while PostgreSQL keeps microseconds, so rows are compared at the cursor's precision.
+ */
+export async function pageByCreation<T extends ObjectLiteral & { id: string; createdAt: Date }>(
+  query: SelectQueryBuilder<T>,
+  alias: string,
+  limit: number,
+  after: KeysetPosition | null,
+): Promise<Page<T>> {
+  const createdMs = `date_trunc('milliseconds', ${alias}.created_at)`;
+  query
+    .orderBy(createdMs, 'ASC')
+    .addOrderBy(`${alias}.id`, 'ASC')
+    .take(limit + 1);
+  if (after) {
+    query.andWhere(
+      new Brackets((keyset) =>
+        keyset
+          .where(`${createdMs} > :at`, { at: after.at })
+          .orWhere(`${createdMs} = :at AND ${alias}.id > :id`, { at: after.at, id: after.id }),
+      ),
+    );
+  }
+  return pageOf(await query.getMany(), limit, (last) => ({ at: last.createdAt.toISOString(), id: last.id }));
 }

@@ -9,7 +9,7 @@ import { MailFolder } from '../entities/mail-folder.entity.js';
 import type { MessageActionError } from '../entities/mail-message-action.entity.js';
 import type { MailAddress } from '../entities/mail-message.entity.js';
 import { MailMessage } from '../entities/mail-message.entity.js';
-import { decodeCursor, encodeCursor } from './keyset-cursor.js';
+import { decodeCursor, pageOf } from './keyset-cursor.js';
 import type { Page } from './keyset-cursor.js';
 import type { MessageFilter } from './message-filter.js';
 import { compileMessageFilter } from './message-filter.sql.js';
@@ -164,17 +164,12 @@ export class MessageReadRepository {
         parameters,
       };
     });
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
     // An empty page may mean a scope that does not exist; only then is it worth a second query.
-    if (items.length === 0 && !after)
+    if (rows.length === 0 && !after)
       await this.scope.transaction((manager, tenantId) => this.assertScopeExists(manager, tenantId, criteria));
     // The rows go out as they came, `cursorAt` included: copying every row to drop it cost more
     // CPU than building the statement, and callers map summaries to their answers field by field.
-    return {
-      items,
-      nextCursor: rows.length > limit && last ? encodeCursor({ at: last.cursorAt, id: last.id }) : null,
-    };
+    return pageOf(rows, limit, (last) => ({ at: last.cursorAt, id: last.id }));
   }
 
   async findById(id: string): Promise<MessageDetailRow | null> {
@@ -270,12 +265,8 @@ export class MessageReadRepository {
       );
       const rows = await manager.query<(Omit<ThreadSummaryRow, 'accountId'> & { cursorAt: string })[]>(sql, values);
       if (rows.length === 0 && !after) await this.assertScopeExists(manager, tenantId, { accountId });
-      const items = rows.slice(0, limit);
-      const last = items.at(-1);
-      return {
-        items: items.map(({ cursorAt: _cursorAt, ...row }) => ({ ...row, accountId })),
-        nextCursor: rows.length > limit && last ? encodeCursor({ at: last.cursorAt, id: last.latestMessageId }) : null,
-      };
+      const page = pageOf(rows, limit, (last) => ({ at: last.cursorAt, id: last.latestMessageId }));
+      return { ...page, items: page.items.map(({ cursorAt: _cursorAt, ...row }) => ({ ...row, accountId })) };
     });
   }
 
