@@ -15,6 +15,7 @@ import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import pg from 'pg';
 
+import { unreachableAccount } from '../../../test/support/account-values.js';
 import { crossTenantTestConfig } from '../../../test/support/test-config.js';
 import { ATTACHMENT_PURGE_LOCK_KEY, AttachmentPurgeCron } from '../src/crons/attachment-purge.cron.js';
 import { TenantSweep } from '../src/crons/tenant-sweep.js';
@@ -49,22 +50,7 @@ describe('AttachmentPurgeCron', () => {
 
   async function accountOf(tenantId: string): Promise<string> {
     const email = `owner@${tenantId}.example.test`;
-    const created = await inTenant(tenantId, () =>
-      app.get(AccountRepository).create({
-        email,
-        displayName: null,
-        imapHost: '127.0.0.1',
-        imapPort: 1,
-        imapSecurity: 'none',
-        imapUsername: email,
-        smtpHost: '127.0.0.1',
-        smtpPort: 1,
-        smtpSecurity: 'none',
-        smtpUsername: email,
-        encryptedPassword: 'x',
-        allowSelfSignedCertificates: false,
-      }),
-    );
+    const created = await inTenant(tenantId, () => app.get(AccountRepository).create(unreachableAccount(email)));
     return created.id;
   }
 

@@ -11,6 +11,7 @@ import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 
+import { unreachableAccount } from '../../../test/support/account-values.js';
 import { crossTenantTestConfig } from '../../../test/support/test-config.js';
 import { PeriodicSyncCron } from '../src/crons/periodic-sync.cron.js';
 import { TenantSweep } from '../src/crons/tenant-sweep.js';
@@ -53,20 +54,7 @@ describe('PeriodicSyncCron', () => {
   async function account(app: INestApplicationContext, tenantId: string, email: string): Promise<string> {
     return app.get(TenantContext).run(tenantId, async () => {
       await app.get(TenantRepository).register(tenantId);
-      const created = await app.get(AccountRepository).create({
-        email,
-        displayName: null,
-        imapHost: '127.0.0.1',
-        imapPort: 1,
-        imapSecurity: 'none',
-        imapUsername: email,
-        smtpHost: '127.0.0.1',
-        smtpPort: 1,
-        smtpSecurity: 'none',
-        smtpUsername: email,
-        encryptedPassword: 'x',
-        allowSelfSignedCertificates: false,
-      });
+      const created = await app.get(AccountRepository).create(unreachableAccount(email));
       return created.id;
     });
   }

@@ -8,6 +8,7 @@ import { Module } from '@nestjs/common';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
+import { unreachableAccount } from '../../../test/support/account-values.js';
 import { testConfig } from '../../../test/support/test-config.js';
 
 @Module({
@@ -50,20 +51,9 @@ describe('SendRecordRepository', () => {
   beforeAll(async () => {
     app = await NestFactory.createApplicationContext(SendRecordTestModule, { logger: false });
     account = await asTenant(() =>
-      app.get(AccountRepository).create({
-        email: `${tenant}@example.test`,
-        displayName: 'Sender',
-        imapHost: '127.0.0.1',
-        imapPort: 1,
-        imapSecurity: 'none',
-        imapUsername: 'u',
-        smtpHost: '127.0.0.1',
-        smtpPort: 2,
-        smtpSecurity: 'none',
-        smtpUsername: 'u',
-        encryptedPassword: 'sealed',
-        allowSelfSignedCertificates: false,
-      }),
+      app
+        .get(AccountRepository)
+        .create(unreachableAccount(`${tenant}@example.test`, { displayName: 'Sender', smtpPort: 2 })),
     );
   });
 
