@@ -53,7 +53,13 @@ describe('SendRecordRepository', () => {
     account = await asTenant(() =>
       app
         .get(AccountRepository)
-        .create(unreachableAccount(`${tenant}@example.test`, { displayName: 'Sender', smtpPort: 2 })),
+        .create(
+          unreachableAccount(`${tenant}@example.test`, {
+            displayName: 'Sender',
+            smtpPort: 2,
+            encryptedPassword: 'sealed',
+          }),
+        ),
     );
   });
 
