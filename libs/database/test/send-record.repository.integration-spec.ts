@@ -51,15 +51,13 @@ describe('SendRecordRepository', () => {
   beforeAll(async () => {
     app = await NestFactory.createApplicationContext(SendRecordTestModule, { logger: false });
     account = await asTenant(() =>
-      app
-        .get(AccountRepository)
-        .create(
-          unreachableAccount(`${tenant}@example.test`, {
-            displayName: 'Sender',
-            smtpPort: 2,
-            encryptedPassword: 'sealed',
-          }),
-        ),
+      app.get(AccountRepository).create(
+        unreachableAccount(`${tenant}@example.test`, {
+          displayName: 'Sender',
+          smtpPort: 2,
+          encryptedPassword: 'sealed',
+        }),
+      ),
     );
   });
 
