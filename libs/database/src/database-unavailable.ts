@@ -1,3 +1,5 @@
+import { QueryRunnerAlreadyReleasedError } from 'typeorm';
+
 /**
  * PostgreSQL SQLSTATEs that mean the server is going away or not there yet: class 08 (connection
  * exception), 57P01-57P03 (admin/crash shutdown, cannot connect now, e.g. while starting up).
@@ -36,6 +38,9 @@ export function errorChain(error: unknown): unknown[] {
 export function isDatabaseUnavailable(error: unknown): boolean {
   return errorChain(error).some((link) => {
     if (!(link instanceof Error)) return false;
+    // TypeORM releases a transaction's runner when its connection fails; the code here never
+    // uses a runner after releasing it, so a statement refused for that is a connection lost.
+    if (link instanceof QueryRunnerAlreadyReleasedError) return true;
     const code = 'code' in link && typeof link.code === 'string' ? link.code : '';
     return isUnavailableSqlState(code) || CONNECTION_MESSAGES.some((pattern) => pattern.test(link.message));
   });

@@ -1,3 +1,5 @@
+import { QueryRunnerAlreadyReleasedError } from 'typeorm';
+
 import { dependencyPorts, unavailableDependency } from './dependency-unavailable.js';
 
 const PORTS = dependencyPorts('postgresql://app:secret@db.internal:6432/mail', [
@@ -39,6 +41,7 @@ describe('unavailableDependency', () => {
     ).toBe('database');
     expect(unavailableDependency(queryFailed(new Error('Connection terminated unexpectedly')), PORTS)).toBe('database');
     expect(unavailableDependency(new Error('timeout exceeded when trying to connect'), PORTS)).toBe('database');
+    expect(unavailableDependency(new QueryRunnerAlreadyReleasedError(), PORTS)).toBe('database');
   });
 
   it('names Redis for commands refused while it is away', () => {
