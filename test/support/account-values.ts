@@ -1,4 +1,6 @@
-import type { AccountRepository } from '@app/database';
+import { randomUUID } from 'node:crypto';
+
+import type { AccountRepository, NewSendRecord } from '@app/database';
 
 type NewAccount = Parameters<AccountRepository['create']>[0];
 
@@ -21,5 +23,27 @@ export function unreachableAccount(email: string, overrides: Partial<NewAccount>
     encryptedPassword: 'x',
     allowSelfSignedCertificates: false,
     ...overrides,
+  };
+}
+
+/** A send of an empty message from `accountId`, for tests of what happens to its record. */
+export function emptySendValues(accountId: string): NewSendRecord {
+  return {
+    accountId,
+    draftId: null,
+    messageId: `<${randomUUID()}@example.test>`,
+    content: {
+      from: { name: '', address: 'a@example.test' },
+      to: [],
+      cc: [],
+      bcc: [],
+      replyTo: [],
+      subject: 's',
+      text: 't',
+      html: null,
+      inReplyTo: null,
+      references: [],
+      attachments: [],
+    },
   };
 }

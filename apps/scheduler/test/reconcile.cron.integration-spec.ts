@@ -19,6 +19,7 @@ import type { Job } from 'bullmq';
 import pg from 'pg';
 import { insertMailbox } from '../../../test/support/messages-fixture.js';
 import type { Mailbox } from '../../../test/support/messages-fixture.js';
+import { emptySendValues } from '../../../test/support/account-values.js';
 import { crossTenantTestConfig } from '../../../test/support/test-config.js';
 import { RECONCILE_LOCK_KEY, ReconcileCron } from '../src/crons/reconcile.cron.js';
 import type { ReconcileResult } from '../src/crons/reconcile.cron.js';
@@ -94,27 +95,7 @@ describe('ReconcileCron', () => {
 
   async function send(tenantId: string, accountId: string): Promise<string> {
     const { record } = await inTenant(tenantId, () =>
-      app.get(SendRecordRepository).createIdempotent(
-        {
-          accountId,
-          draftId: null,
-          messageId: `<${randomUUID()}@example.test>`,
-          content: {
-            from: { name: '', address: 'a@example.test' },
-            to: [],
-            cc: [],
-            bcc: [],
-            replyTo: [],
-            subject: 's',
-            text: 't',
-            html: null,
-            inReplyTo: null,
-            references: [],
-            attachments: [],
-          },
-        },
-        null,
-      ),
+      app.get(SendRecordRepository).createIdempotent(emptySendValues(accountId), null),
     );
     return record.id;
   }

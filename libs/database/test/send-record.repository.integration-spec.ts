@@ -8,7 +8,7 @@ import { Module } from '@nestjs/common';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
-import { unreachableAccount } from '../../../test/support/account-values.js';
+import { emptySendValues, unreachableAccount } from '../../../test/support/account-values.js';
 import { testConfig } from '../../../test/support/test-config.js';
 
 @Module({
@@ -26,24 +26,7 @@ describe('SendRecordRepository', () => {
   let account: MailAccount;
   const asTenant = <T>(work: () => Promise<T>): Promise<T> => app.get(TenantContext).run(tenant, work);
   const request = (idempotencyKey: string | null): IdempotentSendRecord => ({
-    values: {
-      accountId: account.id,
-      draftId: null,
-      messageId: `<${randomUUID()}@example.test>`,
-      content: {
-        from: { name: '', address: 'a@example.test' },
-        to: [],
-        cc: [],
-        bcc: [],
-        replyTo: [],
-        subject: 's',
-        text: 't',
-        html: null,
-        inReplyTo: null,
-        references: [],
-        attachments: [],
-      },
-    },
+    values: emptySendValues(account.id),
     idempotencyKey,
     requestFingerprint: idempotencyKey && `fingerprint-${idempotencyKey}`,
   });
