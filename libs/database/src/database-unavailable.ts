@@ -1,4 +1,4 @@
-import { QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
 
 /**
  * PostgreSQL SQLSTATEs that mean the server is going away or not there yet: class 08 (connection
@@ -14,6 +14,28 @@ const CONNECTION_MESSAGES = [
   /^timeout exceeded when trying to connect/,
   /^Client has encountered a connection error and is not queryable/,
 ];
+
+/** Node's socket errors: the peer refused, dropped or never answered the connection. */
+const SOCKET_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/** Whether an error is Node's report of a socket that could not be opened or broke. */
+export function isSocketError(error: unknown): error is Error & { code: string; syscall: string } {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    SOCKET_ERROR_CODES.has(error.code) &&
+    'syscall' in error
+  );
+}
 
 /**
  * An error and what it wraps, outermost first: TypeORM keeps the driver's error in
@@ -41,6 +63,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     // TypeORM releases a transaction's runner when its connection fails; the code here never
     // uses a runner after releasing it, so a statement refused for that is a connection lost.
     if (link instanceof QueryRunnerAlreadyReleasedError) return true;
+    // A statement whose socket broke under it (write EPIPE, read ECONNRESET) never got an answer.
+    if (link instanceof QueryFailedError && isSocketError(link.driverError)) return true;
     const code = 'code' in link && typeof link.code === 'string' ? link.code : '';
     return isUnavailableSqlState(code) || CONNECTION_MESSAGES.some((pattern) => pattern.test(link.message));
   });

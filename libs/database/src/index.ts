@@ -1,5 +1,5 @@
 export { provisionAppRole } from './app-role.js';
-export { errorChain, isDatabaseUnavailable } from './database-unavailable.js';
+export { errorChain, isDatabaseUnavailable, isSocketError } from './database-unavailable.js';
 export {
   DuplicateAccountError,
   InvalidCursorError,

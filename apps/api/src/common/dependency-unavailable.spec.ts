@@ -1,4 +1,4 @@
-import { QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
 
 import { dependencyPorts, unavailableDependency } from './dependency-unavailable.js';
 
@@ -18,9 +18,13 @@ function refused(port: number): Error {
   });
 }
 
-/** TypeORM's QueryFailedError keeps the driver's error as `driverError`. */
 function queryFailed(driverError: Error): Error {
-  return Object.assign(new Error(driverError.message), { name: 'QueryFailedError', driverError });
+  return new QueryFailedError('SELECT 1', [], driverError);
+}
+
+/** A socket error as Node raises it for a connection the peer dropped, naming no peer. */
+function dropped(code: 'ECONNRESET' | 'EPIPE', syscall: 'read' | 'write'): Error {
+  return Object.assign(new Error(`${syscall} ${code}`), { code, errno: code === 'EPIPE' ? -32 : -104, syscall });
 }
 
 describe('unavailableDependency', () => {
@@ -60,10 +64,13 @@ describe('unavailableDependency', () => {
     expect(unavailableDependency(new Error('wrapped', { cause: refused(6380) }), PORTS)).toBe('redis');
   });
 
-  it('takes a connection reset that names no peer for a backing service going away', () => {
-    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
-    expect(unavailableDependency(reset, PORTS)).toBe('connection');
-    expect(unavailableDependency(queryFailed(reset), PORTS)).toBe('connection');
+  it('names the database for a statement whose connection broke under it', () => {
+    expect(unavailableDependency(queryFailed(dropped('EPIPE', 'write')), PORTS)).toBe('database');
+    expect(unavailableDependency(queryFailed(dropped('ECONNRESET', 'read')), PORTS)).toBe('database');
+  });
+
+  it('takes a connection reset that names no peer and no statement for a backing service going away', () => {
+    expect(unavailableDependency(dropped('ECONNRESET', 'read'), PORTS)).toBe('connection');
   });
 
   it('leaves everything else to be a 500: bugs, query errors, a mail server refusing', () => {

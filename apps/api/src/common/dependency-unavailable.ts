@@ -1,18 +1,7 @@
-import { errorChain, isDatabaseUnavailable } from '@app/database';
+import { errorChain, isDatabaseUnavailable, isSocketError } from '@app/database';
 
 /** `connection`: a backing connection broke mid-request and its socket error names no peer. */
 export type UnavailableDependency = 'database' | 'redis' | 'connection';
-
-/** Node's socket errors: the peer refused, dropped or never answered the connection. */
-const SOCKET_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
 
 /** ioredis refusing a command while Redis is away (offline queue off, retries used up, connection closed, command timeout). */
 const REDIS_CONNECTION_MESSAGES = [
@@ -43,18 +32,17 @@ export function unavailableDependency(error: unknown, ports: DependencyPorts): U
   for (const link of errorChain(error)) {
     if (!(link instanceof Error)) continue;
     const name = link.constructor.name;
-    const code = 'code' in link && typeof link.code === 'string' ? link.code : '';
     if (name === 'MaxRetriesPerRequestError' || REDIS_CONNECTION_MESSAGES.some((pattern) => pattern.test(link.message)))
       return 'redis';
     if (isDatabaseUnavailable(link)) return 'database';
     // A refused or dropped socket names its peer's port; a mail server's is not ours to report.
-    if (SOCKET_ERROR_CODES.has(code) && 'port' in link) {
+    if (isSocketError(link) && 'port' in link) {
       if (link.port === ports.database) return 'database';
       if (typeof link.port === 'number' && ports.redis.includes(link.port)) return 'redis';
     }
     // A connection reset mid-statement (read ECONNRESET) carries no port: the request met a
     // backing service going away, worth retrying, whichever it was.
-    if (SOCKET_ERROR_CODES.has(code) && !('port' in link) && 'syscall' in link) return 'connection';
+    if (isSocketError(link) && !('port' in link)) return 'connection';
   }
   return null;
 }
