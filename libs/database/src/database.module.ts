@@ -6,6 +6,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { dataSourceOptions } from './data-source-options.js';
 import { AccountRepository } from './repositories/account.repository.js';
 import { AdvisoryLockRepository } from './repositories/advisory-lock.repository.js';
+import { ChangeLogRepository } from './repositories/change-log.repository.js';
 import { FolderReadRepository } from './repositories/folder-read.repository.js';
 import { FolderRepository } from './repositories/folder.repository.js';
 import { MessageActionRepository } from './repositories/message-action.repository.js';
@@ -21,6 +22,7 @@ import { StoredAttachmentRepository } from './repositories/stored-attachment.rep
 const REPOSITORIES = [
   AccountRepository,
   AdvisoryLockRepository,
+  ChangeLogRepository,
   TenantRepository,
   FolderRepository,
   MessageRepository,
