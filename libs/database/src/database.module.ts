@@ -4,6 +4,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { dataSourceOptions } from './data-source-options.js';
+import { ChangeNotifications } from './change-notifications.js';
 import { AccountRepository } from './repositories/account.repository.js';
 import { AdvisoryLockRepository } from './repositories/advisory-lock.repository.js';
 import { ChangeLogRepository } from './repositories/change-log.repository.js';
@@ -49,8 +50,15 @@ export class DatabaseModule {
           useFactory: (config: AppConfig) => dataSourceOptions(config, applicationName),
         }),
       ],
-      providers: REPOSITORIES,
-      exports: REPOSITORIES,
+      providers: [
+        ...REPOSITORIES,
+        {
+          provide: ChangeNotifications,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => new ChangeNotifications(config.databaseUrl, applicationName),
+        },
+      ],
+      exports: [...REPOSITORIES, ChangeNotifications],
     };
   }
 }
