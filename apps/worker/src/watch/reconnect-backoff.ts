@@ -33,6 +33,11 @@ export class ReconnectBackoff {
     return Math.round(ceiling / 2 + (ceiling / 2) * this.random());
   }
 
+  /** After an attempt that worked without keeping a connection open (a poll). */
+  reset(): void {
+    this.failures = 0;
+  }
+
   get consecutiveFailures(): number {
     return this.failures;
   }

@@ -10,15 +10,15 @@ export class WatchMetrics {
   private source: () => ReadonlyMap<WatchedState, number> = () => new Map();
 
   constructor(registry: Registry) {
-    const metrics = this;
+    const counts = (): ReadonlyMap<WatchedState, number> => this.source();
     new Gauge({
       name: 'imap_watch_connections',
       help: 'Accounts this worker watches: state="watching" INBOX in IMAP IDLE, "polling" checked every WATCH_POLL_SECONDS, "backoff" waiting to reconnect, "off" held but not watched (login refused)',
       labelNames: ['state'],
       registers: [registry],
       collect() {
-        const counts = metrics.source();
-        for (const state of STATES) this.labels(state).set(counts.get(state) ?? 0);
+        const current = counts();
+        for (const state of STATES) this.labels(state).set(current.get(state) ?? 0);
       },
     });
   }
