@@ -17,6 +17,7 @@ import { PARSE_PROVIDERS } from './parse/index.js';
 import { processorProviders } from './processors/index.js';
 import { SEND_PROVIDERS } from './send/index.js';
 import { SYNC_PROVIDERS } from './sync/index.js';
+import { WatchModule } from './watch/watch.module.js';
 
 @Module({})
 export class WorkerModule {
@@ -34,6 +35,7 @@ export class WorkerModule {
         MailModule,
         HealthCheckModule.forApp('worker'),
         MetricsModule.forApp('worker'),
+        WatchModule,
       ],
       providers: [
         ...SYNC_PROVIDERS,

@@ -11,6 +11,7 @@ export type {
   RedisConfig,
   SchedulerConfig,
   TenancyConfig,
+  WatchConfig,
   WorkerConfig,
 } from './app-config.js';
 export { ConfigModule } from './config.module.js';

@@ -19,6 +19,7 @@ import { ThreadLookupRepository } from './repositories/thread-lookup.repository.
 import { DraftRepository } from './repositories/draft.repository.js';
 import { SendRecordRepository } from './repositories/send-record.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
+import { WatchLeaseRepository } from './repositories/watch-lease.repository.js';
 
 const REPOSITORIES = [
   AccountRepository,
@@ -35,6 +36,7 @@ const REPOSITORIES = [
   StoredAttachmentRepository,
   MessageActionRepository,
   ThreadLookupRepository,
+  WatchLeaseRepository,
 ];
 
 @Module({})

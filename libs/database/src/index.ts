@@ -74,3 +74,5 @@ export type {
   PendingMessageAction,
   RequestedAction,
 } from './repositories/message-action.repository.js';
+export { WatchLeaseRepository } from './repositories/watch-lease.repository.js';
+export type { HeldWatchLease, WatchStatus } from './repositories/watch-lease.repository.js';

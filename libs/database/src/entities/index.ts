@@ -1,3 +1,4 @@
+import { AccountWatchLease } from './account-watch-lease.entity.js';
 import { Draft } from './draft.entity.js';
 import { MailAccount } from './mail-account.entity.js';
 import { MailAttachment } from './mail-attachment.entity.js';
@@ -9,6 +10,7 @@ import { SendRecord } from './send-record.entity.js';
 import { SyncRun } from './sync-run.entity.js';
 import { Tenant } from './tenant.entity.js';
 
+export * from './account-watch-lease.entity.js';
 export * from './draft.entity.js';
 export * from './mail-account.entity.js';
 export * from './mail-attachment.entity.js';
@@ -31,4 +33,5 @@ export const ENTITIES = [
   Draft,
   SendRecord,
   SyncRun,
+  AccountWatchLease,
 ];
