@@ -8,6 +8,7 @@ import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
+import { EventStreamClient } from '../../../test/support/event-stream-client.js';
 import { BackgroundAppProcess } from '../../../test/support/background-app-process.js';
 import { imapAs } from '../../../test/support/mailbox.js';
 import { PrivateDatabase } from '../../../test/support/private-database.js';
@@ -128,10 +129,16 @@ describe('IMAP watchers', () => {
     await database?.drop();
   });
 
-  it('syncs mail delivered to INBOX within 2 s, and flags and removals made by another client', async () => {
+  it('syncs mail delivered to INBOX within 2 s, and flags and removals made by another client, each pushed as an event', async () => {
     const account = await createAccount();
     await watching(account.id);
     await eventually(async () => expect((await status(account.id)).lastRun?.state).toBe('succeeded'), 20_000);
+    const events = await EventStreamClient.open(`${api.baseUrl}/api/events?accountId=${account.id}`, auth);
+    const opsOf = (id: string): string[] =>
+      events.events
+        .map((event) => JSON.parse(event.data) as { type: string; id: string; op: string })
+        .filter((change) => change.type === 'message' && change.id === id)
+        .map((change) => change.op);
 
     const subject = `pushed ${randomUUID()}`;
     await deliver(account.email, subject);
@@ -170,6 +177,8 @@ describe('IMAP watchers', () => {
     } finally {
       await other.logout();
     }
+    await eventually(() => expect(opsOf(stored.id)).toEqual(['created', 'updated', 'deleted']), 5_000, 50);
+    await events.close();
     const watch = (await status(account.id)).watch;
     expect(watch?.lastEventAt).not.toBeNull();
     expect(watch?.lastError).toBeNull();

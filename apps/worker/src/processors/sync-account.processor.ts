@@ -12,8 +12,11 @@ import { AccountSyncService } from '../sync/account-sync.service.js';
 import type { AccountSyncOutcome } from '../sync/account-sync.service.js';
 
 const INTERRUPTED_SYNC_RETRY_MS = 5_000;
-/** A push found the account busy: most often a sync that may already have passed the folder, so it comes back soon. */
-const BUSY_PUSH_RETRY_MS = 2_000;
+/**
+ * A push found the account busy, most often with a sync that may already have passed the folder:
+ * it comes back soon, as new mail waits on it, and a try costs only a lease check.
+ */
+const BUSY_PUSH_RETRY_MS = 250;
 
 @HandlesJobs(JobName.SyncAccount)
 @Processor(QueueName.Sync)
