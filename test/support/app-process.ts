@@ -5,8 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import { TEST_ENCRYPTION_KEY } from './test-config.js';
-
-const ROOT = join(import.meta.dirname, '..', '..');
+import { PROJECT_ROOT } from './project-root.js';
 
 export type BuiltApp = 'api' | 'worker' | 'scheduler';
 
@@ -34,8 +33,8 @@ export class AppProcess {
   ): Promise<T> {
     const port = await freePort();
     const output: string[] = [];
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', options.app, 'src', 'main.js')], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'apps', options.app, 'src', 'main.js')], {
+      cwd: PROJECT_ROOT,
       env: {
         ...process.env,
         NODE_ENV: 'test',

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import pg from 'pg';
+import { PROJECT_ROOT } from './project-root.js';
 
 const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
 
 /**
  * A database of a test's own next to the run's, migrated by the built migrate step, for cases whose
@@ -32,8 +32,8 @@ export class PrivateDatabase {
       rename(process.env.DATABASE_URL),
       rename(process.env.DATABASE_MIGRATION_URL),
     );
-    await run(process.execPath, [join(ROOT, 'dist', 'libs', 'database', 'src', 'cli', 'migrate.js')], {
-      cwd: ROOT,
+    await run(process.execPath, [join(PROJECT_ROOT, 'dist', 'libs', 'database', 'src', 'cli', 'migrate.js')], {
+      cwd: PROJECT_ROOT,
       env: { ...process.env, DATABASE_URL: database.url, DATABASE_MIGRATION_URL: database.migrationUrl },
     });
     return database;

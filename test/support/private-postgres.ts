@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { freePort } from './app-process.js';
+import { PROJECT_ROOT } from './project-root.js';
 
 const run = promisify(execFile);
 const BIN = '/usr/lib/postgresql/15/bin';
-const ROOT = join(import.meta.dirname, '..', '..');
 /** The apps connect as this role in the private cluster, as they do in the shared one (row-level security applies). */
 const APP_ROLE = 'email_service_fault_app';
 const DATABASE = 'mail_fault';
@@ -60,8 +60,8 @@ export class PrivatePostgres {
 
   /** Creates and migrates the database with the built migrate step, as a deployment does. */
   async migrate(): Promise<void> {
-    await run(process.execPath, [join(ROOT, 'dist', 'libs', 'database', 'src', 'cli', 'migrate.js')], {
-      cwd: ROOT,
+    await run(process.execPath, [join(PROJECT_ROOT, 'dist', 'libs', 'database', 'src', 'cli', 'migrate.js')], {
+      cwd: PROJECT_ROOT,
       env: { ...process.env, DATABASE_URL: this.appUrl, DATABASE_MIGRATION_URL: this.migrationUrl },
     });
   }

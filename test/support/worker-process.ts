@@ -4,9 +4,9 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 
 import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from './test-config.js';
+import { PROJECT_ROOT } from './project-root.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const WORKER_ENTRY = join(ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
+const WORKER_ENTRY = join(PROJECT_ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
 
 /**
  * The built worker (`npm run build`), started by its own main.ts, as a child process a test may
@@ -19,7 +19,7 @@ const WORKER_ENTRY = join(ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
  */
 export function startWorkerProcess(env: Record<string, string> = {}, output?: string[]): ChildProcess {
   const child = spawn(process.execPath, [WORKER_ENTRY], {
-    cwd: ROOT,
+    cwd: PROJECT_ROOT,
     env: {
       ...process.env,
       NODE_ENV: 'test',
