@@ -11,6 +11,7 @@ export type {
   RedisConfig,
   SchedulerConfig,
   TenancyConfig,
+  WebhookConfig,
   WorkerConfig,
 } from './app-config.js';
 export { ConfigModule } from './config.module.js';
