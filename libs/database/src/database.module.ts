@@ -17,6 +17,8 @@ import { ThreadLookupRepository } from './repositories/thread-lookup.repository.
 import { DraftRepository } from './repositories/draft.repository.js';
 import { SendRecordRepository } from './repositories/send-record.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
+import { WebhookDeliveryRepository } from './repositories/webhook-delivery.repository.js';
+import { WebhookRepository } from './repositories/webhook.repository.js';
 
 const REPOSITORIES = [
   AccountRepository,
@@ -32,6 +34,8 @@ const REPOSITORIES = [
   StoredAttachmentRepository,
   MessageActionRepository,
   ThreadLookupRepository,
+  WebhookRepository,
+  WebhookDeliveryRepository,
 ];
 
 @Module({})

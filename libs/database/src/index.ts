@@ -70,3 +70,7 @@ export type {
   PendingMessageAction,
   RequestedAction,
 } from './repositories/message-action.repository.js';
+export { WebhookRepository } from './repositories/webhook.repository.js';
+export type { NewWebhook, WebhookChanges } from './repositories/webhook.repository.js';
+export { WebhookDeliveryRepository } from './repositories/webhook-delivery.repository.js';
+export type { WebhookAttemptResult, WebhookDeliveryHead } from './repositories/webhook-delivery.repository.js';
