@@ -64,7 +64,9 @@ export class WebhookDeliveryRepository {
   }
 
   async findById(webhookId: string, id: string): Promise<WebhookDelivery | null> {
-    return this.scope.transaction((manager, tenantId) => manager.findOneBy(WebhookDelivery, { id, webhookId, tenantId }));
+    return this.scope.transaction((manager, tenantId) =>
+      manager.findOneBy(WebhookDelivery, { id, webhookId, tenantId }),
+    );
   }
 
   async head(webhookId: string, accountId: string): Promise<WebhookDeliveryHead | null> {
