@@ -21,6 +21,7 @@ import { MessagesModule } from './modules/messages/messages.module.js';
 import { ApiMetricsModule } from './modules/metrics/metrics.module.js';
 import { SearchModule } from './modules/search/search.module.js';
 import { SendsModule } from './modules/sends/sends.module.js';
+import { ChangesModule } from './modules/changes/changes.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
 import { ThreadsModule } from './modules/threads/threads.module.js';
 import { UploadsModule } from './modules/uploads/uploads.module.js';
@@ -53,6 +54,7 @@ export class ApiModule {
         DraftsModule,
         UploadsModule,
         SyncModule,
+        ChangesModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

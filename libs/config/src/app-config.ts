@@ -78,6 +78,8 @@ export interface SchedulerConfig {
   syncCron: string;
   /** How often records waiting in PostgreSQL for a job are checked against the queue, so a lost job is re-enqueued. */
   reconcileMs: number;
+  /** How long the change log keeps a change; a client whose cursor is older must resync. */
+  changesRetentionDays: number;
   /** 0 disables the scheduler's health listener. */
   healthPort: number;
 }

@@ -260,6 +260,12 @@ export class EnvironmentVariables {
   @Transform(toNumber)
   @IsInt()
   @Min(1)
+  @Max(3650)
+  CHANGES_RETENTION_DAYS = 30;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
   @Max(100)
   SYNC_CONCURRENCY = 2;
 

@@ -127,7 +127,12 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
       stalledCheckMs: Math.round(vars.JOB_STALLED_INTERVAL * 1000),
       healthPort: vars.WORKER_HEALTH_PORT,
     },
-    { syncCron: vars.SYNC_CRON, reconcileMs: vars.RECONCILE_SECONDS * 1000, healthPort: vars.SCHEDULER_HEALTH_PORT },
+    {
+      syncCron: vars.SYNC_CRON,
+      reconcileMs: vars.RECONCILE_SECONDS * 1000,
+      changesRetentionDays: vars.CHANGES_RETENTION_DAYS,
+      healthPort: vars.SCHEDULER_HEALTH_PORT,
+    },
     { level: vars.LOG_LEVEL, dir: vars.LOG_DIR ?? null },
     vars.QUEUE_DASHBOARD_USERNAME !== undefined && vars.QUEUE_DASHBOARD_PASSWORD !== undefined
       ? { username: vars.QUEUE_DASHBOARD_USERNAME, password: vars.QUEUE_DASHBOARD_PASSWORD }

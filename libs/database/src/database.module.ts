@@ -6,6 +6,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { dataSourceOptions } from './data-source-options.js';
 import { AccountRepository } from './repositories/account.repository.js';
 import { AdvisoryLockRepository } from './repositories/advisory-lock.repository.js';
+import { ChangeLogRepository } from './repositories/change-log.repository.js';
 import { FolderReadRepository } from './repositories/folder-read.repository.js';
 import { FolderRepository } from './repositories/folder.repository.js';
 import { MessageActionRepository } from './repositories/message-action.repository.js';
@@ -23,6 +24,7 @@ import { WebhookRepository } from './repositories/webhook.repository.js';
 const REPOSITORIES = [
   AccountRepository,
   AdvisoryLockRepository,
+  ChangeLogRepository,
   TenantRepository,
   FolderRepository,
   MessageRepository,

@@ -17,6 +17,8 @@ export { AdvisoryLockRepository, LOCK_HELD_ELSEWHERE } from './repositories/advi
 export type { MailAccountChanges } from './repositories/account.repository.js';
 export { encodeCursor } from './repositories/keyset-cursor.js';
 export type { Page } from './repositories/keyset-cursor.js';
+export { ChangeLogRepository } from './repositories/change-log.repository.js';
+export type { ChangeEntry, ChangeLogPosition, ChangeOp, ChangeType } from './repositories/change-log.repository.js';
 export { TenantRepository } from './repositories/tenant.repository.js';
 export { FolderRepository } from './repositories/folder.repository.js';
 export { MessageRepository } from './repositories/message.repository.js';

@@ -36,6 +36,7 @@ import { AttachmentNotFoundError, MessageBeingMovedError, MessageNotFoundError }
 import { SearchParseError } from '../modules/search/errors.js';
 import { IdempotencyKeyReusedError, SendNotFoundError } from '../modules/sends/errors.js';
 import { ThreadNotFoundError } from '../modules/threads/errors.js';
+import { ChangeCursorExpiredError, UnknownChangeCursorError } from '../modules/changes/errors.js';
 import { AllExceptionsFilter } from './all-exceptions.filter.js';
 import type { ErrorBody } from './all-exceptions.filter.js';
 import { DOMAIN_ERRORS } from './error-codes.js';
@@ -85,6 +86,12 @@ const EVERY_DOMAIN_ERROR: [DomainError, number, string][] = [
     404,
     'part 2 of UID 7 is no longer in INBOX; sync the account to refresh it',
   ],
+  [
+    new UnknownChangeCursorError(99, 42),
+    400,
+    "The cursor 99 is ahead of the account's change log (at 42): it was not issued for this account",
+  ],
+  [new ChangeCursorExpiredError(2, 7), 410, expect.stringContaining('resync the account') as string],
   [new DuplicateAccountError('a@example.com'), 409, 'an account for a@example.com already exists'],
   [
     new DraftVersionConflictError('d-1', 2, 3),

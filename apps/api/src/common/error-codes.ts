@@ -4,6 +4,7 @@ import type { MailErrorCode } from '@app/mail';
 import { HttpStatus } from '@nestjs/common';
 
 import type { AuthErrorCode } from '../auth/errors.js';
+import type { ChangesErrorCode } from '../modules/changes/errors.js';
 import type { DraftErrorCode } from '../modules/drafts/errors.js';
 import type { SendErrorCode } from '../modules/sends/errors.js';
 import type { MessagesErrorCode } from '../modules/messages/errors.js';
@@ -18,7 +19,8 @@ export type DomainErrorCode =
   | SendErrorCode
   | MessagesErrorCode
   | SearchErrorCode
-  | ThreadsErrorCode;
+  | ThreadsErrorCode
+  | ChangesErrorCode;
 
 interface DomainErrorAnswer {
   status: HttpStatus;
@@ -47,6 +49,15 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
     status: HttpStatus.UNAUTHORIZED,
     description: 'The bearer token does not verify (signature, expiry, algorithm) or its tenant claim is malformed',
     message: (error) => `Invalid token: ${error.message}`,
+  },
+  changes_cursor_unknown: {
+    status: HttpStatus.BAD_REQUEST,
+    description: 'The change cursor is ahead of the account’s log: it was issued for another account or made up',
+  },
+  changes_cursor_expired: {
+    status: HttpStatus.GONE,
+    description:
+      'The change cursor is older than CHANGES_RETENTION_DAYS keeps: resync the account and follow from the new state',
   },
   account_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such account for the tenant' },
   folder_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such folder in the account' },
