@@ -18,6 +18,7 @@ import { ThreadLookupRepository } from './repositories/thread-lookup.repository.
 import { DraftRepository } from './repositories/draft.repository.js';
 import { SendRecordRepository } from './repositories/send-record.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
+import { WebhookCursorRepository } from './repositories/webhook-cursor.repository.js';
 import { WebhookDeliveryRepository } from './repositories/webhook-delivery.repository.js';
 import { WebhookRepository } from './repositories/webhook.repository.js';
 
@@ -38,6 +39,7 @@ const REPOSITORIES = [
   ThreadLookupRepository,
   WebhookRepository,
   WebhookDeliveryRepository,
+  WebhookCursorRepository,
 ];
 
 @Module({})

@@ -42,6 +42,18 @@ export class WebhookRepository {
     );
   }
 
+  /** The tenant's active webhooks that take changes of `accountId`. */
+  async activeForAccount(accountId: string): Promise<Webhook[]> {
+    return this.scope.transaction((manager, tenantId) =>
+      manager
+        .getRepository(Webhook)
+        .createQueryBuilder('webhook')
+        .where('webhook.tenantId = :tenantId AND webhook.active', { tenantId })
+        .andWhere('(webhook.accountIds IS NULL OR :accountId = ANY(webhook.accountIds))', { accountId })
+        .getMany(),
+    );
+  }
+
   async list(limit: number, cursor?: string): Promise<Page<Webhook>> {
     const after = cursor ? decodeCursor(cursor) : null;
     return this.scope.transaction(async (manager, tenantId) => {
