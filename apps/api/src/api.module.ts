@@ -25,6 +25,7 @@ import { ChangesModule } from './modules/changes/changes.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
 import { ThreadsModule } from './modules/threads/threads.module.js';
 import { UploadsModule } from './modules/uploads/uploads.module.js';
+import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 
 @Module({})
@@ -55,6 +56,7 @@ export class ApiModule {
         UploadsModule,
         SyncModule,
         ChangesModule,
+        WebhooksModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -5,6 +5,7 @@ import {
   MessageReadRepository,
   SendRecordRepository,
   WebhookDeliveryRepository,
+  webhookEventId,
   WebhookRepository,
 } from '@app/database';
 import type { Webhook, WebhookAttemptResult, WebhookDelivery, WebhookDeliveryHead } from '@app/database';
@@ -23,11 +24,6 @@ export type WebhookDeliveryOutcome =
 const MAX_RETRY_DELAY_MS = 3600_000;
 /** A claim outlives the attempt's timeout by this much, so it only lapses when its worker is gone. */
 const CLAIM_MARGIN_MS = 30_000;
-
-/** The id a receiver deduplicates on: the same for every attempt and redelivery of the change. */
-export function eventIdOf(delivery: Pick<WebhookDelivery, 'accountId' | 'seq'>): string {
-  return `${delivery.accountId}:${delivery.seq}`;
-}
 
 export function retryDelayMs(baseMs: number, attempts: number): number {
   return Math.min(MAX_RETRY_DELAY_MS, baseMs * 2 ** Math.max(0, attempts - 1));
@@ -171,7 +167,7 @@ export class WebhookDeliveryService {
     type: string,
     data: object,
   ): Promise<WebhookDeliveryOutcome> {
-    const eventId = eventIdOf(delivery);
+    const eventId = webhookEventId(delivery);
     const body = JSON.stringify({
       id: eventId,
       type,

@@ -15,15 +15,6 @@ export type WebhookPostResult =
 /** A receiver's answer is read only to free the socket; more than this is cut off. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** The URL's host as the policy and the resolver take it: IPv6 literals without their brackets. */
-export function hostOf(url: URL): string {
-  return url.hostname.replace(/^\[(.*)\]$/, '$1');
-}
-
-export function portOf(url: URL): number {
-  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-}
-
 /**
  * Every lookup of the connection answers the address the policy checked, so the name is resolved
  * once: a DNS answer that changes after the check (rebinding) cannot redirect the request.
@@ -62,7 +53,7 @@ export class WebhookSender {
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       const url = new URL(rawUrl);
-      const target = await this.policy.resolve(hostOf(url), portOf(url));
+      const target = await this.policy.resolveUrl(url);
       signal.throwIfAborted();
       const status = await this.send(url, target, body, headers, signal);
       return { kind: 'answered', status, durationMs: elapsed() };

@@ -82,3 +82,8 @@ export class WebhookDelivery extends WithTimestamps(AccountOwned) {
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
   deliveredAt!: Date | null;
 }
+
+/** The event id receivers deduplicate on (also the Webhook-Id header): the same for every attempt and redelivery of the change. */
+export function webhookEventId(delivery: Pick<WebhookDelivery, 'accountId' | 'seq'>): string {
+  return `${delivery.accountId}:${delivery.seq}`;
+}

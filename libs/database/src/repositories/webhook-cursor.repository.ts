@@ -40,9 +40,14 @@ export class WebhookCursorRepository {
   /**
    * Moves the webhook's cursors of `accountIds` (null: every account of the tenant) to the end of
    * their logs, so what changed before is not delivered: for a new webhook, an account newly
-   * included, or a webhook activated again. An account created later starts from 0.
+   * included, or a webhook activated again. An account created later starts from 0. `except`
+   * keeps the cursors of accounts the webhook already followed where they are.
    */
-  async fastForward(webhookId: string, accountIds: readonly string[] | null): Promise<void> {
+  async fastForward(
+    webhookId: string,
+    accountIds: readonly string[] | null,
+    except: readonly string[] = [],
+  ): Promise<void> {
     await this.scope.query((tenantId) => ({
       sql: `INSERT INTO "webhook_cursors" ("tenant_id", "webhook_id", "account_id", "last_seq")
             SELECT "account"."tenant_id", :webhookId, "account"."id", COALESCE("sequence"."last_seq", 0)
@@ -50,8 +55,9 @@ export class WebhookCursorRepository {
               LEFT JOIN "change_sequences" "sequence" ON "sequence"."account_id" = "account"."id" AND "sequence"."tenant_id" = :tenantId
              WHERE "account"."tenant_id" = :tenantId
                ${accountIds === null ? '' : 'AND "account"."id" = ANY(CAST(:accountIds AS uuid[]))'}
+               AND NOT ("account"."id" = ANY(CAST(:except AS uuid[])))
             ON CONFLICT ("webhook_id", "account_id") DO UPDATE SET "last_seq" = GREATEST("webhook_cursors"."last_seq", EXCLUDED."last_seq")`,
-      parameters: { tenantId, webhookId, accountIds },
+      parameters: { tenantId, webhookId, accountIds, except },
     }));
   }
 
