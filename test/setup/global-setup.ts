@@ -113,6 +113,9 @@ export default async function globalSetup(): Promise<void> {
     // servers all listen on high loopback ports, which only this allowlist entry admits.
     OUTBOUND_POLICY: 'public',
     OUTBOUND_ALLOWED_HOSTS: '127.0.0.1:1024-65535',
+    // Watchers claim every tenant's accounts in their database and push syncs of them into their
+    // worker's queues: only test files with a database of their own turn them on.
+    WATCH_ENABLED: 'false',
   };
   Object.assign(process.env, environment);
   // Registered before anything is created, so a failure below still gets cleaned up.

@@ -22,6 +22,7 @@ import { ApiMetricsModule } from './modules/metrics/metrics.module.js';
 import { SearchModule } from './modules/search/search.module.js';
 import { SendsModule } from './modules/sends/sends.module.js';
 import { ChangesModule } from './modules/changes/changes.module.js';
+import { EventsModule } from './modules/events/events.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
 import { ThreadsModule } from './modules/threads/threads.module.js';
 import { UploadsModule } from './modules/uploads/uploads.module.js';
@@ -57,6 +58,7 @@ export class ApiModule {
         SyncModule,
         ChangesModule,
         WebhooksModule,
+        EventsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -87,6 +87,7 @@ describe('/api/sync', () => {
       folders: [],
       messageCount: 0,
       lastRun: { id: accepted.syncRunId, state: 'queued', trigger: 'manual', startedAt: null, finishedAt: null },
+      watch: null,
     });
   });
 

@@ -18,6 +18,7 @@ import { processorProviders } from './processors/index.js';
 import { SEND_PROVIDERS } from './send/index.js';
 import { SYNC_PROVIDERS } from './sync/index.js';
 import { WEBHOOK_PROVIDERS } from './webhooks/index.js';
+import { WatchModule } from './watch/watch.module.js';
 
 @Module({})
 export class WorkerModule {
@@ -35,6 +36,7 @@ export class WorkerModule {
         MailModule,
         HealthCheckModule.forApp('worker'),
         MetricsModule.forApp('worker'),
+        WatchModule,
       ],
       providers: [
         ...SYNC_PROVIDERS,

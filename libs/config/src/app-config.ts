@@ -72,6 +72,16 @@ export interface WorkerConfig {
   stalledCheckMs: number;
   /** 0 disables the worker's health listener. */
   healthPort: number;
+  watch: WatchConfig;
+}
+
+export interface WatchConfig {
+  enabled: boolean;
+  /** IDLE connections per worker process; accounts held beyond it are polled. */
+  maxConnections: number;
+  pollMs: number;
+  /** A replica's claim on an account expires this long after its last heartbeat. */
+  leaseMs: number;
 }
 
 export interface SchedulerConfig {

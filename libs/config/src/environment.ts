@@ -327,6 +327,32 @@ export class EnvironmentVariables {
   @Max(65535)
   WORKER_HEALTH_PORT = 5001;
 
+  /** IMAP IDLE watchers in the worker (push syncs of new mail); off, new mail waits for SYNC_CRON. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  WATCH_ENABLED = true;
+
+  /** IDLE connections one worker process keeps open; the accounts it watches beyond that are polled. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  WATCH_MAX_CONNECTIONS = 500;
+
+  /** How often folders other than INBOX (and INBOX of polled accounts) are checked for changes. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(5)
+  @Max(86_400)
+  WATCH_POLL_SECONDS = 120;
+
+  /** How long a watcher replica's claim on an account lasts without a heartbeat: the takeover time after a crash. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(3)
+  @Max(3600)
+  WATCH_LEASE_SECONDS = 30;
+
   @Transform(toNumber)
   @IsInt()
   @Min(0)

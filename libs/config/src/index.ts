@@ -12,6 +12,7 @@ export type {
   SchedulerConfig,
   TenancyConfig,
   WebhookConfig,
+  WatchConfig,
   WorkerConfig,
 } from './app-config.js';
 export { ConfigModule } from './config.module.js';

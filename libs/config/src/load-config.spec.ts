@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       jobLockMs: 30_000,
       stalledCheckMs: 30_000,
       healthPort: 5001,
+      watch: { enabled: true, maxConnections: 500, pollMs: 120_000, leaseMs: 30_000 },
     });
     expect(sut.log).toEqual({ level: 'INFO', dir: null });
     expect(sut.encryption).toEqual({ currentKey: null, previousKeys: [] });

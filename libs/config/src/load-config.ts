@@ -126,6 +126,12 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
       jobLockMs: Math.round(vars.JOB_LOCK_DURATION * 1000),
       stalledCheckMs: Math.round(vars.JOB_STALLED_INTERVAL * 1000),
       healthPort: vars.WORKER_HEALTH_PORT,
+      watch: {
+        enabled: vars.WATCH_ENABLED,
+        maxConnections: vars.WATCH_MAX_CONNECTIONS,
+        pollMs: vars.WATCH_POLL_SECONDS * 1000,
+        leaseMs: vars.WATCH_LEASE_SECONDS * 1000,
+      },
     },
     {
       syncCron: vars.SYNC_CRON,

@@ -4,6 +4,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { dataSourceOptions } from './data-source-options.js';
+import { ChangeNotifications } from './change-notifications.js';
 import { AccountRepository } from './repositories/account.repository.js';
 import { AdvisoryLockRepository } from './repositories/advisory-lock.repository.js';
 import { ChangeLogRepository } from './repositories/change-log.repository.js';
@@ -21,6 +22,7 @@ import { StoredAttachmentRepository } from './repositories/stored-attachment.rep
 import { WebhookCursorRepository } from './repositories/webhook-cursor.repository.js';
 import { WebhookDeliveryRepository } from './repositories/webhook-delivery.repository.js';
 import { WebhookRepository } from './repositories/webhook.repository.js';
+import { WatchLeaseRepository } from './repositories/watch-lease.repository.js';
 
 const REPOSITORIES = [
   AccountRepository,
@@ -40,6 +42,7 @@ const REPOSITORIES = [
   WebhookRepository,
   WebhookDeliveryRepository,
   WebhookCursorRepository,
+  WatchLeaseRepository,
 ];
 
 @Module({})
@@ -55,8 +58,15 @@ export class DatabaseModule {
           useFactory: (config: AppConfig) => dataSourceOptions(config, applicationName),
         }),
       ],
-      providers: REPOSITORIES,
-      exports: REPOSITORIES,
+      providers: [
+        ...REPOSITORIES,
+        {
+          provide: ChangeNotifications,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => new ChangeNotifications(config.databaseUrl, applicationName),
+        },
+      ],
+      exports: [...REPOSITORIES, ChangeNotifications],
     };
   }
 }

@@ -17,6 +17,8 @@ export { AdvisoryLockRepository, LOCK_HELD_ELSEWHERE } from './repositories/advi
 export type { MailAccountChanges } from './repositories/account.repository.js';
 export { encodeCursor } from './repositories/keyset-cursor.js';
 export type { Page } from './repositories/keyset-cursor.js';
+export { ChangeNotifications } from './change-notifications.js';
+export type { ChangeNotice } from './change-notifications.js';
 export { ChangeLogRepository } from './repositories/change-log.repository.js';
 export type { ChangeEntry, ChangeLogPosition, ChangeOp, ChangeType } from './repositories/change-log.repository.js';
 export { TenantRepository } from './repositories/tenant.repository.js';
@@ -82,3 +84,5 @@ export type {
   NewWebhookDelivery,
   WebhookCursorBehind,
 } from './repositories/webhook-cursor.repository.js';
+export { WatchLeaseRepository } from './repositories/watch-lease.repository.js';
+export type { HeldWatchLease, WatchStatus } from './repositories/watch-lease.repository.js';

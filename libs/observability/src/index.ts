@@ -9,5 +9,7 @@ export { JobMetrics } from './metrics/job-metrics.js';
 export { MetricsModule } from './metrics/metrics.module.js';
 export { MetricsRegistry } from './metrics/metrics-registry.js';
 export { RedisCacheMetrics } from './metrics/redis-cache-metrics.js';
+export { WatchMetrics } from './metrics/watch-metrics.js';
+export type { WatchedState } from './metrics/watch-metrics.js';
 export { listenForProbes } from './probe-listener.js';
 export { generateRequestId, REQUEST_ID_HEADER } from './request-id.js';

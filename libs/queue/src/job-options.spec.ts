@@ -10,6 +10,23 @@ describe('jobOptions', () => {
     expect(sut.removeOnComplete).toEqual({ age: 86_400, count: 1000 });
   });
 
+  it('keys push syncs per folder, apart from the account-wide key of manual and scheduled ones', () => {
+    const push = (folder?: string): unknown =>
+      jobOptions(JobName.SyncAccount, {
+        tenantId: 't1',
+        accountId: 'a1',
+        trigger: 'push',
+        ...(folder ? { folder } : {}),
+      }).deduplication;
+
+    expect(push('INBOX')).toEqual({ id: 'sync-push:t1:a1:INBOX' });
+    expect(push('Archive/2024')).toEqual({ id: 'sync-push:t1:a1:Archive/2024' });
+    expect(push()).toEqual({ id: 'sync-push:t1:a1:*' });
+    expect(
+      jobOptions(JobName.SyncAccount, { tenantId: 't1', accountId: 'a1', trigger: 'schedule' }).deduplication,
+    ).toEqual({ id: 'sync:t1:a1' });
+  });
+
   it('deduplicates parsing per message', () => {
     expect(jobOptions(JobName.ParseMessage, { tenantId: 't1', messageId: 'm1' }).deduplication).toEqual({
       id: 'parse:m1',

@@ -8,18 +8,25 @@ const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5000 };
 
 /**
  * The single place job options are decided. Sync and parse jobs are deduplicated per target while
- * queued or running, so a manual trigger, the cron and a push notification collapse into one run.
+ * queued or running, so a manual trigger and the cron collapse into one run, and so do the push
+ * notifications of one folder.
  */
 export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): JobsOptions {
   const common: JobsOptions = { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED };
   switch (name) {
     case JobName.SyncAccount: {
-      const { tenantId, accountId } = payload as JobPayloads[JobName.SyncAccount];
+      const { tenantId, accountId, trigger, folder } = payload as JobPayloads[JobName.SyncAccount];
+      // A push (IDLE event, watcher poll) gets a key of its own per folder: folded into the
+      // account's key, it would be dropped while a full sync runs that already passed the folder,
+      // and the mail it announced would wait for the next cron. Runs of one account still never
+      // overlap: the worker's sync lease sends the second job back to wait.
+      const key =
+        trigger === 'push' ? `sync-push:${tenantId}:${accountId}:${folder ?? '*'}` : `sync:${tenantId}:${accountId}`;
       return {
         ...common,
         attempts: 3,
         backoff: { type: 'exponential', delay: 30_000 },
-        deduplication: { id: `sync:${tenantId}:${accountId}` },
+        deduplication: { id: key },
       };
     }
     case JobName.ParseMessage: {

@@ -1,11 +1,11 @@
 import { AppConfig } from '@app/config';
-import type { TenantTaggedRequest } from '@app/observability';
 import { TenantContext } from '@app/tenancy';
 import { ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 
+import type { AuthenticatedRequest } from './authenticated-request.js';
 import { InvalidTokenError } from './errors.js';
 import { IS_PUBLIC } from './public.decorator.js';
 import { TokenVerifier } from './token-verifier.js';
@@ -38,7 +38,9 @@ export class JwtAuthGuard implements CanActivate {
 
     const tenantId = this.resolveTenant(claims.tenant, request.headers[this.config.tenancy.headerName.toLowerCase()]);
     this.tenantContext.enter(tenantId);
-    (request.raw as TenantTaggedRequest).tenantId = tenantId;
+    const raw = request.raw as AuthenticatedRequest;
+    raw.tenantId = tenantId;
+    if (typeof claims.exp === 'number') raw.tokenExpiresAt = claims.exp * 1000;
     return true;
   }
 

@@ -13,6 +13,8 @@ type Algorithm = NonNullable<JwtVerifyOptions['algorithms']>[number];
 export interface AccessTokenClaims {
   sub?: string;
   tenant?: string;
+  /** Expiry in seconds since the epoch; a long-lived response (an event stream) ends there. */
+  exp?: number;
 }
 
 /** How long a verified token is trusted without checking its signature again (never past its `exp`). */
@@ -63,19 +65,19 @@ export class TokenVerifier {
     return claims;
   }
 
-  private async verifySignature(token: string): Promise<AccessTokenClaims & { exp?: number }> {
+  private async verifySignature(token: string): Promise<AccessTokenClaims> {
     const decoded = this.decoder.decode<{ header?: { alg?: string } } | null>(token, { complete: true });
     const algorithm = decoded?.header?.alg as Algorithm | undefined;
     const verifier = algorithm ? this.verifiers.get(algorithm) : undefined;
     if (!verifier || !algorithm) throw new InvalidTokenError('token is malformed or uses an unsupported algorithm');
     try {
-      return await verifier.verifyAsync<AccessTokenClaims & { exp?: number }>(token, { algorithms: [algorithm] });
+      return await verifier.verifyAsync<AccessTokenClaims>(token, { algorithms: [algorithm] });
     } catch (error: unknown) {
       throw new InvalidTokenError(error instanceof Error ? error.message : 'token is invalid');
     }
   }
 
-  private remember(token: string, claims: Readonly<AccessTokenClaims & { exp?: number }>, now: number): void {
+  private remember(token: string, claims: Readonly<AccessTokenClaims>, now: number): void {
     // jsonwebtoken accepts a token while the current second is below `exp`, that is before exp * 1000 ms.
     const trustedUntil = Math.min(
       now + VERIFIED_TOKEN_TTL_MS,

@@ -12,6 +12,8 @@ import { AccountSyncService } from '../sync/account-sync.service.js';
 import type { AccountSyncOutcome } from '../sync/account-sync.service.js';
 
 const INTERRUPTED_SYNC_RETRY_MS = 5_000;
+/** A push found the account busy: most often a sync that may already have passed the folder, so it comes back soon. */
+const BUSY_PUSH_RETRY_MS = 2_000;
 
 @HandlesJobs(JobName.SyncAccount)
 @Processor(QueueName.Sync)
@@ -40,10 +42,12 @@ export class SyncAccountProcessor extends WorkerHost implements OnApplicationBoo
     if (outcome.state === 'succeeded' || outcome.state === 'failed')
       this.metrics.syncEnded(outcome.state, (performance.now() - startedAt) / 1000);
     if (outcome.state === 'busy') {
-      // Another worker syncs this account (a stalled job handed over while the first still runs):
-      // come back once a dead holder's lease would have expired, instead of running twice or
-      // burning an attempt.
-      await job.moveToDelayed(Date.now() + this.config.worker.jobLockMs, token);
+      // Another job syncs this account (a stalled job handed over while the first still runs, or a
+      // push arriving during another sync): come back once a dead holder's lease would have
+      // expired, instead of running twice or burning an attempt. A push comes back sooner, so the
+      // mail it announced does not wait for the lease's whole TTL behind a sync that just ended.
+      const delayMs = job.data.trigger === 'push' ? BUSY_PUSH_RETRY_MS : this.config.worker.jobLockMs;
+      await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();
     }
     if (outcome.state === 'interrupted') {

@@ -1,3 +1,4 @@
+import { AccountWatchLease } from './account-watch-lease.entity.js';
 import { Draft } from './draft.entity.js';
 import { MailAccount } from './mail-account.entity.js';
 import { MailAttachment } from './mail-attachment.entity.js';
@@ -11,6 +12,7 @@ import { Tenant } from './tenant.entity.js';
 import { Webhook } from './webhook.entity.js';
 import { WebhookDelivery } from './webhook-delivery.entity.js';
 
+export * from './account-watch-lease.entity.js';
 export * from './draft.entity.js';
 export * from './mail-account.entity.js';
 export * from './mail-attachment.entity.js';
@@ -37,4 +39,5 @@ export const ENTITIES = [
   SyncRun,
   Webhook,
   WebhookDelivery,
+  AccountWatchLease,
 ];

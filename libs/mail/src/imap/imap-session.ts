@@ -64,7 +64,7 @@ export async function openImapSession(
   policy: OutboundPolicy,
   settings: MailServerSettings,
   timeoutMs: number,
-  options: { qresync?: boolean } = {},
+  options: { qresync?: boolean; maxIdleTimeMs?: number } = {},
 ): Promise<ImapSession> {
   const target = await policy.resolve(settings.host, settings.port);
   let lastCommandError: Error | null = null;
@@ -83,6 +83,9 @@ export async function openImapSession(
     ...imapClientOptions(settings, target, timeoutMs),
     logger,
     qresync: options.qresync ?? true,
+    // An explicit idle() is broken and re-issued after this long (RFC 2177 section 3: servers
+    // may drop a client idle for 30 minutes).
+    ...(options.maxIdleTimeMs ? { maxIdleTime: options.maxIdleTimeMs } : {}),
   });
   let lastError: Error | null = null;
   client.on('error', (error: Error) => {

@@ -12,6 +12,7 @@ import { JobMetrics } from './job-metrics.js';
 import { MetricsRegistry } from './metrics-registry.js';
 import { QueueDepthMetrics } from './queue-depth-metrics.js';
 import { RedisCacheMetrics } from './redis-cache-metrics.js';
+import { WatchMetrics } from './watch-metrics.js';
 import type { RedisLookup } from './redis-cache-metrics.js';
 
 export type MeteredApp = 'api' | 'worker' | 'scheduler';
@@ -48,6 +49,11 @@ function appProviders(app: MeteredApp): FactoryProvider[] {
           provide: JobMetrics,
           inject: [MetricsRegistry],
           useFactory: (metrics: MetricsRegistry) => new JobMetrics(metrics.perProcess),
+        },
+        {
+          provide: WatchMetrics,
+          inject: [MetricsRegistry],
+          useFactory: (metrics: MetricsRegistry) => new WatchMetrics(metrics.perProcess),
         },
       ];
     case 'scheduler':

@@ -1,6 +1,6 @@
 import { AppConfig } from '@app/config';
 import { RedisCacheMetrics } from '@app/observability';
-import { AccountRepository, FolderRepository, SyncRunRepository } from '@app/database';
+import { AccountRepository, FolderRepository, SyncRunRepository, WatchLeaseRepository } from '@app/database';
 import type { SyncRun } from '@app/database';
 import { AccountNotFoundError } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
@@ -27,6 +27,7 @@ export class SyncService {
     private readonly accounts: AccountRepository,
     private readonly folders: FolderRepository,
     private readonly runs: SyncRunRepository,
+    private readonly watches: WatchLeaseRepository,
     private readonly producer: JobProducer,
     private readonly tenantContext: TenantContext,
     private readonly metrics: RedisCacheMetrics,
@@ -75,9 +76,10 @@ export class SyncService {
   async status(accountId: string): Promise<SyncStatusDto> {
     const account = await this.accounts.findById(accountId);
     if (!account) throw new AccountNotFoundError(accountId);
-    const [folders, lastRun] = await Promise.all([
+    const [folders, lastRun, watch] = await Promise.all([
       this.folders.listForAccount(accountId),
       this.runs.latestForAccount(accountId),
+      this.watches.findStatus(accountId),
     ]);
     return {
       accountId,
@@ -104,6 +106,14 @@ export class SyncService {
       failureCount: account.failureCount,
       nextSyncAfter: iso(account.nextSyncAfter),
       lastRun: lastRun ? this.describeRun(lastRun) : null,
+      watch: watch
+        ? {
+            state: watch.state,
+            since: watch.since.toISOString(),
+            lastEventAt: iso(watch.lastEventAt),
+            lastError: watch.lastError,
+          }
+        : null,
     };
   }
 

@@ -104,6 +104,33 @@ export class LastRunDto {
   stats!: Record<string, number> | null;
 }
 
+export class WatchStatusDto {
+  @ApiProperty({
+    enum: ['watching', 'polling', 'backoff', 'off'],
+    description:
+      'watching: INBOX is in IMAP IDLE and new mail is synced within seconds; polling: checked every WATCH_POLL_SECONDS (server without IDLE, or the worker is at WATCH_MAX_CONNECTIONS); backoff: the connection was lost and is being re-established; off: not watched (login refused, account inactive)',
+  })
+  state!: 'watching' | 'polling' | 'backoff' | 'off';
+
+  @ApiProperty({ type: String, format: 'date-time', description: 'When the watch entered this state' })
+  since!: string;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'When the server last reported a change in INBOX',
+  })
+  lastEventAt!: string | null;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: "Why the watch is off or reconnecting (the server's reason)",
+  })
+  lastError!: string | null;
+}
+
 export class SyncStatusDto {
   @ApiProperty({ format: 'uuid' })
   accountId!: string;
@@ -137,4 +164,11 @@ export class SyncStatusDto {
 
   @ApiProperty({ nullable: true, type: LastRunDto })
   lastRun!: LastRunDto | null;
+
+  @ApiProperty({
+    nullable: true,
+    type: WatchStatusDto,
+    description: 'The live IMAP watch of the account (push of new mail); null if it was never watched',
+  })
+  watch!: WatchStatusDto | null;
 }

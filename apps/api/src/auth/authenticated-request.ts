@@ -1,0 +1,7 @@
+import type { TenantTaggedRequest } from '@app/observability';
+
+/** What JwtAuthGuard learned from the token, for handlers that outlive a plain request. */
+export interface AuthenticatedRequest extends TenantTaggedRequest {
+  /** When the bearer token expires (ms since the epoch); absent for a token without `exp`. */
+  tokenExpiresAt?: number;
+}
