@@ -26,6 +26,7 @@ import { EventsModule } from './modules/events/events.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
 import { ThreadsModule } from './modules/threads/threads.module.js';
 import { UploadsModule } from './modules/uploads/uploads.module.js';
+import { WebhooksModule } from './modules/webhooks/webhooks.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 
 @Module({})
@@ -56,6 +57,7 @@ export class ApiModule {
         UploadsModule,
         SyncModule,
         ChangesModule,
+        WebhooksModule,
         EventsModule,
       ],
       providers: [

@@ -17,6 +17,7 @@ import { PARSE_PROVIDERS } from './parse/index.js';
 import { processorProviders } from './processors/index.js';
 import { SEND_PROVIDERS } from './send/index.js';
 import { SYNC_PROVIDERS } from './sync/index.js';
+import { WEBHOOK_PROVIDERS } from './webhooks/index.js';
 import { WatchModule } from './watch/watch.module.js';
 
 @Module({})
@@ -44,6 +45,7 @@ export class WorkerModule {
         ...SEND_PROVIDERS,
         ...DRAFT_PROVIDERS,
         ...ACTION_PROVIDERS,
+        ...WEBHOOK_PROVIDERS,
         ...processorProviders(config),
       ],
     };

@@ -100,6 +100,17 @@ export interface QueueDashboardConfig {
   password: string;
 }
 
+export interface WebhookConfig {
+  /** Deliveries each worker process attempts at once. */
+  concurrency: number;
+  timeoutMs: number;
+  /** After this long from its first attempt a failing delivery fails for good and disables its endpoint. */
+  retryWindowMs: number;
+  retryBaseMs: number;
+  /** How often undispatched changes are looked for besides the change_log notifications. */
+  sweepMs: number;
+}
+
 export interface LogConfig {
   level: LogLevelName;
   dir: string | null;
@@ -132,6 +143,7 @@ export class AppConfig {
     readonly queueDashboard: QueueDashboardConfig | null,
     /** Which servers tenants' accounts may make the service connect to. */
     readonly outbound: OutboundConfig,
+    readonly webhooks: WebhookConfig,
   ) {}
 
   get isProduction(): boolean {

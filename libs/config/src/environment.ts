@@ -276,6 +276,40 @@ export class EnvironmentVariables {
   SEND_CONCURRENCY = 5;
 
   @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  WEBHOOK_CONCURRENCY = 10;
+
+  /** One delivery attempt, connect to the end of the response. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  @Max(60)
+  WEBHOOK_TIMEOUT = 10;
+
+  /** How long a delivery is retried after its first attempt before the endpoint is disabled; fractions for tests. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.0001)
+  @Max(720)
+  WEBHOOK_RETRY_HOURS = 24;
+
+  /** The first retry's delay; each further one doubles it, up to an hour. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.01)
+  @Max(3600)
+  WEBHOOK_RETRY_BASE_SECONDS = 30;
+
+  /** How often each worker looks for changes a lost change_log notification left undispatched. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(3600)
+  WEBHOOK_SWEEP_SECONDS = 5;
+
+  @Transform(toNumber)
   @IsNumber()
   @Min(1)
   @Max(600)

@@ -11,6 +11,7 @@ export type {
   RedisConfig,
   SchedulerConfig,
   TenancyConfig,
+  WebhookConfig,
   WatchConfig,
   WorkerConfig,
 } from './app-config.js';

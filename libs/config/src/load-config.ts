@@ -148,6 +148,13 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
       allowedHosts: parseAllowedHosts(vars.OUTBOUND_ALLOWED_HOSTS ?? '') ?? [],
       allowedPorts: parsePortList(vars.OUTBOUND_ALLOWED_PORTS) ?? [],
     },
+    {
+      concurrency: vars.WEBHOOK_CONCURRENCY,
+      timeoutMs: Math.round(vars.WEBHOOK_TIMEOUT * 1000),
+      retryWindowMs: Math.round(vars.WEBHOOK_RETRY_HOURS * 3600 * 1000),
+      retryBaseMs: Math.round(vars.WEBHOOK_RETRY_BASE_SECONDS * 1000),
+      sweepMs: Math.round(vars.WEBHOOK_SWEEP_SECONDS * 1000),
+    },
   );
 }
 

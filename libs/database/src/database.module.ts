@@ -19,6 +19,9 @@ import { ThreadLookupRepository } from './repositories/thread-lookup.repository.
 import { DraftRepository } from './repositories/draft.repository.js';
 import { SendRecordRepository } from './repositories/send-record.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
+import { WebhookCursorRepository } from './repositories/webhook-cursor.repository.js';
+import { WebhookDeliveryRepository } from './repositories/webhook-delivery.repository.js';
+import { WebhookRepository } from './repositories/webhook.repository.js';
 import { WatchLeaseRepository } from './repositories/watch-lease.repository.js';
 
 const REPOSITORIES = [
@@ -36,6 +39,9 @@ const REPOSITORIES = [
   StoredAttachmentRepository,
   MessageActionRepository,
   ThreadLookupRepository,
+  WebhookRepository,
+  WebhookDeliveryRepository,
+  WebhookCursorRepository,
   WatchLeaseRepository,
 ];
 

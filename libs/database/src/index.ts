@@ -74,5 +74,15 @@ export type {
   PendingMessageAction,
   RequestedAction,
 } from './repositories/message-action.repository.js';
+export { WebhookRepository } from './repositories/webhook.repository.js';
+export type { NewWebhook, WebhookChanges } from './repositories/webhook.repository.js';
+export { WebhookDeliveryRepository } from './repositories/webhook-delivery.repository.js';
+export type { WebhookAttemptResult, WebhookDeliveryHead } from './repositories/webhook-delivery.repository.js';
+export { WebhookCursorRepository } from './repositories/webhook-cursor.repository.js';
+export type {
+  DispatchedBatch,
+  NewWebhookDelivery,
+  WebhookCursorBehind,
+} from './repositories/webhook-cursor.repository.js';
 export { WatchLeaseRepository } from './repositories/watch-lease.repository.js';
 export type { HeldWatchLease, WatchStatus } from './repositories/watch-lease.repository.js';

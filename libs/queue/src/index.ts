@@ -1,6 +1,7 @@
 export { assertEveryJobHasOneHandler, HandlesJobs, handledJobs, JobHandlerRegistrationError } from './job-handler.js';
 export type {
   ApplyMessageActionPayload,
+  DeliverWebhookPayload,
   JobPayloads,
   ParseMessagePayload,
   SendEmailPayload,

@@ -16,12 +16,21 @@ class SendProcessor {}
 @HandlesJobs(JobName.ApplyMessageAction)
 class ActionProcessor {}
 
+@HandlesJobs(JobName.DeliverWebhook)
+class WebhookProcessor {}
+
 describe('assertEveryJobHasOneHandler', () => {
   const allJobs = Object.values(JobName);
 
   it('accepts one handler per job', () => {
     expect(() =>
-      assertEveryJobHasOneHandler(allJobs, [SyncProcessor, ParseProcessor, SendProcessor, ActionProcessor]),
+      assertEveryJobHasOneHandler(allJobs, [
+        SyncProcessor,
+        ParseProcessor,
+        SendProcessor,
+        ActionProcessor,
+        WebhookProcessor,
+      ]),
     ).not.toThrow();
   });
 

@@ -40,6 +40,18 @@ describe('jobOptions', () => {
     expect(sut.deduplication).toBeUndefined();
   });
 
+  it('keys a webhook job by its delivery, so the dispatcher, the previous job and reconciliation add it once', () => {
+    const sut = jobOptions(JobName.DeliverWebhook, {
+      tenantId: 't1',
+      webhookId: 'w1',
+      accountId: 'a1',
+      deliveryId: 'd1',
+    });
+
+    expect(sut.jobId).toBe('webhook-d1');
+    expect(sut.deduplication).toBeUndefined();
+  });
+
   it('keys a draft mirror job by draft and version', () => {
     expect(jobOptions(JobName.SyncDraft, { tenantId: 't1', accountId: 'a1', draftId: 'd1', version: 3 }).jobId).toBe(
       'draft-d1-v3',

@@ -62,5 +62,13 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
       const { actionId } = payload as JobPayloads[JobName.ApplyMessageAction];
       return { ...common, attempts: 5, backoff: { type: 'exponential', delay: 2_000 }, jobId: `action-${actionId}` };
     }
+    case JobName.DeliverWebhook: {
+      // One job per delivery, so the dispatcher, the job before it and reconciliation may all ask
+      // for it without doubling it. An endpoint's failures are retried by the processor from the
+      // delay kept on the delivery row (moveToDelayed); these attempts only cover the database or
+      // Redis failing under the job.
+      const { deliveryId } = payload as JobPayloads[JobName.DeliverWebhook];
+      return { ...common, jobId: `webhook-${deliveryId}`, attempts: 5, backoff: { type: 'exponential', delay: 5_000 } };
+    }
   }
 }

@@ -39,10 +39,18 @@ export interface ApplyMessageActionPayload extends TenantScopedPayload {
   actionId: string;
 }
 
+/** A webhook delivery due to go out; it goes only while it is the oldest pending one of its (webhook, account). */
+export interface DeliverWebhookPayload extends TenantScopedPayload {
+  webhookId: string;
+  accountId: string;
+  deliveryId: string;
+}
+
 export interface JobPayloads {
   [JobName.SyncAccount]: SyncAccountPayload;
   [JobName.ParseMessage]: ParseMessagePayload;
   [JobName.SendEmail]: SendEmailPayload;
   [JobName.SyncDraft]: SyncDraftPayload;
   [JobName.ApplyMessageAction]: ApplyMessageActionPayload;
+  [JobName.DeliverWebhook]: DeliverWebhookPayload;
 }

@@ -30,6 +30,7 @@ export class JobProducer {
     @InjectQueue(QueueName.Send) sendQueue: Queue,
     @InjectQueue(QueueName.Drafts) draftsQueue: Queue,
     @InjectQueue(QueueName.Actions) actionsQueue: Queue,
+    @InjectQueue(QueueName.Webhooks) webhooksQueue: Queue,
   ) {
     this.queues = {
       [QueueName.Sync]: syncQueue,
@@ -37,6 +38,7 @@ export class JobProducer {
       [QueueName.Send]: sendQueue,
       [QueueName.Drafts]: draftsQueue,
       [QueueName.Actions]: actionsQueue,
+      [QueueName.Webhooks]: webhooksQueue,
     };
   }
 

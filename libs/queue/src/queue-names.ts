@@ -8,6 +8,7 @@ export enum QueueName {
   Send = 'mail-send',
   Drafts = 'mail-drafts',
   Actions = 'mail-actions',
+  Webhooks = 'mail-webhooks',
 }
 
 export enum JobName {
@@ -17,6 +18,8 @@ export enum JobName {
   /** Mirrors a draft stored in PostgreSQL into the account's IMAP Drafts folder (or removes it there). */
   SyncDraft = 'sync-draft',
   ApplyMessageAction = 'apply-message-action',
+  /** One attempt at the oldest pending delivery of a (webhook, account); the next one follows in a job of its own. */
+  DeliverWebhook = 'deliver-webhook',
 }
 
 /** Which queue carries each job; the worker checks at boot that every job has exactly one handler. */
@@ -26,4 +29,5 @@ export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
   [JobName.SendEmail]: QueueName.Send,
   [JobName.SyncDraft]: QueueName.Drafts,
   [JobName.ApplyMessageAction]: QueueName.Actions,
+  [JobName.DeliverWebhook]: QueueName.Webhooks,
 };

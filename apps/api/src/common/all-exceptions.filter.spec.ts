@@ -37,6 +37,12 @@ import { SearchParseError } from '../modules/search/errors.js';
 import { IdempotencyKeyReusedError, SendNotFoundError } from '../modules/sends/errors.js';
 import { ThreadNotFoundError } from '../modules/threads/errors.js';
 import { ChangeCursorExpiredError, UnknownChangeCursorError } from '../modules/changes/errors.js';
+import {
+  WebhookDeliveryNotFoundError,
+  WebhookNotFoundError,
+  WebhookTargetNotAllowedError,
+  WebhookUrlInvalidError,
+} from '../modules/webhooks/errors.js';
 import { AllExceptionsFilter } from './all-exceptions.filter.js';
 import type { ErrorBody } from './all-exceptions.filter.js';
 import { DOMAIN_ERRORS } from './error-codes.js';
@@ -92,6 +98,18 @@ const EVERY_DOMAIN_ERROR: [DomainError, number, string][] = [
     "The cursor 99 is ahead of the account's change log (at 42): it was not issued for this account",
   ],
   [new ChangeCursorExpiredError(2, 7), 410, expect.stringContaining('resync the account') as string],
+  [
+    new WebhookTargetNotAllowedError('169.254.169.254', 80, 'the host is not a public internet address'),
+    400,
+    'Webhooks to 169.254.169.254 port 80 are not allowed: the host is not a public internet address',
+  ],
+  [
+    new WebhookUrlInvalidError('it must not carry credentials'),
+    400,
+    'The webhook URL is not usable: it must not carry credentials',
+  ],
+  [new WebhookNotFoundError('w-1'), 404, 'Webhook w-1 not found'],
+  [new WebhookDeliveryNotFoundError('d-1'), 404, 'Delivery d-1 not found for this webhook'],
   [new DuplicateAccountError('a@example.com'), 409, 'an account for a@example.com already exists'],
   [
     new DraftVersionConflictError('d-1', 2, 3),

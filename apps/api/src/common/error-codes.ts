@@ -10,6 +10,7 @@ import type { SendErrorCode } from '../modules/sends/errors.js';
 import type { MessagesErrorCode } from '../modules/messages/errors.js';
 import type { SearchErrorCode } from '../modules/search/errors.js';
 import type { ThreadsErrorCode } from '../modules/threads/errors.js';
+import type { WebhookErrorCode } from '../modules/webhooks/errors.js';
 
 export type DomainErrorCode =
   | DatabaseErrorCode
@@ -20,6 +21,7 @@ export type DomainErrorCode =
   | MessagesErrorCode
   | SearchErrorCode
   | ThreadsErrorCode
+  | WebhookErrorCode
   | ChangesErrorCode;
 
 interface DomainErrorAnswer {
@@ -59,7 +61,18 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
     description:
       'The change cursor is older than CHANGES_RETENTION_DAYS keeps: resync the account and follow from the new state',
   },
+  webhook_target_not_allowed: {
+    status: HttpStatus.BAD_REQUEST,
+    description:
+      'OUTBOUND_POLICY refuses the webhook URL’s host or port (in `public` mode: loopback, private, link-local … addresses); nothing connected to it',
+  },
+  webhook_url_invalid: {
+    status: HttpStatus.BAD_REQUEST,
+    description: 'The webhook URL carries credentials or its host does not resolve',
+  },
   account_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such account for the tenant' },
+  webhook_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such webhook for the tenant' },
+  webhook_delivery_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such delivery of the webhook' },
   folder_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such folder in the account' },
   message_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such message for the tenant' },
   thread_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such thread for the tenant' },

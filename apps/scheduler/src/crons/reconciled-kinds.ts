@@ -1,5 +1,17 @@
-import { DraftRepository, MessageActionRepository, SendRecordRepository, SyncRunRepository } from '@app/database';
-import type { DraftAwaitingMirror, PendingMessageAction, SendAwaitingJob, SyncRun } from '@app/database';
+import {
+  DraftRepository,
+  MessageActionRepository,
+  SendRecordRepository,
+  SyncRunRepository,
+  WebhookDeliveryRepository,
+} from '@app/database';
+import type {
+  DraftAwaitingMirror,
+  PendingMessageAction,
+  SendAwaitingJob,
+  SyncRun,
+  WebhookDeliveryHead,
+} from '@app/database';
 import { JobName, JobProducer } from '@app/queue';
 import type { JobPresence, SyncAccountPayload } from '@app/queue';
 import { Injectable } from '@nestjs/common';
@@ -18,7 +30,7 @@ export type ReconcileAction = 'enqueued' | 'settled';
  * One kind of record that waits in PostgreSQL for a queue job. Reconciliation asks each kind, in
  * the record's tenant, for the records waiting, where their job stands, and acts on the ones whose
  * job is missing (enqueued again, same id as the first time) or ended without settling them.
- * Adding a kind (scheduled sends, webhook deliveries) is one more entry in ReconciledKinds.
+ * Adding a kind (scheduled sends, say) is one more entry in ReconciledKinds.
  */
 export interface ReconciledKind<R> {
   readonly name: string;
@@ -129,6 +141,38 @@ function draftMirrorKind(producer: JobProducer, drafts: DraftRepository): Reconc
   };
 }
 
+function webhookDeliveryKind(
+  deliveries: WebhookDeliveryRepository,
+  producer: JobProducer,
+): ReconciledKind<WebhookDeliveryHead> {
+  const payload = (tenantId: string, head: WebhookDeliveryHead) => ({
+    tenantId,
+    webhookId: head.webhookId,
+    accountId: head.accountId,
+    deliveryId: head.id,
+  });
+  const enqueueAgain = async (tenantId: string, head: WebhookDeliveryHead): Promise<void> => {
+    await producer.enqueueAgain(
+      JobName.DeliverWebhook,
+      payload(tenantId, head),
+      Math.max(0, head.nextAttemptAt.getTime() - Date.now()),
+    );
+  };
+  return {
+    name: 'webhookDeliveries',
+    // Only the head of each (webhook, account) waits for a job; the ones behind it get theirs as it settles.
+    awaiting: () => deliveries.heads(),
+    presence: (tenantId, head) => producer.presence(JobName.DeliverWebhook, payload(tenantId, head)),
+    enqueueAgain,
+    // A job that ended with its delivery still the pending head ran while an older one was being
+    // redelivered, or failed on the database: its attempt is simply due again.
+    afterEnded: async (tenantId, head) => {
+      await enqueueAgain(tenantId, head);
+      return 'enqueued';
+    },
+  };
+}
+
 export interface KindCounts {
   /** Records whose job was missing, or ended and was enqueued again. */
   enqueued: number;
@@ -182,12 +226,14 @@ export class ReconciledKinds {
     runs: SyncRunRepository,
     actions: MessageActionRepository,
     drafts: DraftRepository,
+    webhookDeliveries: WebhookDeliveryRepository,
   ) {
     this.all = [
       reconcilerOf(sendKind(sendRecords, producer)),
       reconcilerOf(syncRunKind(runs, producer)),
       reconcilerOf(messageActionKind(actions, producer)),
       reconcilerOf(draftMirrorKind(producer, drafts)),
+      reconcilerOf(webhookDeliveryKind(webhookDeliveries, producer)),
     ];
   }
 }

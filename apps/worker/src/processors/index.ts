@@ -4,6 +4,7 @@ import { Processor } from '@nestjs/bullmq';
 import type { Provider, Type } from '@nestjs/common';
 
 import { ApplyMessageActionProcessor } from './apply-message-action.processor.js';
+import { DeliverWebhookProcessor } from './deliver-webhook.processor.js';
 import { ParseMessageProcessor } from './parse-message.processor.js';
 import { SendEmailProcessor } from './send-email.processor.js';
 import { SyncAccountProcessor } from './sync-account.processor.js';
@@ -28,6 +29,7 @@ export const PROCESSORS: Type[] = [
   SendEmailProcessor,
   SyncDraftProcessor,
   ApplyMessageActionProcessor,
+  DeliverWebhookProcessor,
 ];
 
 /**

@@ -9,6 +9,8 @@ import { MailMessageReference } from './mail-message-reference.entity.js';
 import { SendRecord } from './send-record.entity.js';
 import { SyncRun } from './sync-run.entity.js';
 import { Tenant } from './tenant.entity.js';
+import { Webhook } from './webhook.entity.js';
+import { WebhookDelivery } from './webhook-delivery.entity.js';
 
 export * from './account-watch-lease.entity.js';
 export * from './draft.entity.js';
@@ -21,6 +23,8 @@ export * from './mail-message-reference.entity.js';
 export * from './send-record.entity.js';
 export * from './sync-run.entity.js';
 export * from './tenant.entity.js';
+export * from './webhook.entity.js';
+export * from './webhook-delivery.entity.js';
 
 export const ENTITIES = [
   Tenant,
@@ -33,5 +37,7 @@ export const ENTITIES = [
   Draft,
   SendRecord,
   SyncRun,
+  Webhook,
+  WebhookDelivery,
   AccountWatchLease,
 ];

@@ -201,6 +201,17 @@ export class MessageReadRepository {
     });
   }
 
+  /** One message as lists show it, or null when it is gone. */
+  async findSummary(id: string): Promise<MessageSummaryRow | null> {
+    if (!UUID.test(id)) return null;
+    return this.scope.transaction(async (manager, tenantId) => {
+      const row = await this.summaries(manager, tenantId).andWhere('m.id = :id', { id }).getRawOne<RawSummary>();
+      if (!row) return null;
+      const { cursorAt: _cursorAt, ...summary } = row;
+      return summary;
+    });
+  }
+
   async findAttachmentSource(messageId: string, attachmentId: string): Promise<AttachmentSourceRow | null> {
     if (!UUID.test(messageId) || !UUID.test(attachmentId)) return null;
     return this.scope.transaction(async (manager, tenantId) => {

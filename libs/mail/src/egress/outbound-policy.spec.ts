@@ -229,6 +229,16 @@ describe('OutboundPolicy.resolve', () => {
     expect(lookups).toEqual([]);
   });
 
+  it('takes a URL by its host and port, the scheme deciding the port it does not name', async () => {
+    await expect(sut.resolveUrl(new URL('https://mail.example.com/hook'))).resolves.toMatchObject({ port: 443 });
+    await expect(sut.resolveUrl(new URL('http://[2a00:1450:4001:80b::200e]/hook'))).resolves.toMatchObject({
+      address: '2a00:1450:4001:80b::200e',
+      port: 80,
+    });
+    await expect(sut.resolveUrl(new URL('http://[::1]/hook'))).rejects.toThrow(OutboundRefusedError);
+    await expect(sut.resolveUrl(new URL('http://mail.example.com:8080/hook'))).rejects.toThrow(OutboundRefusedError);
+  });
+
   it('passes a failed lookup on as it is: not a refusal', async () => {
     await expect(sut.resolve('missing.example.com', 993)).rejects.toMatchObject({ code: 'ENOTFOUND' });
   });

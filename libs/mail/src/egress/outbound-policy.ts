@@ -235,6 +235,12 @@ export class OutboundPolicy {
     this.rules = compileOutboundRules(config);
   }
 
+  /** `resolve` for the host and port of an http(s) URL (the scheme's port when it names none; IPv6 without brackets). */
+  async resolveUrl(url: URL): Promise<OutboundTarget> {
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    return this.resolve(url.hostname.replace(/^\[(.*)\]$/, '$1'), port);
+  }
+
   /** Rejects with OutboundRefusedError, or with the resolver's error when the name does not resolve. */
   async resolve(host: string, port: number): Promise<OutboundTarget> {
     const name = host.trim();

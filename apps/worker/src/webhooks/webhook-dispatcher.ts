@@ -1,0 +1,158 @@
+import { AppConfig } from '@app/config';
+import { TenantRepository, WebhookCursorRepository, WebhookDeliveryRepository, WebhookRepository } from '@app/database';
+import type { Webhook } from '@app/database';
+import { JobName, JobProducer } from '@app/queue';
+import { TenantContext } from '@app/tenancy';
+import { Injectable, Logger } from '@nestjs/common';
+import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import pg from 'pg';
+
+import { deliveriesFor } from './webhook-events.js';
+
+/** The channel the change log's commits notify with `<tenant> <account> <last seq>`. */
+const CHANGE_CHANNEL = 'change_log';
+/** Changes turned into deliveries per transaction. */
+const BATCH = 500;
+const RECONNECT_DELAY_MS = 1_000;
+
+/**
+ * Turns an account's new changes into webhook deliveries and asks for the job of each
+ * (webhook, account)'s oldest pending delivery. It wakes on the change log's notifications, on a
+ * connection of its own (LISTEN holds its session), and sweeps every WEBHOOK_SWEEP_SECONDS for
+ * what a lost notification (or a listener reconnecting) left behind: a lost notification only
+ * delays a delivery. Every worker replica does this; the cursor row each batch locks and moves
+ * makes them take turns, so a change becomes one delivery per webhook however many notice it.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookDispatcher.name);
+  private listener: pg.Client | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private sweeping = false;
+  /** Accounts being dispatched, by `<tenant> <account>`: true when a notification came in meanwhile. */
+  private readonly running = new Map<string, boolean>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly tenantContext: TenantContext,
+    private readonly tenants: TenantRepository,
+    private readonly webhooks: WebhookRepository,
+    private readonly cursors: WebhookCursorRepository,
+    private readonly deliveries: WebhookDeliveryRepository,
+    private readonly jobs: JobProducer,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.listen();
+    this.sweepTimer = setInterval(() => void this.sweep(), this.config.webhooks.sweepMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  /** Every tenant's (webhook, account) pairs that are behind; one at a time per worker. */
+  async sweep(): Promise<void> {
+    if (this.sweeping || this.stopped) return;
+    this.sweeping = true;
+    try {
+      for (const tenantId of await this.tenants.listIds()) {
+        await this.tenantContext.run(tenantId, async () => {
+          for (const { webhookId, accountId } of await this.cursors.behind()) {
+            const webhook = await this.webhooks.findById(webhookId);
+            if (webhook?.active) await this.dispatch(webhook, accountId);
+          }
+        });
+      }
+    } catch (error: unknown) {
+      this.logger.error({ err: error }, 'Sweeping for undispatched webhook changes failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** Dispatches the account's changes to each of its webhooks; a notification during a run makes it run once more. */
+  async dispatchAccount(tenantId: string, accountId: string): Promise<void> {
+    const key = `${tenantId} ${accountId}`;
+    if (this.running.has(key)) {
+      this.running.set(key, true);
+      return;
+    }
+    this.running.set(key, false);
+    try {
+      do {
+        this.running.set(key, false);
+        await this.tenantContext.run(tenantId, async () => {
+          for (const webhook of await this.webhooks.activeForAccount(accountId))
+            await this.dispatch(webhook, accountId);
+        });
+      } while (this.running.get(key) === true);
+    } catch (error: unknown) {
+      this.logger.error({ err: error, tenantId, accountId }, 'Dispatching webhook changes failed; the sweep retries');
+    } finally {
+      this.running.delete(key);
+    }
+  }
+
+  private async dispatch(webhook: Webhook, accountId: string): Promise<void> {
+    let created = 0;
+    for (;;) {
+      const batch = await this.cursors.dispatchBatch(webhook.id, accountId, BATCH, (changes) =>
+        deliveriesFor(webhook, changes),
+      );
+      created += batch.created;
+      if (batch.read < BATCH) break;
+    }
+    if (created === 0) return;
+    // Asked for after the deliveries committed: a job that settles the head after this read sees them.
+    const head = await this.deliveries.head(webhook.id, accountId);
+    if (!head) return;
+    await this.jobs.enqueueAgain(
+      JobName.DeliverWebhook,
+      { tenantId: this.tenantContext.tenantId, webhookId: webhook.id, accountId, deliveryId: head.id },
+      Math.max(0, head.nextAttemptAt.getTime() - Date.now()),
+    );
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({
+      connectionString: this.config.databaseUrl,
+      application_name: 'email_service-worker-webhooks',
+    });
+    client.on('notification', (message) => {
+      const [tenantId, accountId] = (message.payload ?? '').split(' ');
+      if (tenantId && accountId) void this.dispatchAccount(tenantId, accountId);
+    });
+    client.on('error', (error) => {
+      this.logger.warn({ err: error }, 'The change_log listener lost its connection; reconnecting');
+      this.reconnect(client);
+    });
+    client.on('end', () => this.reconnect(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      this.listener = client;
+      // Whatever was notified while no one listened.
+      void this.sweep();
+    } catch (error: unknown) {
+      this.logger.warn({ err: error }, 'Could not listen on change_log; retrying');
+      this.reconnect(client);
+    }
+  }
+
+  private reconnect(client: pg.Client): void {
+    if (this.stopped || this.reconnectTimer || (this.listener !== null && this.listener !== client)) return;
+    this.listener = null;
+    client.end().catch(() => undefined);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.listen();
+    }, RECONNECT_DELAY_MS);
+  }
+}

@@ -1,0 +1,100 @@
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage, RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+
+import { AppConfig } from '@app/config';
+import { OutboundPolicy, OutboundRefusedError } from '@app/mail';
+import type { OutboundTarget } from '@app/mail';
+import { Injectable } from '@nestjs/common';
+
+/** What one POST came to: an HTTP status, or why there was none. */
+export type WebhookPostResult =
+  { kind: 'answered'; status: number; durationMs: number } | { kind: 'failed'; error: string; durationMs: number };
+
+/** A receiver's answer is read only to free the socket; more than this is cut off. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/**
+ * Every lookup of the connection answers the address the policy checked, so the name is resolved
+ * once: a DNS answer that changes after the check (rebinding) cannot redirect the request.
+ */
+function pinnedLookup(target: OutboundTarget): LookupFunction {
+  return (_hostname, options, callback) => {
+    if (options.all) callback(null, [{ address: target.address, family: target.family }]);
+    else callback(null, target.address, target.family);
+  };
+}
+
+function describeFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof OutboundRefusedError) return `refused by the outbound policy: ${error.reason}`;
+  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string')
+    return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * POSTs one signed delivery. The host passes OutboundPolicy at every attempt (the answer at
+ * create time may have changed) and the connection goes to the address it checked; redirects are
+ * not followed, and the whole attempt — lookup, connect, TLS, answer — ends after WEBHOOK_TIMEOUT.
+ */
+@Injectable()
+export class WebhookSender {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly policy: OutboundPolicy,
+  ) {}
+
+  async post(rawUrl: string, body: string, headers: Record<string, string>): Promise<WebhookPostResult> {
+    const started = performance.now();
+    const elapsed = (): number => Math.round(performance.now() - started);
+    const timeoutMs = this.config.webhooks.timeoutMs;
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const url = new URL(rawUrl);
+      const target = await this.policy.resolveUrl(url);
+      signal.throwIfAborted();
+      const status = await this.send(url, target, body, headers, signal);
+      return { kind: 'answered', status, durationMs: elapsed() };
+    } catch (error: unknown) {
+      return {
+        kind: 'failed',
+        error: describeFailure(signal.aborted ? signal.reason : error, timeoutMs),
+        durationMs: elapsed(),
+      };
+    }
+  }
+
+  private async send(
+    url: URL,
+    target: OutboundTarget,
+    body: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<number> {
+    const options: RequestOptions & { servername?: string } = {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      lookup: pinnedLookup(target),
+      // A connection of its own per attempt: a pooled socket would outlive the check it passed.
+      agent: false,
+      signal,
+    };
+    if (url.protocol === 'https:' && target.servername) options.servername = target.servername;
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<number>((resolve, reject) => {
+      const outgoing = request(url, options, (response: IncomingMessage) => {
+        let received = 0;
+        response.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > MAX_RESPONSE_BYTES) response.destroy();
+        });
+        response.on('close', () => resolve(response.statusCode ?? 0));
+        response.on('error', () => resolve(response.statusCode ?? 0));
+      });
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
+  }
+}
