@@ -1,34 +1,35 @@
 import { AppConfig } from '@app/config';
-import { TenantRepository, WebhookCursorRepository, WebhookDeliveryRepository, WebhookRepository } from '@app/database';
+import {
+  ChangeNotifications,
+  TenantRepository,
+  WebhookCursorRepository,
+  WebhookDeliveryRepository,
+  WebhookRepository,
+} from '@app/database';
 import type { Webhook } from '@app/database';
 import { JobName, JobProducer } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import pg from 'pg';
 
 import { deliveriesFor } from './webhook-events.js';
 
-/** The channel the change log's commits notify with `<tenant> <account> <last seq>`. */
-const CHANGE_CHANNEL = 'change_log';
 /** Changes turned into deliveries per transaction. */
 const BATCH = 500;
-const RECONNECT_DELAY_MS = 1_000;
 
 /**
  * Turns an account's new changes into webhook deliveries and asks for the job of each
- * (webhook, account)'s oldest pending delivery. It wakes on the change log's notifications, on a
- * connection of its own (LISTEN holds its session), and sweeps every WEBHOOK_SWEEP_SECONDS for
- * what a lost notification (or a listener reconnecting) left behind: a lost notification only
+ * (webhook, account)'s oldest pending delivery. It wakes on the change log's notifications
+ * (ChangeNotifications), and sweeps every WEBHOOK_SWEEP_SECONDS and after the listener reconnects
+ * for what a lost notification left behind: a lost notification only
  * delays a delivery. Every worker replica does this; the cursor row each batch locks and moves
  * makes them take turns, so a change becomes one delivery per webhook however many notice it.
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
-  private listener: pg.Client | null = null;
+  private unsubscribe: (() => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
-  private reconnectTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private sweeping = false;
   /** Accounts being dispatched, by `<tenant> <account>`: true when a notification came in meanwhile. */
@@ -42,18 +43,22 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     private readonly cursors: WebhookCursorRepository,
     private readonly deliveries: WebhookDeliveryRepository,
     private readonly jobs: JobProducer,
+    private readonly notifications: ChangeNotifications,
   ) {}
 
-  onApplicationBootstrap(): void {
-    void this.listen();
+  async onApplicationBootstrap(): Promise<void> {
     this.sweepTimer = setInterval(() => void this.sweep(), this.config.webhooks.sweepMs);
+    // No notice: the listener reconnected, and what was notified meanwhile is swept up.
+    this.unsubscribe = await this.notifications.subscribe(null, (notice) =>
+      notice ? void this.dispatchAccount(notice.tenantId, notice.accountId) : void this.sweep(),
+    );
+    void this.sweep();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    await this.listener?.end().catch(() => undefined);
+    this.unsubscribe?.();
   }
 
   /** Every tenant's (webhook, account) pairs that are behind; one at a time per worker. */
@@ -117,42 +122,5 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       { tenantId: this.tenantContext.tenantId, webhookId: webhook.id, accountId, deliveryId: head.id },
       Math.max(0, head.nextAttemptAt.getTime() - Date.now()),
     );
-  }
-
-  private async listen(): Promise<void> {
-    if (this.stopped) return;
-    const client = new pg.Client({
-      connectionString: this.config.databaseUrl,
-      application_name: 'email_service-worker-webhooks',
-    });
-    client.on('notification', (message) => {
-      const [tenantId, accountId] = (message.payload ?? '').split(' ');
-      if (tenantId && accountId) void this.dispatchAccount(tenantId, accountId);
-    });
-    client.on('error', (error) => {
-      this.logger.warn({ err: error }, 'The change_log listener lost its connection; reconnecting');
-      this.reconnect(client);
-    });
-    client.on('end', () => this.reconnect(client));
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
-      this.listener = client;
-      // Whatever was notified while no one listened.
-      void this.sweep();
-    } catch (error: unknown) {
-      this.logger.warn({ err: error }, 'Could not listen on change_log; retrying');
-      this.reconnect(client);
-    }
-  }
-
-  private reconnect(client: pg.Client): void {
-    if (this.stopped || this.reconnectTimer || (this.listener !== null && this.listener !== client)) return;
-    this.listener = null;
-    client.end().catch(() => undefined);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.listen();
-    }, RECONNECT_DELAY_MS);
   }
 }
