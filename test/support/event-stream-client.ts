@@ -1,6 +1,8 @@
 export interface StreamedEvent {
   id: string | null;
   data: string;
+  /** When the event was read off the stream (ms since the epoch). */
+  receivedAt: number;
 }
 
 /**
@@ -79,6 +81,6 @@ export class EventStreamClient {
       else if (line.startsWith('id: ')) id = line.slice(4);
       else if (line.startsWith('data: ')) data.push(line.slice(6));
     }
-    if (data.length > 0) this.events.push({ id, data: data.join('\n') });
+    if (data.length > 0) this.events.push({ id, data: data.join('\n'), receivedAt: Date.now() });
   }
 }
