@@ -132,6 +132,20 @@ export class WebhookDeliveryRepository {
     return rows.length > 0;
   }
 
+  /** Removes the tenant's settled deliveries (delivered, failed, skipped) last touched before `before`; pending ones stay. */
+  async pruneSettledBefore(before: Date): Promise<number> {
+    const [row] = await this.scope.query<{ pruned: string }>((tenantId) => ({
+      sql: `WITH gone AS (
+              DELETE FROM "webhook_deliveries"
+               WHERE "tenant_id" = :tenantId AND "status" <> 'pending' AND "updated_at" < :before
+               RETURNING 1
+            )
+            SELECT count(*) AS "pruned" FROM gone`,
+      parameters: { tenantId, before },
+    }));
+    return Number(row?.pruned ?? 0);
+  }
+
   async markSkipped(id: string, reason: string): Promise<void> {
     await this.scope.query((tenantId) => ({
       sql: `UPDATE "webhook_deliveries" SET "status" = 'skipped', "error" = :reason, "claimed_until" = NULL, "updated_at" = now()
