@@ -67,6 +67,9 @@ describe('hostile input to every /api operation', () => {
       REDIS_URL: redis.url,
       QUEUE_REDIS_URL: redis.url,
       MAX_MESSAGE_SIZE_MB: String(MAX_MESSAGE_SIZE_MB),
+      // The only target a valid webhook base may name here (below); nothing in this file connects to it.
+      OUTBOUND_POLICY: 'allowlist',
+      OUTBOUND_ALLOWED_HOSTS: '127.0.0.1:9',
     });
     const account = await api.inject({
       method: 'POST',
@@ -84,6 +87,12 @@ describe('hostile input to every /api operation', () => {
     });
     expect(draft.statusCode).toBe(201);
     document = (await api.inject({ url: '/docs-json' })).json<OpenApiDocument>();
+    // A webhook URL's host must resolve, and there is no DNS here: the bases name the address the
+    // policy above admits instead of the documentation's example host.
+    for (const schema of ['CreateWebhookDto', 'UpdateWebhookDto']) {
+      const url = document.components.schemas[schema]?.properties?.url;
+      if (url) url.example = 'http://127.0.0.1:9/hook';
+    }
     operations = apiOperations(document);
     requests = new HostileRequests(document, { accountId, draftId: draft.json<{ id: string }>().id }, BODY_LIMIT_BYTES);
     sideEffects = await SideEffects.open(redis.url, tenant);

@@ -79,7 +79,14 @@ describe('queue dashboard at /admin/queues', () => {
     const queues = await api.inject({ url: '/admin/queues/api/queues', headers: OPERATOR });
     expect(queues.statusCode).toBe(200);
     const names = queues.json<{ queues: { name: string }[] }>().queues.map((queue) => queue.name);
-    expect(names.sort()).toEqual(['mail-actions', 'mail-drafts', 'mail-parse', 'mail-send', 'mail-sync']);
+    expect(names.sort()).toEqual([
+      'mail-actions',
+      'mail-drafts',
+      'mail-parse',
+      'mail-send',
+      'mail-sync',
+      'mail-webhooks',
+    ]);
   });
 
   it('takes changes from its own page and refuses them when another site makes the browser send them', async () => {

@@ -117,7 +117,8 @@ describe('IMAP watchers', () => {
       REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:watch-${randomUUID().slice(0, 8)}`,
       WATCH_ENABLED: 'true',
       WATCH_LEASE_SECONDS: String(LEASE_SECONDS),
-      WATCH_POLL_SECONDS: '5',
+      // Far beyond every wait below, so whatever arrives came by IDLE or by the check after a reconnect.
+      WATCH_POLL_SECONDS: '120',
       SYNC_CONCURRENCY: '2',
     };
     api = await ApiProcess.start(environment);
@@ -152,7 +153,9 @@ describe('IMAP watchers', () => {
       5_000,
       50,
     );
-    expect(Date.now() - deliveredAt).toBeLessThan(2_000);
+    // Pushed, not polled: the folder poll is 120 s away. How fast on an idle machine is bench:realtime's
+    // to say (p50 0.4 s, p99 1.6 s); beside the rest of the suite a bound of 2 s is not a safe test.
+    expect(Date.now() - deliveredAt).toBeLessThan(5_000);
     expect(stored.flags).not.toContain('\\Flagged');
 
     const other = await imapAs(stack.imapPort, account.email, PASSWORD);
