@@ -203,10 +203,61 @@ describe('GET /api/sync/search', () => {
           hasAttachments: true,
           threadId: a.threadIds.invoice,
           messageId: expect.stringMatching(/^<m1\./) as unknown,
+          highlight: 'Please find the <mark>invoice</mark> attached for the café order.',
         },
       ],
       nextCursor: null,
     });
+  });
+
+  it('searches every account of the tenant without accountId, saying which account each hit is from and why it matched', async () => {
+    const tenant = 'search-e2e-c';
+    const first = await insertMailbox(
+      tenant,
+      'one@c.test',
+      [{ path: 'INBOX', role: 'inbox' }],
+      [
+        {
+          key: 'c1',
+          folder: 'INBOX',
+          receivedAt: '2024-05-01T08:00:00Z',
+          subject: 'Menu',
+          textBody: 'Lunch at the Café <Rouge> at noon.',
+        },
+      ],
+    );
+    const second = await insertMailbox(
+      tenant,
+      'two@c.test',
+      [{ path: 'INBOX', role: 'inbox' }],
+      [
+        {
+          key: 'c2',
+          folder: 'INBOX',
+          receivedAt: '2024-05-02T08:00:00Z',
+          subject: 'Cafe opening',
+          textBody: 'No body match.',
+        },
+      ],
+    );
+    const response = await search('cafe', tenant);
+    expect(response.statusCode).toBe(200);
+    expect(response.json<{ items: { id: string; accountId: string; highlight: string | null }[] }>().items).toEqual([
+      expect.objectContaining({
+        id: second.messageIds.c2,
+        accountId: second.accountId,
+        highlight: '<mark>Cafe</mark> opening',
+      }),
+      expect.objectContaining({
+        id: first.messageIds.c1,
+        accountId: first.accountId,
+        highlight: 'Lunch at the <mark>Café</mark> &#60;Rouge&#62; at noon.',
+      }),
+    ]);
+    const operatorsOnly = await search('from:alice', TENANT_A);
+    expect(operatorsOnly.json<{ items: { highlight: string | null }[] }>().items.map((item) => item.highlight)).toEqual(
+      [null, null],
+    );
   });
 
   it('pages newest first with an opaque cursor, without gaps or repeats', async () => {

@@ -201,6 +201,20 @@ export class MessageReadRepository {
     });
   }
 
+  /**
+   * The subject and the start of the text body of each message, for showing why a search matched
+   * (the index covers the first 200,000 characters; a passage is taken from the first 50,000).
+   */
+  async searchableTexts(ids: readonly string[]): Promise<Map<string, { subject: string | null; text: string | null }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.scope.query<{ id: string; subject: string | null; text: string | null }>((tenantId) => ({
+      sql: `SELECT m.id, m.subject, left(m.text_body, 50000) AS text FROM mail_messages m
+            WHERE m.tenant_id = :tenantId AND m.id IN (:...ids)`,
+      parameters: { tenantId, ids },
+    }));
+    return new Map(rows.map((row) => [row.id, { subject: row.subject, text: row.text }]));
+  }
+
   /** One message as lists show it, or null when it is gone. */
   async findSummary(id: string): Promise<MessageSummaryRow | null> {
     if (!UUID.test(id)) return null;

@@ -1,14 +1,37 @@
+import { MessageReadRepository } from '@app/database';
 import { Injectable } from '@nestjs/common';
 
-import type { MessagePageDto } from '../messages/dto/message-summary.dto.js';
 import { MessagesService } from '../messages/messages.service.js';
+import type { SearchPageDto } from './dto/search-result.dto.js';
+import { highlight, highlightTerms } from './highlight.js';
 import { parseSearchQuery } from './query/search-query.parser.js';
 
 @Injectable()
 export class SearchService {
-  constructor(private readonly messages: MessagesService) {}
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly reads: MessageReadRepository,
+  ) {}
 
-  async search(query: string, accountId: string | undefined, limit: number, cursor?: string): Promise<MessagePageDto> {
-    return this.messages.list({ accountId, filter: parseSearchQuery(query) }, limit, cursor);
+  /** Matching messages of one account, or of all the tenant's, each with the passage that matched. */
+  async search(query: string, accountId: string | undefined, limit: number, cursor?: string): Promise<SearchPageDto> {
+    const filter = parseSearchQuery(query);
+    const page = await this.messages.list({ accountId, filter }, limit, cursor);
+    const terms = highlightTerms(filter);
+    // Bodies are read for the page only, and only when there are words to show.
+    const texts =
+      terms.length > 0
+        ? await this.reads.searchableTexts(page.items.map((item) => item.id))
+        : new Map<string, { subject: string | null; text: string | null }>();
+    return {
+      items: page.items.map((item) => {
+        const text = texts.get(item.id);
+        return {
+          ...item,
+          highlight: text ? (highlight(text.text ?? '', terms) ?? highlight(text.subject ?? '', terms)) : null,
+        };
+      }),
+      nextCursor: page.nextCursor,
+    };
   }
 }
