@@ -80,6 +80,7 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
   let api: ApiProcess;
   let fixtures: string;
   let messageId: string;
+  let seededSource: Buffer;
   let bigAttachment: AttachmentDto;
   let notesAttachment: AttachmentDto;
 
@@ -89,7 +90,8 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
     await addMailUser(stack, email, password);
     fixtures = mkdtempSync(join(tmpdir(), 'attachments-e2e-'));
     const file = join(fixtures, 'big.eml');
-    writeFileSync(file, messageWithAttachments(email, big));
+    seededSource = Buffer.from(messageWithAttachments(email, big));
+    writeFileSync(file, seededSource);
     await seedMailbox(stack, email, 'INBOX', [file]);
 
     // One pooled connection: a download that did not give its connection back would block the next one.
@@ -178,6 +180,24 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
     const peak = Math.max(sampledPeak, memoryOf(pid, 'VmHWM'));
     expect(peak - before).toBeLessThan(MAX_RSS_GROWTH);
   }, 120_000);
+
+  it('streams the original message source as message/rfc822, byte for byte as it was delivered', async () => {
+    const response = await fetch(`${api.baseUrl}/api/messages/${messageId}/raw`, { headers: auth });
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('message/rfc822');
+    expect(response.headers.get('content-disposition')).toBe(`attachment; filename="${messageId}.eml"`);
+    const { hash, size } = await sha256Of(response);
+    expect(size).toBe(seededSource.length);
+    expect(hash).toBe(createHash('sha256').update(seededSource).digest('hex'));
+
+    const foreign = await api.inject({
+      url: `/api/messages/${messageId}/raw`,
+      headers: { authorization: bearerFor(`${tenant}-other`) },
+    });
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json()).toMatchObject({ code: 'message_not_found' });
+  }, 60_000);
 
   it('gives the pooled connection back when the client hangs up mid-download', async () => {
     const aborted = new AbortController();

@@ -42,6 +42,7 @@ export type {
   AttachmentSourceRow,
   MessageDetailRow,
   MessageListCriteria,
+  MessageSourceRow,
   MessageSummaryRow,
   ThreadSummaryRow,
 } from './repositories/message-read.repository.js';

@@ -70,12 +70,15 @@ export interface ThreadSummaryRow {
 }
 
 /** Where the bytes of one attachment sit on the IMAP server, with what the download answers carry. */
-export interface AttachmentSourceRow {
+export interface MessageSourceRow {
   accountId: string;
   folderPath: string;
   /** '0' while a move of the message is being applied and its UID in the new folder is not known yet. */
   uidValidity: string;
   uid: string;
+}
+
+export interface AttachmentSourceRow extends MessageSourceRow {
   partId: string;
   filename: string | null;
   contentType: string;
@@ -224,6 +227,18 @@ export class MessageReadRepository {
       const { cursorAt: _cursorAt, ...summary } = row;
       return summary;
     });
+  }
+
+  /** Where a message's source is on the IMAP server, or null when there is no such message. */
+  async findMessageSource(messageId: string): Promise<MessageSourceRow | null> {
+    if (!UUID.test(messageId)) return null;
+    const [row] = await this.scope.query<MessageSourceRow>((tenantId) => ({
+      sql: `SELECT m.account_id AS "accountId", f.path AS "folderPath", m.uid_validity AS "uidValidity", m.uid AS "uid"
+            FROM mail_messages m JOIN mail_folders f ON f.id = m.folder_id AND f.tenant_id = :tenantId
+            WHERE m.tenant_id = :tenantId AND m.id = :messageId`,
+      parameters: { tenantId, messageId },
+    }));
+    return row ?? null;
   }
 
   async findAttachmentSource(messageId: string, attachmentId: string): Promise<AttachmentSourceRow | null> {

@@ -12,7 +12,8 @@ export interface MessagePartLocation {
   folderPath: string;
   uidValidity: string;
   uid: number;
-  partId: string;
+  /** Null for the whole message as the server holds it (RFC 822 source). */
+  partId: string | null;
 }
 
 export interface PartDownload {
@@ -59,12 +60,12 @@ export async function downloadMessagePart(
     const download = await withTimeout(
       'download',
       timeoutMs,
-      client.download(String(location.uid), location.partId, { uid: true, decodeText: false }),
+      client.download(String(location.uid), location.partId ?? undefined, { uid: true, decodeText: false }),
       () => client.close(),
     );
     if (!download.content)
       throw new MessagePartGoneError(
-        `part ${location.partId} of UID ${location.uid} is no longer in ${location.folderPath}`,
+        `${location.partId === null ? 'message' : `part ${location.partId} of`} UID ${location.uid} is no longer in ${location.folderPath}`,
       );
     const content = watchedForStalls(download.content, timeoutMs, () => client.close());
     content.once('close', releaseAll);

@@ -16,7 +16,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
-import { MessageAttachmentsService } from './attachments/message-attachments.service.js';
+import { MessageDownloadsService } from './attachments/message-downloads.service.js';
 import { MessageActionAcceptedDto, MoveMessageDto, UpdateMessageFlagsDto } from './dto/message-actions.dto.js';
 
 import { ListMessagesQueryDto } from './dto/list-messages-query.dto.js';
@@ -31,7 +31,7 @@ import { MessagesService } from './messages.service.js';
 export class MessagesController {
   constructor(
     private readonly messages: MessagesService,
-    private readonly attachments: MessageAttachmentsService,
+    private readonly downloads: MessageDownloadsService,
     private readonly actions: MessageActionsService,
   ) {}
 
@@ -49,6 +49,30 @@ export class MessagesController {
   @ApiNotFoundResponse()
   async get(@Param('id', ParseUUIDPipe) id: string): Promise<MessageDetailDto> {
     return this.messages.get(id);
+  }
+
+  @Get(':id/raw')
+  @ApiProduces('message/rfc822')
+  @ApiOkResponse({
+    schema: { type: 'string', format: 'binary' },
+    description: 'The original message (RFC 822 source) streamed from the IMAP server, as an .eml download',
+  })
+  @ApiNotFoundResponse({ description: 'No such message for the tenant, or it is no longer on the server' })
+  @ApiConflictResponse({ description: 'The message is being moved; its new location is not known yet' })
+  @ApiBadGatewayResponse({ description: 'The IMAP server refused the login or could not be reached' })
+  @ApiServiceUnavailableResponse({ description: 'Every IMAP connection of this process is busy' })
+  @ApiGatewayTimeoutResponse({ description: 'The IMAP server did not answer in time' })
+  async downloadSource(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Readable> {
+    const content = await this.downloads.openSource(id);
+    void reply
+      .header('content-type', 'message/rfc822')
+      .header('content-disposition', `attachment; filename="${id}.eml"`)
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'private, no-store');
+    return content;
   }
 
   @Get(':id/attachments/:attachmentId')
@@ -70,7 +94,7 @@ export class MessagesController {
     @Param('attachmentId', ParseUUIDPipe) attachmentId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Readable> {
-    const download = await this.attachments.open(id, attachmentId);
+    const download = await this.downloads.open(id, attachmentId);
     void reply
       .header('content-type', download.contentType)
       .header('content-disposition', download.contentDisposition)

@@ -1,7 +1,7 @@
 import { MailModule } from '@app/mail';
 import { Module } from '@nestjs/common';
 
-import { MessageAttachmentsService } from './attachments/message-attachments.service.js';
+import { MessageDownloadsService } from './attachments/message-downloads.service.js';
 
 import { MessageActionsService } from './message-actions.service.js';
 import { MessagesController } from './messages.controller.js';
@@ -10,7 +10,7 @@ import { MessagesService } from './messages.service.js';
 @Module({
   imports: [MailModule],
   controllers: [MessagesController],
-  providers: [MessagesService, MessageAttachmentsService, MessageActionsService],
+  providers: [MessagesService, MessageDownloadsService, MessageActionsService],
   exports: [MessagesService],
 })
 export class MessagesModule {}
