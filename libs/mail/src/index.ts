@@ -38,5 +38,7 @@ export { ImapConnectionPool } from './imap/imap-connection-pool.js';
 export type { ImapLease, ImapPoolOptions, ImapPoolStats } from './imap/imap-connection-pool.js';
 export { downloadMessagePart } from './imap/part-download.js';
 export type { MessagePartLocation, PartDownload } from './imap/part-download.js';
+export { exportMbox, mboxrdEntry } from './imap/mbox-export.js';
+export type { MboxFolder } from './imap/mbox-export.js';
 export { OutboundPolicy } from './egress/outbound-policy.js';
 export type { HostResolver, OutboundTarget, ResolvedAddress } from './egress/outbound-policy.js';

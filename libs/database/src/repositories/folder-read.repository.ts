@@ -40,4 +40,22 @@ export class FolderReadRepository {
         .getMany();
     });
   }
+
+  /**
+   * Where a folder of the account is on the server, for reading it there; `account: false` when the
+   * tenant has no such account, `folder: null` when the account has no such folder.
+   */
+  async findServerFolder(
+    accountId: string,
+    folderId: string,
+  ): Promise<{ account: boolean; folder: { path: string; uidValidity: string | null } | null }> {
+    const [row] = await this.scope.query<{ path: string | null; uid_validity: string | null }>((tenantId) => ({
+      sql: `SELECT f.path, f.uid_validity FROM mail_accounts a
+            LEFT JOIN mail_folders f ON f.tenant_id = :tenantId AND f.account_id = a.id AND f.id = :folderId
+            WHERE a.tenant_id = :tenantId AND a.id = :accountId`,
+      parameters: { tenantId, accountId, folderId },
+    }));
+    if (!row) return { account: false, folder: null };
+    return { account: true, folder: row.path === null ? null : { path: row.path, uidValidity: row.uid_validity } };
+  }
 }

@@ -77,7 +77,7 @@ export async function downloadMessagePart(
 }
 
 /** A socket error (ECONNREFUSED, ECONNRESET, ETIMEDOUT, …) from the mail server becomes MailServerConnectionError; anything else stays as it is. */
-function connectionFailure(error: unknown): unknown {
+export function connectionFailure(error: unknown): unknown {
   if (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^E[A-Z]+/u.test(error.code))
     return new MailServerConnectionError(serverReason(error));
   return error;

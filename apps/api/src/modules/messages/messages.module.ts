@@ -2,7 +2,6 @@ import { MailModule } from '@app/mail';
 import { Module } from '@nestjs/common';
 
 import { MessageDownloadsService } from './attachments/message-downloads.service.js';
-
 import { MessageActionsService } from './message-actions.service.js';
 import { MessagesController } from './messages.controller.js';
 import { MessagesService } from './messages.service.js';
