@@ -5,6 +5,7 @@ import type { FixtureMessage, Mailbox } from '../../../test/support/messages-fix
 
 const TENANT_A = 'messages-e2e-a';
 const TENANT_B = 'messages-e2e-b';
+const TENANT_C = 'messages-e2e-c';
 const me = { name: 'Me', address: 'me@a.test' };
 
 const HOSTILE_HTML = [
@@ -23,10 +24,11 @@ describe('messages: GET /api/messages and GET /api/messages/:id', () => {
   let api: ApiProcess;
   let a: Mailbox;
   let b: Mailbox;
+  let newsletters: Mailbox;
   const names = new Map<string, string>();
 
   beforeAll(async () => {
-    api = await ApiProcess.start();
+    api = await ApiProcess.start({ TRUSTED_AUTHSERV_IDS: 'mx.a.test' });
     // 7 INBOX messages, two of them in the same second to exercise the keyset tie-break on id.
     const inbox: FixtureMessage[] = Array.from({ length: 7 }, (_, index) => ({
       key: `in${index + 1}`,
@@ -97,6 +99,31 @@ describe('messages: GET /api/messages and GET /api/messages/:id', () => {
           subject: 'Tenant B only',
           from: { name: 'X', address: 'x@b.test' },
           flags: [],
+        },
+      ],
+    );
+    newsletters = await insertMailbox(
+      TENANT_C,
+      'c@c.test',
+      [{ path: 'INBOX', role: 'inbox' }],
+      [
+        {
+          key: 'newsletter',
+          folder: 'INBOX',
+          receivedAt: '2024-06-02T08:30:00Z',
+          subject: 'Weekly news',
+          from: { name: 'News', address: 'news@lists.example.com' },
+          to: [me],
+          headers: {
+            'list-unsubscribe':
+              '<mailto:leave@lists.example.com?subject=unsubscribe>, <https://lists.example.com/u?id=7>',
+            'list-unsubscribe-post': 'List-Unsubscribe=One-Click',
+            // The server's own verdict on top; below it one the sender wrote to look trustworthy.
+            'authentication-results': [
+              'mx.a.test; spf=softfail (not permitted) smtp.mailfrom=lists.example.com; dkim=pass header.d=lists.example.com; dmarc=fail header.from=lists.example.com',
+              'lists.example.com; spf=pass; dkim=pass; dmarc=pass',
+            ],
+          },
         },
       ],
     );
@@ -264,6 +291,22 @@ describe('messages: GET /api/messages and GET /api/messages/:id', () => {
           inline: false,
         },
       ]);
+    });
+
+    it('says how to unsubscribe, and what the trusted receiving server found about the sender', async () => {
+      const message = (await get(`/api/messages/${newsletters.messageIds.newsletter}`, {}, TENANT_C)).json();
+      expect(message).toMatchObject({
+        listUnsubscribe: {
+          mailto: 'mailto:leave@lists.example.com?subject=unsubscribe',
+          url: 'https://lists.example.com/u?id=7',
+          oneClick: true,
+        },
+        authentication: { authservId: 'mx.a.test', spf: 'softfail', dkim: 'pass', dmarc: 'fail' },
+      });
+      expect((await get(`/api/messages/${a.messageIds.html}`)).json()).toMatchObject({
+        listUnsubscribe: null,
+        authentication: null,
+      });
     });
 
     it('strips scripts, event handlers, javascript: links and remote resources, keeping cid: images', async () => {

@@ -140,6 +140,11 @@ export class EnvironmentVariables {
   @IsString()
   CORS_ORIGINS = 'localhost:3000';
 
+  @Matches(/^[A-Za-z0-9.,\s-]*$/, {
+    message: 'TRUSTED_AUTHSERV_IDS must be a comma-separated list of host names (Authentication-Results authserv-ids)',
+  })
+  TRUSTED_AUTHSERV_IDS = '';
+
   @Transform(toBoolean)
   @IsBoolean()
   TRUST_PROXY = false;

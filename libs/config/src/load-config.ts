@@ -107,6 +107,9 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
       imapPoolSize: vars.IMAP_POOL_SIZE,
       smtpPoolSize: vars.SMTP_POOL_SIZE,
       maxMessageBytes: vars.MAX_MESSAGE_SIZE_MB * 1024 * 1024,
+      trustedAuthservIds: vars.TRUSTED_AUTHSERV_IDS.split(',')
+        .map((id) => id.trim().toLowerCase())
+        .filter((id) => id.length > 0),
     },
     {
       imapSync: vars.ENABLE_IMAP_SYNC,

@@ -25,6 +25,8 @@ export type { StructureAttachment } from './imap/body-structure.js';
 export { openImapSession, withTimeout } from './imap/imap-session.js';
 export type { ImapSession } from './imap/imap-session.js';
 export { headerSection, parseHeaderBlock, threadHeaders } from './mime/parse/header-block.js';
+export { authenticationResults, listUnsubscribe } from './mime/parse/list-headers.js';
+export type { AuthenticationResults, ListUnsubscribe } from './mime/parse/list-headers.js';
 export { MimeParserPool } from './mime/parse/mime-parser-pool.js';
 export type { ParsedAddress, ParsedAttachment, ParsedMessage, ParseOutcome } from './mime/parse/parsed-message.js';
 export { asciiAddress, buildOutgoingMime, messageIdDomain, smtpEnvelope } from './mime/build/outgoing-mime.js';

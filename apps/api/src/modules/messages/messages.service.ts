@@ -1,5 +1,7 @@
+import { AppConfig } from '@app/config';
 import { MessageReadRepository } from '@app/database';
 import type { MessageListCriteria, MessageSummaryRow, Page } from '@app/database';
+import { authenticationResults, listUnsubscribe } from '@app/mail';
 import { Injectable } from '@nestjs/common';
 
 import type { MessageDetailDto } from './dto/message-detail.dto.js';
@@ -10,7 +12,14 @@ import { sanitizeMailHtml } from './html-sanitizer.js';
 
 @Injectable()
 export class MessagesService {
-  constructor(private readonly messages: MessageReadRepository) {}
+  private readonly trustedAuthservIds: ReadonlySet<string>;
+
+  constructor(
+    config: AppConfig,
+    private readonly messages: MessageReadRepository,
+  ) {
+    this.trustedAuthservIds = new Set(config.mail.trustedAuthservIds);
+  }
 
   /** Lists and searches share this: newest first, keyset cursors, 400 for a bad cursor, 404 for an unknown account or folder. */
   async list(criteria: MessageListCriteria, limit: number, cursor?: string): Promise<MessagePageDto> {
@@ -33,6 +42,10 @@ export class MessagesService {
       size: row.size,
       attachments: row.attachments,
       actionError: row.actionError,
+      listUnsubscribe: row.headers ? listUnsubscribe(row.headers) : null,
+      authentication: row.headers
+        ? authenticationResults(row.headers, (authservId) => this.trustedAuthservIds.has(authservId))
+        : null,
     };
   }
 }

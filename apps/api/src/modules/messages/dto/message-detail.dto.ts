@@ -27,6 +27,36 @@ export class AttachmentDto {
   inline!: boolean;
 }
 
+export class ListUnsubscribeDto {
+  @ApiProperty({ type: String, nullable: true, example: 'mailto:leave@lists.example.com?subject=unsubscribe' })
+  mailto!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'https://lists.example.com/unsubscribe?id=42' })
+  url!: string | null;
+
+  @ApiProperty({ description: 'The list takes a one-click POST to `url` (RFC 8058), no page to visit' })
+  oneClick!: boolean;
+}
+
+export class AuthenticationResultsDto {
+  @ApiProperty({ description: 'The server that checked', example: 'mx.example.net' })
+  authservId!: string;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'pass',
+    description: 'pass, fail, softfail, neutral, none, temperror, permerror; null when not checked',
+  })
+  spf!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'pass', description: 'pass when any signature passed' })
+  dkim!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'pass' })
+  dmarc!: string | null;
+}
+
 export class MessageDetailDto extends MessageSummaryDto {
   @ApiProperty({ type: [MailAddressDto] })
   bcc!: MailAddressDto[];
@@ -66,6 +96,21 @@ export class MessageDetailDto extends MessageSummaryDto {
     description: 'Header name (lower case) to value(s)',
   })
   headers!: Record<string, string | string[]> | null;
+
+  @ApiProperty({
+    type: () => ListUnsubscribeDto,
+    nullable: true,
+    description: 'How to leave the mailing list the message came from (List-Unsubscribe), null when it names none',
+  })
+  listUnsubscribe!: ListUnsubscribeDto | null;
+
+  @ApiProperty({
+    type: () => AuthenticationResultsDto,
+    nullable: true,
+    description:
+      'SPF, DKIM and DMARC as the receiving server found them (Authentication-Results); null unless that server is in TRUSTED_AUTHSERV_IDS',
+  })
+  authentication!: AuthenticationResultsDto | null;
 
   @ApiProperty({ description: 'RFC 822 size in bytes' })
   size!: number;
