@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       imapPoolSize: 10,
       smtpPoolSize: 5,
       maxMessageBytes: 18 * 1024 * 1024,
+      trustedAuthservIds: [],
     });
     expect(sut.outbound).toEqual({
       policy: 'any',
@@ -174,6 +175,14 @@ describe('loadConfig', () => {
       'http://localhost:3000',
       'https://localhost:3000',
     ]);
+  });
+
+  it('reads TRUSTED_AUTHSERV_IDS as a lower-case list and refuses what is no host name', () => {
+    expect(loadConfig({ TRUSTED_AUTHSERV_IDS: ' MX.Example.NET, mx2.example.net ,' }).mail.trustedAuthservIds).toEqual([
+      'mx.example.net',
+      'mx2.example.net',
+    ]);
+    expect(() => loadConfig({ TRUSTED_AUTHSERV_IDS: 'mx.example.net; spf=pass' })).toThrow(/TRUSTED_AUTHSERV_IDS/);
   });
 
   it('treats an empty assignment as unset', () => {
