@@ -40,6 +40,8 @@ export { ImapConnectionPool } from './imap/imap-connection-pool.js';
 export type { ImapLease, ImapPoolOptions, ImapPoolStats } from './imap/imap-connection-pool.js';
 export { downloadMessagePart } from './imap/part-download.js';
 export type { MessagePartLocation, PartDownload } from './imap/part-download.js';
+export { PolicyHttpClient } from './egress/policy-http-client.js';
+export type { PolicyPostResult } from './egress/policy-http-client.js';
 export { exportMbox, mboxrdEntry } from './imap/mbox-export.js';
 export type { MboxFolder } from './imap/mbox-export.js';
 export { OutboundPolicy } from './egress/outbound-policy.js';

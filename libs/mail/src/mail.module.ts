@@ -3,6 +3,7 @@ import { Logger, Module } from '@nestjs/common';
 
 import { AccountMailSettings } from './account-mail-settings.js';
 import { OutboundPolicy } from './egress/outbound-policy.js';
+import { PolicyHttpClient } from './egress/policy-http-client.js';
 import { ImapConnectionPool } from './imap/imap-connection-pool.js';
 import { MimeParserPool } from './mime/parse/mime-parser-pool.js';
 import { SmtpTransportPool } from './smtp/smtp-transport-pool.js';
@@ -16,6 +17,7 @@ const IMAP_CHECK_AFTER_MS = 15_000;
 @Module({
   providers: [
     AccountMailSettings,
+    PolicyHttpClient,
     MimeParserPool,
     SmtpTransportPool,
     {
@@ -43,6 +45,13 @@ const IMAP_CHECK_AFTER_MS = 15_000;
         }),
     },
   ],
-  exports: [AccountMailSettings, MimeParserPool, SmtpTransportPool, ImapConnectionPool, OutboundPolicy],
+  exports: [
+    AccountMailSettings,
+    MimeParserPool,
+    SmtpTransportPool,
+    ImapConnectionPool,
+    OutboundPolicy,
+    PolicyHttpClient,
+  ],
 })
 export class MailModule {}

@@ -32,7 +32,13 @@ import type { ArgumentsHost } from '@nestjs/common';
 
 import { InvalidTokenError } from '../auth/errors.js';
 import { DraftBeingSentError, DraftNotFoundError, DraftVersionConflictError } from '../modules/drafts/errors.js';
-import { AttachmentNotFoundError, MessageBeingMovedError, MessageNotFoundError } from '../modules/messages/errors.js';
+import {
+  AttachmentNotFoundError,
+  MessageBeingMovedError,
+  MessageNotFoundError,
+  UnsubscribeNotOfferedError,
+  UnsubscribeRefusedError,
+} from '../modules/messages/errors.js';
 import { SearchParseError } from '../modules/search/errors.js';
 import { IdempotencyKeyReusedError, SendNotFoundError } from '../modules/sends/errors.js';
 import { ThreadNotFoundError } from '../modules/threads/errors.js';
@@ -110,6 +116,8 @@ const EVERY_DOMAIN_ERROR: [DomainError, number, string][] = [
   ],
   [new WebhookNotFoundError('w-1'), 404, 'Webhook w-1 not found'],
   [new WebhookDeliveryNotFoundError('d-1'), 404, 'Delivery d-1 not found for this webhook'],
+  [new UnsubscribeNotOfferedError(null), 422, 'The message names no way to unsubscribe (no List-Unsubscribe header)'],
+  [new UnsubscribeRefusedError('HTTP 500'), 502, "The list's unsubscribe address did not accept the request: HTTP 500"],
   [new DuplicateAccountError('a@example.com'), 409, 'an account for a@example.com already exists'],
   [
     new DraftVersionConflictError('d-1', 2, 3),

@@ -70,6 +70,15 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
     status: HttpStatus.BAD_REQUEST,
     description: 'The webhook URL carries credentials or its host does not resolve',
   },
+  unsubscribe_not_offered: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    description:
+      'The message names no unsubscribe address this service can use (none, or only a web page for the user)',
+  },
+  unsubscribe_refused: {
+    status: HttpStatus.BAD_GATEWAY,
+    description: 'The list’s one-click unsubscribe address answered with an error or not at all',
+  },
   account_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such account for the tenant' },
   webhook_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such webhook for the tenant' },
   webhook_delivery_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such delivery of the webhook' },

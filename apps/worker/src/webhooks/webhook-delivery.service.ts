@@ -9,12 +9,12 @@ import {
   WebhookRepository,
 } from '@app/database';
 import type { Webhook, WebhookAttemptResult, WebhookDelivery, WebhookDeliveryHead } from '@app/database';
+import { PolicyHttpClient } from '@app/mail';
+import type { PolicyPostResult } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 
-import { WebhookSender } from './webhook-sender.js';
-import type { WebhookPostResult } from './webhook-sender.js';
 import { signatureHeader } from './webhook-signature.js';
 
 export type WebhookDeliveryOutcome =
@@ -35,7 +35,7 @@ function subscribes(webhook: Webhook, type: string): boolean {
   return webhook.events.includes(ALL_WEBHOOK_EVENTS) || webhook.events.includes(type);
 }
 
-function attemptResult(post: WebhookPostResult): WebhookAttemptResult {
+function attemptResult(post: PolicyPostResult): WebhookAttemptResult {
   return post.kind === 'answered'
     ? {
         responseStatus: post.status,
@@ -68,7 +68,7 @@ export class WebhookDeliveryService {
     private readonly sendRecords: SendRecordRepository,
     private readonly messages: MessageReadRepository,
     private readonly cipher: CredentialCipher,
-    private readonly sender: WebhookSender,
+    private readonly http: PolicyHttpClient,
     private readonly jobs: JobProducer,
   ) {}
 
@@ -198,11 +198,17 @@ export class WebhookDeliveryService {
       data,
     });
     const secret = this.cipher.decrypt(webhook.encryptedSecret);
-    const post = await this.sender.post(webhook.url, body, {
-      'user-agent': `${this.config.serviceName}-webhooks/${this.config.serviceVersion}`,
-      'webhook-id': eventId,
-      'webhook-signature': signatureHeader(secret, body, Math.floor(Date.now() / 1000)),
-    });
+    const post = await this.http.post(
+      webhook.url,
+      body,
+      {
+        'content-type': 'application/json',
+        'user-agent': `${this.config.serviceName}-webhooks/${this.config.serviceVersion}`,
+        'webhook-id': eventId,
+        'webhook-signature': signatureHeader(secret, body, Math.floor(Date.now() / 1000)),
+      },
+      this.config.webhooks.timeoutMs,
+    );
     const result = attemptResult(post);
     if (result.error === null) {
       await this.deliveries.markDelivered(delivery.id, result);

@@ -28,4 +28,32 @@ export class MessageBeingMovedError extends DomainError {
   }
 }
 
-export type MessagesErrorCode = (MessageNotFoundError | AttachmentNotFoundError | MessageBeingMovedError)['code'];
+/** The message names no way to leave its list that this service can take for the user. */
+export class UnsubscribeNotOfferedError extends DomainError {
+  readonly code = 'unsubscribe_not_offered';
+
+  constructor(url: string | null) {
+    super(
+      url
+        ? `The list offers only a web page to unsubscribe, which the user has to open: ${url}`
+        : 'The message names no way to unsubscribe (no List-Unsubscribe header)',
+    );
+  }
+}
+
+/** The list's one-click address did not take the request. */
+export class UnsubscribeRefusedError extends DomainError {
+  readonly code = 'unsubscribe_refused';
+
+  constructor(reason: string) {
+    super(`The list's unsubscribe address did not accept the request: ${reason}`);
+  }
+}
+
+export type MessagesErrorCode = (
+  | MessageNotFoundError
+  | AttachmentNotFoundError
+  | MessageBeingMovedError
+  | UnsubscribeNotOfferedError
+  | UnsubscribeRefusedError
+)['code'];

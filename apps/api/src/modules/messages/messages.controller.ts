@@ -13,10 +13,13 @@ import {
   ApiProduces,
   ApiServiceUnavailableResponse,
   ApiTags,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import { MessageDownloadsService } from './attachments/message-downloads.service.js';
+import { UnsubscribeResultDto } from './dto/unsubscribe-result.dto.js';
+import { MessageUnsubscribeService } from './message-unsubscribe.service.js';
 import { MessageActionAcceptedDto, MoveMessageDto, UpdateMessageFlagsDto } from './dto/message-actions.dto.js';
 
 import { ListMessagesQueryDto } from './dto/list-messages-query.dto.js';
@@ -32,6 +35,7 @@ export class MessagesController {
   constructor(
     private readonly messages: MessagesService,
     private readonly downloads: MessageDownloadsService,
+    private readonly unsubscribes: MessageUnsubscribeService,
     private readonly actions: MessageActionsService,
   ) {}
 
@@ -135,6 +139,22 @@ export class MessagesController {
   })
   async move(@Param('id', ParseUUIDPipe) id: string, @Body() body: MoveMessageDto): Promise<MessageActionAcceptedDto> {
     return this.actions.move(id, body.folder);
+  }
+
+  @Post(':id/unsubscribe')
+  @HttpCode(200)
+  @ApiOkResponse({
+    type: UnsubscribeResultDto,
+    description:
+      'Done the way the list asks: its one-click address took the request, or an unsubscribe mail was queued',
+  })
+  @ApiNotFoundResponse({ description: 'No such message for the tenant' })
+  @ApiUnprocessableEntityResponse({
+    description: 'No List-Unsubscribe this service can act on (the code says which), or the policy refuses the address',
+  })
+  @ApiBadGatewayResponse({ description: 'The list’s one-click address answered with an error or not at all' })
+  async unsubscribe(@Param('id', ParseUUIDPipe) id: string): Promise<UnsubscribeResultDto> {
+    return this.unsubscribes.unsubscribe(id);
   }
 
   @Delete(':id')

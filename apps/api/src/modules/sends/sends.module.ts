@@ -9,5 +9,6 @@ import { SendsService } from './sends.service.js';
   imports: [UploadsModule],
   controllers: [SendsController],
   providers: [SendsService, SendRequestBatches],
+  exports: [SendsService],
 })
 export class SendsModule {}

@@ -3,13 +3,14 @@ import type { IncomingMessage, RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 
-import { AppConfig } from '@app/config';
-import { OutboundPolicy, OutboundRefusedError } from '@app/mail';
-import type { OutboundTarget } from '@app/mail';
 import { Injectable } from '@nestjs/common';
 
+import { OutboundRefusedError } from '../errors.js';
+import { OutboundPolicy } from './outbound-policy.js';
+import type { OutboundTarget } from './outbound-policy.js';
+
 /** What one POST came to: an HTTP status, or why there was none. */
-export type WebhookPostResult =
+export type PolicyPostResult =
   { kind: 'answered'; status: number; durationMs: number } | { kind: 'failed'; error: string; durationMs: number };
 
 /** A receiver's answer is read only to free the socket; more than this is cut off. */
@@ -35,21 +36,23 @@ function describeFailure(error: unknown, timeoutMs: number): string {
 }
 
 /**
- * POSTs one signed delivery. The host passes OutboundPolicy at every attempt (the answer at
- * create time may have changed) and the connection goes to the address it checked; redirects are
- * not followed, and the whole attempt — lookup, connect, TLS, answer — ends after WEBHOOK_TIMEOUT.
+ * HTTP POSTs to addresses tenants name (webhook endpoints, unsubscribe links). The host passes
+ * OutboundPolicy at every request (a check made earlier may no longer hold) and the connection
+ * goes to the address it checked; redirects are not followed, and the whole request — lookup,
+ * connect, TLS, answer — ends after `timeoutMs`.
  */
 @Injectable()
-export class WebhookSender {
-  constructor(
-    private readonly config: AppConfig,
-    private readonly policy: OutboundPolicy,
-  ) {}
+export class PolicyHttpClient {
+  constructor(private readonly policy: OutboundPolicy) {}
 
-  async post(rawUrl: string, body: string, headers: Record<string, string>): Promise<WebhookPostResult> {
+  async post(
+    rawUrl: string,
+    body: string,
+    headers: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<PolicyPostResult> {
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
-    const timeoutMs = this.config.webhooks.timeoutMs;
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       const url = new URL(rawUrl);
@@ -75,7 +78,7 @@ export class WebhookSender {
   ): Promise<number> {
     const options: RequestOptions & { servername?: string } = {
       method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       lookup: pinnedLookup(target),
       // A connection of its own per attempt: a pooled socket would outlive the check it passed.
       agent: false,
