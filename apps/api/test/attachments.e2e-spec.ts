@@ -3,12 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
+import { createStackAccount, syncWithWorker } from '../../../test/support/stack-account.js';
 import { bearerFor } from '../../../test/support/auth.js';
-import { eventually } from '../../../test/support/test-config.js';
 import type { AttachmentDto } from '../src/modules/messages/dto/message-detail.dto.js';
 
 const BIG_BYTES = 20 * 1024 * 1024;
@@ -96,35 +95,8 @@ describe('GET /api/messages/:id/attachments/:attachmentId', () => {
 
     // One pooled connection: a download that did not give its connection back would block the next one.
     api = await ApiProcess.start({ IMAP_POOL_SIZE: '1', IMAP_TIMEOUT: '10' });
-    const created = await api.inject({
-      method: 'POST',
-      url: '/api/accounts',
-      headers: auth,
-      payload: {
-        email,
-        password,
-        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
-        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
-      },
-    });
-    expect(created.statusCode).toBe(201);
-    const accountId = created.json<{ id: string }>().id;
-    expect((await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth })).statusCode).toBe(
-      202,
-    );
-    const worker = startWorkerProcess();
-    try {
-      await eventually(
-        async () => {
-          const status = await api.inject({ url: `/api/sync/status/${accountId}`, headers: auth });
-          expect(status.json<{ lastRun: { state: string } }>().lastRun.state).toBe('succeeded');
-        },
-        120_000,
-        500,
-      );
-    } finally {
-      await stopProcess(worker);
-    }
+    const accountId = await createStackAccount(api, stack, auth, email, password);
+    await syncWithWorker(api, auth, accountId);
     const list = await api.inject({ url: `/api/messages?accountId=${accountId}&folder=INBOX`, headers: auth });
     messageId = list.json<{ items: { id: string }[] }>().items[0]?.id ?? '';
     const detail = await api.inject({ url: `/api/messages/${messageId}`, headers: auth });

@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
+import { createStackAccount, syncWithWorker } from '../../../test/support/stack-account.js';
 import { bearerFor } from '../../../test/support/auth.js';
-import { eventually } from '../../../test/support/test-config.js';
-import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 
-const LARGE_MESSAGES = 24;
+/** 96 MB in all: what the API may grow by is half of it, so a folder held whole would fail. */
+const LARGE_MESSAGES = 48;
 const LARGE_BYTES = 2 * 1024 * 1024;
-const MAX_RSS_GROWTH = 40 * 1024 * 1024;
+const MAX_RSS_GROWTH = 48 * 1024 * 1024;
 
 function memoryOf(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'mu').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -89,35 +89,8 @@ describe('GET /api/accounts/:id/folders/:folderId/export', () => {
     await seedMailbox(stack, email, 'Archive', large);
 
     api = await ApiProcess.start();
-    const created = await api.inject({
-      method: 'POST',
-      url: '/api/accounts',
-      headers: auth,
-      payload: {
-        email,
-        password,
-        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
-        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
-      },
-    });
-    expect(created.statusCode).toBe(201);
-    accountId = created.json<{ id: string }>().id;
-    expect((await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth })).statusCode).toBe(
-      202,
-    );
-    const worker = startWorkerProcess();
-    try {
-      await eventually(
-        async () => {
-          const status = await api.inject({ url: `/api/sync/status/${accountId}`, headers: auth });
-          expect(status.json<{ lastRun: { state: string } }>().lastRun.state).toBe('succeeded');
-        },
-        120_000,
-        500,
-      );
-    } finally {
-      await stopProcess(worker);
-    }
+    accountId = await createStackAccount(api, stack, auth, email, password);
+    await syncWithWorker(api, auth, accountId);
     const folders = (await api.inject({ url: `/api/accounts/${accountId}/folders`, headers: auth })).json<{
       items: { id: string; path: string }[];
     }>().items;
@@ -145,7 +118,7 @@ describe('GET /api/accounts/:id/folders/:folderId/export', () => {
     expect(mbox.endsWith('café\n\n')).toBe(true);
   });
 
-  it('streams a large folder whole, oldest first, while the API process grows by less than 40 MB', async () => {
+  it('streams a large folder whole, oldest first, while the API process grows by less than half of it', async () => {
     // Resets VmHWM to the current RSS (proc(5), clear_refs), so VmHWM afterwards is this export's peak.
     writeFileSync(`/proc/${api.pid}/clear_refs`, '5');
     const before = memoryOf(api.pid, 'VmRSS');
@@ -157,6 +130,8 @@ describe('GET /api/accounts/:id/folders/:folderId/export', () => {
     // Read as it comes, never held whole: the test process is not what should run out of memory.
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       size += chunk.length;
+      // A reader slower than the server: what it has not taken yet must wait on the server, not in the API.
+      await new Promise((resolve) => setTimeout(resolve, 2));
       const lines = (partialLine + Buffer.from(chunk).toString('latin1')).split('\n');
       partialLine = lines.pop() ?? '';
       for (const line of lines) {

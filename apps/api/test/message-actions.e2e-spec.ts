@@ -11,6 +11,7 @@ import { startWorkerProcess, stopProcess } from '../../../test/support/worker-pr
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
+import { createStackAccount } from '../../../test/support/stack-account.js';
 import { bearerFor } from '../../../test/support/auth.js';
 import { imapAs } from '../../../test/support/mailbox.js';
 import { eventually } from '../../../test/support/test-config.js';
@@ -138,19 +139,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     });
 
     api = await ApiProcess.start();
-    const created = await api.inject({
-      method: 'POST',
-      url: '/api/accounts',
-      headers: auth,
-      payload: {
-        email,
-        password,
-        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
-        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
-      },
-    });
-    expect(created.statusCode).toBe(201);
-    accountId = created.json<{ id: string }>().id;
+    accountId = await createStackAccount(api, stack, auth, email, password);
     const worker = startWorkerProcess();
     try {
       await syncAndWait();

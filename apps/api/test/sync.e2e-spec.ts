@@ -8,6 +8,7 @@ import { startWorkerProcess, stopProcess } from '../../../test/support/worker-pr
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
+import { createStackAccount } from '../../../test/support/stack-account.js';
 import { bearerFor } from '../../../test/support/auth.js';
 import { eventually } from '../../../test/support/test-config.js';
 import type { SyncAcceptedDto } from '../src/modules/sync/dto/sync-response.dto.js';
@@ -39,19 +40,7 @@ describe('/api/sync', () => {
       ),
     );
     api = await ApiProcess.start(QUEUES);
-    const created = await api.inject({
-      method: 'POST',
-      url: '/api/accounts',
-      headers: auth,
-      payload: {
-        email,
-        password,
-        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
-        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
-      },
-    });
-    expect(created.statusCode).toBe(201);
-    accountId = created.json<{ id: string }>().id;
+    accountId = await createStackAccount(api, stack, auth, email, password);
   });
 
   afterAll(async () => {

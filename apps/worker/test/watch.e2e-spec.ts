@@ -7,6 +7,7 @@ import nodemailer from 'nodemailer';
 import { addMailUsers, readMailStack } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
+import { createStackAccount } from '../../../test/support/stack-account.js';
 import { bearerFor } from '../../../test/support/auth.js';
 import { EventStreamClient } from '../../../test/support/event-stream-client.js';
 import { BackgroundAppProcess } from '../../../test/support/background-app-process.js';
@@ -48,19 +49,7 @@ describe('IMAP watchers', () => {
   const createAccount = async (): Promise<{ id: string; email: string }> => {
     const email = `watch-${randomUUID().slice(0, 8)}@${stack.domain}`;
     await addMailUsers(stack, [{ email, password: PASSWORD }]);
-    const created = await api.inject({
-      method: 'POST',
-      url: '/api/accounts',
-      headers: auth,
-      payload: {
-        email,
-        password: PASSWORD,
-        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
-        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
-      },
-    });
-    expect(created.statusCode).toBe(201);
-    return { id: created.json<{ id: string }>().id, email };
+    return { id: await createStackAccount(api, stack, auth, email, PASSWORD), email };
   };
 
   const status = async (accountId: string): Promise<SyncStatusDto> =>

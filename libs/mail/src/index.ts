@@ -42,7 +42,7 @@ export { downloadMessagePart } from './imap/part-download.js';
 export type { MessagePartLocation, PartDownload } from './imap/part-download.js';
 export { PolicyHttpClient } from './egress/policy-http-client.js';
 export type { PolicyPostResult } from './egress/policy-http-client.js';
-export { exportMbox, mboxrdEntry } from './imap/mbox-export.js';
+export { exportMbox } from './imap/mbox-export.js';
 export type { MboxFolder } from './imap/mbox-export.js';
 export { OutboundPolicy } from './egress/outbound-policy.js';
 export type { HostResolver, OutboundTarget, ResolvedAddress } from './egress/outbound-policy.js';

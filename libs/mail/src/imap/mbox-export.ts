@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 
 import { MessagePartGoneError } from '../errors.js';
 import type { MailServerSettings } from '../mail-server-settings.js';
@@ -6,8 +6,8 @@ import type { ImapConnectionPool } from './imap-connection-pool.js';
 import { withTimeout } from './imap-session.js';
 import { connectionFailure } from './part-download.js';
 
-/** Sources fetched per round trip, by their total size; a larger message comes alone. */
-const BATCH_BYTES = 4 * 1024 * 1024;
+/** Messages whose envelope and arrival time are asked for in one round trip. */
+const METADATA_BATCH = 200;
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -40,40 +40,52 @@ function isFromLine(source: Buffer, start: number, end: number): boolean {
   );
 }
 
-/**
- * One message as an mboxrd entry: the "From " separator line, the source with LF line ends and
- * every line that starts with ">"s then "From " given one more ">", and a blank line. Bytes are
- * copied as they are (any charset), once, into a buffer sized in a first pass.
- */
-export function mboxrdEntry(source: Buffer, sender: string | null, receivedAt: Date): Buffer {
+/** The line that opens an entry: the envelope sender and the time the message arrived. */
+export function mboxSeparator(sender: string | null, receivedAt: Date): Buffer {
   const envelopeSender = sender && /^\S+$/u.test(sender) ? sender : 'MAILER-DAEMON';
-  const separator = Buffer.from(`From ${envelopeSender} ${asctime(receivedAt)}\n`, 'latin1');
-  const lines: { start: number; end: number; quoted: boolean }[] = [];
-  let length = separator.length + 1;
-  for (let start = 0; start < source.length;) {
-    const newline = source.indexOf(LF, start);
-    const next = newline === -1 ? source.length : newline + 1;
-    let end = newline === -1 ? source.length : newline;
-    if (end > start && source[end - 1] === CR) end -= 1;
-    const quoted = isFromLine(source, start, end);
-    lines.push({ start, end, quoted });
-    length += end - start + 1 + (quoted ? 1 : 0);
-    start = next;
-  }
-  const entry = Buffer.allocUnsafe(length);
-  let at = separator.copy(entry, 0);
-  for (const line of lines) {
-    if (line.quoted) entry[at++] = GT;
-    at += source.copy(entry, at, line.start, line.end);
-    entry[at++] = LF;
-  }
-  entry[at] = LF;
-  return entry;
+  return Buffer.from(`From ${envelopeSender} ${asctime(receivedAt)}\n`, 'latin1');
+}
+
+/** `line` (without its end) as an mboxrd entry writes it: LF-terminated, one more ">" if it is a From line. */
+function quotedLine(line: Buffer): Buffer {
+  const end = line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
+  const quoted = isFromLine(line, 0, end);
+  const out = Buffer.allocUnsafe(end + 1 + (quoted ? 1 : 0));
+  let at = 0;
+  if (quoted) out[at++] = GT;
+  at += line.copy(out, at, 0, end);
+  out[at] = LF;
+  return out;
 }
 
 /**
- * A whole folder as an mboxrd stream, read from the server a few megabytes at a time and only as
- * fast as the reader takes it, so memory stays flat whatever the folder's size. The folder is
+ * A message source on its way into an mboxrd file, chunk by chunk: LF line ends, every line that
+ * starts with ">"s then "From " given one more ">", a last line without its end completed. Only a
+ * line cut by a chunk's end is held back, so memory does not grow with the message.
+ */
+export function mboxrdQuoting(): Transform {
+  let carry: Buffer = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      const lines: Buffer[] = [];
+      let start = 0;
+      for (let newline = data.indexOf(LF, start); newline !== -1; newline = data.indexOf(LF, start)) {
+        lines.push(quotedLine(data.subarray(start, newline)));
+        start = newline + 1;
+      }
+      carry = Buffer.from(data.subarray(start));
+      callback(null, lines.length > 0 ? Buffer.concat(lines) : undefined);
+    },
+    flush(callback) {
+      callback(null, carry.length > 0 ? quotedLine(carry) : undefined);
+    },
+  });
+}
+
+/**
+ * A whole folder as an mboxrd stream, each message downloaded in imapflow's windows and only as
+ * fast as the reader takes it, so memory stays flat whatever the folder's or a message's size. The folder is
  * opened before this resolves, so a refused login or a replaced folder is an error, not a
  * truncated stream; the pooled connection and the mailbox lock are held until the stream ends or
  * is destroyed.
@@ -97,7 +109,7 @@ export async function exportMbox(
     lock = null;
     lease.release();
   };
-  const sizes: { uid: number; size: number }[] = [];
+  let uids: number[] = [];
   try {
     lock = await withTimeout(
       'mailbox lock',
@@ -107,40 +119,43 @@ export async function exportMbox(
     );
     if (client.mailbox === false || client.mailbox.uidValidity.toString() !== folder.uidValidity)
       throw new MessagePartGoneError(`folder ${folder.path} was replaced on the server since the last sync`);
-    if (client.mailbox.exists > 0) {
-      const listing = await withTimeout(
-        'fetch sizes',
-        timeoutMs,
-        client.fetchAll('1:*', { uid: true, size: true }),
-        () => client.close(),
-      );
-      for (const message of listing) sizes.push({ uid: message.uid, size: message.size ?? 0 });
-    }
+    if (client.mailbox.exists > 0)
+      uids =
+        (await withTimeout('search', timeoutMs, client.search({ all: true }, { uid: true }), () => client.close())) ||
+        [];
   } catch (error: unknown) {
     releaseAll();
     throw connectionFailure(error);
   }
-  sizes.sort((a, b) => a.uid - b.uid);
+  uids.sort((a, b) => a - b);
 
   async function* entries(): AsyncGenerator<Buffer> {
-    for (let start = 0; start < sizes.length;) {
-      let end = start + 1;
-      let bytes = sizes[start]?.size ?? 0;
-      while (end < sizes.length && bytes + (sizes[end]?.size ?? 0) <= BATCH_BYTES) bytes += sizes[end++]?.size ?? 0;
-      const uids = sizes.slice(start, end).map((entry) => entry.uid);
-      const batch = await withTimeout(
-        'fetch sources',
+    for (let start = 0; start < uids.length; start += METADATA_BATCH) {
+      const batch = uids.slice(start, start + METADATA_BATCH);
+      const described = await withTimeout(
+        'fetch envelopes',
         timeoutMs,
-        client.fetchAll(uids.join(','), { uid: true, source: true, envelope: true, internalDate: true }, { uid: true }),
+        client.fetchAll(batch.join(','), { uid: true, envelope: true, internalDate: true }, { uid: true }),
         () => client.close(),
       );
-      batch.sort((a, b) => a.uid - b.uid);
-      for (const message of batch) {
-        if (!message.source) continue;
+      const byUid = new Map(described.map((message) => [message.uid, message]));
+      for (const uid of batch) {
+        const message = byUid.get(uid);
+        // Expunged since the search: nothing to write.
+        if (!message) continue;
+        const download = await withTimeout(
+          'download',
+          timeoutMs,
+          client.download(String(uid), undefined, { uid: true }),
+          () => client.close(),
+        );
+        if (!download.content) continue;
         const internalDate = message.internalDate ? new Date(message.internalDate) : new Date(0);
-        yield mboxrdEntry(message.source, message.envelope?.from?.[0]?.address ?? null, internalDate);
+        yield mboxSeparator(message.envelope?.from?.[0]?.address ?? null, internalDate);
+        // imapflow reads the next window of the message only when this loop asks for it.
+        for await (const chunk of download.content.pipe(mboxrdQuoting())) yield chunk as Buffer;
+        yield Buffer.from('\n', 'latin1');
       }
-      start = end;
     }
   }
   const stream = Readable.from(entries(), { objectMode: false });
