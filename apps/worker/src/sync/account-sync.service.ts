@@ -1,5 +1,11 @@
 import { AppConfig } from '@app/config';
-import { AccountRepository, FolderRepository, isDatabaseUnavailable, SyncRunRepository } from '@app/database';
+import {
+  AccountRepository,
+  FolderRepository,
+  isDatabaseUnavailable,
+  MessageRepository,
+  SyncRunRepository,
+} from '@app/database';
 import type { MailFolder, SpecialUseRole, SyncRunStats } from '@app/database';
 import {
   AccountMailSettings,
@@ -45,6 +51,15 @@ const SYNC_RANK: Readonly<Record<SpecialUseRole, number>> = {
 };
 /** Folders without a special use: between the archive and the virtual folders. */
 const OTHER_FOLDER_RANK = 4;
+
+/**
+ * A run that wrote at least this many message rows, and at least this share of the table's
+ * estimated rows, ANALYZEs the tables it filled: the planner would otherwise keep planning for
+ * the table as it was (a sort of a whole folder instead of an index walk) until autovacuum gets to
+ * it. Below these, a sample changes little and autovacuum's own thresholds suffice.
+ */
+const ANALYZE_MIN_ROWS = 1_000;
+const ANALYZE_MIN_SHARE = 0.1;
 
 const BACKOFF_BASE_MS = 60_000;
 const BACKOFF_MAX_MS = 6 * 3600_000;
@@ -99,6 +114,7 @@ export class AccountSyncService {
     private readonly config: AppConfig,
     private readonly accounts: AccountRepository,
     private readonly folders: FolderRepository,
+    private readonly messages: MessageRepository,
     private readonly runs: SyncRunRepository,
     private readonly mailSettings: AccountMailSettings,
     private readonly folderSync: FolderSyncService,
@@ -232,6 +248,7 @@ export class AccountSyncService {
         nextSyncAfter: null,
       });
       await this.runs.finish(runId, 'succeeded', stats, error);
+      await this.refreshStatistics(account.id, stats.messagesAdded + stats.messagesUpdated + stats.messagesRemoved);
       return { state: 'succeeded', syncRunId: runId, stats, error };
     } catch (error: unknown) {
       if (lease.signal.aborted) {
@@ -277,6 +294,18 @@ export class AccountSyncService {
     } finally {
       await session?.close().catch(() => undefined);
       await lease.release();
+    }
+  }
+
+  /** Statistics only steer plans: a failure to refresh them is logged, never the run's failure. */
+  private async refreshStatistics(accountId: string, changedRows: number): Promise<void> {
+    if (changedRows < ANALYZE_MIN_ROWS) return;
+    try {
+      const estimate = await this.messages.estimatedRowCount();
+      if (changedRows < ANALYZE_MIN_SHARE * estimate) return;
+      await this.messages.refreshStatistics();
+    } catch (error: unknown) {
+      this.logger.warn({ accountId, reason: serverReason(error) }, 'Refreshing table statistics failed');
     }
   }
 

@@ -207,6 +207,29 @@ export class MessageRepository {
     );
   }
 
+  /** PostgreSQL's estimate of the rows in mail_messages (pg_class.reltuples): -1 before its first ANALYZE. */
+  async estimatedRowCount(): Promise<number> {
+    return this.scope.transaction(async (manager) => {
+      const [row] = await manager.query<{ estimate: number }[]>(
+        `SELECT "reltuples" AS "estimate" FROM pg_class WHERE "oid" = 'public.mail_messages'::regclass`,
+      );
+      return Number(row?.estimate ?? -1);
+    });
+  }
+
+  /**
+   * ANALYZE of the tables a sync fills, with the owner's rights (migration ProgressiveSync); false
+   * when another caller is running it already.
+   */
+  async refreshStatistics(): Promise<boolean> {
+    return this.scope.transaction(async (manager) => {
+      const [row] = await manager.query<{ analyzed: boolean }[]>(
+        `SELECT public.analyze_after_bulk_sync() AS "analyzed"`,
+      );
+      return row?.analyzed ?? false;
+    });
+  }
+
   /** Stored UIDs of a folder above `afterUid`, ascending, at most `limit`: the local side of a UID diff. */
   async uidsAfter(position: FolderPosition, afterUid: number, limit: number): Promise<number[]> {
     return this.scope.transaction(async (manager, tenantId) => {
