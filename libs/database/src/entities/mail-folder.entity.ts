@@ -40,6 +40,10 @@ export class MailFolder extends WithTimestamps(WithSyncBackoff(AccountOwned)) {
   @Column({ name: 'uid_next', type: 'bigint', nullable: true })
   uidNext!: string | null;
 
+  /** UIDNEXT when the folder's latest sync began: the top its newest page is measured against. */
+  @Column({ name: 'sync_uid_next', type: 'bigint', nullable: true })
+  syncUidNext!: string | null;
+
   @Column({ name: 'highest_modseq', type: 'bigint', nullable: true })
   highestModseq!: string | null;
 
