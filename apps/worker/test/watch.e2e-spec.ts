@@ -139,12 +139,12 @@ describe('IMAP watchers', () => {
         expect(message).toBeDefined();
         return message as Summary;
       },
-      5_000,
+      30_000,
       50,
     );
     // Pushed, not polled: the folder poll is 120 s away. How fast on an idle machine is bench:realtime's
-    // to say (p50 0.4 s, p99 1.6 s); beside the rest of the suite a bound of 2 s is not a safe test.
-    expect(Date.now() - deliveredAt).toBeLessThan(5_000);
+    // to say (p50 0.4 s, p99 1.6 s); beside the rest of the suite a tight bound is not a safe test.
+    expect(Date.now() - deliveredAt).toBeLessThan(30_000);
     expect(stored.flags).not.toContain('\\Flagged');
 
     const other = await imapAs(stack.imapPort, account.email, PASSWORD);
@@ -250,10 +250,11 @@ describe('IMAP watchers', () => {
     await watching(taken.id);
     const subject = `after takeover ${randomUUID()}`;
     await deliver(taken.email, subject);
+    // Its first sync may still be running under a loaded machine: what counts is that the mail arrives.
     await eventually(
       async () => expect((await inbox(taken.id)).map((message) => message.subject)).toContain(subject),
-      5_000,
+      30_000,
       100,
     );
-  }, 90_000);
+  }, 120_000);
 });

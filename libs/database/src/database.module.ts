@@ -5,6 +5,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { dataSourceOptions } from './data-source-options.js';
 import { ChangeNotifications } from './change-notifications.js';
+import { StrayConnectionErrors } from './stray-connection-errors.js';
 import { AccountRepository } from './repositories/account.repository.js';
 import { AdvisoryLockRepository } from './repositories/advisory-lock.repository.js';
 import { ChangeLogRepository } from './repositories/change-log.repository.js';
@@ -60,6 +61,7 @@ export class DatabaseModule {
       ],
       providers: [
         ...REPOSITORIES,
+        StrayConnectionErrors,
         {
           provide: ChangeNotifications,
           inject: [AppConfig],
