@@ -24,6 +24,8 @@ export type WebhookDeliveryOutcome =
 const MAX_RETRY_DELAY_MS = 3600_000;
 /** Deliveries of one (webhook, account) a job sends in a row before it hands on to a new job. */
 const RUN_LIMIT = 200;
+/** How soon a job that found its delivery claimed by another attempt looks again. */
+const CLAIMED_RECHECK_MS = 1_000;
 /** A claim outlives the attempt's timeout by this much, so it only lapses when its worker is gone. */
 const CLAIM_MARGIN_MS = 30_000;
 
@@ -107,8 +109,10 @@ export class WebhookDeliveryService {
     if (due > 0) return { state: 'retry', delayMs: due };
 
     const delivery = await this.deliveries.claim(head.id, this.config.webhooks.timeoutMs + CLAIM_MARGIN_MS);
-    // Another job's attempt holds it: look again once that claim has lapsed.
-    if (!delivery) return { state: 'retry', delayMs: this.config.webhooks.timeoutMs + CLAIM_MARGIN_MS };
+    // Another job's attempt holds it, most often a job sending the deliveries queued behind its own,
+    // which hands one that failed back to this job for the retry: look again soon, not after the
+    // claim's whole length, or that retry would wait for it.
+    if (!delivery) return { state: 'retry', delayMs: CLAIMED_RECHECK_MS };
 
     const event = await this.eventOf(webhook, delivery);
     if (event.kind === 'skip') {

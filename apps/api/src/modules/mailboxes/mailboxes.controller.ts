@@ -1,18 +1,10 @@
 import type { Readable } from 'node:stream';
 
 import { Controller, Get, Param, ParseUUIDPipe, Res } from '@nestjs/common';
-import {
-  ApiBadGatewayResponse,
-  ApiBearerAuth,
-  ApiGatewayTimeoutResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiProduces,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
+import { ApiImapDownload, setDownloadHeaders } from '../../common/imap-download.js';
 import { attachmentDisposition } from '../messages/attachments/content-headers.js';
 import { FolderListDto } from './dto/folder.dto.js';
 import { MailboxesService } from './mailboxes.service.js';
@@ -34,29 +26,20 @@ export class MailboxesController {
   }
 
   @Get(':id/folders/:folderId/export')
-  @ApiProduces('application/mbox')
-  @ApiOkResponse({
-    schema: { type: 'string', format: 'binary' },
-    description:
-      'Every message of the folder as the IMAP server holds it, oldest first, in one mbox (mboxrd quoting, LF line ends), streamed as it is read',
-  })
+  @ApiImapDownload(
+    'application/mbox',
+    'Every message of the folder as the IMAP server holds it, oldest first, in one mbox (mboxrd quoting, LF line ends), streamed as it is read',
+  )
   @ApiNotFoundResponse({
     description: 'No such account or folder, the folder was never synced, or it was replaced on the server',
   })
-  @ApiBadGatewayResponse({ description: 'The IMAP server refused the login or could not be reached' })
-  @ApiServiceUnavailableResponse({ description: 'Every IMAP connection of this process is busy' })
-  @ApiGatewayTimeoutResponse({ description: 'The IMAP server did not answer in time' })
   async export(
     @Param('id', ParseUUIDPipe) id: string,
     @Param('folderId', ParseUUIDPipe) folderId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Readable> {
     const { content, path } = await this.mailboxes.export(id, folderId);
-    void reply
-      .header('content-type', 'application/mbox')
-      .header('content-disposition', attachmentDisposition(`${path.replace(/[\\/]/gu, '_')}.mbox`))
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'private, no-store');
+    setDownloadHeaders(reply, 'application/mbox', attachmentDisposition(`${path.replace(/[\\/]/gu, '_')}.mbox`));
     return content;
   }
 }

@@ -7,16 +7,15 @@ import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
-  ApiGatewayTimeoutResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiProduces,
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
+import { ApiImapDownload, setDownloadHeaders } from '../../common/imap-download.js';
 import { MessageDownloadsService } from './attachments/message-downloads.service.js';
 import { UnsubscribeResultDto } from './dto/unsubscribe-result.dto.js';
 import { MessageUnsubscribeService } from './message-unsubscribe.service.js';
@@ -56,54 +55,37 @@ export class MessagesController {
   }
 
   @Get(':id/raw')
-  @ApiProduces('message/rfc822')
-  @ApiOkResponse({
-    schema: { type: 'string', format: 'binary' },
-    description: 'The original message (RFC 822 source) streamed from the IMAP server, as an .eml download',
-  })
+  @ApiImapDownload(
+    'message/rfc822',
+    'The original message (RFC 822 source) streamed from the IMAP server, as an .eml download',
+  )
   @ApiNotFoundResponse({ description: 'No such message for the tenant, or it is no longer on the server' })
   @ApiConflictResponse({ description: 'The message is being moved; its new location is not known yet' })
-  @ApiBadGatewayResponse({ description: 'The IMAP server refused the login or could not be reached' })
-  @ApiServiceUnavailableResponse({ description: 'Every IMAP connection of this process is busy' })
-  @ApiGatewayTimeoutResponse({ description: 'The IMAP server did not answer in time' })
   async downloadSource(
     @Param('id', ParseUUIDPipe) id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Readable> {
     const content = await this.downloads.openSource(id);
-    void reply
-      .header('content-type', 'message/rfc822')
-      .header('content-disposition', `attachment; filename="${id}.eml"`)
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'private, no-store');
+    setDownloadHeaders(reply, 'message/rfc822', `attachment; filename="${id}.eml"`);
     return content;
   }
 
   @Get(':id/attachments/:attachmentId')
-  @ApiProduces('application/octet-stream')
-  @ApiOkResponse({
-    schema: { type: 'string', format: 'binary' },
-    description:
-      'The decoded bytes, streamed from the IMAP server; Content-Disposition carries the file name (RFC 6266)',
-  })
+  @ApiImapDownload(
+    'application/octet-stream',
+    'The decoded bytes, streamed from the IMAP server; Content-Disposition carries the file name (RFC 6266)',
+  )
   @ApiNotFoundResponse({
     description: 'No such message or attachment for the tenant, or it is no longer on the server',
   })
   @ApiConflictResponse({ description: 'The message is being moved; its new location is not known yet' })
-  @ApiBadGatewayResponse({ description: 'The IMAP server refused the login or could not be reached' })
-  @ApiServiceUnavailableResponse({ description: 'Every IMAP connection of this process is busy' })
-  @ApiGatewayTimeoutResponse({ description: 'The IMAP server did not answer in time' })
   async downloadAttachment(
     @Param('id', ParseUUIDPipe) id: string,
     @Param('attachmentId', ParseUUIDPipe) attachmentId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Readable> {
     const download = await this.downloads.open(id, attachmentId);
-    void reply
-      .header('content-type', download.contentType)
-      .header('content-disposition', download.contentDisposition)
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'private, no-store');
+    setDownloadHeaders(reply, download.contentType, download.contentDisposition);
     return download.content;
   }
 
