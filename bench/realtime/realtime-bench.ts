@@ -22,7 +22,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { createTransport } from 'nodemailer';
-import pg from 'pg';
 
 import { addMailUsers, startMailStack, stopMailStack } from '../../test/infra/mail-stack.js';
 import type { MailStack } from '../../test/infra/mail-stack.js';
@@ -31,6 +30,7 @@ import { freePort } from '../../test/support/app-process.js';
 import { bearerFor } from '../../test/support/auth.js';
 import { BackgroundAppProcess } from '../../test/support/background-app-process.js';
 import { EventStreamClient } from '../../test/support/event-stream-client.js';
+import { benchDatabaseUrl, runAsAdmin } from '../support/bench-database.js';
 
 const run = promisify(execFile);
 const env = process.env;
@@ -53,26 +53,6 @@ const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function databaseUrl(name: string, role?: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  if (role) {
-    url.username = role;
-    url.password = role;
-  }
-  return url.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Delays in ms of one path, by message index. */
 type Arrivals = Map<number, number>;
@@ -316,7 +296,7 @@ function printFigures(title: string, rows: PathFigures[]): void {
 async function main(): Promise<void> {
   const databaseName = `mail_bench_realtime_${RUN}`;
   const stateDir = `/tmp/bench-realtime-${RUN}`;
-  await admin(`CREATE DATABASE ${databaseName}`);
+  await runAsAdmin(ADMIN_URL, `CREATE DATABASE ${databaseName}`);
   let stack: MailStack | null = null;
   const processes: { stop(): Promise<void> }[] = [];
   const receiver = createServer();
@@ -324,8 +304,8 @@ async function main(): Promise<void> {
     const basePort = 30_000 + Math.floor(Math.random() * 1_000) * 8;
     stack = await startMailStack({ stateDir, basePort });
     Object.assign(process.env, {
-      DATABASE_URL: databaseUrl(databaseName, APP_ROLE),
-      DATABASE_MIGRATION_URL: databaseUrl(databaseName),
+      DATABASE_URL: benchDatabaseUrl(ADMIN_URL, databaseName, APP_ROLE),
+      DATABASE_MIGRATION_URL: benchDatabaseUrl(ADMIN_URL, databaseName),
       REDIS_URL,
       REDIS_KEY_PREFIX: `bench-realtime-${RUN}`,
       WATCH_ENABLED: 'true',
@@ -398,7 +378,7 @@ async function main(): Promise<void> {
     for (const started of processes.reverse()) await started.stop().catch(() => undefined);
     if (stack) await stopMailStack(stack).catch(() => undefined);
     await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
-    await admin(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`).catch(() => undefined);
+    await runAsAdmin(ADMIN_URL, `DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`).catch(() => undefined);
   }
 }
 

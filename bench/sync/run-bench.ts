@@ -27,6 +27,7 @@ import { addMailUser, seedMailbox, startMailStack, stopMailStack } from '../../t
 import { baselineSync } from './baseline-sync.js';
 import { CpuMeter } from '../support/cpu-meter.js';
 import type { CpuSeconds } from '../support/cpu-meter.js';
+import { benchDatabaseUrl, runAsAdmin } from '../support/bench-database.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -68,26 +69,6 @@ async function freePortRange(count: number): Promise<number> {
       return base;
   }
   throw new Error('no free ports');
-}
-
-function withDatabase(url: string, name: string, role?: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  if (role) {
-    parsed.username = role;
-    parsed.password = role;
-  }
-  return parsed.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 interface Round {
@@ -175,10 +156,10 @@ async function main(): Promise<void> {
   const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const databaseName = `mail_bench_${runId}`;
   const stateDir = mkdtempSync(join(tmpdir(), 'mail-bench-'));
-  const ownerUrl = withDatabase(ADMIN_URL, databaseName);
+  const ownerUrl = benchDatabaseUrl(ADMIN_URL, databaseName);
   const env = {
     NODE_ENV: 'test',
-    DATABASE_URL: withDatabase(ADMIN_URL, databaseName, 'email_service_bench_app'),
+    DATABASE_URL: benchDatabaseUrl(ADMIN_URL, databaseName, 'email_service_bench_app'),
     DATABASE_MIGRATION_URL: ownerUrl,
     REDIS_URL,
     REDIS_KEY_PREFIX: `bench-${runId}`,
@@ -186,7 +167,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'ERROR',
   };
   const config = loadConfig(env);
-  await admin(`CREATE DATABASE "${databaseName}"`);
+  await runAsAdmin(ADMIN_URL, `CREATE DATABASE "${databaseName}"`);
   try {
     const migrations = new DataSource(migrationDataSourceOptions(config, 'email_service-bench-migrate', ownerUrl));
     await migrations.initialize();
@@ -327,7 +308,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.slice(0, 1).concat(lines.slice(-3)).join('\n')}\n`);
     await stopMailStack(stack);
   } finally {
-    await admin(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`).catch(() => undefined);
+    await runAsAdmin(ADMIN_URL, `DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`).catch(() => undefined);
     rmSync(stateDir, { recursive: true, force: true });
   }
 }
