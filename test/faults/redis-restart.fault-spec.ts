@@ -196,13 +196,14 @@ describe('Redis killed and restarted under load', () => {
     expect(acceptedWhileDown.length).toBeGreaterThan(0);
     expect(new Set(accepted).size).toBe(accepted.length);
 
-    const counts = await syncedExactly(api, tenant, syncAccount, seeded, 120_000, () => worker.logs);
-    expect(counts).toEqual(exactlySeeded(MESSAGES));
-
+    // Sends first: waiting for the sync before them would time the sync's resume, not the sends'.
     const records = await settledSends(api, tenant, accepted, 60_000, () => worker.logs);
     expect(records.filter((record) => record.state !== 'sent')).toEqual([]);
     const deliveredAfterMs = Date.now() - upAt;
     expect(deliveredAfterMs).toBeLessThan(DELIVERY_AFTER_RESTART_BOUND_MS);
+
+    const counts = await syncedExactly(api, tenant, syncAccount, seeded, 120_000, () => worker.logs);
+    expect(counts).toEqual(exactlySeeded(MESSAGES));
     const deliveries = smtp.countsByMessageId();
     expect(records.map((record) => deliveries.get(record.messageId) ?? 0)).toEqual(records.map(() => 1));
     expect(smtp.received).toHaveLength(accepted.length);

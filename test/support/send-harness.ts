@@ -74,7 +74,7 @@ export class SendHarness {
 
   static async start(options: SendHarnessOptions = {}): Promise<SendHarness> {
     const config = testConfig({
-      REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}-send-${randomUUID().slice(0, 8)}`,
+      REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:send-${randomUUID().slice(0, 8)}`,
       ...options.env,
     });
     const app = await NestFactory.createApplicationContext(SendWorkerTestModule.forRoot(config, options), {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { AppConfig, ConfigModule } from '@app/config';
 import { CredentialCipher, CryptoModule } from '@app/crypto';
 import { AccountRepository, DatabaseModule } from '@app/database';
@@ -79,8 +81,16 @@ export class SyncHarness {
     readonly config: AppConfig,
   ) {}
 
+  /**
+   * The harness runs syncs in the test's own process and consumes no queue, so the jobs a sync
+   * enqueues (parse-message) go to queues of their own unless the test names a prefix: a worker
+   * started by another test file would otherwise take them and rewrite rows under this test.
+   */
   static async start(overrides: Record<string, string> = {}, applicationName?: string): Promise<SyncHarness> {
-    const config = testConfig(overrides);
+    const config = testConfig({
+      REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:harness-${process.pid}-${randomUUID().slice(0, 8)}`,
+      ...overrides,
+    });
     const app = await NestFactory.createApplicationContext(SyncEngineTestModule.forRoot(config, applicationName), {
       logger: false,
       abortOnError: false,

@@ -67,7 +67,7 @@ describe('webhooks', () => {
   }
 
   beforeAll(async () => {
-    const prefix = `${process.env.REDIS_KEY_PREFIX ?? 'test'}-webhooks-${randomUUID().slice(0, 8)}`;
+    const prefix = `${process.env.REDIS_KEY_PREFIX ?? 'test'}:webhooks-${randomUUID().slice(0, 8)}`;
     worker = startWorkerProcess(
       {
         REDIS_KEY_PREFIX: prefix,

@@ -64,7 +64,7 @@ const EMPTY_DRAFT = {
 describe('ReconcileCron', () => {
   // A queue of its own (key prefix) so the test can end jobs with a worker of its own; the tenants are its own too.
   const config = crossTenantTestConfig({
-    REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}-reconcile-${randomUUID().slice(0, 8)}`,
+    REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:reconcile-${randomUUID().slice(0, 8)}`,
     RECONCILE_SECONDS: '3600',
   });
   const tenantA = `reconcile-a-${randomUUID().slice(0, 8)}`;

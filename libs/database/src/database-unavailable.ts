@@ -1,4 +1,4 @@
-import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 
 /**
  * PostgreSQL SQLSTATEs that mean the server is going away or not there yet: class 08 (connection
@@ -61,8 +61,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return errorChain(error).some((link) => {
     if (!(link instanceof Error)) return false;
     // TypeORM releases a transaction's runner when its connection fails; the code here never
-    // uses a runner after releasing it, so a statement refused for that is a connection lost.
-    if (link instanceof QueryRunnerAlreadyReleasedError) return true;
+    // uses a runner (or the transaction's entity manager) after releasing it, so a statement
+    // refused for that is a connection lost.
+    if (link instanceof QueryRunnerAlreadyReleasedError || link instanceof QueryRunnerProviderAlreadyReleasedError)
+      return true;
     // A statement whose socket broke under it (write EPIPE, read ECONNRESET) never got an answer.
     if (link instanceof QueryFailedError && isSocketError(link.driverError)) return true;
     const code = 'code' in link && typeof link.code === 'string' ? link.code : '';

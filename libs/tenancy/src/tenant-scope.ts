@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
-import { DataSource, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { DataSource, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import type { EntityManager, ObjectLiteral } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 
@@ -41,7 +41,7 @@ export class TenantScope {
     if (active && active.tenantId === tenantId) return work(active.manager, tenantId);
 
     // TypeORM releases a transaction's runner when its connection fails, and every statement after
-    // that (the commit too) reports only that the runner was released. What broke the connection is
+    // that (the commit too) reports only that the runner, or the manager holding it, was released. What broke the connection is
     // kept so callers learn that the database went away, not that a runner was misused.
     let connection: pg.PoolClient | undefined;
     let lost: Error | undefined;
@@ -57,7 +57,10 @@ export class TenantScope {
         return this.context.with(ACTIVE_TRANSACTION, transaction, () => work(manager, tenantId));
       });
     } catch (error: unknown) {
-      if (error instanceof QueryRunnerAlreadyReleasedError) {
+      if (
+        error instanceof QueryRunnerAlreadyReleasedError ||
+        error instanceof QueryRunnerProviderAlreadyReleasedError
+      ) {
         // This transaction never releases its runner itself: only a broken connection does that.
         // When the break came before the listener was on, say so with the SQLSTATE of one (08006).
         throw (

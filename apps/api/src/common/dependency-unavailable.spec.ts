@@ -1,4 +1,4 @@
-import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 
 import { dependencyPorts, unavailableDependency } from './dependency-unavailable.js';
 
@@ -46,6 +46,7 @@ describe('unavailableDependency', () => {
     expect(unavailableDependency(queryFailed(new Error('Connection terminated unexpectedly')), PORTS)).toBe('database');
     expect(unavailableDependency(new Error('timeout exceeded when trying to connect'), PORTS)).toBe('database');
     expect(unavailableDependency(new QueryRunnerAlreadyReleasedError(), PORTS)).toBe('database');
+    expect(unavailableDependency(new QueryRunnerProviderAlreadyReleasedError(), PORTS)).toBe('database');
   });
 
   it('names Redis for commands refused while it is away', () => {
