@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 
+import { QueueName } from '@app/queue';
+import { Queue } from 'bullmq';
+
 import { verifySignature } from '../../worker/src/webhooks/webhook-signature.js';
 import type {
   WebhookDeliveryDto,
@@ -36,6 +39,7 @@ describe('webhooks', () => {
   let worker: ChildProcess;
   const workerOutput: string[] = [];
   let accountId: string;
+  let queuePrefix: string;
 
   const as = (tenant: string) => ({ authorization: bearerFor(tenant) });
 
@@ -68,6 +72,7 @@ describe('webhooks', () => {
 
   beforeAll(async () => {
     const prefix = `${process.env.REDIS_KEY_PREFIX ?? 'test'}:webhooks-${randomUUID().slice(0, 8)}`;
+    queuePrefix = `${prefix}:queue`;
     worker = startWorkerProcess(
       {
         REDIS_KEY_PREFIX: prefix,
@@ -348,6 +353,37 @@ describe('webhooks', () => {
     await eventually(async () => {
       const [delivery] = await deliveriesOf(webhook.id);
       expect(delivery).toMatchObject({ status: 'delivered', attempts: 1, responseStatus: 200 });
+    });
+    await receiver.down();
+  });
+
+  it('sends a delivery whose job was lost from Redis by the next sweep, without the scheduler', async () => {
+    const receiver = await WebhookReceiver.start();
+    receiver.status = 503;
+    const webhook = await createWebhook({ url: receiver.url, events: ['draft.created'] });
+    const draftId = await createDraft('stranded');
+    await eventually(() => {
+      if (receiver.received.length === 0) throw new Error('not attempted yet');
+    });
+    const queue = new Queue(QueueName.Webhooks, {
+      connection: { url: process.env.REDIS_URL },
+      prefix: queuePrefix,
+    });
+    try {
+      await queue.obliterate({ force: true });
+    } finally {
+      await queue.close();
+    }
+    receiver.status = 200;
+
+    const accepted = await eventually(() => {
+      if (receiver.accepted.length === 0) throw new Error('not delivered yet');
+      return receiver.accepted;
+    }, 10_000);
+    expect(eventOf(accepted[0])).toMatchObject({ type: 'draft.created', data: { id: draftId } });
+    await eventually(async () => {
+      const [delivery] = await deliveriesOf(webhook.id);
+      expect(delivery).toMatchObject({ status: 'delivered', responseStatus: 200 });
     });
     await receiver.down();
   });

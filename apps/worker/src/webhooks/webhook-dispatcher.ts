@@ -16,6 +16,8 @@ import { deliveriesFor } from './webhook-events.js';
 
 /** Changes turned into deliveries per transaction. */
 const BATCH = 500;
+/** A head due this long without a job is stranded, not merely waiting for a free worker slot. */
+const STRANDED_AFTER_MS = 1_000;
 
 /**
  * Turns an account's new changes into webhook deliveries and asks for the job of each
@@ -72,6 +74,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
             const webhook = await this.webhooks.findById(webhookId);
             if (webhook?.active) await this.dispatch(webhook, accountId);
           }
+          await this.requestStrandedHeads();
         });
       }
     } catch (error: unknown) {
@@ -101,6 +104,25 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       this.logger.error({ err: error, tenantId, accountId }, 'Dispatching webhook changes failed; the sweep retries');
     } finally {
       this.running.delete(key);
+    }
+  }
+
+  /**
+   * Heads due for a while with no job waiting or running. A job that finds it is not the head
+   * ends, and one sending the queue behind its own asks for the next head's job: when it asks
+   * while that job is still running towards the same conclusion, nobody is left to send the head.
+   * Asking here bounds that to one sweep instead of a reconciliation period.
+   */
+  private async requestStrandedHeads(): Promise<void> {
+    for (const head of await this.deliveries.unclaimedHeadsDueBefore(new Date(Date.now() - STRANDED_AFTER_MS))) {
+      const payload = {
+        tenantId: this.tenantContext.tenantId,
+        webhookId: head.webhookId,
+        accountId: head.accountId,
+        deliveryId: head.id,
+      };
+      if ((await this.jobs.presence(JobName.DeliverWebhook, payload)) !== 'present')
+        await this.jobs.enqueueAgain(JobName.DeliverWebhook, payload);
     }
   }
 

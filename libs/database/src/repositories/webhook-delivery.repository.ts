@@ -98,6 +98,21 @@ export class WebhookDeliveryRepository {
     return rows.map(headOf);
   }
 
+  /** Heads of active webhooks due before `dueBefore` that no attempt holds. */
+  async unclaimedHeadsDueBefore(dueBefore: Date): Promise<WebhookDeliveryHead[]> {
+    const rows = await this.scope.query<HeadRow>((tenantId) => ({
+      sql: `SELECT "head"."id", "head"."webhook_id", "head"."account_id", "head"."next_attempt_at"
+              FROM (SELECT DISTINCT ON ("delivery"."webhook_id", "delivery"."account_id") "delivery".*
+                      FROM "webhook_deliveries" "delivery"
+                      JOIN "webhooks" "webhook" ON "webhook"."id" = "delivery"."webhook_id" AND "webhook"."tenant_id" = :tenantId
+                     WHERE "delivery"."tenant_id" = :tenantId AND "delivery"."status" = 'pending' AND "webhook"."active"
+                     ORDER BY "delivery"."webhook_id", "delivery"."account_id", "delivery"."seq") "head"
+             WHERE "head"."next_attempt_at" < :dueBefore AND ("head"."claimed_until" IS NULL OR "head"."claimed_until" < now())`,
+      parameters: { tenantId, dueBefore },
+    }));
+    return rows.map(headOf);
+  }
+
   /** Holds a pending delivery for `leaseMs` unless a live attempt holds it; null when it is not (or no longer) to be sent. */
   async claim(id: string, leaseMs: number): Promise<WebhookDelivery | null> {
     return this.scope.transaction(async (manager, tenantId) => {
