@@ -107,6 +107,7 @@ describe('/api/sync', () => {
         role: 'inbox',
         total: 12,
         synced: 12,
+        newestComplete: true,
         lastUid: '12',
         uidValidity: expect.stringMatching(/^\d+$/) as unknown,
       });

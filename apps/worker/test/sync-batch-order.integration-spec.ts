@@ -1,4 +1,4 @@
-import type { FolderPosition, SyncedMessage } from '@app/database';
+import type { FolderPosition, FolderProgress, SyncedMessage } from '@app/database';
 
 import { BatchSequence, MessageBatchWriter } from '../src/sync/message-batch-writer.js';
 import { SyncHarness } from '../../../test/support/sync-harness.js';
@@ -34,6 +34,10 @@ function message(uid: number, fields: Partial<SyncedMessage> = {}): SyncedMessag
   };
 }
 
+function covering(first: number, last: number): FolderProgress {
+  return { covered: { first, last }, flagsKnownAt: null };
+}
+
 describe('MessageBatchWriter.write: overlapping batches of one sequence commit in order', () => {
   let harness: SyncHarness;
   let accountNumber = 0;
@@ -60,10 +64,10 @@ describe('MessageBatchWriter.write: overlapping batches of one sequence commit i
 
   async function stored(
     position: FolderPosition,
-  ): Promise<{ lastUid: number; rows: { uid: number; messageId: string; threadId: string }[] }> {
+  ): Promise<{ lastUid: number; ranges: string; rows: { uid: number; messageId: string; threadId: string }[] }> {
     return harness.query(TENANT, async (manager) => {
-      const [folder] = await manager.query<{ last_uid: string }[]>(
-        `SELECT "last_uid" FROM "mail_folders" WHERE "tenant_id" = $1 AND "id" = $2`,
+      const [folder] = await manager.query<{ last_uid: string; stored_uids: string }[]>(
+        `SELECT "last_uid", "stored_uids"::text FROM "mail_folders" WHERE "tenant_id" = $1 AND "id" = $2`,
         [TENANT, position.folderId],
       );
       const rows = await manager.query<{ uid: string; message_id: string; thread_id: string }[]>(
@@ -72,6 +76,7 @@ describe('MessageBatchWriter.write: overlapping batches of one sequence commit i
       );
       return {
         lastUid: Number(folder?.last_uid),
+        ranges: folder?.stored_uids ?? '',
         rows: rows.map((row) => ({ uid: Number(row.uid), messageId: row.message_id, threadId: row.thread_id })),
       };
     });
@@ -83,21 +88,22 @@ describe('MessageBatchWriter.write: overlapping batches of one sequence commit i
     const sequence = new BatchSequence();
     const results = await harness.asTenant(TENANT, () =>
       Promise.all([
-        writer.write(position, [message(1), message(2)], 2, sequence),
+        writer.write(position, [message(1), message(2)], covering(1, 2), sequence),
         // Refers to both earlier messages: their threads become one.
         writer.write(
           position,
           [message(3, { inReplyTo: '<m1@order.test>', references: ['<m2@order.test>', '<m1@order.test>'] })],
-          3,
+          covering(3, 3),
           sequence,
         ),
-        writer.write(position, [message(4, { inReplyTo: '<m3@order.test>' })], 4, sequence),
-        writer.write(position, [message(5, { subject: 'Re: message 4' })], 5, sequence),
+        writer.write(position, [message(4, { inReplyTo: '<m3@order.test>' })], covering(4, 4), sequence),
+        writer.write(position, [message(5, { subject: 'Re: message 4' })], covering(5, 5), sequence),
       ]),
     );
     expect(results.map((result) => result.inserted)).toEqual([2, 1, 1, 1]);
-    const { lastUid, rows } = await stored(position);
+    const { lastUid, ranges, rows } = await stored(position);
     expect(lastUid).toBe(5);
+    expect(ranges).toBe('{[1,6)}');
     expect(rows.map((row) => row.uid)).toEqual([1, 2, 3, 4, 5]);
     const threadOf = new Map(rows.map((row) => [row.uid, row.threadId]));
     expect(new Set([1, 2, 3, 4].map((uid) => threadOf.get(uid))).size).toBe(1);
@@ -111,16 +117,17 @@ describe('MessageBatchWriter.write: overlapping batches of one sequence commit i
     const sequence = new BatchSequence();
     const outcomes = await harness.asTenant(TENANT, () =>
       Promise.allSettled([
-        writer.write(position, [message(1), message(2)], 2, sequence),
+        writer.write(position, [message(1), message(2)], covering(1, 2), sequence),
         // An integer column out of range: PostgreSQL rejects this batch's INSERT.
-        writer.write(position, [message(3, { size: 2 ** 40 })], 3, sequence),
-        writer.write(position, [message(4), message(5)], 5, sequence),
+        writer.write(position, [message(3, { size: 2 ** 40 })], covering(3, 3), sequence),
+        writer.write(position, [message(4), message(5)], covering(4, 5), sequence),
       ]),
     );
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
-    const { lastUid, rows } = await stored(position);
-    // Exactly the prefix before the failed batch: resume starts after UID 2.
+    const { lastUid, ranges, rows } = await stored(position);
+    // Exactly the prefix before the failed batch: resume fetches every UID above 2.
     expect(lastUid).toBe(2);
+    expect(ranges).toBe('{[1,3)}');
     expect(rows.map((row) => row.uid)).toEqual([1, 2]);
   });
 
@@ -129,9 +136,9 @@ describe('MessageBatchWriter.write: overlapping batches of one sequence commit i
     const writer = harness.app.get(MessageBatchWriter);
     const sequence = new BatchSequence();
     const outcomes = await harness.asTenant(TENANT, async () => {
-      const first = writer.write(position, [message(1)], 1, sequence);
+      const first = writer.write(position, [message(1)], covering(1, 1), sequence);
       sequence.fail(new Error('group 2 could not be parsed'));
-      const third = writer.write(position, [message(3)], 3, sequence);
+      const third = writer.write(position, [message(3)], covering(3, 3), sequence);
       return Promise.allSettled([first, third]);
     });
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected']);

@@ -29,7 +29,7 @@ const WORKER_ENV = {
   JOB_STALLED_INTERVAL: '2',
 };
 
-describe('IMAP sync engine: a worker killed mid-sync resumes from the last committed batch', () => {
+describe('IMAP sync engine: a worker killed mid-sync resumes with the UID ranges it did not store', () => {
   let stack: MailStack;
   let harness: SyncHarness;
   let fixtures: string;
@@ -78,16 +78,19 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
     // A COMMIT the worker sent just before it died may still be applied by its backend.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const [progress] = await harness.query(TENANT, (manager) =>
-      manager.query<{ last_uid: string; stored: string }[]>(
-        `SELECT f."last_uid", (SELECT count(*) FROM "mail_messages" m WHERE m."folder_id" = f."id") AS "stored"
-         FROM "mail_folders" f WHERE f."account_id" = $1 AND f."path" = 'INBOX'`,
+      manager.query<{ stored_uids: string; stored: string; lowest: string }[]>(
+        `SELECT f."stored_uids"::text, count(m."id") AS "stored", min(m."uid") AS "lowest"
+         FROM "mail_folders" f LEFT JOIN "mail_messages" m ON m."folder_id" = f."id"
+         WHERE f."account_id" = $1 AND f."path" = 'INBOX' GROUP BY f."id"`,
         [accountId],
       ),
     );
     const committed = Number(progress?.stored);
     expect(committed).toBeLessThan(MESSAGES);
-    // The folder's progress committed with the rows: exactly the UIDs up to last_uid are stored.
-    expect(Number(progress?.last_uid)).toBe(committed);
+    // Newest first, and the folder's progress committed with the rows: exactly the newest UIDs are
+    // stored, and the stored range names exactly them.
+    expect(Number(progress?.lowest)).toBe(MESSAGES - committed + 1);
+    expect(progress?.stored_uids).toBe(`{[${MESSAGES - committed + 1},${MESSAGES + 1})}`);
 
     const second = startWorkerProcess(WORKER_ENV);
     workers.push(second);
@@ -107,7 +110,7 @@ describe('IMAP sync engine: a worker killed mid-sync resumes from the last commi
       250,
     );
 
-    // The restarted run fetched only the UIDs above the last committed batch.
+    // The restarted run fetched only the UIDs below the last committed batch.
     expect(finished.stats.messagesAdded).toBe(MESSAGES - committed);
     expect(finished.stats.messagesUpdated).toBe(0);
     const rows = await harness.storedMessages(TENANT, accountId);

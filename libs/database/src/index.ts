@@ -22,12 +22,14 @@ export type { ChangeNotice } from './change-notifications.js';
 export { ChangeLogRepository } from './repositories/change-log.repository.js';
 export type { ChangeEntry, ChangeLogPosition, ChangeOp, ChangeType } from './repositories/change-log.repository.js';
 export { TenantRepository } from './repositories/tenant.repository.js';
-export { FolderRepository } from './repositories/folder.repository.js';
+export { FolderRepository, NEWEST_PAGE } from './repositories/folder.repository.js';
+export type { UidRange } from './repositories/folder.repository.js';
 export { MessageRepository } from './repositories/message.repository.js';
 export type {
   BatchWriteResult,
   FlagChange,
   FolderPosition,
+  FolderProgress,
   MessageLocation,
   NewMailAttachment,
   SyncedMessage,

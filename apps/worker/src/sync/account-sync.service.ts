@@ -1,5 +1,11 @@
 import { AppConfig } from '@app/config';
-import { AccountRepository, FolderRepository, isDatabaseUnavailable, SyncRunRepository } from '@app/database';
+import {
+  AccountRepository,
+  FolderRepository,
+  isDatabaseUnavailable,
+  MessageRepository,
+  SyncRunRepository,
+} from '@app/database';
 import type { MailFolder, SpecialUseRole, SyncRunStats } from '@app/database';
 import {
   AccountMailSettings,
@@ -29,6 +35,32 @@ const ROLE_OF_SPECIAL_USE: Readonly<Record<string, SpecialUseRole>> = {
   '\\Flagged': 'flagged',
 };
 
+/**
+ * The order folders are synced in: where a user looks first. Virtual folders (\All, \Flagged)
+ * repeat mail stored elsewhere, and junk and trash are what a user reads last.
+ */
+const SYNC_RANK: Readonly<Record<SpecialUseRole, number>> = {
+  inbox: 0,
+  sent: 1,
+  drafts: 2,
+  archive: 3,
+  flagged: 5,
+  all: 6,
+  junk: 7,
+  trash: 8,
+};
+/** Folders without a special use: between the archive and the virtual folders. */
+const OTHER_FOLDER_RANK = 4;
+
+/**
+ * A run that wrote at least this many message rows, and at least this share of the table's
+ * estimated rows, ANALYZEs the tables it filled: the planner would otherwise keep planning for
+ * the table as it was (a sort of a whole folder instead of an index walk) until autovacuum gets to
+ * it. Below these, a sample changes little and autovacuum's own thresholds suffice.
+ */
+const ANALYZE_MIN_ROWS = 1_000;
+const ANALYZE_MIN_SHARE = 0.1;
+
 const BACKOFF_BASE_MS = 60_000;
 const BACKOFF_MAX_MS = 6 * 3600_000;
 
@@ -48,6 +80,14 @@ export type AccountSyncOutcome =
 /** Exponential backoff after consecutive failures, so a broken account is retried less and less often. */
 export function nextAttemptAfter(failureCount: number, now = Date.now()): Date {
   return new Date(now + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failureCount - 1)));
+}
+
+type SyncOrderKey = Pick<MailFolder, 'role' | 'path'> & { messages: number };
+
+/** Sorts folders by role (SYNC_RANK), then smaller first, as they complete in a batch or two. */
+export function compareSyncOrder(a: SyncOrderKey, b: SyncOrderKey): number {
+  const rank = (folder: SyncOrderKey): number => (folder.role ? SYNC_RANK[folder.role] : OTHER_FOLDER_RANK);
+  return rank(a) - rank(b) || a.messages - b.messages || a.path.localeCompare(b.path);
 }
 
 function roleOf(entry: ListResponse): SpecialUseRole | null {
@@ -74,6 +114,7 @@ export class AccountSyncService {
     private readonly config: AppConfig,
     private readonly accounts: AccountRepository,
     private readonly folders: FolderRepository,
+    private readonly messages: MessageRepository,
     private readonly runs: SyncRunRepository,
     private readonly mailSettings: AccountMailSettings,
     private readonly folderSync: FolderSyncService,
@@ -207,6 +248,7 @@ export class AccountSyncService {
         nextSyncAfter: null,
       });
       await this.runs.finish(runId, 'succeeded', stats, error);
+      await this.refreshStatistics(account.id, stats.messagesAdded + stats.messagesUpdated + stats.messagesRemoved);
       return { state: 'succeeded', syncRunId: runId, stats, error };
     } catch (error: unknown) {
       if (lease.signal.aborted) {
@@ -255,6 +297,18 @@ export class AccountSyncService {
     }
   }
 
+  /** Statistics only steer plans: a failure to refresh them is logged, never the run's failure. */
+  private async refreshStatistics(accountId: string, changedRows: number): Promise<void> {
+    if (changedRows < ANALYZE_MIN_ROWS) return;
+    try {
+      const estimate = await this.messages.estimatedRowCount();
+      if (changedRows < ANALYZE_MIN_SHARE * estimate) return;
+      await this.messages.refreshStatistics();
+    } catch (error: unknown) {
+      this.logger.warn({ accountId, reason: serverReason(error) }, 'Refreshing table statistics failed');
+    }
+  }
+
   private describe(error: unknown): string {
     if (error instanceof AccountNotFoundError) return 'account not found';
     return serverReason(error);
@@ -263,7 +317,8 @@ export class AccountSyncService {
   /**
    * Matches the server's folders with the stored ones. A stored folder that is gone while a new
    * path shows up with its UIDVALIDITY was renamed (servers keep UIDVALIDITY across RENAME), so
-   * its messages stay; other vanished folders are deleted with their messages. INBOX goes first.
+   * its messages stay; other vanished folders are deleted with their messages. Returned in sync
+   * order (compareSyncOrder).
    */
   private async reconcileFolders(
     accountId: string,
@@ -296,10 +351,11 @@ export class AccountSyncService {
       result.push({ folder, entry });
     }
     await this.folders.delete(gone.map((folder) => folder.id));
-    return result.sort(
-      (a, b) =>
-        Number(b.folder.role === 'inbox') - Number(a.folder.role === 'inbox') ||
-        a.folder.path.localeCompare(b.folder.path),
+    return result.sort((a, b) =>
+      compareSyncOrder(
+        { ...a.folder, messages: a.entry.status?.messages ?? 0 },
+        { ...b.folder, messages: b.entry.status?.messages ?? 0 },
+      ),
     );
   }
 }

@@ -1,6 +1,6 @@
 import { AppConfig } from '@app/config';
 import { FolderRepository, MessageRepository } from '@app/database';
-import type { FlagChange, FolderPosition, MailFolder, SyncedMessage } from '@app/database';
+import type { FlagChange, FolderPosition, FolderProgress, MailFolder, SyncedMessage, UidRange } from '@app/database';
 import { MimeParserPool, withTimeout } from '@app/mail';
 import type { ImapSession } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
@@ -9,10 +9,16 @@ import type { ExpungeEvent, FetchMessageObject, StatusObject } from 'imapflow';
 
 import { BatchSequence, MessageBatchWriter } from './message-batch-writer.js';
 import { flagsOf, toSyncedMessage } from './message-mapper.js';
-import { chunk, groupBySize, toUidSet } from './uid-set.js';
+import { chunk, groupBySize, growingChunks, missingUidSet, toUidSet } from './uid-set.js';
 
 /** Messages whose metadata one FETCH asks for. */
 const META_BATCH = 500;
+/**
+ * The first FETCH of a folder's new mail: one screen of the newest messages, stored in one small
+ * transaction so a client lists them while the rest is still arriving. Later FETCHes double up
+ * to META_BATCH, where per-batch costs stop mattering.
+ */
+const FIRST_META_BATCH = 50;
 /**
  * One write transaction: at most this many messages, or this many source bytes. Each batch costs
  * a transaction and its thread lookups, so batches are as large as the byte bound allows.
@@ -114,14 +120,16 @@ export class FolderSyncService {
       const startExists = mailbox.exists;
 
       let storedModseq = folder.highestModseq;
-      let lastUid = request.full ? 0 : Number(folder.lastUid);
+      let stored = request.full ? [] : await this.folders.storedUids(folder.id);
       if (folder.uidValidity !== uidValidity) {
         // RFC 3501 section 2.3.1.1: a new UIDVALIDITY invalidates every stored UID of this folder.
         stats.rebuilt = folder.uidValidity !== null;
         stats.removed += await this.folders.resetForUidValidity(folder.id, uidValidity);
         storedModseq = null;
-        lastUid = 0;
+        stored = [];
       }
+      const lastUid = stored.at(-1)?.last ?? 0;
+      await this.folders.beginSync(folder.id, mailbox.uidNext, startExists);
       const position: FolderPosition = { folderId: folder.id, accountId: request.accountId, uidValidity };
       const condstore = request.capabilities.condstore && startModseq !== null && !mailbox.noModseq;
 
@@ -144,13 +152,18 @@ export class FolderSyncService {
         }
       }
 
-      const fetched = await this.fetchNewMessages(request, position, lastUid);
+      const fetched = await this.fetchNewMessages(request, position, stored, {
+        uidNext: mailbox.uidNext,
+        // Stored rows are reconciled above, so their flags are as recent as the run's start; a
+        // full re-sync skips that step and rewrites the rows one batch at a time instead.
+        flagsKnownAt: request.full ? null : startModseq,
+      });
       stats.added += fetched.added;
       stats.updated += fetched.updated;
 
       if (!removalsKnown) {
         const stored = await this.messages.countInFolder(position);
-        // Every server UID up to the last fetched one is stored now, so equal counts mean equal sets.
+        // Every server UID below the starting UIDNEXT is stored now, so equal counts mean equal sets.
         if (stored > (client.mailbox ? client.mailbox.exists : startExists))
           stats.removed += await this.diffUids(request, position);
       }
@@ -265,33 +278,44 @@ export class FolderSyncService {
   }
 
   /**
-   * New UIDs in ascending order, in groups bounded by count and bytes. Fetching group n+1 overlaps
+   * The server's UIDs in no stored range, newest first: a first screen of FIRST_META_BATCH, then
+   * growing FETCHes, each split into groups bounded by count and bytes. Fetching group n+1 overlaps
    * with parsing and writing group n, and the write of group n+1 with the end of group n's: each
-   * group is one transaction with the folder's progress, committed in UID order (BatchSequence),
-   * so a killed run resumes after the last committed group.
+   * group is one transaction with the UID range it covers, committed in fetch order
+   * (BatchSequence), so a killed run leaves exactly the ranges it stored and the next one fetches
+   * the rest.
    */
   private async fetchNewMessages(
     request: FolderSyncRequest,
     position: FolderPosition,
-    lastUid: number,
+    stored: readonly UidRange[],
+    start: { uidNext: number; flagsKnownAt: string | null },
   ): Promise<{ added: number; updated: number }> {
     const client = request.session.client;
     const timeoutMs = this.config.mail.imapTimeoutMs;
     const found = await withTimeout(
       'uid search',
       timeoutMs,
-      client.search({ uid: `${lastUid + 1}:*` }, { uid: true }),
+      client.search({ uid: missingUidSet(stored) }, { uid: true }),
       () => client.close(),
     );
+    // A refused SEARCH comes back as false; read as "nothing missing", the folder would be marked
+    // complete below UIDNEXT and the messages it did not list never fetched.
+    if (!found) throw new Error(`the server refused UID SEARCH in ${request.folder.path}`);
+    const isStored = (uid: number): boolean => stored.some((range) => range.first <= uid && uid <= range.last);
     // "n:*" always matches the newest message, even when its UID is below n (RFC 3501 section 6.4.8).
-    const uids = (found || []).filter((uid) => uid > lastUid).sort((a, b) => a - b);
+    const uids = found.filter((uid) => !isStored(uid)).sort((a, b) => b - a);
     const totals = { added: 0, updated: 0 };
     const sequence = new BatchSequence();
     const inFlight: Promise<void>[] = [];
     let previousHandedOver: Promise<void> = Promise.resolve();
+    // Each group covers the UIDs from its lowest up to the group before it: the messages expunged
+    // in between are gone from the server, so they count as stored too. Mail delivered while this
+    // runs gets UIDs above both the starting UIDNEXT and every UID found.
+    let coveredUpTo = Math.max(start.uidNext - 1, uids[0] ?? 0);
 
     try {
-      for (const metaUids of chunk(uids, META_BATCH)) {
+      for (const metaUids of growingChunks(uids, FIRST_META_BATCH, META_BATCH)) {
         this.throwIfAborted(request.signal);
         const metas = await withTimeout(
           'fetch',
@@ -315,7 +339,7 @@ export class FolderSyncService {
           ),
           () => client.close(),
         );
-        metas.sort((a, b) => a.uid - b.uid);
+        metas.sort((a, b) => b.uid - a.uid);
         for (const group of groupBySize(
           metas,
           (meta) => ((meta.size ?? 0) <= MAX_INLINE_SOURCE ? (meta.size ?? 0) : 0),
@@ -323,6 +347,9 @@ export class FolderSyncService {
           WRITE_BATCH_COUNT,
         )) {
           this.throwIfAborted(request.signal);
+          const lowest = group.at(-1)?.uid ?? 1;
+          const covered: UidRange = { first: lowest, last: coveredUpTo };
+          coveredUpTo = lowest - 1;
           const fetched = await this.fetchGroup(request, group);
           let handedOver: () => void = () => undefined;
           const handOver = new Promise<void>((resolve) => (handedOver = resolve));
@@ -330,6 +357,7 @@ export class FolderSyncService {
             request,
             position,
             fetched,
+            { covered, flagsKnownAt: start.flagsKnownAt },
             { sequence, after: previousHandedOver, handedOver },
             totals,
           );
@@ -381,6 +409,7 @@ export class FolderSyncService {
     request: FolderSyncRequest,
     position: FolderPosition,
     group: FetchedGroup,
+    progress: FolderProgress,
     order: { sequence: BatchSequence; after: Promise<void>; handedOver: () => void },
     totals: { added: number; updated: number },
   ): Promise<void> {
@@ -390,7 +419,7 @@ export class FolderSyncService {
       order.handedOver();
     };
     try {
-      await this.parseAndWriteInOrder(request, position, group, { ...order, handedOver: handOver }, totals);
+      await this.parseAndWriteInOrder(request, position, group, progress, { ...order, handedOver: handOver }, totals);
     } catch (error: unknown) {
       if (!handedOver) {
         // In its place in the order, so the groups before it still commit and none after it does.
@@ -407,6 +436,7 @@ export class FolderSyncService {
     request: FolderSyncRequest,
     position: FolderPosition,
     group: FetchedGroup,
+    progress: FolderProgress,
     order: { sequence: BatchSequence; after: Promise<void>; handedOver: () => void },
     totals: { added: number; updated: number },
   ): Promise<void> {
@@ -438,11 +468,10 @@ export class FolderSyncService {
         : meta;
       return toSyncedMessage(merged, source, outcome, group.headers.get(meta.uid) ?? null);
     });
-    // Groups reach the sequence in UID order, whichever finished parsing first.
+    // Groups reach the sequence in fetch order, whichever finished parsing first.
     await order.after;
     this.throwIfAborted(request.signal);
-    const lastUid = Math.max(...group.metas.map((meta) => meta.uid));
-    const written = this.batches.write(position, rows, lastUid, order.sequence);
+    const written = this.batches.write(position, rows, progress, order.sequence);
     order.handedOver();
     const result = await written;
     totals.added += result.inserted;

@@ -1,5 +1,5 @@
 import { MessageRepository } from '@app/database';
-import type { BatchWriteResult, FolderPosition, SyncedMessage } from '@app/database';
+import type { BatchWriteResult, FolderPosition, FolderProgress, SyncedMessage } from '@app/database';
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 
@@ -40,13 +40,14 @@ export class MessageBatchWriter {
    * Writes one batch in its own transaction. Batches of one `sequence` overlap: a batch resolves
    * its threads once the batch before it has (seeing that batch's assignments before they are
    * committed), inserts its rows while earlier batches are still writing, and commits only after
-   * the batch before it committed, rolling back if that one failed. The folder's progress moves in
-   * the same transaction, so what is committed is always a prefix of the batches in call order.
+   * the batch before it committed, rolling back if that one failed. The folder's progress (the UID
+   * range the batch covers) moves in the same transaction, so what is committed is always a prefix
+   * of the batches in call order, and the stored ranges say exactly which UIDs a resumed run skips.
    */
   async write(
     position: FolderPosition,
     messages: SyncedMessage[],
-    lastUid: number,
+    progress: FolderProgress,
     sequence = new BatchSequence(),
   ): Promise<BatchWriteResult> {
     const previousResolved = sequence.resolved;
@@ -76,7 +77,7 @@ export class MessageBatchWriter {
       }
       // Rows of earlier batches are visible only now that they are committed.
       await this.messages.mergeThreads(position.accountId, resolution.merges);
-      await this.messages.advanceFolder(position, lastUid, result.inserted);
+      await this.messages.advanceFolder(position, progress, result.inserted);
       return result;
     });
     // A transaction that never started must not hold back the batches after it.

@@ -1,4 +1,4 @@
-import { chunk, groupBySize, toUidSet } from './uid-set.js';
+import { chunk, groupBySize, growingChunks, missingUidSet, toUidSet } from './uid-set.js';
 
 describe('toUidSet', () => {
   it('compresses runs into ranges, in ascending order', () => {
@@ -19,5 +19,32 @@ describe('groupBySize', () => {
 describe('chunk', () => {
   it('splits into pieces of at most the given size', () => {
     expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
+  });
+});
+
+describe('growingChunks', () => {
+  it('starts small and doubles up to the maximum', () => {
+    const sut = growingChunks(
+      Array.from({ length: 20 }, (_, index) => index),
+      2,
+      5,
+    );
+
+    expect(sut.map((part) => part.length)).toEqual([2, 4, 5, 5, 4]);
+    expect(sut.flat()).toEqual(Array.from({ length: 20 }, (_, index) => index));
+  });
+});
+
+describe('missingUidSet', () => {
+  it('names the gaps between stored ranges and everything above the last one', () => {
+    expect(missingUidSet([])).toBe('1:*');
+    expect(missingUidSet([{ first: 1, last: 100 }])).toBe('101:*');
+    expect(
+      missingUidSet([
+        { first: 3, last: 10 },
+        { first: 12, last: 20 },
+        { first: 30, last: 40 },
+      ]),
+    ).toBe('1:2,11,21:29,41:*');
   });
 });

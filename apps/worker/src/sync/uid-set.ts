@@ -49,3 +49,27 @@ export function groupBySize<T>(
   if (current.length > 0) groups.push(current);
   return groups;
 }
+
+/** Chunks of `first` items, then twice as many each time, up to `max`. */
+export function growingChunks<T>(items: readonly T[], first: number, max: number): T[][] {
+  const chunks: T[][] = [];
+  let size = first;
+  for (let index = 0; index < items.length; index += size, size = Math.min(max, size * 2))
+    chunks.push(items.slice(index, index + size));
+  return chunks;
+}
+
+/**
+ * Every UID in none of the ascending, disjoint `stored` ranges, as a UID set ending in "n:*"
+ * (RFC 3501 section 9): the gaps a killed run left and whatever arrived above the last range.
+ */
+export function missingUidSet(stored: readonly { first: number; last: number }[]): string {
+  const parts: string[] = [];
+  let next = 1;
+  for (const range of stored) {
+    if (range.first > next) parts.push(range.first - 1 === next ? `${next}` : `${next}:${range.first - 1}`);
+    next = Math.max(next, range.last + 1);
+  }
+  parts.push(`${next}:*`);
+  return parts.join(',');
+}

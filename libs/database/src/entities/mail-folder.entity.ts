@@ -40,6 +40,17 @@ export class MailFolder extends WithTimestamps(WithSyncBackoff(AccountOwned)) {
   @Column({ name: 'uid_next', type: 'bigint', nullable: true })
   uidNext!: string | null;
 
+  /**
+   * The UID ranges of this UIDVALIDITY whose messages are stored (or were found gone), written with
+   * each batch and read and merged in SQL only (FolderRepository); never loaded with the entity.
+   */
+  @Column({ name: 'stored_uids', type: 'int8multirange', default: () => "'{}'", select: false })
+  storedUids!: string;
+
+  /** UIDNEXT when the folder's latest sync began: the top its newest page is measured against. */
+  @Column({ name: 'sync_uid_next', type: 'bigint', nullable: true })
+  syncUidNext!: string | null;
+
   @Column({ name: 'highest_modseq', type: 'bigint', nullable: true })
   highestModseq!: string | null;
 

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
 import { MailFolder } from '../entities/mail-folder.entity.js';
+import type { UidRange } from './folder.repository.js';
 import { MailMessage } from '../entities/mail-message.entity.js';
 import type { MailAddress, ParseState } from '../entities/mail-message.entity.js';
 
@@ -46,6 +47,17 @@ export interface FolderPosition {
   folderId: string;
   accountId: string;
   uidValidity: string;
+}
+
+/** What one committed batch proves about its folder. */
+export interface FolderProgress {
+  /** Every message the server had in this range is in the batch or was stored before. */
+  covered: UidRange;
+  /**
+   * The folder's HIGHESTMODSEQ as the run began (RFC 7162), when every stored row's flags are
+   * known to be at least that recent; null when they are not (a full re-sync, no CONDSTORE).
+   */
+  flagsKnownAt: string | null;
 }
 
 export interface BatchWriteResult {
@@ -182,15 +194,40 @@ export class MessageRepository {
     );
   }
 
-  /** The folder's progress after a batch up to `lastUid` that added `inserted` rows. */
-  async advanceFolder(position: FolderPosition, lastUid: number, inserted: number): Promise<void> {
+  /** The folder's progress after a batch that added `inserted` rows. */
+  async advanceFolder(position: FolderPosition, progress: FolderProgress, inserted: number): Promise<void> {
     await this.scope.transaction((manager, tenantId) =>
       manager.query(
-        `UPDATE "mail_folders" SET "last_uid" = GREATEST("last_uid", $3), "synced_count" = "synced_count" + $4, "updated_at" = now()
+        `UPDATE "mail_folders" SET "stored_uids" = "stored_uids" + int8multirange(int8range($3, $4, '[]')),
+           "last_uid" = GREATEST("last_uid", $4), "synced_count" = "synced_count" + $5,
+           "highest_modseq" = coalesce($6, "highest_modseq"), "updated_at" = now()
          WHERE "tenant_id" = $1 AND "id" = $2`,
-        [tenantId, position.folderId, lastUid, inserted],
+        [tenantId, position.folderId, progress.covered.first, progress.covered.last, inserted, progress.flagsKnownAt],
       ),
     );
+  }
+
+  /** PostgreSQL's estimate of the rows in mail_messages (pg_class.reltuples): -1 before its first ANALYZE. */
+  async estimatedRowCount(): Promise<number> {
+    return this.scope.transaction(async (manager) => {
+      const [row] = await manager.query<{ estimate: number }[]>(
+        `SELECT "reltuples" AS "estimate" FROM pg_class WHERE "oid" = 'public.mail_messages'::regclass`,
+      );
+      return Number(row?.estimate ?? -1);
+    });
+  }
+
+  /**
+   * ANALYZE of the tables a sync fills, with the owner's rights (migration ProgressiveSync); false
+   * when another caller is running it already.
+   */
+  async refreshStatistics(): Promise<boolean> {
+    return this.scope.transaction(async (manager) => {
+      const [row] = await manager.query<{ analyzed: boolean }[]>(
+        `SELECT public.analyze_after_bulk_sync() AS "analyzed"`,
+      );
+      return row?.analyzed ?? false;
+    });
   }
 
   /** Stored UIDs of a folder above `afterUid`, ascending, at most `limit`: the local side of a UID diff. */

@@ -76,8 +76,9 @@ export class SyncService {
   async status(accountId: string): Promise<SyncStatusDto> {
     const account = await this.accounts.findById(accountId);
     if (!account) throw new AccountNotFoundError(accountId);
-    const [folders, lastRun, watch] = await Promise.all([
+    const [folders, newestStored, lastRun, watch] = await Promise.all([
       this.folders.listForAccount(accountId),
+      this.folders.newestPageStored(accountId),
       this.runs.latestForAccount(accountId),
       this.watches.findStatus(accountId),
     ]);
@@ -93,6 +94,7 @@ export class SyncService {
         role: folder.role,
         total: folder.messageCount,
         synced: folder.syncedCount,
+        newestComplete: newestStored.has(folder.id),
         uidValidity: folder.uidValidity,
         lastUid: folder.lastUid,
         highestModseq: folder.highestModseq,

@@ -32,16 +32,25 @@ export class FolderStatusDto {
   })
   role!: string | null;
 
-  @ApiProperty({ description: 'Messages on the server at the last completed sync of the folder' })
+  @ApiProperty({ description: "Messages on the server when the folder's latest sync began" })
   total!: number;
 
-  @ApiProperty({ description: 'Messages stored for the folder' })
+  @ApiProperty({ description: 'Messages stored for the folder; grows batch by batch while a sync runs' })
   synced!: number;
+
+  @ApiProperty({
+    description:
+      "True once the folder's 50 newest messages (as of its latest sync's start) are stored, or all of them if it has fewer: a sync stores the newest mail first, so the first page of GET /api/messages?folder= is complete while older mail is still arriving. False before the folder's first sync",
+  })
+  newestComplete!: boolean;
 
   @ApiProperty({ nullable: true, type: String, description: 'IMAP UIDVALIDITY (a 32-bit number, as a string)' })
   uidValidity!: string | null;
 
-  @ApiProperty({ type: String, description: 'Highest UID stored' })
+  @ApiProperty({
+    type: String,
+    description: 'Highest UID stored; while a first sync runs, older UIDs below it may still be missing',
+  })
   lastUid!: string;
 
   @ApiProperty({
