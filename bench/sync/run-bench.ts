@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { CredentialCipher, CryptoModule } from '@app/crypto';
 import { AccountRepository, DatabaseModule, migrationDataSourceOptions, provisionAppRole } from '@app/database';
 import { MailModule, MimeParserPool } from '@app/mail';
 import { MetricsModule } from '@app/observability';
-import { QueueModule } from '@app/queue';
+import { JobName, JobProducer, QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule, TenantContext } from '@app/tenancy';
 import { Module } from '@nestjs/common';
@@ -310,16 +311,39 @@ async function main(): Promise<void> {
           allowSelfSignedCertificates: false,
         }),
       );
-      (globalThis as { gc?: () => void }).gc?.();
-      // First, while this process holds no more than a fresh worker would.
-      const large = await measured(databaseName, () =>
-        context.run(TENANT, () =>
-          app.get(AccountSyncService).run({ tenantId: TENANT, accountId: account.id, trigger: 'manual' }, null),
-        ),
-      );
-      if (large.result.state !== 'succeeded')
-        throw new Error(`large-mail sync ${large.result.state}: ${JSON.stringify(large.result)}`);
-      largeLine = `large mail: ${large.result.stats.messagesAdded} messages of 1-10 MB (${(largeBytes / 1_048_576).toFixed(0)} MB) in ${large.seconds.toFixed(1)} s, worker peak RSS ${large.peakRssMb} MB`;
+      // Synced by the built worker in a process of its own, so its peak RSS is a worker's alone.
+      const worker = spawn(process.execPath, [join(process.cwd(), 'dist', 'apps', 'worker', 'src', 'main.js')], {
+        env: {
+          ...process.env,
+          ...env,
+          JWT_SECRET: randomBytes(32).toString('hex'),
+          WORKER_HEALTH_PORT: '0',
+          WATCH_ENABLED: 'false',
+          SYNC_CONCURRENCY: '1',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      const startedAt = Date.now();
+      try {
+        const job = await app
+          .get(JobProducer)
+          .enqueue(JobName.SyncAccount, { tenantId: TENANT, accountId: account.id, trigger: 'manual' });
+        for (let state = await job.getState(); state !== 'completed'; state = await job.getState()) {
+          if (state === 'failed' || worker.exitCode !== null) throw new Error(`large-mail sync ${state}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const finished = await app
+          .get(JobProducer)
+          .queueFor(JobName.SyncAccount)
+          .getJob(job.id ?? '');
+        const outcome = finished?.returnvalue as { state: string; stats?: { messagesAdded: number } } | undefined;
+        if (outcome?.state !== 'succeeded') throw new Error(`large-mail sync: ${JSON.stringify(outcome)}`);
+        const peakKb = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1]);
+        largeLine = `large mail: ${outcome.stats?.messagesAdded} messages of 1-10 MB (${(largeBytes / 1_048_576).toFixed(0)} MB) in ${((Date.now() - startedAt) / 1000).toFixed(1)} s from the worker's start, worker peak RSS ${Math.round(peakKb / 1024)} MB`;
+      } finally {
+        worker.kill('SIGTERM');
+        await once(worker, 'exit');
+      }
       process.stdout.write(`${largeLine}\n`);
     }
     const engineRound = async (round: number): Promise<Round> => {
