@@ -29,6 +29,46 @@ describe('parseMessageSource', () => {
     );
   });
 
+  it('reads every kind of message as simpleParser does, attachments counted rather than kept', async () => {
+    const messages = generateCorpus({ count: 300, domain: 'example.test', tag: 'same', maxAttachmentBytes: 200_000 });
+    for (const message of messages.filter((candidate) => !candidate.expect.unparseable)) {
+      const simple = await simpleParser(message.raw, { keepCidLinks: true, skipTextToHtml: true, checksumAlgo: false });
+      const sut = await parseMessageSource(message.raw);
+      const address = simple.from?.value[0];
+      expect({
+        subject: sut.subject,
+        messageId: sut.messageId,
+        from: sut.from?.address ?? null,
+        to: sut.to.map((entry) => entry.address),
+        date: sut.date?.toISOString() ?? null,
+        html: sut.html,
+        attachments: sut.attachments.map(({ partId, filename, contentType, size, contentId }) => ({
+          partId,
+          filename,
+          contentType,
+          size,
+          contentId,
+        })),
+      }).toEqual({
+        subject: simple.subject ?? null,
+        messageId: simple.messageId ?? null,
+        from: address?.address ?? null,
+        to: (Array.isArray(simple.to) ? simple.to : simple.to ? [simple.to] : []).flatMap((field) =>
+          field.value.map((entry) => entry.address ?? ''),
+        ),
+        date: simple.date?.toISOString() ?? null,
+        html: typeof simple.html === 'string' && simple.html !== '' ? simple.html : null,
+        attachments: simple.attachments.map(({ partId, filename, contentType, size, contentId }) => ({
+          partId,
+          filename: filename ?? null,
+          contentType,
+          size,
+          contentId: contentId ?? null,
+        })),
+      });
+    }
+  });
+
   it('decodes RFC 2047 subjects in several charsets', async () => {
     const messages = generateCorpus({
       count: 40,

@@ -1,6 +1,6 @@
 import { compile } from 'html-to-text';
-import { simpleParser } from 'mailparser';
-import type { AddressObject, Attachment, HeaderValue, ParsedMail } from 'mailparser';
+import { MailParser } from 'mailparser';
+import type { AddressObject, AttachmentCommon, HeaderValue, Headers, MailParserOptions } from 'mailparser';
 
 import { headerSection, parseHeaderBlock, snippetOf, threadHeaders, withoutNul } from './header-block.js';
 import type { ParsedAddress, ParsedAttachment, ParsedMessage, ParseOutcome } from './parsed-message.js';
@@ -23,7 +23,82 @@ function addressesOf(field: AddressObject | AddressObject[] | undefined): Parsed
   return flattened;
 }
 
-function attachmentOf(attachment: Attachment): ParsedAttachment {
+/** An attachment as stored: what it is and how large, never its bytes. */
+type CountedAttachment = AttachmentCommon & { size: number };
+
+/** What this service keeps of mailparser's result: simpleParser's, minus attachment contents. */
+interface DecodedMail {
+  headers: Headers;
+  text?: string;
+  html?: string;
+  attachments: CountedAttachment[];
+}
+
+/**
+ * mailparser's streaming parser, read the way simpleParser reads it, except that an attachment's
+ * content is counted as it passes instead of collected: simpleParser buffers every attachment
+ * (and copies it once more to join its chunks), which made a 10 MB attachment cost over 20 MB
+ * while parsing only to report its size.
+ */
+async function decodeMail(source: Buffer, options: MailParserOptions): Promise<DecodedMail> {
+  return new Promise<DecodedMail>((resolve, reject) => {
+    const parser = new MailParser(options);
+    const mail: DecodedMail = { headers: new Map(), attachments: [] };
+    let settled = false;
+    const settle = (error: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      if (error) reject(error);
+      else resolve(mail);
+    };
+    parser.on('error', (error: Error) => settle(error));
+    parser.on('headers', (headers: Headers) => {
+      mail.headers = headers;
+    });
+    let reading = false;
+    const read = (): void => {
+      reading = true;
+      for (;;) {
+        const data = parser.read();
+        if (data === null) {
+          reading = false;
+          return;
+        }
+        if (data.type === 'text') {
+          mail.text = data.text;
+          mail.html = data.html;
+          continue;
+        }
+        const { content, release, checksum: _checksum, size: _size, ...described } = data;
+        let size = 0;
+        content.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+        });
+        content.on('end', () => {
+          mail.attachments.push({ ...described, size });
+          release?.();
+          read();
+        });
+        return;
+      }
+    };
+    parser.on('readable', () => {
+      if (!reading) read();
+    });
+    parser.on('end', () => settle(null));
+    parser.end(source);
+  });
+}
+
+/** mailparser keeps an address header as one AddressObject, or one per occurrence of the header. */
+function addressHeader(value: HeaderValue | undefined): AddressObject | AddressObject[] | undefined {
+  const isAddressObject = (candidate: unknown): candidate is AddressObject =>
+    typeof candidate === 'object' && candidate !== null && 'value' in candidate && Array.isArray(candidate.value);
+  if (Array.isArray(value)) return value.every(isAddressObject) ? value : undefined;
+  return isAddressObject(value) ? value : undefined;
+}
+
+function attachmentOf(attachment: CountedAttachment): ParsedAttachment {
   return {
     partId: attachment.partId,
     filename: attachment.filename ? withoutNul(attachment.filename) : null,
@@ -93,15 +168,15 @@ function isHtmlType(value: HeaderValue | undefined): boolean {
 async function decode(
   source: Buffer,
   contentType: string | string[] | undefined,
-): Promise<{ parsed: ParsedMail; text: string | false | undefined }> {
+): Promise<{ parsed: DecodedMail; text: string | undefined }> {
   if (typeof contentType !== 'string' || !HTML_TYPE.test(contentType)) {
-    const parsed = await simpleParser(source, MAILPARSER_OPTIONS);
+    const parsed = await decodeMail(source, MAILPARSER_OPTIONS);
     return { parsed, text: parsed.text };
   }
-  const parsed = await simpleParser(source, { ...MAILPARSER_OPTIONS, skipHtmlToText: true });
+  const parsed = await decodeMail(source, { ...MAILPARSER_OPTIONS, skipHtmlToText: true });
   if (!isHtmlType(parsed.headers.get('content-type'))) {
     // mailparser read another structure than the header block announced: its conversion decides.
-    const reparsed = await simpleParser(source, MAILPARSER_OPTIONS);
+    const reparsed = await decodeMail(source, MAILPARSER_OPTIONS);
     return { parsed: reparsed, text: reparsed.text };
   }
   // Where it skips a conversion mailparser leaves an empty text, as it does for HTML too long to convert.
@@ -121,18 +196,23 @@ export async function parseMessageSource(source: Buffer): Promise<ParsedMessage>
   const thread = threadHeaders(headers);
   const html = optionalText(parsed.html);
   const text = optionalText(decodedText) ?? (html ? optionalText(htmlToPlainText(html)) : null);
+  const subject = parsed.headers.get('subject');
+  const messageId = parsed.headers.get('message-id');
+  const parsedDate = parsed.headers.get('date');
   // mailparser substitutes "now" for an unparseable Date header; only a header that parses counts.
-  const date = headers.date !== undefined && parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null;
+  const date =
+    headers.date !== undefined && parsedDate instanceof Date && !Number.isNaN(parsedDate.getTime()) ? parsedDate : null;
+  const addresses = (key: string): ParsedAddress[] => addressesOf(addressHeader(parsed.headers.get(key)));
   return {
-    subject: parsed.subject !== undefined ? withoutNul(parsed.subject) : null,
-    messageId: parsed.messageId ? withoutNul(parsed.messageId) : null,
+    subject: typeof subject === 'string' ? withoutNul(subject) : null,
+    messageId: typeof messageId === 'string' && messageId !== '' ? withoutNul(messageId) : null,
     inReplyTo: thread.inReplyTo,
     references: thread.references,
-    from: addressesOf(parsed.from)[0] ?? null,
-    to: addressesOf(parsed.to),
-    cc: addressesOf(parsed.cc),
-    bcc: addressesOf(parsed.bcc),
-    replyTo: addressesOf(parsed.replyTo),
+    from: addresses('from')[0] ?? null,
+    to: addresses('to'),
+    cc: addresses('cc'),
+    bcc: addresses('bcc'),
+    replyTo: addresses('reply-to'),
     date,
     text,
     html,
