@@ -31,6 +31,12 @@ const MAX_INLINE_SOURCE = 24 * 1024 * 1024;
 const DIFF_CHUNK = 2_000;
 /** Fetched sources whose parse and write may be in flight while the next group is fetched. */
 const PIPELINE_DEPTH = 3;
+/**
+ * Source bytes those groups may hold together. A source costs several times its size while it is
+ * parsed (the copy the parser thread gets, decoded parts, the texts kept), so large mail goes
+ * through one group at a time instead of three.
+ */
+const PIPELINE_BYTES = 12 * 1024 * 1024;
 
 export interface ServerCapabilities {
   condstore: boolean;
@@ -307,7 +313,14 @@ export class FolderSyncService {
     const uids = found.filter((uid) => !isStored(uid)).sort((a, b) => b - a);
     const totals = { added: 0, updated: 0 };
     const sequence = new BatchSequence();
-    const inFlight: Promise<void>[] = [];
+    const inFlight: { write: Promise<void>; bytes: number }[] = [];
+    let bytesInFlight = 0;
+    const settleOldest = async (): Promise<void> => {
+      const oldest = inFlight.shift();
+      if (!oldest) return;
+      bytesInFlight -= oldest.bytes;
+      await oldest.write;
+    };
     let previousHandedOver: Promise<void> = Promise.resolve();
     // Each group covers the UIDs from its lowest up to the group before it: the messages expunged
     // in between are gone from the server, so they count as stored too. Mail delivered while this
@@ -364,14 +377,17 @@ export class FolderSyncService {
           // Rejections are observed by the awaits below.
           write.catch(() => undefined);
           previousHandedOver = handOver;
-          inFlight.push(write);
-          if (inFlight.length >= PIPELINE_DEPTH) await inFlight.shift();
+          const bytes = [...fetched.sources.values()].reduce((total, source) => total + source.length, 0);
+          inFlight.push({ write, bytes });
+          bytesInFlight += bytes;
+          while (inFlight.length >= PIPELINE_DEPTH || (inFlight.length > 0 && bytesInFlight >= PIPELINE_BYTES))
+            await settleOldest();
         }
       }
-      while (inFlight.length > 0) await inFlight.shift();
+      while (inFlight.length > 0) await settleOldest();
     } finally {
       // A failed group fails every later one; none may still be writing once this returns.
-      await Promise.allSettled(inFlight);
+      await Promise.allSettled(inFlight.map((entry) => entry.write));
     }
     return totals;
   }
