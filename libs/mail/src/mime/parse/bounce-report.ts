@@ -1,0 +1,401 @@
+import { messageIdsOf, parseHeaderBlock, withoutNul } from './header-block.js';
+import { allParts, decodedBody, mimePartOf } from './mime-parts.js';
+import type { MimePart } from './mime-parts.js';
+
+/** What a failed recipient's report says went wrong, for clients to act on (remove the address, retry later, …). */
+export const BOUNCE_CATEGORIES = [
+  'mailbox_unknown',
+  'mailbox_full',
+  'mailbox_disabled',
+  'domain_unknown',
+  'message_too_large',
+  'spam_rejected',
+  'policy_rejected',
+  'network_error',
+  'other',
+] as const;
+export type BounceCategory = (typeof BOUNCE_CATEGORIES)[number];
+
+/** `failed`: the server gave up on the recipient. `delayed`: it is still trying (RFC 3464 section 2.3.3). */
+export type DeliveryAction = 'failed' | 'delayed';
+
+export interface RecipientReport {
+  /** The address as the sender wrote it when the report says so (Original-Recipient), else where delivery failed. */
+  recipient: string;
+  action: DeliveryAction;
+  /** RFC 3463 enhanced status code, e.g. `5.1.1`. */
+  status: string | null;
+  /** The remote server's words, whitespace collapsed. */
+  diagnostic: string | null;
+  category: BounceCategory;
+}
+
+/**
+ * How the report named its recipients: the fields of an RFC 3464 delivery-status part, the
+ * fixed layout of a known MTA's notice, or addresses picked out of a provider's prose, which a
+ * caller should only believe for addresses the original message was really sent to.
+ */
+export type BounceReportSource = 'dsn' | 'mta_text' | 'prose';
+
+/** A delivery status notification about a message this mailbox's owner sent. */
+export interface BounceReport {
+  /** Message-ID of the message that was not delivered, angle brackets included. */
+  originalMessageId: string | null;
+  source: BounceReportSource;
+  recipients: RecipientReport[];
+}
+
+type Headers = Readonly<Record<string, string | string[]>>;
+
+function firstValue(headers: Headers, name: string): string | null {
+  const value = headers[name];
+  return (Array.isArray(value) ? value[0] : value) ?? null;
+}
+
+function collapse(text: string): string {
+  return withoutNul(text).replace(/\s+/g, ' ').trim();
+}
+
+const ADDRESS =
+  /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+/g;
+const ENHANCED_STATUS = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
+/** Local parts of the addresses MTAs send their notices from. */
+const DAEMON_SENDER = /^(mailer-daemon|mail-daemon|mailerdaemon|postmaster|mail\.delivery\.system)@/i;
+const BOUNCE_SUBJECT =
+  /undeliver|delivery (status notification|failure|failed|has failed|problem|incomplete)|mail delivery failed|returned mail|failure notice|non-?delivery|could not be delivered|not delivered|returned to sender|delivery notification|warning: message .* delayed|delayed mail/i;
+
+function addressesIn(text: string): string[] {
+  return [...new Set([...text.matchAll(ADDRESS)].map(([address]) => address.toLowerCase()))];
+}
+
+function enhancedStatus(text: string | null): string | null {
+  const match = text ? ENHANCED_STATUS.exec(text) : null;
+  return match ? `${match[1]}.${Number(match[2])}.${Number(match[3])}` : null;
+}
+
+/** Text fallbacks, for notices without an enhanced status code or with one too general to tell (x.0.0, x.7.x). */
+const CATEGORY_PATTERNS: readonly [BounceCategory, RegExp][] = [
+  [
+    'spam_rejected',
+    /\bspam\b|junk|blocklist|blacklist|block ?list|\bblocked\b|reputation|\brbl\b|spamhaus|listed (at|on|in)/i,
+  ],
+  [
+    'mailbox_full',
+    /mailbox (is )?full|over ?quota|quota exceeded|exceeded (the |their )?(storage|quota)|insufficient (system )?storage|out of storage/i,
+  ],
+  ['mailbox_disabled', /disabled|deactivated|inactive|suspended|no longer (active|in use|available)/i],
+  ['message_too_large', /too (big|large)|size limit|exceeds? .*(size|limit)|message size/i],
+  [
+    'mailbox_unknown',
+    /user unknown|unknown user|no such (user|mailbox|recipient|person)|does ?n[o']t exist|doesn't have|not exist|invalid (recipient|mailbox|address)|recipient (address )?rejected|recipient not found|mailbox unavailable|mailbox not found|unknown recipient|no mailbox|address (couldn't|could not|cannot) be found|address not found|couldn't be found|unrouteable address/i,
+  ],
+  [
+    'domain_unknown',
+    /host (or domain name )?not found|domain (not found|does not exist)|no (mx|mail exchanger)|name or service not known|unroutable domain|dns (error|lookup)/i,
+  ],
+  [
+    'policy_rejected',
+    /policy|not (permitted|allowed|authori[sz]ed)|relay(ing)? (access )?denied|dmarc|\bspf\b|dkim|authentication/i,
+  ],
+  ['network_error', /timed? ?out|connection (refused|reset|lost|closed)|network|unreachable|too many hops|mail loop/i],
+];
+
+/** RFC 3463: the subject and detail of an enhanced status code, then the text where the code says too little. */
+export function bounceCategory(status: string | null, text: string | null): BounceCategory {
+  const [, subject, detail] = (status ?? '').split('.').map(Number);
+  const byText = (): BounceCategory | null =>
+    text ? (CATEGORY_PATTERNS.find(([, pattern]) => pattern.test(text))?.[0] ?? null) : null;
+  switch (subject) {
+    case 1:
+      if (detail === 1 || detail === 3 || detail === 6) return 'mailbox_unknown';
+      if (detail === 2 || detail === 10) return byText() === 'mailbox_unknown' ? 'mailbox_unknown' : 'domain_unknown';
+      break;
+    case 2:
+      if (detail === 1) return 'mailbox_disabled';
+      if (detail === 2) return 'mailbox_full';
+      if (detail === 3) return 'message_too_large';
+      break;
+    case 3:
+      if (detail === 1) return 'mailbox_full';
+      if (detail === 4) return 'message_too_large';
+      break;
+    case 4:
+      return detail === 4 ? 'domain_unknown' : 'network_error';
+    case 7: {
+      const found = byText();
+      return found === 'spam_rejected' ? 'spam_rejected' : 'policy_rejected';
+    }
+    default:
+      break;
+  }
+  return byText() ?? 'other';
+}
+
+function recipientReport(
+  recipient: string,
+  action: DeliveryAction,
+  status: string | null,
+  diagnostic: string | null,
+): RecipientReport {
+  return {
+    recipient: recipient.toLowerCase(),
+    action,
+    status,
+    diagnostic,
+    category: bounceCategory(status, diagnostic),
+  };
+}
+
+/** The Message-ID a header block names; a bare id some MTAs write without brackets gets them back. */
+function messageIdOfHeaders(headers: Headers): string | null {
+  const value = firstValue(headers, 'message-id');
+  if (!value) return null;
+  const [bracketed] = messageIdsOf(value);
+  if (bracketed) return bracketed;
+  const bare = value.trim();
+  return /^[^<>\s@]+@[^<>\s@]+$/.test(bare) ? `<${bare}>` : null;
+}
+
+const DELIVERY_STATUS_TYPES = new Set(['message/delivery-status', 'message/global-delivery-status']);
+const ORIGINAL_MESSAGE_TYPES = new Set(['message/rfc822', 'message/global']);
+const ORIGINAL_HEADER_TYPES = new Set(['text/rfc822-headers', 'message/global-headers']);
+
+/** The Message-ID of a returned message or of its returned headers, among the parts. */
+function returnedMessageId(parts: readonly MimePart[]): string | null {
+  for (const part of parts) {
+    if (ORIGINAL_MESSAGE_TYPES.has(part.type)) {
+      const id = messageIdOfHeaders(mimePartOf(decodedBody(part)).headers);
+      if (id) return id;
+    } else if (ORIGINAL_HEADER_TYPES.has(part.type)) {
+      const id = messageIdOfHeaders(parseHeaderBlock(decodedBody(part)));
+      if (id) return id;
+    }
+  }
+  return null;
+}
+
+/** The groups of fields of a delivery-status body: the per-message group first, then one per recipient. */
+function fieldGroups(body: string): Record<string, string | string[]>[] {
+  return body
+    .split(/\r?\n(?:[ \t]*\r?\n)+/)
+    .filter((group) => group.trim() !== '')
+    .map((group) => parseHeaderBlock(Buffer.from(`${group.replace(/^\s*\r?\n/, '')}\n`)));
+}
+
+/** `rfc822; user@example.com` → the address; other address types (x400, utf-8 with xtext) are kept as written. */
+function typedAddress(value: string | null): string | null {
+  if (!value) return null;
+  const semicolon = value.indexOf(';');
+  const address = (semicolon === -1 ? value : value.slice(semicolon + 1)).trim().replace(/^<(.*)>$/, '$1');
+  return address === '' ? null : address;
+}
+
+/** `smtp; 550 5.1.1 …` → `550 5.1.1 …`. */
+function diagnosticText(value: string | null): string | null {
+  if (!value) return null;
+  const semicolon = value.indexOf(';');
+  const text = collapse(semicolon === -1 ? value : value.slice(semicolon + 1));
+  return text === '' ? null : text;
+}
+
+/** RFC 3464 (and RFC 6533 for internationalised addresses): one report per failed or delayed recipient. */
+function deliveryStatusReport(root: MimePart, parts: readonly MimePart[], status: MimePart): BounceReport | null {
+  const [, ...perRecipient] = fieldGroups(decodedBody(status).toString('utf8'));
+  const recipients: RecipientReport[] = [];
+  for (const fields of perRecipient) {
+    const action = firstValue(fields, 'action')?.trim().toLowerCase();
+    if (action !== 'failed' && action !== 'delayed') continue;
+    const original = typedAddress(firstValue(fields, 'original-recipient'));
+    const final = typedAddress(firstValue(fields, 'final-recipient'));
+    const recipient = original && original.includes('@') ? original : final;
+    if (!recipient) continue;
+    const diagnostic = diagnosticText(firstValue(fields, 'diagnostic-code'));
+    let code = enhancedStatus(firstValue(fields, 'status'));
+    // A generic x.0.0 says less than the remote server's own code in the diagnostic.
+    const remote = enhancedStatus(diagnostic);
+    if (code && remote && code.endsWith('.0.0') && remote[0] === code[0]) code = remote;
+    recipients.push(recipientReport(recipient, action, code, diagnostic));
+  }
+  if (recipients.length === 0) return null;
+  return {
+    originalMessageId: returnedMessageId(parts) ?? inReplyToOf(root.headers),
+    source: 'dsn',
+    recipients,
+  };
+}
+
+function inReplyToOf(headers: Headers): string | null {
+  return messageIdsOf(firstValue(headers, 'in-reply-to'))[0] ?? null;
+}
+
+/** Where a notice stops and the copy of the original message (or its headers) begins. */
+const ORIGINAL_MARKERS = [
+  /^-+ ?Below this line is a copy of the message\.?/im,
+  /^-+ ?This is a copy of the message\b/im,
+  /^-+ ?The header of the original message is following\.? ?-+/im,
+  /^-+ ?Original message ?-+/im,
+  /^Original message headers:/im,
+  /^-+ ?Original Message Headers ?-+/im,
+];
+
+/** The notice and the returned copy after it, split at the first marker found. */
+function splitAtOriginal(text: string): { notice: string; original: string } {
+  let cut = -1;
+  for (const marker of ORIGINAL_MARKERS) {
+    const match = marker.exec(text);
+    if (match && (cut === -1 || match.index < cut)) cut = match.index;
+  }
+  return cut === -1 ? { notice: text, original: '' } : { notice: text.slice(0, cut), original: text.slice(cut) };
+}
+
+/** A `Message-ID:` field quoted in a text body, possibly folded onto the next line. */
+function quotedMessageId(text: string): string | null {
+  const match = /^Message-ID:\s*(<[^<>\s]+>)/im.exec(text);
+  return match?.[1] ?? null;
+}
+
+/** Text lines of one block of a notice: the address line, then the reason lines under it. */
+function blocksAfter(notice: string, heading: RegExp): { address: string; reason: string }[] {
+  const match = heading.exec(notice);
+  if (!match) return [];
+  const blocks: { address: string; reason: string }[] = [];
+  let current: { address: string; lines: string[] } | null = null;
+  const close = (): void => {
+    if (current) blocks.push({ address: current.address, reason: collapse(current.lines.join(' ')) });
+    current = null;
+  };
+  for (const line of notice.slice(match.index + match[0].length).split(/\r?\n/)) {
+    if (line.trim() === '') {
+      if (current?.lines.length) close();
+      continue;
+    }
+    // Exim indents addresses by two spaces and their reasons further; qmail writes `<address>:`.
+    const addressLine = /^(?: {1,2}|<)([^\s<>]+@[^\s<>:]+)>?:?(?:\s|$)/.exec(line);
+    if (addressLine?.[1] && !/^\s{3,}/.test(line)) {
+      close();
+      current = { address: addressLine[1], lines: [] };
+    } else if (current) {
+      current.lines.push(line.trim());
+    } else if (blocks.length > 0) {
+      break;
+    }
+  }
+  close();
+  return blocks;
+}
+
+/** qmail-send's notice (its "bounce" format): `<address>:` and the reason, ending in `(#5.1.1)`. */
+function qmailReport(text: string, parts: readonly MimePart[]): BounceReport | null {
+  if (!/This is the qmail-send program/i.test(text)) return null;
+  const { notice, original } = splitAtOriginal(text);
+  const blocks = blocksAfter(
+    notice,
+    /wasn't able to deliver your message to the following addresses\.?[^\n]*\n(?:[^\n]+\n)*/i,
+  );
+  if (blocks.length === 0) return null;
+  return {
+    originalMessageId: quotedMessageId(original) ?? returnedMessageId(parts),
+    source: 'mta_text',
+    recipients: blocks.map(({ address, reason }) =>
+      recipientReport(address, 'failed', enhancedStatus(reason), reason === '' ? null : reason),
+    ),
+  };
+}
+
+/** Exim's notice, of a failure ("The following address(es) failed") or of a delay warning. */
+function eximReport(text: string, parts: readonly MimePart[]): BounceReport | null {
+  if (!/This message was created automatically by mail delivery software/i.test(text)) return null;
+  const { notice, original } = splitAtOriginal(text);
+  const failed = blocksAfter(notice, /The following address\(es\) failed:/i);
+  const delayed = blocksAfter(notice, /(?:has|have) not yet been delivered (?:is|are):/i);
+  const recipients = [
+    ...failed.map(({ address, reason }) => ({ address, reason, action: 'failed' as const })),
+    ...delayed.map(({ address, reason }) => ({ address, reason, action: 'delayed' as const })),
+  ].map(({ address, reason, action }) =>
+    recipientReport(address, action, enhancedStatus(reason), reason === '' ? null : reason),
+  );
+  if (recipients.length === 0) return null;
+  return { originalMessageId: quotedMessageId(original) ?? returnedMessageId(parts), source: 'mta_text', recipients };
+}
+
+/**
+ * The line holding the remote server's reply (`550 5.1.1 …`, or a line with an enhanced status
+ * code), with the lines continuing it, as a provider's notice quotes it.
+ */
+function quotedReply(notice: string): string | null {
+  const lines = notice.split(/\r?\n/);
+  const index = lines.findIndex((line) => /\b[45]\d\d[- ][245]\.\d{1,3}\.\d{1,3}\b/.test(line));
+  const start = index !== -1 ? index : lines.findIndex((line) => ENHANCED_STATUS.test(line));
+  if (start === -1) return null;
+  const reply: string[] = [];
+  for (const line of lines.slice(start)) {
+    if (line.trim() === '') break;
+    reply.push(line);
+  }
+  const text = collapse(reply.join(' '));
+  const fromCode = /(?:['"(]\s*)?([45]\d\d[- ][245]\.\d{1,3}\.\d{1,3}\b.*)$/.exec(text);
+  return (fromCode?.[1] ?? text).replace(/['")]+$/, '');
+}
+
+const DELAYED_NOTICE =
+  /has not (yet )?been delivered|(delivery|message) (is |has been )?delayed|will (continue|keep) trying|still trying|will retry|no action is required/i;
+
+/**
+ * A provider's notice in prose (Gmail, Outlook and others): the failed addresses are those the
+ * notice names apart from the sender's and the daemon's own, the reason is the quoted server
+ * reply, and the original's headers follow the notice or come attached.
+ */
+function proseReport(text: string, headers: Headers, parts: readonly MimePart[]): BounceReport | null {
+  const { notice, original } = splitAtOriginal(text);
+  const originalId = returnedMessageId(parts) ?? quotedMessageId(original) ?? inReplyToOf(headers);
+  const reply = quotedReply(notice);
+  if (!originalId || !reply) return null;
+  const own = new Set(
+    addressesIn([firstValue(headers, 'from'), firstValue(headers, 'to'), firstValue(headers, 'return-path')].join(' ')),
+  );
+  const named = addressesIn(notice).filter((address) => !own.has(address) && !DAEMON_SENDER.test(address));
+  if (named.length === 0) return null;
+  const action: DeliveryAction = DELAYED_NOTICE.test(notice) ? 'delayed' : 'failed';
+  const status = enhancedStatus(reply);
+  return {
+    originalMessageId: originalId,
+    source: 'prose',
+    recipients: named.map((address) => recipientReport(address, action, status, reply)),
+  };
+}
+
+/**
+ * Worth a closer look: a multipart/report, or a message from a mail daemon or with a bounce's
+ * subject. Everything else — nearly all mail — is passed over from its header fields alone.
+ */
+function mayBeBounce(headers: Headers): boolean {
+  const from = firstValue(headers, 'from') ?? '';
+  const subject = firstValue(headers, 'subject') ?? '';
+  return (
+    /^\s*multipart\/report\b/i.test(firstValue(headers, 'content-type') ?? '') ||
+    addressesIn(from).some((address) => DAEMON_SENDER.test(address)) ||
+    /mail delivery (system|subsystem)/i.test(from) ||
+    BOUNCE_SUBJECT.test(subject)
+  );
+}
+
+/**
+ * The bounce or delay notice a message is, if it is one: an RFC 3464 multipart/report of
+ * delivery status, or one of the common notices without it (qmail, Exim, providers' prose).
+ * `text` is the decoded text body. Other reports (read receipts, RFC 8098) and ordinary mail give null.
+ */
+export function bounceReportOf(source: Buffer, headers: Headers, text: string | null): BounceReport | null {
+  if (!mayBeBounce(headers)) return null;
+  const root = mimePartOf(source);
+  const parts = allParts(root);
+  const report = parts.find((part) => part.type === 'multipart/report');
+  if (report) {
+    const reportType = report.params['report-type']?.toLowerCase();
+    if (reportType !== 'delivery-status' && reportType !== 'global-delivery-status') return null;
+    // A report that only says "delivered" or "relayed" is no bounce, whatever its text says.
+    const status = parts.find((part) => DELIVERY_STATUS_TYPES.has(part.type));
+    if (status) return deliveryStatusReport(root, parts, status);
+  }
+  if (!text) return null;
+  return qmailReport(text, parts) ?? eximReport(text, parts) ?? proseReport(text, headers, parts);
+}
