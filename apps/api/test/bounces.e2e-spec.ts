@@ -9,6 +9,7 @@ import { imapAs, mailboxMessages } from '../../../test/support/mailbox.js';
 import { ownerQuery } from '../../../test/support/messages-fixture.js';
 import { createStackAccount } from '../../../test/support/stack-account.js';
 import { eventually } from '../../../test/support/test-config.js';
+import { WebhookReceiver } from '../../../test/support/webhook-receiver.js';
 import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 import type { SendRecordDto } from '../src/modules/sends/dto/send-record.dto.js';
 
@@ -28,6 +29,7 @@ describe('bounces of sent mail', () => {
   let stack: MailStack;
   let api: ApiProcess;
   let worker: ChildProcess;
+  let receiver: WebhookReceiver;
   let sender: string;
   let friend: string;
   let otherSender: string;
@@ -87,15 +89,27 @@ describe('bounces of sent mail', () => {
       { email: otherSender, password: PASSWORD },
     ]);
     const redisKeyPrefix = `${process.env.REDIS_KEY_PREFIX ?? 'test'}-bounces-${suffix}`;
-    worker = startWorkerProcess({ REDIS_KEY_PREFIX: redisKeyPrefix, WATCH_ENABLED: 'false' }, workerOutput);
+    worker = startWorkerProcess(
+      { REDIS_KEY_PREFIX: redisKeyPrefix, WATCH_ENABLED: 'false', WEBHOOK_SWEEP_SECONDS: '1' },
+      workerOutput,
+    );
     api = await ApiProcess.start({ REDIS_KEY_PREFIX: redisKeyPrefix });
     accountId = await createStackAccount(api, stack, auth, sender, PASSWORD);
+    receiver = await WebhookReceiver.start();
+    const webhook = await api.inject({
+      method: 'POST',
+      url: '/api/webhooks',
+      headers: auth,
+      payload: { url: receiver.url, events: ['send.bounced'] },
+    });
+    expect(webhook.statusCode).toBe(201);
     otherAccountId = await createStackAccount(api, stack, otherAuth, otherSender, PASSWORD);
   }, 90_000);
 
   afterAll(async () => {
     await api?.stop();
     if (worker) await stopProcess(worker);
+    await receiver?.down();
   });
 
   let bouncedId: string;
@@ -132,6 +146,19 @@ describe('bounces of sent mail', () => {
       },
     ]);
     expect(bounced.delays).toEqual([]);
+    const event = await eventually(() => {
+      const [received] = receiver.accepted;
+      if (!received) throw new Error('no webhook yet');
+      return JSON.parse(received.body) as { type: string; data: Record<string, unknown> };
+    }, 30_000);
+    expect(event).toMatchObject({
+      type: 'send.bounced',
+      data: {
+        id: sent.id,
+        state: 'bounced',
+        bounces: [expect.objectContaining({ recipient: unknown, status: '5.1.1' })],
+      },
+    });
     // The recipient that exists got the message; only the unknown one is reported.
     expect(
       (await mailboxMessages(stack.imapPort, friend, PASSWORD, 'INBOX')).filter(
