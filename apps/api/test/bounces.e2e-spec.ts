@@ -36,7 +36,7 @@ describe('bounces of sent mail', () => {
   let accountId: string;
   let otherAccountId: string;
 
-  const outbox = async (id: string, headers = auth): Promise<SendRecordDto> =>
+  const outbox = async (id: string, headers: Record<string, string> = auth): Promise<SendRecordDto> =>
     (await api.inject({ url: `/api/compose/outbox/${id}`, headers })).json<SendRecordDto>();
 
   const send = async (headers: Record<string, string>, account: string, to: string[]): Promise<SendRecordDto> => {
@@ -56,11 +56,11 @@ describe('bounces of sent mail', () => {
     }, 30_000);
   };
 
-  /** Asks for syncs of the account until `check` passes (a sync already running is not queued twice). */
-  const syncUntil = async <T>(account: string, check: () => Promise<T>, headers = auth): Promise<T> =>
+  /** Asks for syncs of the sender's account until `check` passes (a sync already running is not queued twice). */
+  const syncUntil = async <T>(check: () => Promise<T>): Promise<T> =>
     eventually(
       async () => {
-        const requested = await api.inject({ method: 'POST', url: `/api/sync/imap/${account}`, headers });
+        const requested = await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth });
         expect(requested.statusCode).toBe(202);
         return eventually(check, 3_000, 250);
       },
@@ -130,7 +130,7 @@ describe('bounces of sent mail', () => {
     }, 30_000);
     expect(report.source.toString()).toMatch(/report-type=delivery-status/);
 
-    const bounced = await syncUntil(accountId, async () => {
+    const bounced = await syncUntil(async () => {
       const record = await outbox(sent.id);
       expect(record.state).toBe('bounced');
       return record;
@@ -182,7 +182,7 @@ describe('bounces of sent mail', () => {
       await client.logout();
     }
 
-    await syncUntil(accountId, async () => {
+    await syncUntil(async () => {
       const archived = await api.inject({ url: `/api/messages?accountId=${accountId}&folder=Archive`, headers: auth });
       expect(archived.json<{ items: unknown[] }>().items.length).toBeGreaterThan(0);
     });
@@ -231,7 +231,7 @@ describe('bounces of sent mail', () => {
       await client.logout();
     }
 
-    await syncUntil(accountId, async () => {
+    await syncUntil(async () => {
       const inbox = await api.inject({ url: `/api/messages?accountId=${accountId}&folder=INBOX`, headers: auth });
       const senders = inbox.json<{ items: { from: { address: string } | null }[] }>().items.map((item) => item.from);
       expect(senders).toContainEqual(expect.objectContaining({ address: 'MAILER-DAEMON@forged.test' }));

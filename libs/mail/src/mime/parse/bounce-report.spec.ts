@@ -112,7 +112,7 @@ describe('bounceReportOf', () => {
     });
   });
 
-  it('finds the Message-ID in returned headers only (text/rfc822-headers), base64-encoded status and a generic status refined by the diagnostic', async () => {
+  it('reads returned headers only (text/rfc822-headers), a base64 report without per-message fields and a generic status refined by the diagnostic', async () => {
     const sut = await bounceOf(`
 From: Mail Delivery Subsystem <MAILER-DAEMON@relay.origin.test>
 To: carol@origin.test
@@ -130,7 +130,7 @@ Content-Type: message/delivery-status
 Content-Transfer-Encoding: base64
 
 ${Buffer.from(
-  'Reporting-MTA: dns; relay.origin.test\r\n\r\nFinal-Recipient: RFC822; <Frank@Far.test>\r\nAction: Failed\r\nStatus: 5.0.0\r\nDiagnostic-Code: SMTP; 554 5.7.1 Message rejected as spam by content filter\r\n',
+  'Final-Recipient: RFC822; <Frank@Far.test>\r\nAction: Failed\r\nStatus: 5.0.0\r\nDiagnostic-Code: SMTP; 554 5.7.1 Message rejected as spam by content filter\r\n',
 ).toString('base64')}
 
 --b1

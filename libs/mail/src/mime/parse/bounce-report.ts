@@ -174,7 +174,7 @@ function returnedMessageId(parts: readonly MimePart[]): string | null {
   return null;
 }
 
-/** The groups of fields of a delivery-status body: the per-message group first, then one per recipient. */
+/** The groups of fields of a delivery-status body (RFC 3464 section 2.1), separated by empty lines. */
 function fieldGroups(body: string): Record<string, string | string[]>[] {
   return body
     .split(/\r?\n(?:[ \t]*\r?\n)+/)
@@ -200,7 +200,10 @@ function diagnosticText(value: string | null): string | null {
 
 /** RFC 3464 (and RFC 6533 for internationalised addresses): one report per failed or delayed recipient. */
 function deliveryStatusReport(root: MimePart, parts: readonly MimePart[], status: MimePart): BounceReport | null {
-  const [, ...perRecipient] = fieldGroups(decodedBody(status).toString('utf8'));
+  // The per-message group comes first; some MTAs leave it out, so recipients are told by their fields.
+  const perRecipient = fieldGroups(decodedBody(status).toString('utf8')).filter(
+    (fields) => 'final-recipient' in fields || 'original-recipient' in fields,
+  );
   const recipients: RecipientReport[] = [];
   for (const fields of perRecipient) {
     const action = firstValue(fields, 'action')?.trim().toLowerCase();
