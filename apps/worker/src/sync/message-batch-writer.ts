@@ -25,8 +25,9 @@ export class BatchSequence {
 
 /**
  * Writes the batches of a folder sync. Each batch is one transaction: its threads, its rows, what
- * its bounce notices say about the account's sends, the threads it merged and the folder's progress. The repositories called inside it join that
- * transaction (TenantScope), so a batch costs the same round trips as one repository call would.
+ * its bounce notices say about the account's sends, the threads it merged and the folder's
+ * progress. The repositories called inside it join that transaction (TenantScope), so a batch
+ * costs the same round trips as one repository call would.
  */
 @Injectable()
 export class MessageBatchWriter {

@@ -128,8 +128,9 @@ export class WebhookDeliveryService {
 
   /**
    * The event name and data as of now. A send's `updated` is `send.sent`, `send.failed` or
-   * `send.bounced` by the record's state (a bounce's event carries the failed recipients); in any other state, or when the webhook already had that event for the send,
-   * or does not take it, there is nothing to deliver.
+   * `send.bounced` by the record's state (a bounce's event carries the failed recipients); in any
+   * other state, or when the webhook already had that event for the send, or does not take it,
+   * there is nothing to deliver.
    */
   private async eventOf(
     webhook: Webhook,

@@ -464,6 +464,23 @@ The server said 550 5.1.1 to erin@far.test, could you resend?
   });
 });
 
+describe('bounceReportOf on hostile text', () => {
+  it('reads a notice of megabytes of unbroken words in linear time', async () => {
+    const words = ['a'.repeat(1_000_000), `${'.'.repeat(500_000)}x`, `x@${'b'.repeat(500_000)}`].join('\n');
+    const sut = await bounceOf(`
+From: MAILER-DAEMON@far.test
+To: carol@origin.test
+Subject: Undelivered Mail Returned to Sender
+In-Reply-To: <7f3c2a10-5e1b-4c8e-9d2f-0a1b2c3d4e5f@origin.test>
+
+550 5.1.1 user unknown
+${words}
+`);
+
+    expect(sut).toBeNull();
+  });
+});
+
 describe('bounceCategory', () => {
   it.each([
     ['5.1.1', null, 'mailbox_unknown'],

@@ -56,8 +56,14 @@ function collapse(text: string): string {
   return withoutNul(text).replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * A whole token that is an address. Text is cut into tokens first: searching a long word for an
+ * address backtracks quadratically, and a notice is text anyone can send.
+ */
 const ADDRESS =
-  /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+/g;
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+/** RFC 5321 section 4.5.3.1.3: a path is at most 256 octets. */
+const MAX_ADDRESS_LENGTH = 256;
 const ENHANCED_STATUS = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
 /** Local parts of the addresses MTAs send their notices from. */
 const DAEMON_SENDER = /^(mailer-daemon|mail-daemon|mailerdaemon|postmaster|mail\.delivery\.system)@/i;
@@ -65,7 +71,13 @@ const BOUNCE_SUBJECT =
   /undeliver|delivery (status notification|failure|failed|has failed|problem|incomplete)|mail delivery failed|returned mail|failure notice|non-?delivery|could not be delivered|not delivered|returned to sender|delivery notification|warning: message .* delayed|delayed mail/i;
 
 function addressesIn(text: string): string[] {
-  return [...new Set([...text.matchAll(ADDRESS)].map(([address]) => address.toLowerCase()))];
+  const found = new Set<string>();
+  for (const token of text.split(/[\s<>()[\]:;,"]+/)) {
+    if (token.length > MAX_ADDRESS_LENGTH + 2 || !token.includes('@')) continue;
+    const candidate = token.replace(/^['.]+|['.]+$/g, '');
+    if (ADDRESS.test(candidate)) found.add(candidate.toLowerCase());
+  }
+  return [...found];
 }
 
 function enhancedStatus(text: string | null): string | null {
