@@ -245,6 +245,50 @@ ${ORIGINAL}`);
     });
   });
 
+  it('reads a sendmail notice: addresses listed under a heading, the reason in the session transcript', async () => {
+    const sut = await bounceOf(`
+From: Mail Delivery Subsystem <MAILER-DAEMON@gw.far.test>
+To: <carol@origin.test>
+Subject: Returned mail: see transcript for details
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="sm"
+
+--sm
+Content-Type: text/plain
+
+The original message was received at Tue, 3 Sep 2024 08:15:03 GMT
+from smtp.origin.test [192.0.2.10]
+
+   ----- The following addresses had permanent fatal errors -----
+<mia@far.test>
+    (reason: 550 5.2.1 Mailbox disabled for this recipient)
+
+   ----- Transcript of session follows -----
+... while talking to store.far.test.:
+>>> RCPT To:<mia@far.test>
+<<< 550 5.2.1 Mailbox disabled for this recipient
+
+--sm
+Content-Type: message/rfc822
+${ORIGINAL}
+--sm--
+`);
+
+    expect(sut).toEqual({
+      originalMessageId: '<7f3c2a10-5e1b-4c8e-9d2f-0a1b2c3d4e5f@origin.test>',
+      source: 'mta_text',
+      recipients: [
+        {
+          recipient: 'mia@far.test',
+          action: 'failed',
+          status: '5.2.1',
+          diagnostic: '(reason: 550 5.2.1 Mailbox disabled for this recipient)',
+          category: 'mailbox_disabled',
+        },
+      ],
+    });
+  });
+
   it('reads an Exim failure notice and an Exim delay warning', async () => {
     const failure = await bounceOf(`
 From: Mail Delivery System <Mailer-Daemon@mx1.far.test>

@@ -64,11 +64,20 @@ const ADDRESS =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 /** RFC 5321 section 4.5.3.1.3: a path is at most 256 octets. */
 const MAX_ADDRESS_LENGTH = 256;
+/** RFC 5322 section 2.1.1: a line is at most 998 characters; longer ones name no recipient. */
+const MAX_LINE_LENGTH = 998;
 const ENHANCED_STATUS = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
 /** Local parts of the addresses MTAs send their notices from. */
 const DAEMON_SENDER = /^(mailer-daemon|mail-daemon|mailerdaemon|postmaster|mail\.delivery\.system)@/i;
 const BOUNCE_SUBJECT =
   /undeliver|delivery (status notification|failure|failed|has failed|problem|incomplete)|mail delivery failed|returned mail|failure notice|non-?delivery|could not be delivered|not delivered|returned to sender|delivery notification|warning: message .* delayed|delayed mail/i;
+
+/** The notice's own sender and recipient: never among the recipients it reports on. */
+function ownAddresses(headers: Headers): Set<string> {
+  return new Set(
+    addressesIn([firstValue(headers, 'from'), firstValue(headers, 'to'), firstValue(headers, 'return-path')].join(' ')),
+  );
+}
 
 function addressesIn(text: string): string[] {
   const found = new Set<string>();
@@ -96,7 +105,7 @@ const CATEGORY_PATTERNS: readonly [BounceCategory, RegExp][] = [
     /mailbox (is )?full|over ?quota|quota exceeded|exceeded (the |their )?(storage|quota)|insufficient (system )?storage|out of storage/i,
   ],
   ['mailbox_disabled', /disabled|deactivated|inactive|suspended|no longer (active|in use|available)/i],
-  ['message_too_large', /too (big|large)|size limit|exceeds? .*(size|limit)|message size/i],
+  ['message_too_large', /too (big|large)|size limit|exceed(s|ed)? .*(size|limit)|message size/i],
   [
     'mailbox_unknown',
     /user unknown|unknown user|no such (user|mailbox|recipient|person)|does ?n[o']t exist|doesn't have|not exist|invalid (recipient|mailbox|address)|recipient (address )?rejected|recipient not found|mailbox unavailable|mailbox not found|unknown recipient|no mailbox|address (couldn't|could not|cannot) be found|address not found|couldn't be found|unrouteable address/i,
@@ -210,6 +219,14 @@ function diagnosticText(value: string | null): string | null {
   return text === '' ? null : text;
 }
 
+/** RFC 3464's `failed` and `delayed`; some servers write `failure` or add a comment. */
+function deliveryAction(value: string | null): DeliveryAction | null {
+  const word = value?.trim().toLowerCase() ?? '';
+  if (word.startsWith('fail')) return 'failed';
+  if (word.startsWith('delay')) return 'delayed';
+  return null;
+}
+
 /** RFC 3464 (and RFC 6533 for internationalised addresses): one report per failed or delayed recipient. */
 function deliveryStatusReport(root: MimePart, parts: readonly MimePart[], status: MimePart): BounceReport | null {
   // The per-message group comes first; some MTAs leave it out, so recipients are told by their fields.
@@ -218,14 +235,18 @@ function deliveryStatusReport(root: MimePart, parts: readonly MimePart[], status
   );
   const recipients: RecipientReport[] = [];
   for (const fields of perRecipient) {
-    const action = firstValue(fields, 'action')?.trim().toLowerCase();
-    if (action !== 'failed' && action !== 'delayed') continue;
+    const action = deliveryAction(firstValue(fields, 'action'));
+    if (!action) continue;
     const original = typedAddress(firstValue(fields, 'original-recipient'));
     const final = typedAddress(firstValue(fields, 'final-recipient'));
     const recipient = original && original.includes('@') ? original : final;
     if (!recipient) continue;
-    const diagnostic = diagnosticText(firstValue(fields, 'diagnostic-code'));
-    let code = enhancedStatus(firstValue(fields, 'status'));
+    const statusField = firstValue(fields, 'status');
+    // Without a Diagnostic-Code, a Status that is no code but words is the only reason given.
+    const diagnostic =
+      diagnosticText(firstValue(fields, 'diagnostic-code')) ??
+      (statusField && !enhancedStatus(statusField) ? collapse(statusField) : null);
+    let code = enhancedStatus(statusField);
     // A generic x.0.0 says less than the remote server's own code in the diagnostic.
     const remote = enhancedStatus(diagnostic);
     if (code && remote && code.endsWith('.0.0') && remote[0] === code[0]) code = remote;
@@ -269,29 +290,45 @@ function quotedMessageId(text: string): string | null {
   return match?.[1] ?? null;
 }
 
-/** Text lines of one block of a notice: the address line, then the reason lines under it. */
-function blocksAfter(notice: string, heading: RegExp): { address: string; reason: string }[] {
-  const match = heading.exec(notice);
-  if (!match) return [];
-  const blocks: { address: string; reason: string }[] = [];
+interface NoticeBlock {
+  address: string;
+  reason: string;
+}
+
+/** `<user@example.com>: reason` (qmail, Postfix before DSNs), `<user@example.com>... reason` and `<user@example.com>` (sendmail). */
+const ANGLE_ADDRESS_LINE = /^<([^\s<>]+@[^\s<>]+)>(?::|\.\.\.)?(?:\s+(.*))?$/;
+/** Exim's `  user@example.com`, its reasons indented further. */
+const INDENTED_ADDRESS_LINE = /^ {1,2}([^\s<>@]+@[^\s<>:]+):?(?:\s+(.*))?$/;
+
+/**
+ * The recipient blocks of a notice: a line naming an address (with the reason after it, if any),
+ * then the reason's lines up to an empty line. With `heading`, blocks follow it and end at the
+ * first other text (Exim's indented layout); without, each line starting with `<address>` is one.
+ */
+function noticeBlocks(notice: string, heading: RegExp | null): NoticeBlock[] {
+  let body = notice;
+  if (heading) {
+    const match = heading.exec(notice);
+    if (!match) return [];
+    body = notice.slice(match.index + match[0].length);
+  }
+  const addressLine = heading ? INDENTED_ADDRESS_LINE : ANGLE_ADDRESS_LINE;
+  const blocks: NoticeBlock[] = [];
   let current: { address: string; lines: string[] } | null = null;
   const close = (): void => {
     if (current) blocks.push({ address: current.address, reason: collapse(current.lines.join(' ')) });
     current = null;
   };
-  for (const line of notice.slice(match.index + match[0].length).split(/\r?\n/)) {
-    if (line.trim() === '') {
-      if (current?.lines.length) close();
-      continue;
-    }
-    // Exim indents addresses by two spaces and their reasons further; qmail writes `<address>:`.
-    const addressLine = /^(?: {1,2}|<)([^\s<>]+@[^\s<>:]+)>?:?(?:\s|$)/.exec(line);
-    if (addressLine?.[1] && !/^\s{3,}/.test(line)) {
+  for (const line of body.split(/\r?\n/)) {
+    const named = line.length <= MAX_LINE_LENGTH ? addressLine.exec(line) : null;
+    if (named?.[1]) {
       close();
-      current = { address: addressLine[1], lines: [] };
+      current = { address: named[1], lines: named[2] ? [named[2]] : [] };
+    } else if (line.trim() === '') {
+      close();
     } else if (current) {
       current.lines.push(line.trim());
-    } else if (blocks.length > 0) {
+    } else if (heading && blocks.length > 0) {
       break;
     }
   }
@@ -299,21 +336,34 @@ function blocksAfter(notice: string, heading: RegExp): { address: string; reason
   return blocks;
 }
 
-/** qmail-send's notice (its "bounce" format): `<address>:` and the reason, ending in `(#5.1.1)`. */
-function qmailReport(text: string, parts: readonly MimePart[]): BounceReport | null {
-  if (!/This is the qmail-send program/i.test(text)) return null;
+/**
+ * The recipients of a notice's blocks. A block without a reason of its own (sendmail lists the
+ * addresses, then the session's transcript) takes the server reply the notice quotes.
+ */
+function blockRecipients(notice: string, blocks: readonly NoticeBlock[], action: DeliveryAction): RecipientReport[] {
+  if (blocks.length === 0) return [];
+  const quoted = quotedReply(notice);
+  return blocks.map(({ address, reason }) => {
+    const diagnostic = reason === '' ? quoted : reason;
+    return recipientReport(address, action, enhancedStatus(diagnostic), diagnostic);
+  });
+}
+
+/**
+ * A notice listing `<address>` lines with their reasons: qmail's, Postfix's before it wrote
+ * DSNs, sendmail's. The notice's own sender and recipient and daemon addresses are no recipients.
+ */
+function angleAddressReport(text: string, headers: Headers, parts: readonly MimePart[]): BounceReport | null {
   const { notice, original } = splitAtOriginal(text);
-  const blocks = blocksAfter(
-    notice,
-    /wasn't able to deliver your message to the following addresses\.?[^\n]*\n(?:[^\n]+\n)*/i,
+  const own = ownAddresses(headers);
+  const blocks = noticeBlocks(notice, null).filter(
+    (block) => !own.has(block.address.toLowerCase()) && !DAEMON_SENDER.test(block.address),
   );
   if (blocks.length === 0) return null;
   return {
-    originalMessageId: quotedMessageId(original) ?? returnedMessageId(parts),
+    originalMessageId: quotedMessageId(original) ?? returnedMessageId(parts) ?? inReplyToOf(headers),
     source: 'mta_text',
-    recipients: blocks.map(({ address, reason }) =>
-      recipientReport(address, 'failed', enhancedStatus(reason), reason === '' ? null : reason),
-    ),
+    recipients: blockRecipients(notice, blocks, DELAYED_NOTICE.test(notice) ? 'delayed' : 'failed'),
   };
 }
 
@@ -321,14 +371,10 @@ function qmailReport(text: string, parts: readonly MimePart[]): BounceReport | n
 function eximReport(text: string, parts: readonly MimePart[]): BounceReport | null {
   if (!/This message was created automatically by mail delivery software/i.test(text)) return null;
   const { notice, original } = splitAtOriginal(text);
-  const failed = blocksAfter(notice, /The following address\(es\) failed:/i);
-  const delayed = blocksAfter(notice, /(?:has|have) not yet been delivered (?:is|are):/i);
   const recipients = [
-    ...failed.map(({ address, reason }) => ({ address, reason, action: 'failed' as const })),
-    ...delayed.map(({ address, reason }) => ({ address, reason, action: 'delayed' as const })),
-  ].map(({ address, reason, action }) =>
-    recipientReport(address, action, enhancedStatus(reason), reason === '' ? null : reason),
-  );
+    ...blockRecipients(notice, noticeBlocks(notice, /The following address\(es\) failed:/i), 'failed'),
+    ...blockRecipients(notice, noticeBlocks(notice, /(?:has|have) not yet been delivered (?:is|are):/i), 'delayed'),
+  ];
   if (recipients.length === 0) return null;
   return { originalMessageId: quotedMessageId(original) ?? returnedMessageId(parts), source: 'mta_text', recipients };
 }
@@ -353,7 +399,7 @@ function quotedReply(notice: string): string | null {
 }
 
 const DELAYED_NOTICE =
-  /has not (yet )?been delivered|(delivery|message) (is |has been )?delayed|will (continue|keep) trying|still trying|will retry|no action is required/i;
+  /has not (yet )?been delivered|(delivery|message) (is |has been )?delayed|will (continue|keep) trying|still trying|will (be )?retr(y|ied)|could not send message for (the )?past|no action is required/i;
 
 /**
  * A provider's notice in prose (Gmail, Outlook and others): the failed addresses are those the
@@ -365,9 +411,7 @@ function proseReport(text: string, headers: Headers, parts: readonly MimePart[])
   const originalId = returnedMessageId(parts) ?? quotedMessageId(original) ?? inReplyToOf(headers);
   const reply = quotedReply(notice);
   if (!originalId || !reply) return null;
-  const own = new Set(
-    addressesIn([firstValue(headers, 'from'), firstValue(headers, 'to'), firstValue(headers, 'return-path')].join(' ')),
-  );
+  const own = ownAddresses(headers);
   const named = addressesIn(notice).filter((address) => !own.has(address) && !DAEMON_SENDER.test(address));
   if (named.length === 0) return null;
   const action: DeliveryAction = DELAYED_NOTICE.test(notice) ? 'delayed' : 'failed';
@@ -405,12 +449,13 @@ export function bounceReportOf(source: Buffer, headers: Headers, text: string | 
   const parts = allParts(root);
   const report = parts.find((part) => part.type === 'multipart/report');
   if (report) {
+    // Some servers leave report-type out; any other type (a read receipt, RFC 8098) is no bounce.
     const reportType = report.params['report-type']?.toLowerCase();
-    if (reportType !== 'delivery-status' && reportType !== 'global-delivery-status') return null;
+    if (reportType && reportType !== 'delivery-status' && reportType !== 'global-delivery-status') return null;
     // A report that only says "delivered" or "relayed" is no bounce, whatever its text says.
     const status = parts.find((part) => DELIVERY_STATUS_TYPES.has(part.type));
     if (status) return deliveryStatusReport(root, parts, status);
   }
   if (!text) return null;
-  return qmailReport(text, parts) ?? eximReport(text, parts) ?? proseReport(text, headers, parts);
+  return eximReport(text, parts) ?? angleAddressReport(text, headers, parts) ?? proseReport(text, headers, parts);
 }
