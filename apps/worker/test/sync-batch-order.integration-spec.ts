@@ -30,6 +30,7 @@ function message(uid: number, fields: Partial<SyncedMessage> = {}): SyncedMessag
     headers: null,
     parseState: 'parsed',
     attachments: [],
+    deliveryReport: null,
     ...fields,
   };
 }

@@ -18,6 +18,7 @@ import { SyncRunRepository } from './repositories/sync-run.repository.js';
 import { TenantRepository } from './repositories/tenant.repository.js';
 import { ThreadLookupRepository } from './repositories/thread-lookup.repository.js';
 import { DraftRepository } from './repositories/draft.repository.js';
+import { SendDeliveryReportRepository } from './repositories/send-delivery-report.repository.js';
 import { SendRecordRepository } from './repositories/send-record.repository.js';
 import { StoredAttachmentRepository } from './repositories/stored-attachment.repository.js';
 import { WebhookCursorRepository } from './repositories/webhook-cursor.repository.js';
@@ -37,6 +38,7 @@ const REPOSITORIES = [
   FolderReadRepository,
   DraftRepository,
   SendRecordRepository,
+  SendDeliveryReportRepository,
   StoredAttachmentRepository,
   MessageActionRepository,
   ThreadLookupRepository,

@@ -52,6 +52,8 @@ export { FolderReadRepository } from './repositories/folder-read.repository.js';
 export type { FolderRow } from './repositories/folder-read.repository.js';
 export { DraftRepository } from './repositories/draft.repository.js';
 export type { DraftAwaitingMirror, DraftContent } from './repositories/draft.repository.js';
+export { SendDeliveryReportRepository } from './repositories/send-delivery-report.repository.js';
+export type { ReportedDelivery, ReportedRecipient } from './repositories/send-delivery-report.repository.js';
 export { SendRecordRepository } from './repositories/send-record.repository.js';
 export type {
   ClaimedAttempt,

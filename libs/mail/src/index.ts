@@ -24,6 +24,8 @@ export { attachmentsOfStructure } from './imap/body-structure.js';
 export type { StructureAttachment } from './imap/body-structure.js';
 export { openImapSession, withTimeout } from './imap/imap-session.js';
 export type { ImapSession } from './imap/imap-session.js';
+export { BOUNCE_CATEGORIES, bounceReportOf } from './mime/parse/bounce-report.js';
+export type { BounceCategory, BounceReport, DeliveryAction, RecipientReport } from './mime/parse/bounce-report.js';
 export { headerSection, parseHeaderBlock, threadHeaders } from './mime/parse/header-block.js';
 export { authenticationResults, listUnsubscribe } from './mime/parse/list-headers.js';
 export type { AuthenticationResults, ListUnsubscribe } from './mime/parse/list-headers.js';

@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/config';
-import { MessageRepository } from '@app/database';
+import { MessageRepository, SendDeliveryReportRepository } from '@app/database';
 import {
   AccountMailSettings,
   MimeParserPool,
@@ -9,6 +9,7 @@ import {
   withTimeout,
 } from '@app/mail';
 import type { ImapSession } from '@app/mail';
+import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 
 import { toSyncedMessage } from '../sync/message-mapper.js';
@@ -23,7 +24,9 @@ export type MessageParseOutcome = { state: 'parsed' | 'unparseable' } | { state:
 export class MessageParseService {
   constructor(
     private readonly config: AppConfig,
+    private readonly scope: TenantScope,
     private readonly messages: MessageRepository,
+    private readonly deliveryReports: SendDeliveryReportRepository,
     private readonly mailSettings: AccountMailSettings,
     private readonly parser: MimeParserPool,
     private readonly outboundPolicy: OutboundPolicy,
@@ -79,7 +82,10 @@ export class MessageParseService {
         if (!fetched || !fetched.source) return { state: 'skipped', reason: 'message no longer on the server' };
         const outcome = await this.parser.parse(fetched.source);
         const row = toSyncedMessage(fetched, fetched.source, outcome);
-        await this.messages.applyParsed(message.id, { ...row, parseState: outcome.ok ? 'parsed' : 'unparseable' });
+        await this.scope.transaction(async () => {
+          await this.messages.applyParsed(message.id, { ...row, parseState: outcome.ok ? 'parsed' : 'unparseable' });
+          if (row.deliveryReport) await this.deliveryReports.record(message.accountId, [row.deliveryReport]);
+        });
         return { state: outcome.ok ? 'parsed' : 'unparseable' };
       } finally {
         lock.release();

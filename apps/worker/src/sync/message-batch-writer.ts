@@ -1,4 +1,4 @@
-import { MessageRepository } from '@app/database';
+import { MessageRepository, SendDeliveryReportRepository } from '@app/database';
 import type { BatchWriteResult, FolderPosition, FolderProgress, SyncedMessage } from '@app/database';
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
@@ -24,9 +24,10 @@ export class BatchSequence {
 }
 
 /**
- * Writes the batches of a folder sync. Each batch is one transaction: its threads, its rows, the
- * threads it merged and the folder's progress. The repositories called inside it join that
- * transaction (TenantScope), so a batch costs the same round trips as one repository call would.
+ * Writes the batches of a folder sync. Each batch is one transaction: its threads, its rows, what
+ * its bounce notices say about the account's sends, the threads it merged and the folder's
+ * progress. The repositories called inside it join that transaction (TenantScope), so a batch
+ * costs the same round trips as one repository call would.
  */
 @Injectable()
 export class MessageBatchWriter {
@@ -34,6 +35,7 @@ export class MessageBatchWriter {
     private readonly scope: TenantScope,
     private readonly threads: ThreadResolver,
     private readonly messages: MessageRepository,
+    private readonly deliveryReports: SendDeliveryReportRepository,
   ) {}
 
   /**
@@ -66,6 +68,11 @@ export class MessageBatchWriter {
         markResolved();
       }
       const result = await this.messages.storeBatch(position, ordered, resolution.threads);
+      // Bounces commit with the notices that report them, so a re-run finds them recorded or records them then.
+      await this.deliveryReports.record(
+        position.accountId,
+        ordered.flatMap((message) => message.deliveryReport ?? []),
+      );
       try {
         await previousCommitted;
       } catch (earlier: unknown) {

@@ -1,4 +1,4 @@
-import type { MailAddress, NewMailAttachment, SyncedMessage } from '@app/database';
+import type { MailAddress, NewMailAttachment, ReportedDelivery, SyncedMessage } from '@app/database';
 import { attachmentsOfStructure, headerSection, parseHeaderBlock, threadHeaders } from '@app/mail';
 import type { ParsedMessage, ParseOutcome } from '@app/mail';
 import type { FetchMessageObject, MessageAddressObject } from 'imapflow';
@@ -49,11 +49,23 @@ function attachmentsOf(meta: FetchMessageObject, parsed: ParsedMessage | null): 
   }));
 }
 
+/** A notice worth recording: it names the message it is about and at least one recipient. */
+function deliveryReportOf(parsed: ParsedMessage, receivedAt: Date): ReportedDelivery | null {
+  const bounce = parsed.bounce;
+  if (!bounce?.originalMessageId || bounce.recipients.length === 0) return null;
+  return {
+    originalMessageId: bounce.originalMessageId,
+    onlySendRecipients: bounce.source === 'prose',
+    recipients: bounce.recipients,
+    reportedAt: parsed.date ?? receivedAt,
+  };
+}
+
 /** The fields ENVELOPE and the header block give, for messages stored without (or despite failed) parsing. */
 function fromEnvelope(
   meta: FetchMessageObject,
   headerBlock: Buffer | null,
-): Omit<SyncedMessage, 'parseState' | 'attachments' | 'hasAttachments'> {
+): Omit<SyncedMessage, 'parseState' | 'attachments' | 'hasAttachments' | 'deliveryReport'> {
   const envelope = meta.envelope;
   const headers = headerBlock ? parseHeaderBlock(headerBlock) : null;
   const thread = headers ? threadHeaders(headers) : { inReplyTo: envelope?.inReplyTo ?? null, references: [] };
@@ -116,6 +128,7 @@ export function toSyncedMessage(
       parseState: 'parsed',
       attachments,
       hasAttachments: attachments.some((attachment) => !attachment.inline),
+      deliveryReport: deliveryReportOf(parsed, envelope.receivedAt),
     };
   }
   const attachments = attachmentsOf(meta, null);
@@ -126,5 +139,6 @@ export function toSyncedMessage(
     snippet: null,
     attachments,
     hasAttachments: attachments.some((attachment) => !attachment.inline),
+    deliveryReport: null,
   };
 }

@@ -3,12 +3,13 @@ import { CredentialCipher } from '@app/crypto';
 import {
   ALL_WEBHOOK_EVENTS,
   MessageReadRepository,
+  SendDeliveryReportRepository,
   SendRecordRepository,
   WebhookDeliveryRepository,
   webhookEventId,
   WebhookRepository,
 } from '@app/database';
-import type { Webhook, WebhookAttemptResult, WebhookDelivery, WebhookDeliveryHead } from '@app/database';
+import type { SendState, Webhook, WebhookAttemptResult, WebhookDelivery, WebhookDeliveryHead } from '@app/database';
 import { PolicyHttpClient } from '@app/mail';
 import type { PolicyPostResult } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
@@ -26,6 +27,8 @@ const MAX_RETRY_DELAY_MS = 3600_000;
 const RUN_LIMIT = 200;
 /** How soon a job that found its delivery claimed by another attempt looks again. */
 const CLAIMED_RECHECK_MS = 1_000;
+/** Send states that are an event of their own when a send's record changes to them. */
+const SEND_OUTCOME_STATES: readonly SendState[] = ['sent', 'failed', 'bounced'];
 /** A claim outlives the attempt's timeout by this much, so it only lapses when its worker is gone. */
 const CLAIM_MARGIN_MS = 30_000;
 
@@ -68,6 +71,7 @@ export class WebhookDeliveryService {
     private readonly webhooks: WebhookRepository,
     private readonly deliveries: WebhookDeliveryRepository,
     private readonly sendRecords: SendRecordRepository,
+    private readonly deliveryReports: SendDeliveryReportRepository,
     private readonly messages: MessageReadRepository,
     private readonly cipher: CredentialCipher,
     private readonly http: PolicyHttpClient,
@@ -123,9 +127,10 @@ export class WebhookDeliveryService {
   }
 
   /**
-   * The event name and data as of now. A send's `updated` is `send.sent` or `send.failed` by the
-   * record's state; in any other state, or when the webhook already had that event for the send,
-   * or does not take it, there is nothing to deliver.
+   * The event name and data as of now. A send's `updated` is `send.sent`, `send.failed` or
+   * `send.bounced` by the record's state (a bounce's event carries the failed recipients); in any
+   * other state, or when the webhook already had that event for the send, or does not take it,
+   * there is nothing to deliver.
    */
   private async eventOf(
     webhook: Webhook,
@@ -135,8 +140,8 @@ export class WebhookDeliveryService {
     if (delivery.type.startsWith('send.')) {
       const record = await this.sendRecords.findById(id);
       let type = delivery.type;
-      if (type === 'send.updated' || type === 'send.sent' || type === 'send.failed') {
-        if (record?.state !== 'sent' && record?.state !== 'failed')
+      if (type === 'send.updated' || SEND_OUTCOME_STATES.some((state) => type === `send.${state}`)) {
+        if (!record || !SEND_OUTCOME_STATES.some((state) => state === record.state))
           return { kind: 'skip', reason: `the send is ${record?.state ?? 'gone'}, which is no event` };
         type = `send.${record.state}`;
         if (!subscribes(webhook, type)) return { kind: 'skip', reason: `the webhook does not take ${type}` };
@@ -153,6 +158,7 @@ export class WebhookDeliveryService {
             lastResponse: record.lastResponse,
             createdAt: record.createdAt.toISOString(),
             sentAt: record.sentAt?.toISOString() ?? null,
+            ...(type === 'send.bounced' ? { bounces: await this.bouncesOf(id) } : {}),
           }
         : { id };
       return { kind: 'event', type, data };
@@ -184,6 +190,19 @@ export class WebhookDeliveryService {
       };
     }
     return { kind: 'event', type: delivery.type, data: { id } };
+  }
+
+  private async bouncesOf(sendRecordId: string): Promise<object[]> {
+    const reports = await this.deliveryReports.forSend(sendRecordId);
+    return reports
+      .filter((report) => report.action === 'failed')
+      .map((report) => ({
+        recipient: report.recipient,
+        status: report.status,
+        diagnostic: report.diagnostic,
+        category: report.category,
+        at: report.reportedAt.toISOString(),
+      }));
   }
 
   private async attempt(

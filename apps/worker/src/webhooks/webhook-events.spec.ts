@@ -32,10 +32,11 @@ describe('deliveriesFor', () => {
     ]);
   });
 
-  it('takes only the listed events, a send update when send.sent or send.failed is listed', () => {
+  it('takes only the listed events, a send update when send.sent, send.failed or send.bounced is listed', () => {
     expect(
       deliveriesFor({ events: ['draft.deleted', 'send.failed'] }, CHANGES).map((delivery) => delivery.seq),
     ).toEqual([2, 3]);
+    expect(deliveriesFor({ events: ['send.bounced'] }, CHANGES).map((delivery) => delivery.seq)).toEqual([2]);
     expect(
       deliveriesFor({ events: ['message.updated', 'send.created'] }, CHANGES).map((delivery) => delivery.seq),
     ).toEqual([6]);

@@ -6,6 +6,7 @@ import { MailFolder } from './mail-folder.entity.js';
 import { MailMessage } from './mail-message.entity.js';
 import { MailMessageAction } from './mail-message-action.entity.js';
 import { MailMessageReference } from './mail-message-reference.entity.js';
+import { SendDeliveryReport } from './send-delivery-report.entity.js';
 import { SendRecord } from './send-record.entity.js';
 import { SyncRun } from './sync-run.entity.js';
 import { Tenant } from './tenant.entity.js';
@@ -20,6 +21,7 @@ export * from './mail-folder.entity.js';
 export * from './mail-message.entity.js';
 export * from './mail-message-action.entity.js';
 export * from './mail-message-reference.entity.js';
+export * from './send-delivery-report.entity.js';
 export * from './send-record.entity.js';
 export * from './sync-run.entity.js';
 export * from './tenant.entity.js';
@@ -36,6 +38,7 @@ export const ENTITIES = [
   MailMessageAction,
   Draft,
   SendRecord,
+  SendDeliveryReport,
   SyncRun,
   Webhook,
   WebhookDelivery,

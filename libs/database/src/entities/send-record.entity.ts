@@ -4,7 +4,7 @@ import { MailAccount } from './mail-account.entity.js';
 import type { MailAddress } from './mail-message.entity.js';
 import { AccountOwned, WithTimestamps } from './shared-columns.js';
 
-export const SEND_STATES = ['queued', 'sending', 'sent', 'failed'] as const;
+export const SEND_STATES = ['queued', 'sending', 'sent', 'failed', 'bounced'] as const;
 export type SendState = (typeof SEND_STATES)[number];
 
 export interface SendContent {
@@ -29,6 +29,7 @@ export interface SendContent {
 @Entity('send_records')
 @Unique('uq_send_records_idempotency', ['tenantId', 'idempotencyKey'])
 @Index('idx_send_records_tenant_account', ['tenantId', 'accountId'])
+@Index('idx_send_records_message_id', ['accountId', 'messageId'])
 export class SendRecord extends WithTimestamps(AccountOwned) {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

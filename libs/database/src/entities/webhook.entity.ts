@@ -4,7 +4,7 @@ import { TenantOwned, WithTimestamps } from './shared-columns.js';
 
 /**
  * The events a webhook may subscribe to: `<type>.<op>` of the change log, except that a send's
- * `updated` reaches receivers as `send.sent` or `send.failed` (its state when it is delivered).
+ * `updated` reaches receivers as `send.sent`, `send.failed` or `send.bounced` (its state when it is delivered).
  */
 export const WEBHOOK_EVENT_TYPES = [
   'message.created',
@@ -22,6 +22,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'send.created',
   'send.sent',
   'send.failed',
+  'send.bounced',
   'account.error',
   'sync.completed',
 ] as const;

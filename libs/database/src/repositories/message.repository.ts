@@ -6,6 +6,7 @@ import { MailFolder } from '../entities/mail-folder.entity.js';
 import type { UidRange } from './folder.repository.js';
 import { MailMessage } from '../entities/mail-message.entity.js';
 import type { MailAddress, ParseState } from '../entities/mail-message.entity.js';
+import type { ReportedDelivery } from './send-delivery-report.repository.js';
 
 export interface NewMailAttachment {
   partId: string;
@@ -41,6 +42,8 @@ export interface SyncedMessage {
   headers: Record<string, string | string[]> | null;
   parseState: ParseState;
   attachments: NewMailAttachment[];
+  /** What the message says about the delivery of a message the account sent, when it is a bounce or delay notice. */
+  deliveryReport: ReportedDelivery | null;
 }
 
 export interface FolderPosition {

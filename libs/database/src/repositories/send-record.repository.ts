@@ -334,7 +334,7 @@ export class SendRecordRepository {
              WHERE "tenant_id" = :tenantId
                AND ("state" = 'queued'
                     OR ("state" = 'sending' AND ("claimed_until" IS NULL OR "claimed_until" < now()))
-                    OR ("state" = 'sent' AND "sent_copy_appended_at" IS NULL))
+                    OR ("state" IN ('sent', 'bounced') AND "sent_copy_appended_at" IS NULL))
              ORDER BY "created_at"`,
       parameters: { tenantId },
     }));

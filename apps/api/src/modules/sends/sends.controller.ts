@@ -67,10 +67,15 @@ export class SendsController {
   }
 
   @Get('outbox/:id')
-  @ApiOkResponse({ type: SendRecordDto })
+  @ApiOkResponse({
+    type: SendRecordDto,
+    description:
+      'The state of the send; `bounces` and `delays` list what notices synced into the account said about its recipients',
+  })
   @ApiNotFoundResponse()
   async outboxItem(@Param('id', ParseUUIDPipe) id: string): Promise<SendRecordDto> {
-    return SendRecordDto.from(await this.sends.findSendRecord(id));
+    const { record, reports } = await this.sends.findSendRecord(id);
+    return SendRecordDto.from(record, reports);
   }
 }
 

@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 
 import { AppConfig } from '@app/config';
-import { AccountRepository, DraftRepository, SendRecordRepository, StoredAttachmentRepository } from '@app/database';
-import type { MailAccount, SendContent, SendRecordCreation, SendRecord } from '@app/database';
+import {
+  AccountRepository,
+  DraftRepository,
+  SendDeliveryReportRepository,
+  SendRecordRepository,
+  StoredAttachmentRepository,
+} from '@app/database';
+import type { MailAccount, SendContent, SendDeliveryReport, SendRecordCreation, SendRecord } from '@app/database';
 import { AccountNotFoundError, draftSendContent, messageIdDomain, replyReferences } from '@app/mail';
 import { TenantScope } from '@app/tenancy';
 import { BadRequestException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
@@ -16,6 +22,11 @@ import { SendNotFoundError } from './errors.js';
 import { assertSameRequest, idempotentRequest } from './idempotency-key.js';
 import type { IdempotentRequest } from './idempotency-key.js';
 import { SendRequestBatches } from './send-request-batches.js';
+
+export interface SendRecordWithReports {
+  record: SendRecord;
+  reports: SendDeliveryReport[];
+}
 
 export interface SendResult {
   record: SendRecord;
@@ -37,6 +48,7 @@ export class SendsService {
     private readonly accounts: AccountRepository,
     private readonly drafts: DraftRepository,
     private readonly sendRecords: SendRecordRepository,
+    private readonly deliveryReports: SendDeliveryReportRepository,
     private readonly storedAttachments: StoredAttachmentRepository,
     private readonly uploads: UploadsService,
     private readonly batches: SendRequestBatches,
@@ -150,10 +162,11 @@ export class SendsService {
     return this.enqueue(creation);
   }
 
-  async findSendRecord(id: string): Promise<SendRecord> {
+  /** The record with what bounce and delay notices said about its recipients. */
+  async findSendRecord(id: string): Promise<SendRecordWithReports> {
     const record = await this.sendRecords.findById(id);
     if (!record) throw new SendNotFoundError(id);
-    return record;
+    return { record, reports: await this.deliveryReports.forSend(id) };
   }
 
   /** The send an earlier request with this key created, provided it asked for the same thing (else 422). */

@@ -27,6 +27,7 @@ function message(uid: number, fields: Partial<SyncedMessage> = {}): SyncedMessag
     headers: null,
     parseState: 'envelope',
     attachments: [],
+    deliveryReport: null,
     ...fields,
   };
 }

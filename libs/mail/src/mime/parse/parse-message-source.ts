@@ -2,6 +2,7 @@ import { compile } from 'html-to-text';
 import { MailParser } from 'mailparser';
 import type { AddressObject, AttachmentCommon, HeaderValue, Headers, MailParserOptions } from 'mailparser';
 
+import { bounceReportOf } from './bounce-report.js';
 import { headerSection, parseHeaderBlock, snippetOf, threadHeaders, withoutNul } from './header-block.js';
 import type { ParsedAddress, ParsedAttachment, ParsedMessage, ParseOutcome } from './parsed-message.js';
 
@@ -219,6 +220,7 @@ export async function parseMessageSource(source: Buffer): Promise<ParsedMessage>
     snippet: snippetOf(text),
     headers,
     attachments: parsed.attachments.map(attachmentOf),
+    bounce: bounceReportOf(source, headers, text),
   };
 }
 

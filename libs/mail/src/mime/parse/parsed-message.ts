@@ -1,3 +1,5 @@
+import type { BounceReport } from './bounce-report.js';
+
 /** An address as clients see it; mirrors the database's MailAddress without depending on it. */
 export interface ParsedAddress {
   name: string;
@@ -35,6 +37,8 @@ export interface ParsedMessage {
   snippet: string | null;
   headers: Record<string, string | string[]>;
   attachments: ParsedAttachment[];
+  /** What the message reports about the delivery of one the mailbox's owner sent, when it is a bounce or delay notice. */
+  bounce: BounceReport | null;
 }
 
 export type ParseOutcome = { ok: true; message: ParsedMessage } | { ok: false; reason: string };

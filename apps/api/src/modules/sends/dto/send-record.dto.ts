@@ -1,6 +1,35 @@
 import { SEND_STATES } from '@app/database';
-import type { SendRecord, SendState } from '@app/database';
+import type { SendDeliveryReport, SendRecord, SendState } from '@app/database';
+import { BOUNCE_CATEGORIES } from '@app/mail';
+import type { BounceCategory } from '@app/mail';
 import { ApiProperty } from '@nestjs/swagger';
+
+/** What a bounce or delay notice synced into the sender's mailbox says about one recipient. */
+export class DeliveryReportDto {
+  @ApiProperty({ example: 'nobody@example.com' }) recipient!: string;
+  @ApiProperty({ nullable: true, type: String, example: '5.1.1', description: 'RFC 3463 enhanced status code' })
+  status!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown',
+    description: "The recipient's server's reply, as the notice quotes it",
+  })
+  diagnostic!: string | null;
+  @ApiProperty({ enum: BOUNCE_CATEGORIES, description: 'From the status code (RFC 3463), else from the reply' })
+  category!: BounceCategory;
+  @ApiProperty({ format: 'date-time', description: 'When the notice was written' }) at!: string;
+
+  static from(report: SendDeliveryReport): DeliveryReportDto {
+    return {
+      recipient: report.recipient,
+      status: report.status,
+      diagnostic: report.diagnostic,
+      category: report.category as BounceCategory,
+      at: report.reportedAt.toISOString(),
+    };
+  }
+}
 
 /** SPEC §8 send record. */
 export class SendRecordDto {
@@ -13,7 +42,18 @@ export class SendRecordDto {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) sentAt!: string | null;
 
-  static from(record: SendRecord): SendRecordDto {
+  @ApiProperty({
+    type: [DeliveryReportDto],
+    description: 'Recipients whose server gave up on the message after accepting it (the send is then `bounced`)',
+  })
+  bounces!: DeliveryReportDto[];
+  @ApiProperty({
+    type: [DeliveryReportDto],
+    description: 'Recipients whose server is still retrying, as a delay notice said; no failure (yet)',
+  })
+  delays!: DeliveryReportDto[];
+
+  static from(record: SendRecord, reports: readonly SendDeliveryReport[] = []): SendRecordDto {
     return {
       id: record.id,
       state: record.state,
@@ -22,6 +62,8 @@ export class SendRecordDto {
       lastResponse: record.lastResponse,
       createdAt: record.createdAt.toISOString(),
       sentAt: record.sentAt?.toISOString() ?? null,
+      bounces: reports.filter((report) => report.action === 'failed').map((report) => DeliveryReportDto.from(report)),
+      delays: reports.filter((report) => report.action === 'delayed').map((report) => DeliveryReportDto.from(report)),
     };
   }
 }
