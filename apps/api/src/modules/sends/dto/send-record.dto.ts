@@ -12,6 +12,16 @@ export class SendRecordDto {
   lastResponse!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) sentAt!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description:
+      'While queued, the send waits until then (the requested time, or the end of the undo window) and can be cancelled; null: sent at once',
+  })
+  sendAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'When the send was cancelled' })
+  cancelledAt!: string | null;
 
   static from(record: SendRecord): SendRecordDto {
     return {
@@ -22,6 +32,8 @@ export class SendRecordDto {
       lastResponse: record.lastResponse,
       createdAt: record.createdAt.toISOString(),
       sentAt: record.sentAt?.toISOString() ?? null,
+      sendAt: record.sendAt?.toISOString() ?? null,
+      cancelledAt: record.cancelledAt?.toISOString() ?? null,
     };
   }
 }
