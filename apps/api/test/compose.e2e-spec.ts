@@ -152,14 +152,23 @@ describe('/api/compose', () => {
     const record = response.json<SendRecordDto>();
     expect(Object.keys(record).sort()).toEqual([
       'attempts',
+      'cancelledAt',
       'createdAt',
       'id',
       'lastResponse',
       'messageId',
+      'sendAt',
       'sentAt',
       'state',
     ]);
-    expect(record).toMatchObject({ state: 'queued', attempts: 0, lastResponse: null, sentAt: null });
+    expect(record).toMatchObject({
+      state: 'queued',
+      attempts: 0,
+      lastResponse: null,
+      sentAt: null,
+      sendAt: null,
+      cancelledAt: null,
+    });
     expect(record.messageId).toMatch(new RegExp(`^<[0-9a-f-]{36}@${stack.domain.replace('.', '\\.')}>$`));
 
     const sent = await waitUntilSent(record.id);
