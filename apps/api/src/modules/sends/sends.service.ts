@@ -13,10 +13,10 @@ import { toMailboxes } from '../../common/message-fields/recipients.js';
 import { DraftNotFoundError } from '../drafts/errors.js';
 import { UploadsService } from '../uploads/uploads.service.js';
 import type { ComposeMessageDto } from './dto/compose-message.dto.js';
-import { MAX_SCHEDULE_DAYS } from './dto/send-at.js';
-import { SendAlreadyFailedError, SendAlreadySentError, SendAtTooFarAheadError, SendNotFoundError } from './errors.js';
+import { SendAlreadyFailedError, SendAlreadySentError, SendNotFoundError } from './errors.js';
 import { assertSameRequest, idempotentRequest } from './idempotency-key.js';
 import type { IdempotentRequest } from './idempotency-key.js';
+import { sendHeldUntil } from './send-hold.js';
 import { SendRequestBatches } from './send-request-batches.js';
 
 export interface SendResult {
@@ -60,7 +60,7 @@ export class SendsService {
     if (to.length + cc.length + bcc.length === 0)
       throw new BadRequestException('At least one recipient (to, cc or bcc) is required');
     const inline = decodeAttachments(dto);
-    const sendAt = this.holdUntil(dto.sendAt);
+    const sendAt = sendHeldUntil(dto.sendAt, this.config.mail.undoSendMs, Date.now());
 
     const idempotency = idempotentRequest(idempotencyKey, 'compose', dto);
     const contentFor = (account: MailAccount, attachments: SendContent['attachments']): SendContent => ({
@@ -136,7 +136,7 @@ export class SendsService {
     idempotencyKey: string | null,
   ): Promise<SendResult> {
     this.assertSendingEnabled();
-    const sendAt = this.holdUntil(requestedSendAt);
+    const sendAt = sendHeldUntil(requestedSendAt, this.config.mail.undoSendMs, Date.now());
     // Without sendAt the request is the draft id alone, as before sendAt existed, so keys stored then still match.
     const idempotency = idempotentRequest(
       idempotencyKey,
@@ -207,19 +207,6 @@ export class SendsService {
     return cancelled;
   }
 
-  /**
-   * When a send accepted now may leave: the requested time or the end of the undo window, whichever
-   * is later; null when that is now. A time in the past asks for now.
-   */
-  private holdUntil(requested: string | undefined): Date | null {
-    const now = Date.now();
-    const requestedAt = requested === undefined ? now : Date.parse(requested);
-    if (requestedAt > now + MAX_SCHEDULE_DAYS * DAY_MS)
-      throw new SendAtTooFarAheadError(requested ?? '', MAX_SCHEDULE_DAYS);
-    const dueAt = Math.max(requestedAt, now + this.config.mail.undoSendMs);
-    return dueAt > now ? new Date(dueAt) : null;
-  }
-
   /** The send an earlier request with this key created, provided it asked for the same thing (else 422). */
   private async replayOf(idempotency: IdempotentRequest | null): Promise<SendResult | null> {
     if (idempotency === null) return null;
@@ -270,8 +257,6 @@ export class SendsService {
     return account;
   }
 }
-
-const DAY_MS = 24 * 3600 * 1000;
 
 function newMessageId(account: Pick<MailAccount, 'email'>): string {
   return `<${randomUUID()}@${messageIdDomain(account.email)}>`;
