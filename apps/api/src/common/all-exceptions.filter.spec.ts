@@ -141,6 +141,11 @@ const EVERY_DOMAIN_ERROR: [DomainError, number, string][] = [
     'Draft d-1 is being sent (send s-1, sending) and can no longer change',
   ],
   [
+    new DraftBeingSentError('d-1', 's-1', 'queued'),
+    409,
+    'Draft d-1 is being sent (send s-1, queued) and can no longer change unless the send is cancelled (POST /api/compose/outbox/s-1/cancel)',
+  ],
+  [
     new MessageActionBusyError(),
     409,
     'a move or delete of this message is still being applied on the server; try again in a moment',
