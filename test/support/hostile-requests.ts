@@ -32,7 +32,7 @@ interface Parameter {
 
 interface OperationObject {
   parameters?: Parameter[];
-  requestBody?: { content: Record<string, { schema: Schema }> };
+  requestBody?: { required?: boolean; content: Record<string, { schema: Schema }> };
 }
 
 export interface OpenApiDocument {
@@ -46,6 +46,8 @@ export interface Operation {
   parameters: Parameter[];
   /** The JSON body's schema, or null when the operation takes none. */
   body: Schema | null;
+  /** False when the body may be left out (POST /api/compose/send/{draftId}): then no body is a valid request. */
+  bodyRequired: boolean;
   multipart: boolean;
 }
 
@@ -77,6 +79,7 @@ export function apiOperations(document: OpenApiDocument): Operation[] {
         path,
         parameters: operation.parameters ?? [],
         body: operation.requestBody?.content['application/json']?.schema ?? null,
+        bodyRequired: operation.requestBody?.required !== false,
         multipart: operation.requestBody?.content['multipart/form-data'] !== undefined,
       })),
     );
@@ -182,12 +185,12 @@ export class HostileRequests {
           what: `unknown query ${label}`,
         })),
       );
-    if (operation.body) choices.push(...this.hostileBodies(operation.body, valid));
+    if (operation.body) choices.push(...this.hostileBodies(operation.body, valid, operation.bodyRequired));
     if (operation.multipart) choices.push(hostileMultipart().map((parts) => ({ ...valid, ...parts })));
     return fc.oneof(...choices);
   }
 
-  private hostileBodies(schema: Schema, valid: HostileRequest): Arbitrary<HostileRequest>[] {
+  private hostileBodies(schema: Schema, valid: HostileRequest, bodyRequired: boolean): Arbitrary<HostileRequest>[] {
     const base = this.example(schema, true) as Record<string, unknown>;
     const properties = Object.entries(this.resolve(schema).properties ?? {});
     const required = new Set(this.resolve(schema).required ?? []);
@@ -199,7 +202,7 @@ export class HostileRequests {
     });
     const choices: Arbitrary<HostileRequest>[] = [
       this.hostileValue(schema, true).map((value) => asBody(serialize(value), `body = ${describeValue(value)}`)),
-      fc.constant({ ...valid, headers: {}, body: undefined, what: 'no body' }),
+      ...(bodyRequired ? [fc.constant({ ...valid, headers: {}, body: undefined, what: 'no body' })] : []),
       fc
         .constantFrom('', '{', '{"a":1}}', '[1,]', 'NaN', '{"x": 1e999', '\u0000')
         .map((text) => asBody(text, `body = ${JSON.stringify(text)} (not JSON)`)),
@@ -273,6 +276,17 @@ export class HostileRequests {
               .map((length) => 'a'.repeat(length)),
           );
         else choices.push(fc.constant(null).map(() => 'a'.repeat(this.bodyLimitBytes + 1)));
+        if (resolved.format === 'date-time')
+          choices.push(
+            fc.constantFrom(
+              '2026-12-24T09:00:00',
+              '2026-12-24 09:00:00Z',
+              '2026-02-30T09:00:00Z',
+              'tomorrow',
+              '1798000000',
+              '9999-12-31T23:59:59Z',
+            ),
+          );
         if (resolved.format === 'uuid' || resolved.format === 'email')
           choices.push(
             fc

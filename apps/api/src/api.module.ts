@@ -6,12 +6,13 @@ import { LoggingModule } from '@app/observability';
 import { RequestQueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { TenancyModule } from '@app/tenancy';
-import { Module, ValidationPipe } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 
 import { AuthModule } from './auth/auth.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { requestValidationPipe } from './common/optional-body.js';
 import { SafeInputPipe } from './common/safe-input.pipe.js';
 import { AccountsModule } from './modules/accounts/accounts.module.js';
 import { DraftsModule } from './modules/drafts/drafts.module.js';
@@ -64,10 +65,7 @@ export class ApiModule {
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         // Global pipes run in this order: text PostgreSQL cannot store and prototype keys are refused first.
         { provide: APP_PIPE, useClass: SafeInputPipe },
-        {
-          provide: APP_PIPE,
-          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
-        },
+        { provide: APP_PIPE, useValue: requestValidationPipe() },
       ],
     };
   }

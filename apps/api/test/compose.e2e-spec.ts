@@ -153,11 +153,13 @@ describe('/api/compose', () => {
     expect(Object.keys(record).sort()).toEqual([
       'attempts',
       'bounces',
+      'cancelledAt',
       'createdAt',
       'delays',
       'id',
       'lastResponse',
       'messageId',
+      'sendAt',
       'sentAt',
       'state',
     ]);
@@ -168,6 +170,8 @@ describe('/api/compose', () => {
       sentAt: null,
       bounces: [],
       delays: [],
+      sendAt: null,
+      cancelledAt: null,
     });
     expect(record.messageId).toMatch(new RegExp(`^<[0-9a-f-]{36}@${stack.domain.replace('.', '\\.')}>$`));
 

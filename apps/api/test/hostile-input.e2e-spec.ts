@@ -83,7 +83,8 @@ describe('hostile input to every /api operation', () => {
       method: 'POST',
       url: '/api/compose/draft',
       headers: { authorization },
-      payload: { accountId, subject: 'Draft' },
+      // With a recipient, so that only the hostile part of a request to send it can be what refuses it.
+      payload: { accountId, subject: 'Draft', to: ['Bob Example <bob@example.com>'] },
     });
     expect(draft.statusCode).toBe(201);
     document = (await api.inject({ url: '/docs-json' })).json<OpenApiDocument>();

@@ -69,6 +69,8 @@ describe('security matrix over every /api route', () => {
       expect.arrayContaining([
         { method: 'GET', path: '/api/accounts' },
         { method: 'DELETE', path: '/api/accounts/{id}' },
+        { method: 'GET', path: '/api/compose/outbox/{id}' },
+        { method: 'POST', path: '/api/compose/outbox/{id}/cancel' },
       ]),
     );
   });
@@ -135,6 +137,44 @@ describe('security matrix over every /api route', () => {
     });
     expect(stillThere.statusCode).toBe(200);
     expect(stillThere.json()).toMatchObject({ email: accountOfA.email });
+  });
+
+  it('lets only the owning tenant see or cancel a scheduled send', async () => {
+    const ownerAuth = { authorization: bearerFor(tenantA) };
+    const scheduled = await api.inject({
+      method: 'POST',
+      url: '/api/compose',
+      headers: ownerAuth,
+      payload: {
+        accountId: accountOfA.id,
+        to: ['bob@example.test'],
+        subject: 'tomorrow',
+        text: 'x',
+        sendAt: new Date(Date.now() + 24 * 3600_000).toISOString(),
+      },
+    });
+    expect(scheduled.statusCode).toBe(202);
+    const sendId = scheduled.json<{ id: string }>().id;
+
+    const otherAuth = { authorization: bearerFor(tenantB) };
+    const seen = await api.inject({ url: `/api/compose/outbox/${sendId}`, headers: otherAuth });
+    const cancelled = await api.inject({
+      method: 'POST',
+      url: `/api/compose/outbox/${sendId}/cancel`,
+      headers: otherAuth,
+    });
+    expect([seen.statusCode, cancelled.statusCode]).toEqual([404, 404]);
+    expect(cancelled.json()).toMatchObject({ code: 'send_not_found' });
+    expect(cancelled.body).not.toContain('tomorrow');
+
+    const ownView = await api.inject({ url: `/api/compose/outbox/${sendId}`, headers: ownerAuth });
+    expect(ownView.json()).toMatchObject({ state: 'queued', cancelledAt: null });
+    const ownCancel = await api.inject({
+      method: 'POST',
+      url: `/api/compose/outbox/${sendId}/cancel`,
+      headers: ownerAuth,
+    });
+    expect(ownCancel.json()).toMatchObject({ state: 'cancelled' });
   });
 
   it('uses the header when the token has no tenant claim, and the default tenant without either', async () => {

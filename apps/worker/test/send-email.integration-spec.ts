@@ -317,4 +317,55 @@ describe('send-email processor against a scripted SMTP server', () => {
     expect(settled).toMatchObject({ state: 'sent', attempts: 2 });
     expect(smtp.countsByMessageId().get(record.messageId)).toBe(1);
   }, 30_000);
+
+  it('lets a job that comes before the sendAt of its record wait for it and send once; a job of a cancelled record sends nothing', async () => {
+    smtp.setScript(() => '250 2.1.5 Ok');
+    const sendRecords = harness.app.get(SendRecordRepository);
+    const content = (subject: string) => ({
+      from: { name: '', address: email },
+      to: [{ name: '', address: 'later@example.org' }],
+      cc: [],
+      bcc: [],
+      replyTo: [],
+      subject,
+      text: 'x',
+      html: null,
+      inReplyTo: null,
+      references: [],
+      attachments: [],
+    });
+    const create = (subject: string, sendAt: Date) =>
+      harness.asTenant(TENANT, async () => {
+        const creation = await sendRecords.createIdempotent(
+          {
+            accountId: account.id,
+            draftId: null,
+            messageId: `<${randomUUID()}@example.test>`,
+            content: content(subject),
+            sendAt,
+          },
+          null,
+        );
+        return creation.record;
+      });
+    const sendAt = new Date(Date.now() + 2_000);
+    const held = await create('held until later', sendAt);
+    const cancelled = await create('cancelled', new Date(Date.now() + 1_000));
+    await harness.asTenant(TENANT, () => sendRecords.cancelQueued(cancelled.id));
+    // Enqueued without the delay, as a job enqueued again early or on a clock ahead of the database's would run.
+    const producer = harness.app.get(JobProducer);
+    await producer.enqueue(JobName.SendEmail, { tenantId: TENANT, sendRecordId: held.id });
+    await producer.enqueue(JobName.SendEmail, { tenantId: TENANT, sendRecordId: cancelled.id });
+
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await harness.record(TENANT, held.id)).toMatchObject({ state: 'queued', attempts: 0 });
+    expect(smtp.countsByMessageId().get(held.messageId)).toBeUndefined();
+
+    const settled = await harness.settled(TENANT, held.id, 15_000);
+    expect(settled).toMatchObject({ state: 'sent', attempts: 1 });
+    expect(settled.sentAt?.getTime()).toBeGreaterThanOrEqual(sendAt.getTime());
+    expect(smtp.countsByMessageId().get(held.messageId)).toBe(1);
+    expect(await harness.record(TENANT, cancelled.id)).toMatchObject({ state: 'cancelled', attempts: 0 });
+    expect(smtp.countsByMessageId().get(cancelled.messageId)).toBeUndefined();
+  }, 30_000);
 });

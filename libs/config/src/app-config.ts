@@ -40,6 +40,8 @@ export interface MailConfig {
   smtpPoolSize: number;
   /** Bodies plus decoded attachments of one outgoing message (MAX_MESSAGE_SIZE_MB). */
   maxMessageBytes: number;
+  /** How long a send waits after it is accepted before it may leave, cancellable meanwhile (UNDO_SEND_SECONDS). */
+  undoSendMs: number;
   /** Receiving servers (Authentication-Results authserv-ids, lower case) whose verdicts messages show. */
   trustedAuthservIds: string[];
 }

@@ -183,6 +183,13 @@ export class EnvironmentVariables {
   @Max(1024)
   MAX_MESSAGE_SIZE_MB = 18;
 
+  /** How long every send is held after it is accepted, so the client can still cancel it ("undo send"); 0 sends at once. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  UNDO_SEND_SECONDS = 0;
+
   /** The login test on account create/update: shorter than IMAP_TIMEOUT, as an API request waits for it. */
   @Transform(toNumber)
   @IsNumber()

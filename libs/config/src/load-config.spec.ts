@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       imapPoolSize: 10,
       smtpPoolSize: 5,
       maxMessageBytes: 18 * 1024 * 1024,
+      undoSendMs: 0,
       trustedAuthservIds: [],
     });
     expect(sut.outbound).toEqual({

@@ -107,6 +107,7 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
       imapPoolSize: vars.IMAP_POOL_SIZE,
       smtpPoolSize: vars.SMTP_POOL_SIZE,
       maxMessageBytes: vars.MAX_MESSAGE_SIZE_MB * 1024 * 1024,
+      undoSendMs: vars.UNDO_SEND_SECONDS * 1000,
       trustedAuthservIds: vars.TRUSTED_AUTHSERV_IDS.split(',')
         .map((id) => id.trim().toLowerCase())
         .filter((id) => id.length > 0),

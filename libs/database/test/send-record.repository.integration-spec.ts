@@ -119,4 +119,49 @@ describe('SendRecordRepository', () => {
     });
     expect(stored?.smtpAcceptedAt).toBeInstanceOf(Date);
   });
+
+  it('holds a record until its sendAt: not claimed before, claimed after, and waiting for a job with that delay', async () => {
+    const repository = app.get(SendRecordRepository);
+    const sendAt = new Date(Date.now() + 1_500);
+    const { record } = await asTenant(() =>
+      repository.createIdempotent({ ...emptySendValues(account.id), sendAt }, null),
+    );
+    expect(record).toMatchObject({ state: 'queued', sendAt, cancelledAt: null });
+    expect(await asTenant(() => repository.findById(record.id))).toMatchObject({ sendAt });
+    const awaiting = (await asTenant(() => repository.findAwaitingJob())).find((item) => item.id === record.id);
+    expect(awaiting?.nextAttemptAt).toEqual(sendAt);
+
+    expect((await asTenant(() => repository.claimAttempts([record.id], 60_000))).size).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, sendAt.getTime() - Date.now()) + 100));
+    const claimed = await asTenant(() => repository.claimAttempts([record.id], 60_000));
+    expect(claimed.get(record.id)?.record).toMatchObject({ state: 'sending', attempts: 1 });
+  });
+
+  it('cancels a queued record once, decided against a claim in PostgreSQL: a claimed or cancelled one is not cancelled', async () => {
+    const repository = app.get(SendRecordRepository);
+    const later = new Date(Date.now() + 3600_000);
+    const [held, raced] = await asTenant(() =>
+      repository.createManyIdempotent([
+        { ...request(null), values: { ...emptySendValues(account.id), sendAt: later } },
+        request(null),
+      ]),
+    );
+    if (!held || !raced) throw new Error('records were not created');
+
+    const cancelled = await asTenant(() => repository.cancelQueued(held.record.id));
+    expect(cancelled).toMatchObject({ id: held.record.id, state: 'cancelled', attempts: 0, sendAt: later });
+    expect(cancelled?.cancelledAt).toBeInstanceOf(Date);
+    expect(await asTenant(() => repository.cancelQueued(held.record.id))).toBeNull();
+    expect((await asTenant(() => repository.claimAttempts([held.record.id], 60_000))).size).toBe(0);
+    expect((await asTenant(() => repository.findAwaitingJob())).map((item) => item.id)).not.toContain(held.record.id);
+
+    // The claim and the cancel of one record at once: exactly one of them wins.
+    const [claim, cancel] = await Promise.all([
+      asTenant(() => repository.claimAttempts([raced.record.id], 60_000)),
+      asTenant(() => repository.cancelQueued(raced.record.id)),
+    ]);
+    expect([claim.size, cancel === null ? 0 : 1].sort()).toEqual([0, 1]);
+    const stored = await asTenant(() => repository.findById(raced.record.id));
+    expect(stored?.state).toBe(claim.size === 1 ? 'sending' : 'cancelled');
+  });
 });

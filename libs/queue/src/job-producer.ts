@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import type { Job, JobState, Queue } from 'bullmq';
+import type { Job, JobsOptions, JobState, Queue } from 'bullmq';
 
 import type { JobPayloads } from './job-payloads.js';
 import { jobOptions } from './job-options.js';
@@ -17,6 +17,11 @@ export type JobPresence = 'present' | 'ended' | 'missing';
 function presenceOf(state: JobState | 'unknown'): JobPresence {
   if (state === 'unknown') return 'missing';
   return state === 'completed' || state === 'failed' ? 'ended' : 'present';
+}
+
+function delayedOptions<N extends JobName>(name: N, payload: JobPayloads[N], delayMs: number): JobsOptions {
+  const options = jobOptions(name, payload);
+  return delayMs > 0 ? { ...options, delay: delayMs } : options;
 }
 
 /** Enqueues any job with its typed payload and the options `jobOptions` decides for it. */
@@ -42,17 +47,40 @@ export class JobProducer {
     };
   }
 
-  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<Job<JobPayloads[N]>> {
-    const job = await this.queueFor(name).add(name, payload, jobOptions(name, payload));
+  /** `delayMs`: the job waits that long before a worker may take it (a scheduled send). */
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], delayMs = 0): Promise<Job<JobPayloads[N]>> {
+    const job = await this.queueFor(name).add(name, payload, delayedOptions(name, payload, delayMs));
     return job as Job<JobPayloads[N]>;
   }
 
-  /** Like enqueue for several jobs of one kind, added in one round trip to Redis (Queue.addBulk); answers in order. */
-  async enqueueMany<N extends JobName>(name: N, payloads: readonly JobPayloads[N][]): Promise<Job<JobPayloads[N]>[]> {
+  /**
+   * Like enqueue for several jobs of one kind, added in one round trip to Redis (Queue.addBulk);
+   * answers in order. `delaysMs[i]` delays the i-th job (none when absent).
+   */
+  async enqueueMany<N extends JobName>(
+    name: N,
+    payloads: readonly JobPayloads[N][],
+    delaysMs: readonly number[] = [],
+  ): Promise<Job<JobPayloads[N]>[]> {
     const jobs = await this.queueFor(name).addBulk(
-      payloads.map((payload) => ({ name, data: payload, opts: jobOptions(name, payload) })),
+      payloads.map((payload, index) => ({
+        name,
+        data: payload,
+        opts: delayedOptions(name, payload, delaysMs[index] ?? 0),
+      })),
     );
     return jobs as Job<JobPayloads[N]>[];
+  }
+
+  /**
+   * Removes the job `enqueue(name, payload)` added, when it is keyed by its record (jobId) and not
+   * running: BullMQ leaves a job a worker holds locked, which then finds its record settled. False
+   * when nothing was removed.
+   */
+  async removeUnlessRunning<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<boolean> {
+    const jobId = jobOptions(name, payload).jobId;
+    if (!jobId) throw new Error(`${name} jobs have no id of their own to remove them by`);
+    return (await this.queueFor(name).remove(jobId)) === 1;
   }
 
   /**
@@ -93,7 +121,7 @@ export class JobProducer {
     const options = jobOptions(name, payload);
     if (options.jobId && presenceOf(await queue.getJobState(options.jobId)) === 'ended')
       await queue.remove(options.jobId);
-    const job = await queue.add(name, payload, delayMs > 0 ? { ...options, delay: delayMs } : options);
+    const job = await queue.add(name, payload, delayedOptions(name, payload, delayMs));
     return job as Job<JobPayloads[N]>;
   }
 

@@ -40,7 +40,13 @@ import {
   UnsubscribeRefusedError,
 } from '../modules/messages/errors.js';
 import { SearchParseError } from '../modules/search/errors.js';
-import { IdempotencyKeyReusedError, SendNotFoundError } from '../modules/sends/errors.js';
+import {
+  IdempotencyKeyReusedError,
+  SendAlreadyFailedError,
+  SendAlreadySentError,
+  SendAtTooFarAheadError,
+  SendNotFoundError,
+} from '../modules/sends/errors.js';
 import { ThreadNotFoundError } from '../modules/threads/errors.js';
 import { ChangeCursorExpiredError, UnknownChangeCursorError } from '../modules/changes/errors.js';
 import {
@@ -94,6 +100,11 @@ const EVERY_DOMAIN_ERROR: [DomainError, number, string][] = [
   [new DraftNotFoundError('d-1'), 404, 'Draft d-1 not found'],
   [new SendNotFoundError('s-1'), 404, 'Send s-1 not found'],
   [
+    new SendAtTooFarAheadError('2027-03-01T00:00:00Z', 30),
+    400,
+    'sendAt 2027-03-01T00:00:00Z is more than 30 days ahead; nothing was stored',
+  ],
+  [
     new MessagePartGoneError('part 2 of UID 7 is no longer in INBOX'),
     404,
     'part 2 of UID 7 is no longer in INBOX; sync the account to refresh it',
@@ -130,11 +141,18 @@ const EVERY_DOMAIN_ERROR: [DomainError, number, string][] = [
     'Draft d-1 is being sent (send s-1, sending) and can no longer change',
   ],
   [
+    new DraftBeingSentError('d-1', 's-1', 'queued'),
+    409,
+    'Draft d-1 is being sent (send s-1, queued) and can no longer change unless the send is cancelled (POST /api/compose/outbox/s-1/cancel)',
+  ],
+  [
     new MessageActionBusyError(),
     409,
     'a move or delete of this message is still being applied on the server; try again in a moment',
   ],
   [new MessageBeingMovedError(), 409, 'the message is being moved on the server; try again in a moment'],
+  [new SendAlreadySentError('s-1', 'sent'), 409, 'Send s-1 is sent and can no longer be cancelled'],
+  [new SendAlreadyFailedError('s-1'), 409, 'Send s-1 failed and will not be sent; there is nothing to cancel'],
   [new IdempotencyKeyReusedError('k'), 422, expect.stringContaining('Idempotency-Key "k" was already used') as string],
   [
     new OutboundRefusedError('10.0.0.1', 143, 'a private address', 'detail'),

@@ -79,6 +79,10 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
     status: HttpStatus.BAD_GATEWAY,
     description: 'The list’s one-click unsubscribe address answered with an error or not at all',
   },
+  send_at_too_far_ahead: {
+    status: HttpStatus.BAD_REQUEST,
+    description: 'The `sendAt` of a send is more than 30 days ahead; nothing was stored',
+  },
   account_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such account for the tenant' },
   webhook_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such webhook for the tenant' },
   webhook_delivery_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such delivery of the webhook' },
@@ -103,7 +107,16 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
   },
   draft_being_sent: {
     status: HttpStatus.CONFLICT,
-    description: 'A send of the draft is queued or under way; the draft can no longer change',
+    description:
+      'A send of the draft is queued (perhaps scheduled) or under way; the draft can no longer change unless the send is cancelled',
+  },
+  send_already_sent: {
+    status: HttpStatus.CONFLICT,
+    description: 'The send has left (or is being handed to the SMTP server) and can no longer be cancelled',
+  },
+  send_already_failed: {
+    status: HttpStatus.CONFLICT,
+    description: 'The send failed for good; there is nothing to cancel',
   },
   message_action_pending: {
     status: HttpStatus.CONFLICT,

@@ -72,6 +72,7 @@ export class SendEmailProcessor extends WorkerHost implements OnApplicationBoots
       case 'sent':
         this.metrics.emailProcessed('sent');
         return outcome;
+      case 'cancelled':
       case 'missing':
         return outcome;
     }

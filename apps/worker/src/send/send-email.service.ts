@@ -28,6 +28,7 @@ export type SendOutcome =
   | { state: 'sent'; filing: SentCopyFiling; smtpAttempted: boolean }
   | { state: 'failed'; reason: string }
   | { state: 'retry'; delayMs: number; reason: string }
+  | { state: 'cancelled' }
   | { state: 'missing' };
 
 /**
@@ -56,7 +57,7 @@ interface TransmitFailure {
   notStarted: boolean;
 }
 
-/** How long after a live claim's end a job that found the record claimed looks again. */
+/** How long after a live claim's end (or a held send's due time) a job that found the record not claimable looks again. */
 const CLAIM_RECHECK_MARGIN_MS = 1_000;
 
 /**
@@ -79,6 +80,11 @@ const RECORD_ACCEPTANCE_PATIENCE_MS = 5 * 60_000;
  * SMTP transaction, only within its claim, and a second job of the record (a stalled job run
  * again, a lost job enqueued again by the scheduler) waits until the claim has run out instead of
  * sending beside it.
+ *
+ * A queued record held until `sendAt` (a scheduled send, the undo window) cannot be claimed before
+ * then, and one the client cancelled (queued → cancelled, which the claim and the cancel decide
+ * between in PostgreSQL) never again: a job that comes early waits for the time, one that finds the
+ * send cancelled ends. The draft stays until the message has left, so a cancel can give it back.
  */
 @Injectable()
 export class SendEmailService {
@@ -133,6 +139,13 @@ export class SendEmailService {
 
   private async resume(sendRecordId: string): Promise<Prepared> {
     const record = await this.sendRecords.findById(sendRecordId);
+    if (record?.state === 'cancelled') return { state: 'done', outcome: { state: 'cancelled' } };
+    if (record?.state === 'queued' && record.sendAt) {
+      // Held until sendAt (a scheduled send, the undo window), by the database's clock: this job
+      // came early (enqueued again, or delayed by a clock ahead of the database's) and waits.
+      const delayMs = Math.max(0, record.sendAt.getTime() - Date.now()) + CLAIM_RECHECK_MARGIN_MS;
+      return { state: 'done', outcome: { state: 'retry', delayMs, reason: 'the send is held until its sendAt' } };
+    }
     if (record?.state === 'sending' && !record.smtpAcceptedAt && record.claimedUntil) {
       // Another attempt holds the record (this job is a duplicate, or was taken over while the
       // holder still runs): come back once its claim has ended, sent, failed or expired.
@@ -164,7 +177,7 @@ export class SendEmailService {
   ): Promise<Prepared> {
     let message: BuiltMessage;
     try {
-      message = await this.builder.forSend(record.content, record.messageId, record.createdAt);
+      message = await this.builder.forSend(record.content, record.messageId, dateOf(record));
     } catch (error: unknown) {
       if (!(error instanceof MissingAttachmentError) || record.smtpAcceptedAt) throw error;
       await this.sendRecords.markFailed(record.id, record.attempts, error.message);
@@ -297,7 +310,16 @@ export class SendEmailService {
         );
         return 'no-sent-folder';
       }
-      return appendOnce(client, path, await message.forMailbox(), record.messageId, ['\\Seen'], record.createdAt);
+      return appendOnce(client, path, await message.forMailbox(), record.messageId, ['\\Seen'], dateOf(record));
     });
   }
+}
+
+/**
+ * The message's Date, fixed on the record so every attempt builds the same message: when it was
+ * accepted, or when it was held until (a scheduled message is dated when it goes, as a client that
+ * sent it then would have dated it).
+ */
+function dateOf(record: SendRecord): Date {
+  return record.sendAt ?? record.createdAt;
 }

@@ -4,7 +4,7 @@ import { MailAccount } from './mail-account.entity.js';
 import type { MailAddress } from './mail-message.entity.js';
 import { AccountOwned, WithTimestamps } from './shared-columns.js';
 
-export const SEND_STATES = ['queued', 'sending', 'sent', 'failed', 'bounced'] as const;
+export const SEND_STATES = ['queued', 'sending', 'sent', 'failed', 'bounced', 'cancelled'] as const;
 export type SendState = (typeof SEND_STATES)[number];
 
 export interface SendContent {
@@ -30,6 +30,7 @@ export interface SendContent {
 @Unique('uq_send_records_idempotency', ['tenantId', 'idempotencyKey'])
 @Index('idx_send_records_tenant_account', ['tenantId', 'accountId'])
 @Index('idx_send_records_message_id', ['accountId', 'messageId'])
+@Index('idx_send_records_draft', ['draftId'], { where: `"draft_id" IS NOT NULL` })
 export class SendRecord extends WithTimestamps(AccountOwned) {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -70,6 +71,16 @@ export class SendRecord extends WithTimestamps(AccountOwned) {
   /** When the retry of a transient failure is due (the record is `queued` again until then). */
   @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true })
   nextAttemptAt!: Date | null;
+
+  /**
+   * A queued record is held until then: the time the client asked for, or the end of the undo
+   * window if later. Null: sent at once. Until it leaves, the client may cancel it (`cancelled`).
+   */
+  @Column({ name: 'send_at', type: 'timestamptz', nullable: true })
+  sendAt!: Date | null;
+
+  @Column({ name: 'cancelled_at', type: 'timestamptz', nullable: true })
+  cancelledAt!: Date | null;
 
   @Column({ name: 'smtp_accepted_at', type: 'timestamptz', nullable: true })
   smtpAcceptedAt!: Date | null;

@@ -55,13 +55,22 @@ export class DraftRepository {
     );
   }
 
+  /**
+   * Drafts still being written: one a send holds (queued, perhaps scheduled or in its undo window,
+   * or under way) is in the outbox instead, until the send leaves and removes it, or is cancelled
+   * or fails and gives it back.
+   */
   async list(accountId: string | undefined, limit: number, cursor?: string): Promise<Page<Draft>> {
     const after = cursor ? decodeCursor(cursor) : null;
     return this.scope.transaction(async (manager, tenantId) => {
       const query = manager
         .getRepository(Draft)
         .createQueryBuilder('draft')
-        .where('draft.tenantId = :tenantId', { tenantId });
+        .where('draft.tenantId = :tenantId', { tenantId })
+        .andWhere(
+          `NOT EXISTS (SELECT 1 FROM "send_records" "send" WHERE "send"."draft_id" = "draft"."id"
+             AND "send"."tenant_id" = "draft"."tenant_id" AND "send"."state" NOT IN ('failed', 'cancelled'))`,
+        );
       if (accountId) query.andWhere('draft.accountId = :accountId', { accountId });
       return pageByCreation(query, 'draft', limit, after);
     });

@@ -1,11 +1,11 @@
 import { TenantScope } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull, Not } from 'typeorm';
+import { DataSource, In, IsNull, Not } from 'typeorm';
 
 import { MailAccount } from '../entities/mail-account.entity.js';
 import { SendRecord } from '../entities/send-record.entity.js';
-import type { SendContent } from '../entities/send-record.entity.js';
+import type { SendContent, SendState } from '../entities/send-record.entity.js';
 import { entityFromRow } from './entity-from-row.js';
 
 export interface NewSendRecord {
@@ -13,6 +13,8 @@ export interface NewSendRecord {
   draftId: string | null;
   messageId: string;
   content: SendContent;
+  /** Hold the send until then (a scheduled send, the undo window); absent or null: at once. */
+  sendAt?: Date | null;
 }
 
 /** A send to create, with the Idempotency-Key that guards it (if any) and the request it came from. */
@@ -41,7 +43,7 @@ export interface SmtpAcceptanceRecord {
   sentCopyFiled: boolean;
 }
 
-/** A send record waiting for its job: queued (a retry due at `nextAttemptAt`), left `sending` past its claim, or accepted with its Sent copy not filed. */
+/** A send record waiting for its job: queued (held until `nextAttemptAt`: its send time or a retry), left `sending` past its claim, or accepted with its Sent copy not filed. */
 export interface SendAwaitingJob {
   id: string;
   nextAttemptAt: Date | null;
@@ -49,6 +51,9 @@ export interface SendAwaitingJob {
 
 /** Account columns of a claim's rows carry this prefix, apart from the record's own. */
 const ACCOUNT_PREFIX = 'account.';
+
+/** States in which a send ended without leaving: they neither hold a draft nor its attachments. */
+const ENDED_UNSENT: SendState[] = ['failed', 'cancelled'];
 
 /** How long an Idempotency-Key stays bound to the send it first created. */
 export const IDEMPOTENCY_WINDOW_HOURS = 24;
@@ -146,11 +151,11 @@ export class SendRecordRepository {
       created_at: Date;
       updated_at: Date;
     }>((tenantId) => ({
-      sql: `INSERT INTO "send_records" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content")
-            SELECT CAST(:tenantId AS text), "account_id", "draft_id", "idempotency_key", "request_fingerprint", 'queued', "message_id", "content"
+      sql: `INSERT INTO "send_records" ("tenant_id", "account_id", "draft_id", "idempotency_key", "request_fingerprint", "state", "message_id", "content", "send_at")
+            SELECT CAST(:tenantId AS text), "account_id", "draft_id", "idempotency_key", "request_fingerprint", 'queued', "message_id", "content", "send_at"
               FROM unnest(CAST(:accountIds AS uuid[]), CAST(:draftIds AS uuid[]), CAST(:idempotencyKeys AS text[]), CAST(:requestFingerprints AS text[]),
-                          CAST(:messageIds AS text[]), CAST(:contents AS jsonb[]))
-                   AS "request"("account_id", "draft_id", "idempotency_key", "request_fingerprint", "message_id", "content")
+                          CAST(:messageIds AS text[]), CAST(:contents AS jsonb[]), CAST(:sendAts AS timestamptz[]))
+                   AS "request"("account_id", "draft_id", "idempotency_key", "request_fingerprint", "message_id", "content", "send_at")
             ON CONFLICT ON CONSTRAINT "uq_send_records_idempotency" DO NOTHING
             RETURNING "id", "tenant_id", "message_id", "created_at", "updated_at"`,
       parameters: {
@@ -161,6 +166,7 @@ export class SendRecordRepository {
         requestFingerprints: requests.map((request) => request.requestFingerprint),
         messageIds: requests.map((request) => request.values.messageId),
         contents: requests.map((request) => JSON.stringify(request.values.content)),
+        sendAts: requests.map((request) => request.values.sendAt?.toISOString() ?? null),
       },
     }));
     const byMessageId = new Map(rows.map((row) => [row.message_id, row]));
@@ -169,6 +175,8 @@ export class SendRecordRepository {
       if (!row) return null;
       return this.dataSource.manager.create(SendRecord, {
         ...values,
+        sendAt: values.sendAt ?? null,
+        cancelledAt: null,
         id: row.id,
         tenantId: row.tenant_id,
         idempotencyKey,
@@ -219,11 +227,32 @@ export class SendRecordRepository {
     return this.scope.transaction((manager, tenantId) => manager.findOneBy(SendRecord, { id, tenantId }));
   }
 
-  /** The send of a draft that is queued, in progress or done; a failed one does not block sending again. */
+  /** The send of a draft that is queued, in progress or done; a failed or cancelled one does not block sending again. */
   async findLiveForDraft(draftId: string): Promise<SendRecord | null> {
     return this.scope.transaction((manager, tenantId) =>
-      manager.findOne(SendRecord, { where: { tenantId, draftId, state: Not('failed') }, order: { createdAt: 'DESC' } }),
+      manager.findOne(SendRecord, {
+        where: { tenantId, draftId, state: Not(In(ENDED_UNSENT)) },
+        order: { createdAt: 'DESC' },
+      }),
     );
+  }
+
+  /**
+   * Stops a send that has not left: queued (held until `sendAt`, or waiting for a worker or for a
+   * retry) → cancelled, in one conditional UPDATE. A worker's claim is the same kind of update on
+   * the same row, so exactly one of the two wins; the loser's WHERE no longer matches. Null when
+   * the record is not queued (any more): the caller reads it to tell why.
+   */
+  async cancelQueued(id: string): Promise<SendRecord | null> {
+    const rows = await this.scope.query<Record<string, unknown>>((tenantId) => ({
+      sql: `UPDATE "send_records"
+               SET "state" = 'cancelled', "cancelled_at" = now(), "next_attempt_at" = NULL, "updated_at" = now()
+             WHERE "id" = :id AND "tenant_id" = :tenantId AND "state" = 'queued' AND "smtp_accepted_at" IS NULL
+             RETURNING *`,
+      parameters: { id, tenantId },
+    }));
+    const row = rows[0];
+    return row ? entityFromRow(this.dataSource.manager, SendRecord, row) : null;
   }
 
   /**
@@ -281,7 +310,8 @@ export class SendRecordRepository {
                 FROM unnest(CAST(:claimIds AS uuid[])) AS claim(id)
                WHERE o."id" = claim.id AND o."id" <> ALL(CAST(:acceptedIds AS uuid[]))
                  AND o."tenant_id" = :tenantId AND o."smtp_accepted_at" IS NULL
-                 AND (o."state" = 'queued' OR (o."state" = 'sending' AND (o."claimed_until" IS NULL OR o."claimed_until" < now())))
+                 AND ((o."state" = 'queued' AND (o."send_at" IS NULL OR o."send_at" <= now()))
+                      OR (o."state" = 'sending' AND (o."claimed_until" IS NULL OR o."claimed_until" < now())))
                RETURNING o.*)
             SELECT "claimed".*, ${this.accountColumns}
               FROM "claimed" LEFT JOIN "mail_accounts" "account" ON "account"."id" = "claimed"."account_id" AND "account"."tenant_id" = "claimed"."tenant_id"`,
@@ -330,7 +360,7 @@ export class SendRecordRepository {
    */
   async findAwaitingJob(): Promise<SendAwaitingJob[]> {
     const rows = await this.scope.query<{ id: string; next_attempt_at: Date | null }>((tenantId) => ({
-      sql: `SELECT "id", "next_attempt_at" FROM "send_records"
+      sql: `SELECT "id", GREATEST("next_attempt_at", "send_at") AS "next_attempt_at" FROM "send_records"
              WHERE "tenant_id" = :tenantId
                AND ("state" = 'queued'
                     OR ("state" = 'sending' AND ("claimed_until" IS NULL OR "claimed_until" < now()))

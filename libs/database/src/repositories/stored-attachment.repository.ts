@@ -35,7 +35,7 @@ const REFERENCED_KEYS = `
    WHERE d."tenant_id" = $1
   UNION
   SELECT a->>'storageKey' FROM "send_records" o CROSS JOIN LATERAL jsonb_array_elements(o."content"->'attachments') a
-   WHERE o."tenant_id" = $1 AND o."state" <> 'failed' AND NOT (o."state" IN ('sent', 'bounced') AND o."sent_copy_appended_at" IS NOT NULL)`;
+   WHERE o."tenant_id" = $1 AND o."state" NOT IN ('failed', 'cancelled') AND NOT (o."state" IN ('sent', 'bounced') AND o."sent_copy_appended_at" IS NOT NULL)`;
 
 /**
  * Attachment bytes of drafts, queued sends and uploads waiting to be named by one (table

@@ -30,7 +30,11 @@ export class DraftsController {
   }
 
   @Get('drafts')
-  @ApiOkResponse({ type: DraftPageDto })
+  @ApiOkResponse({
+    type: DraftPageDto,
+    description:
+      'Drafts not being sent: one a send holds (scheduled, in its undo window) shows again if the send is cancelled or fails',
+  })
   async listDrafts(@Query() query: ListDraftsQueryDto): Promise<DraftPageDto> {
     const page = await this.drafts.list(query.accountId, query.limit, query.cursor);
     return { items: page.items.map((draft) => DraftDto.from(draft)), nextCursor: page.nextCursor };

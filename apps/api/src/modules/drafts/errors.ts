@@ -23,12 +23,16 @@ export class DraftVersionConflictError extends DomainError {
   }
 }
 
-/** A send of the draft is queued or under way: the draft is frozen until it ends. */
+/** A send of the draft is queued (perhaps held until its sendAt) or under way: the draft is frozen until it ends or is cancelled. */
 export class DraftBeingSentError extends DomainError {
   readonly code = 'draft_being_sent';
 
   constructor(draftId: string, sendId: string, state: string) {
-    super(`Draft ${draftId} is being sent (send ${sendId}, ${state}) and can no longer change`);
+    super(
+      state === 'queued'
+        ? `Draft ${draftId} is being sent (send ${sendId}, queued) and can no longer change unless the send is cancelled (POST /api/compose/outbox/${sendId}/cancel)`
+        : `Draft ${draftId} is being sent (send ${sendId}, ${state}) and can no longer change`,
+    );
   }
 }
 

@@ -5,6 +5,11 @@ import type { SendEmailPayload } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
 import { Injectable } from '@nestjs/common';
 
+interface DelayedSendJob {
+  payload: SendEmailPayload;
+  delayMs: number;
+}
+
 /**
  * The round trips of a send request without attachments — the account lookup and the idempotent
  * insert of the send record in PostgreSQL, then its job in Redis — grouped across the requests in
@@ -31,12 +36,18 @@ export class SendRequestBatches {
     },
   );
 
-  private readonly sendJobs = new GroupCommit<SendEmailPayload, void>(
-    async (_tenantId, payloads) => {
-      await this.jobs.enqueueMany(JobName.SendEmail, payloads);
-      return payloads.map(() => undefined);
+  private readonly sendJobs = new GroupCommit<DelayedSendJob, void>(
+    async (_tenantId, jobs) => {
+      await this.jobs.enqueueMany(
+        JobName.SendEmail,
+        jobs.map((job) => job.payload),
+        jobs.map((job) => job.delayMs),
+      );
+      return jobs.map(() => undefined);
     },
-    { writeOne: async (_tenantId, payload) => void (await this.jobs.enqueue(JobName.SendEmail, payload)) },
+    {
+      writeOne: async (_tenantId, job) => void (await this.jobs.enqueue(JobName.SendEmail, job.payload, job.delayMs)),
+    },
   );
 
   constructor(
@@ -56,10 +67,10 @@ export class SendRequestBatches {
     return this.creations.submit(this.tenant.tenantId, request);
   }
 
-  /** Enqueues the send-email job of one of the current tenant's records. */
-  enqueueSend(sendRecordId: string): Promise<void> {
+  /** Enqueues the send-email job of one of the current tenant's records, to run `delayMs` from now. */
+  enqueueSend(sendRecordId: string, delayMs = 0): Promise<void> {
     const tenantId = this.tenant.tenantId;
-    return this.sendJobs.submit(tenantId, { tenantId, sendRecordId });
+    return this.sendJobs.submit(tenantId, { payload: { tenantId, sendRecordId }, delayMs });
   }
 
   private async findAccounts(tenantId: string, ids: string[]): Promise<(MailAccount | null)[]> {

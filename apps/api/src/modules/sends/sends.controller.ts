@@ -3,6 +3,8 @@ import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiBody,
+  ApiConflictResponse,
   ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -13,7 +15,9 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
+import { OptionalBody } from '../../common/optional-body.js';
 import { ComposeMessageDto } from './dto/compose-message.dto.js';
+import { SendDraftDto } from './dto/send-at.js';
 import { SendRecordDto } from './dto/send-record.dto.js';
 import { parseIdempotencyKey } from './idempotency-key.js';
 import { SendsService } from './sends.service.js';
@@ -39,7 +43,9 @@ export class SendsController {
   @HttpCode(202)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiAcceptedResponse({ type: SendRecordDto, description: 'Queued; poll GET /api/compose/outbox/{id}' })
-  @ApiBadRequestResponse({ description: 'Invalid addresses, no recipient, line breaks in header values' })
+  @ApiBadRequestResponse({
+    description: 'Invalid addresses, no recipient, line breaks in header values, sendAt without zone or too far ahead',
+  })
   @ApiPayloadTooLargeResponse({ description: 'Bodies and attachments exceed the message size limit' })
   @ApiUnprocessableEntityResponse(KEY_REUSED)
   @ApiServiceUnavailableResponse({ description: 'Sending is disabled (ENABLE_SMTP_SEND=false)' })
@@ -54,16 +60,19 @@ export class SendsController {
   @Post('send/:draftId')
   @HttpCode(202)
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiBody({ type: SendDraftDto, required: false, description: 'Optional; without it the draft is sent at once' })
   @ApiAcceptedResponse({ type: SendRecordDto })
+  @ApiBadRequestResponse({ description: 'sendAt without zone or too far ahead' })
   @ApiNotFoundResponse()
   @ApiUnprocessableEntityResponse(KEY_REUSED)
   @ApiServiceUnavailableResponse({ description: 'Sending is disabled (ENABLE_SMTP_SEND=false)' })
   async sendDraft(
     @Param('draftId', ParseUUIDPipe) draftId: string,
+    @OptionalBody() body: SendDraftDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SendRecordDto> {
-    return respond(await this.sends.sendDraft(draftId, parseIdempotencyKey(key)), reply);
+    return respond(await this.sends.sendDraft(draftId, body.sendAt, parseIdempotencyKey(key)), reply);
   }
 
   @Get('outbox/:id')
@@ -76,6 +85,18 @@ export class SendsController {
   async outboxItem(@Param('id', ParseUUIDPipe) id: string): Promise<SendRecordDto> {
     const { record, reports } = await this.sends.findSendRecord(id);
     return SendRecordDto.from(record, reports);
+  }
+
+  @Post('outbox/:id/cancel')
+  @HttpCode(200)
+  @ApiOkResponse({
+    type: SendRecordDto,
+    description: 'Cancelled (also when it already was): nothing is sent, and a draft it came from is listed again',
+  })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: 'Too late: the send has left or is leaving (send_already_sent), or it failed' })
+  async cancel(@Param('id', ParseUUIDPipe) id: string): Promise<SendRecordDto> {
+    return SendRecordDto.from(await this.sends.cancel(id));
   }
 }
 

@@ -10,7 +10,8 @@ import {
 } from '@app/database';
 import type { MailAccount, SendContent, SendDeliveryReport, SendRecordCreation, SendRecord } from '@app/database';
 import { AccountNotFoundError, draftSendContent, messageIdDomain, replyReferences } from '@app/mail';
-import { TenantScope } from '@app/tenancy';
+import { JobName, JobProducer } from '@app/queue';
+import { TenantContext, TenantScope } from '@app/tenancy';
 import { BadRequestException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 
 import { assertWithinSizeLimit, decodeAttachments } from '../../common/message-fields/message-content.js';
@@ -18,9 +19,10 @@ import { toMailboxes } from '../../common/message-fields/recipients.js';
 import { DraftNotFoundError } from '../drafts/errors.js';
 import { UploadsService } from '../uploads/uploads.service.js';
 import type { ComposeMessageDto } from './dto/compose-message.dto.js';
-import { SendNotFoundError } from './errors.js';
+import { SendAlreadyFailedError, SendAlreadySentError, SendNotFoundError } from './errors.js';
 import { assertSameRequest, idempotentRequest } from './idempotency-key.js';
 import type { IdempotentRequest } from './idempotency-key.js';
+import { sendHeldUntil } from './send-hold.js';
 import { SendRequestBatches } from './send-request-batches.js';
 
 export interface SendRecordWithReports {
@@ -37,6 +39,12 @@ export interface SendResult {
 /**
  * Sending: validates, fixes the Message-ID, stores the send record (state queued) and enqueues
  * the job that performs it. The API never talks SMTP itself (SPEC §1).
+ *
+ * A send may be held: until the `sendAt` the client asked for, and at least for the undo window
+ * (UNDO_SEND_SECONDS) after it was accepted. The record carries the time it is held until, which
+ * the worker's claim respects, and its job is delayed to that time; until a worker claims it, the
+ * client may cancel it. A draft stays while its send is held (out of the draft list), so a
+ * cancelled send gives it back as it was; the worker removes it once the message has left.
  */
 @Injectable()
 export class SendsService {
@@ -52,6 +60,8 @@ export class SendsService {
     private readonly storedAttachments: StoredAttachmentRepository,
     private readonly uploads: UploadsService,
     private readonly batches: SendRequestBatches,
+    private readonly jobs: JobProducer,
+    private readonly tenant: TenantContext,
   ) {}
 
   async sendMessage(dto: ComposeMessageDto, idempotencyKey: string | null): Promise<SendResult> {
@@ -62,6 +72,7 @@ export class SendsService {
     if (to.length + cc.length + bcc.length === 0)
       throw new BadRequestException('At least one recipient (to, cc or bcc) is required');
     const inline = decodeAttachments(dto);
+    const sendAt = sendHeldUntil(dto.sendAt, this.config.mail.undoSendMs, Date.now());
 
     const idempotency = idempotentRequest(idempotencyKey, 'compose', dto);
     const contentFor = (account: MailAccount, attachments: SendContent['attachments']): SendContent => ({
@@ -91,6 +102,7 @@ export class SendsService {
           draftId: null,
           messageId: newMessageId(account),
           content: contentFor(account, []),
+          sendAt,
         },
         idempotencyKey,
         requestFingerprint: idempotency?.fingerprint ?? null,
@@ -116,6 +128,7 @@ export class SendsService {
           draftId: null,
           messageId: newMessageId(account),
           content: contentFor(account, [...stored, ...uploaded]),
+          sendAt,
         },
         idempotencyKey,
         idempotency?.fingerprint,
@@ -129,9 +142,19 @@ export class SendsService {
     return this.enqueue(creation);
   }
 
-  async sendDraft(draftId: string, idempotencyKey: string | null): Promise<SendResult> {
+  async sendDraft(
+    draftId: string,
+    requestedSendAt: string | undefined,
+    idempotencyKey: string | null,
+  ): Promise<SendResult> {
     this.assertSendingEnabled();
-    const idempotency = idempotentRequest(idempotencyKey, 'send-draft', draftId);
+    const sendAt = sendHeldUntil(requestedSendAt, this.config.mail.undoSendMs, Date.now());
+    // Without sendAt the request is the draft id alone, as before sendAt existed, so keys stored then still match.
+    const idempotency = idempotentRequest(
+      idempotencyKey,
+      'send-draft',
+      requestedSendAt === undefined ? draftId : { draftId, sendAt: requestedSendAt },
+    );
     const replay = await this.replayOf(idempotency);
     if (replay) return replay;
     const creation = await this.scope.transaction(async (): Promise<SendRecordCreation> => {
@@ -152,7 +175,7 @@ export class SendsService {
       const account = await this.accountOrFail(draft.accountId);
       const content = draftSendContent(draft, account);
       const result = await this.sendRecords.createIdempotent(
-        { accountId: account.id, draftId, messageId: newMessageId(account), content },
+        { accountId: account.id, draftId, messageId: newMessageId(account), content, sendAt },
         idempotencyKey,
         idempotency?.fingerprint,
       );
@@ -167,6 +190,34 @@ export class SendsService {
     const record = await this.sendRecords.findById(id);
     if (!record) throw new SendNotFoundError(id);
     return { record, reports: await this.deliveryReports.forSend(id) };
+  }
+
+  /**
+   * Stops a send that has not left: queued → cancelled, its job removed unless a worker holds it
+   * (which then finds the record cancelled and stops). Cancelling a cancelled send answers it
+   * again; a send a worker has claimed or sent answers 409 `send_already_sent`.
+   */
+  async cancel(id: string): Promise<SendRecord> {
+    const cancelled = await this.sendRecords.cancelQueued(id);
+    if (!cancelled) {
+      const { record } = await this.findSendRecord(id);
+      if (record.state === 'cancelled') return record;
+      if (record.state === 'failed') throw new SendAlreadyFailedError(id);
+      throw new SendAlreadySentError(id, record.state);
+    }
+    try {
+      await this.jobs.removeUnlessRunning(JobName.SendEmail, { tenantId: this.tenant.tenantId, sendRecordId: id });
+    } catch (error: unknown) {
+      this.logger.warn(
+        { err: error, sendRecordId: id },
+        'Send cancelled, but its job could not be removed; it will find the send cancelled',
+      );
+    }
+    // Bytes stored for this send alone (inline attachments of POST /api/compose); a draft's stay with the draft.
+    await this.storedAttachments.deleteUnreferenced(
+      cancelled.content.attachments.map((attachment) => attachment.storageKey),
+    );
+    return cancelled;
   }
 
   /** The send an earlier request with this key created, provided it asked for the same thing (else 422). */
@@ -189,8 +240,9 @@ export class SendsService {
    */
   private async enqueue(creation: SendRecordCreation): Promise<SendResult> {
     if (!creation.created && creation.record.state !== 'queued') return creation;
+    const heldMs = creation.record.sendAt ? Math.max(0, creation.record.sendAt.getTime() - Date.now()) : 0;
     try {
-      await this.batches.enqueueSend(creation.record.id);
+      await this.batches.enqueueSend(creation.record.id, heldMs);
     } catch (error: unknown) {
       this.logger.warn(
         { err: error, sendRecordId: creation.record.id },

@@ -3,6 +3,7 @@ import { IsOptional, IsUUID } from 'class-validator';
 
 import { MAX_RECIPIENTS_PER_FIELD, MessageFieldsDto } from '../../../common/message-fields/message-fields.dto.js';
 import { IsRecipientList } from '../../../common/message-fields/recipients.js';
+import { IsSendAt } from './send-at.js';
 
 export class ComposeMessageDto extends MessageFieldsDto {
   @ApiProperty({ format: 'uuid', description: 'The account that sends (its address is the From)' })
@@ -13,4 +14,7 @@ export class ComposeMessageDto extends MessageFieldsDto {
   @IsOptional()
   @IsRecipientList(MAX_RECIPIENTS_PER_FIELD)
   replyTo?: unknown[];
+
+  @IsSendAt()
+  sendAt?: string;
 }

@@ -41,6 +41,16 @@ export class SendRecordDto {
   lastResponse!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) sentAt!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description:
+      'While queued, the send waits until then (the requested time, or the end of the undo window) and can be cancelled; null: sent at once',
+  })
+  sendAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'When the send was cancelled' })
+  cancelledAt!: string | null;
 
   @ApiProperty({
     type: [DeliveryReportDto],
@@ -64,6 +74,8 @@ export class SendRecordDto {
       sentAt: record.sentAt?.toISOString() ?? null,
       bounces: reports.filter((report) => report.action === 'failed').map((report) => DeliveryReportDto.from(report)),
       delays: reports.filter((report) => report.action === 'delayed').map((report) => DeliveryReportDto.from(report)),
+      sendAt: record.sendAt?.toISOString() ?? null,
+      cancelledAt: record.cancelledAt?.toISOString() ?? null,
     };
   }
 }
