@@ -24,6 +24,9 @@ function addressesOf(field: AddressObject | AddressObject[] | undefined): Parsed
   return flattened;
 }
 
+/** Bytes of a source handed to mailparser per write. */
+const WRITE_SLICE = 64 * 1024;
+
 /** An attachment as stored: what it is and how large, never its bytes. */
 type CountedAttachment = AttachmentCommon & { size: number };
 
@@ -87,7 +90,11 @@ async function decodeMail(source: Buffer, options: MailParserOptions): Promise<D
       if (!reading) read();
     });
     parser.on('end', () => settle(null));
-    parser.end(source);
+    // In slices: handed a large source in one write, mailparser's line splitter copies and keeps
+    // far more of it while parsing than when it arrives as a stream would deliver it.
+    for (let offset = 0; offset < source.length; offset += WRITE_SLICE)
+      parser.write(source.subarray(offset, offset + WRITE_SLICE));
+    parser.end();
   });
 }
 
