@@ -10,6 +10,7 @@ import { bearerFor } from '../../../test/support/auth.js';
 import { mailboxMessages, serverMessages } from '../../../test/support/mailbox.js';
 import { ownerQuery } from '../../../test/support/messages-fixture.js';
 import { SendHarness } from '../../../test/support/send-harness.js';
+import { createStackAccount } from '../../../test/support/stack-account.js';
 import { eventually } from '../../../test/support/test-config.js';
 import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 import type { DraftDto } from '../src/modules/drafts/dto/draft-response.dto.js';
@@ -97,19 +98,7 @@ describe('scheduled send and undo (POST /api/compose with sendAt, POST /api/comp
       ApiProcess.start({ REDIS_KEY_PREFIX: harness.redisKeyPrefix }),
       ApiProcess.start({ REDIS_KEY_PREFIX: harness.redisKeyPrefix, UNDO_SEND_SECONDS: String(UNDO_SECONDS) }),
     ]);
-    const created = await api.inject({
-      method: 'POST',
-      url: '/api/accounts',
-      headers: auth,
-      payload: {
-        email: sender,
-        password: PASSWORD,
-        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
-        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
-      },
-    });
-    expect(created.statusCode).toBe(201);
-    accountId = created.json<{ id: string }>().id;
+    accountId = await createStackAccount(api, stack, auth, sender, PASSWORD);
   }, 90_000);
 
   afterAll(async () => {

@@ -7,6 +7,7 @@ import { bearerFor } from '../../../test/support/auth.js';
 import { BackgroundAppProcess } from '../../../test/support/background-app-process.js';
 import { metricFamilies, parsePrometheusText, sampleValue } from '../../../test/support/prometheus-text.js';
 import type { Sample } from '../../../test/support/prometheus-text.js';
+import { createStackAccount } from '../../../test/support/stack-account.js';
 import { eventually } from '../../../test/support/test-config.js';
 
 /** Queues of this file's own, so the counts below are this worker's jobs and nobody else's. */
@@ -38,19 +39,7 @@ describe('worker and scheduler /metrics', () => {
       { email: recipient, password: PASSWORD },
     ]);
     [api, worker] = await Promise.all([ApiProcess.start(QUEUES), BackgroundAppProcess.start('worker', QUEUES)]);
-    const created = await api.inject({
-      method: 'POST',
-      url: '/api/accounts',
-      headers: auth,
-      payload: {
-        email: sender,
-        password: PASSWORD,
-        imap: { host: stack.host, port: stack.imapPort, security: 'none' },
-        smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
-      },
-    });
-    expect(created.statusCode).toBe(201);
-    accountId = created.json<{ id: string }>().id;
+    accountId = await createStackAccount(api, stack, auth, sender, PASSWORD);
   }, 90_000);
 
   afterAll(async () => {
