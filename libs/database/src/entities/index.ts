@@ -1,4 +1,5 @@
 import { AccountWatchLease } from './account-watch-lease.entity.js';
+import { BulkAction } from './bulk-action.entity.js';
 import { Draft } from './draft.entity.js';
 import { MailAccount } from './mail-account.entity.js';
 import { MailAttachment } from './mail-attachment.entity.js';
@@ -13,6 +14,7 @@ import { Webhook } from './webhook.entity.js';
 import { WebhookDelivery } from './webhook-delivery.entity.js';
 
 export * from './account-watch-lease.entity.js';
+export * from './bulk-action.entity.js';
 export * from './draft.entity.js';
 export * from './mail-account.entity.js';
 export * from './mail-attachment.entity.js';
@@ -34,6 +36,7 @@ export const ENTITIES = [
   MailMessageReference,
   MailAttachment,
   MailMessageAction,
+  BulkAction,
   Draft,
   SendRecord,
   SyncRun,
