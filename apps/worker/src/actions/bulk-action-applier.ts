@@ -13,6 +13,7 @@ import {
 import { Injectable } from '@nestjs/common';
 import type { ImapFlow } from 'imapflow';
 
+import { toUidSet } from '../sync/uid-set.js';
 import { ImapRefusalError, refusal } from './message-action-applier.js';
 
 /** Members per server command: one UID STORE, MOVE or EXPUNGE names at most this many UIDs. */
@@ -87,7 +88,7 @@ export class BulkActionApplier {
     if (!sourcePath) throw new ImapRefusalError('the folder the message was in is no longer known; sync the account');
     const { imap } = await this.mailSettings.forAccount(batch.accountId);
     const timeoutMs = this.config.mail.imapTimeoutMs;
-    const uids = uidSet(members.map((member) => member.uid));
+    const uids = toUidSet(members.map((member) => member.uid));
     const applied = members.map((member) => ({ actionId: member.actionId }));
     return this.pool.withConnection(
       imap,
@@ -167,7 +168,8 @@ export class BulkActionApplier {
     }
     return batch.members.map((member) => {
       const uid = moved?.get(member.uid);
-      if (uid !== undefined && movedValidity) return { actionId: member.actionId, placed: { uidValidity: movedValidity, uid } };
+      if (uid !== undefined && movedValidity)
+        return { actionId: member.actionId, placed: { uidValidity: movedValidity, uid } };
       const placed = found.get(member.actionId);
       if (placed) return { actionId: member.actionId, placed };
       return {
@@ -176,23 +178,4 @@ export class BulkActionApplier {
       };
     });
   }
-}
-
-/** Ascending UIDs as an IMAP sequence set, runs folded into ranges (`3:7,9,12:14`). */
-export function uidSet(uids: readonly number[]): string {
-  const sorted = [...new Set(uids)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  let start = sorted[0];
-  let end = start;
-  for (const uid of sorted.slice(1)) {
-    if (end !== undefined && uid === end + 1) {
-      end = uid;
-      continue;
-    }
-    if (start !== undefined) parts.push(start === end ? `${start}` : `${start}:${end}`);
-    start = uid;
-    end = uid;
-  }
-  if (start !== undefined) parts.push(start === end ? `${start}` : `${start}:${end}`);
-  return parts.join(',');
 }

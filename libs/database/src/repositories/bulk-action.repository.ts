@@ -91,10 +91,10 @@ export class BulkActionRepository {
   async create(request: NewBulkAction): Promise<BulkAction> {
     return this.scope.transaction(async (manager, tenantId) => {
       const { accountId, action } = request;
-      const [account] = await manager.query<unknown[]>(
-        `SELECT 1 FROM mail_accounts WHERE tenant_id = $1 AND id = $2`,
-        [tenantId, accountId],
-      );
+      const [account] = await manager.query<unknown[]>(`SELECT 1 FROM mail_accounts WHERE tenant_id = $1 AND id = $2`, [
+        tenantId,
+        accountId,
+      ]);
       if (!account) throw new MessageScopeNotFoundError('account');
       let target: { id: string } | null = null;
       if (action === 'move') {
@@ -414,35 +414,44 @@ export class BulkActionRepository {
         const { flag, present } = FLAG_OF[action];
         const change = JSON.stringify(present ? { add: [flag], remove: [] } : { add: [], remove: [flag] });
         const flags = present
-          ? `ARRAY(SELECT DISTINCT f FROM unnest(m.flags || $4::text) AS f ORDER BY f COLLATE "C")`
+          ? `ARRAY(SELECT f FROM (SELECT DISTINCT unnest(m.flags || $4::text) AS f) AS kept ORDER BY f COLLATE "C")`
           : `array_remove(m.flags, $4::text)`;
-        const rows = await manager.query<unknown[]>(
+        const rows = await manager.query<{ changed: number }[]>(
           `WITH changed AS (
              SELECT id, account_id, folder_id, uid_validity, uid FROM mail_messages
              WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND ($4::text = ANY(flags)) <> $5
-           ), recorded AS (${record('flags', `'${change}'::jsonb`)})
-           UPDATE mail_messages m SET flags = ${flags}, action_error = NULL, updated_at = now()
-           FROM changed c WHERE m.tenant_id = $1 AND m.id = c.id RETURNING m.id`,
+           ), recorded AS (${record('flags', `'${change}'::jsonb`)}
+           ), updated AS (
+             UPDATE mail_messages m SET flags = ${flags}, action_error = NULL, updated_at = now()
+             FROM changed c WHERE m.tenant_id = $1 AND m.id = c.id RETURNING m.id
+           )
+           SELECT count(*)::int AS changed FROM updated`,
           [tenantId, ids, bulkActionId, flag, present],
         );
-        return rows.length;
+        return changedCount(rows);
       }
       case 'move':
         return this.relocate(manager, tenantId, bulkActionId, 'move', ids, target?.id ?? '', record);
       case 'delete': {
         const trash = await this.findFolder(manager, tenantId, accountId, 'trash');
-        const expunged = await manager.query<unknown[]>(
+        const expunged = await manager.query<{ changed: number }[]>(
           `WITH changed AS (
              SELECT m.id, m.account_id, m.folder_id, m.uid_validity, m.uid, to_jsonb(m) - $5::text[] AS row,
                     coalesce((SELECT jsonb_agg(to_jsonb(a)) FROM mail_attachments a WHERE a.tenant_id = $1 AND a.message_id = m.id), '[]') AS attachments
              FROM mail_messages m
              WHERE m.tenant_id = $1 AND m.id = ANY($2::uuid[]) AND ($4::uuid IS NULL OR m.folder_id = $4::uuid)
-           ), recorded AS (${record('delete', `'{"expunge":true}'::jsonb`, `${origin} || jsonb_build_object('row', c.row, 'attachments', c.attachments)`)})
-           DELETE FROM mail_messages m USING changed c WHERE m.tenant_id = $1 AND m.id = c.id RETURNING m.id`,
+           ), recorded AS (${record('delete', `'{"expunge":true}'::jsonb`, `${origin} || jsonb_build_object('row', c.row, 'attachments', c.attachments)`)}
+           ), deleted AS (
+             DELETE FROM mail_messages m USING changed c WHERE m.tenant_id = $1 AND m.id = c.id RETURNING m.id
+           )
+           SELECT count(*)::int AS changed FROM deleted`,
           [tenantId, ids, bulkActionId, trash?.id ?? null, GENERATED_COLUMNS],
         );
-        if (!trash) return expunged.length;
-        return expunged.length + (await this.relocate(manager, tenantId, bulkActionId, 'delete', ids, trash.id, record));
+        if (!trash) return changedCount(expunged);
+        return (
+          changedCount(expunged) +
+          (await this.relocate(manager, tenantId, bulkActionId, 'delete', ids, trash.id, record))
+        );
       }
     }
   }
@@ -456,17 +465,20 @@ export class BulkActionRepository {
     targetId: string,
     record: (kind: string, change: string) => string,
   ): Promise<number> {
-    const rows = await manager.query<unknown[]>(
+    const rows = await manager.query<{ changed: number }[]>(
       `WITH changed AS (
          SELECT id, account_id, folder_id, uid_validity, uid FROM mail_messages
          WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND folder_id <> $4::uuid
-       ), recorded AS (${record(kind, `jsonb_build_object('toFolderId', $4::uuid)`)})
-       UPDATE mail_messages m SET folder_id = $4::uuid, uid_validity = ${PENDING_UID_VALIDITY},
-         uid = -nextval('mail_message_pending_uid'), action_error = NULL, updated_at = now()
-       FROM changed c WHERE m.tenant_id = $1 AND m.id = c.id RETURNING m.id`,
+       ), recorded AS (${record(kind, `jsonb_build_object('toFolderId', $4::uuid)`)}
+       ), updated AS (
+         UPDATE mail_messages m SET folder_id = $4::uuid, uid_validity = ${PENDING_UID_VALIDITY},
+           uid = -nextval('mail_message_pending_uid'), action_error = NULL, updated_at = now()
+         FROM changed c WHERE m.tenant_id = $1 AND m.id = c.id RETURNING m.id
+       )
+       SELECT count(*)::int AS changed FROM updated`,
       [tenantId, ids, bulkActionId, targetId],
     );
-    return rows.length;
+    return changedCount(rows);
   }
 
   private async findIn(manager: EntityManager, tenantId: string, id: string): Promise<BulkAction | null> {
@@ -488,4 +500,9 @@ export class BulkActionRepository {
     );
     return row ?? null;
   }
+}
+
+/** The count a `WITH … SELECT count(*) AS changed` statement answers (a plain UPDATE or DELETE would answer [rows, count]). */
+function changedCount(rows: readonly { changed: number }[]): number {
+  return rows[0]?.changed ?? 0;
 }

@@ -27,7 +27,8 @@ export class BulkActionsController {
       'Every selected message is changed here at once (reads show it); a job applies the change on the IMAP server in UID batches. Follow it with GET /api/messages/bulk/{id}',
   })
   @ApiBadRequestResponse({
-    description: 'Invalid body, a query that does not parse, both or neither of `query` and `ids`, `folder` missing for a move',
+    description:
+      'Invalid body, a query that does not parse, both or neither of `query` and `ids`, `folder` missing for a move',
   })
   @ApiNotFoundResponse({ description: 'No such account for the tenant, or no such destination folder in it' })
   @ApiUnprocessableEntityResponse({ description: 'The request selects more than 10,000 messages' })

@@ -48,13 +48,16 @@ export class BulkActionRequestDto {
 
   @ApiProperty({
     enum: BULK_ACTION_KINDS,
-    description: 'seen/unseen: \\Seen; flag/unflag: \\Flagged; move: to `folder`; delete: to Trash, or expunged when in Trash',
+    example: 'move',
+    description:
+      'seen/unseen: \\Seen; flag/unflag: \\Flagged; move: to `folder`; delete: to Trash, or expunged when in Trash',
   })
   @IsIn(BULK_ACTION_KINDS)
   action!: BulkActionKind;
 
   @ApiPropertyOptional({
-    description: 'Destination of `move` (required there, refused otherwise): a folder id, path or special-use role of the account',
+    description:
+      'Destination of `move` (required there, refused otherwise): a folder id, path or special-use role of the account',
     example: 'Archive',
   })
   @IsOptional()
@@ -98,7 +101,10 @@ export class BulkActionDto {
   @ApiProperty({ description: 'Messages changed on the server, or already as asked' })
   done!: number;
 
-  @ApiProperty({ description: 'Messages not changed; each was put back as it was, with `actionError` set on it where the server refused' })
+  @ApiProperty({
+    description:
+      'Messages not changed; each was put back as it was, with `actionError` set on it where the server refused',
+  })
   failed!: number;
 
   @ApiProperty({ type: [BulkActionFailureDto], description: 'The first 100 failures with their reasons' })
