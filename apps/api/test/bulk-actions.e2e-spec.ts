@@ -157,6 +157,7 @@ describe('bulk message actions applied to Dovecot in UID batches', () => {
     const messageId = anyMessage?.id ?? '';
     const refusals: [Record<string, unknown>, number, string][] = [
       [{ accountId, action: 'seen' }, 400, 'invalid_bulk_request'],
+      [{ accountId, action: 'seen', query: null }, 400, 'invalid_bulk_request'],
       [{ accountId, action: 'seen', query: 'from:alice', ids: [messageId] }, 400, 'invalid_bulk_request'],
       [{ accountId, action: 'move', ids: [messageId] }, 400, 'invalid_bulk_request'],
       [{ accountId, action: 'seen', ids: [messageId], folder: 'Archive' }, 400, 'invalid_bulk_request'],

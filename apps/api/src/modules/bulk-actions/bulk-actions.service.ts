@@ -26,9 +26,10 @@ export class BulkActionsService {
 
   async request(body: BulkActionRequestDto): Promise<BulkActionDto> {
     const selection = selectionOf(body);
-    if (body.action === 'move' && body.folder === undefined)
+    const folder = body.folder ?? undefined;
+    if (body.action === 'move' && folder === undefined)
       throw new InvalidBulkRequestError('`move` needs `folder`, the destination');
-    if (body.action !== 'move' && body.folder !== undefined)
+    if (body.action !== 'move' && folder !== undefined)
       throw new InvalidBulkRequestError('`folder` is only for `move`');
     if (!this.config.features.imapSync)
       throw new ServiceUnavailableException('IMAP access is disabled on this deployment (ENABLE_IMAP_SYNC=false)');
@@ -40,7 +41,7 @@ export class BulkActionsService {
     const record = await this.bulks.create({
       accountId: body.accountId,
       action: body.action,
-      ...(body.folder === undefined ? {} : { folder: body.folder }),
+      ...(folder === undefined ? {} : { folder }),
       selection,
       maxMessages: BULK_MAX_MESSAGES,
     });
@@ -66,10 +67,11 @@ export class BulkActionsService {
   }
 }
 
+/** `null` counts as absent, as class-validator's IsOptional lets it through. */
 function selectionOf(body: BulkActionRequestDto): BulkSelection {
-  if (body.query !== undefined && body.ids !== undefined)
-    throw new InvalidBulkRequestError('give either `query` or `ids`, not both');
-  if (body.ids !== undefined) return { ids: body.ids };
-  if (body.query !== undefined) return { filter: parseSearchQuery(body.query) };
+  const { query, ids } = body;
+  if (query != null && ids != null) throw new InvalidBulkRequestError('give either `query` or `ids`, not both');
+  if (ids != null) return { ids };
+  if (query != null) return { filter: parseSearchQuery(query) };
   throw new InvalidBulkRequestError('give `query` or `ids`: which messages to change');
 }
