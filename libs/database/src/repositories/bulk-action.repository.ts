@@ -36,6 +36,22 @@ export interface NewBulkAction {
   maxMessages: number;
 }
 
+/**
+ * An action's place in the order actions are applied, (created_at, id), as text that sorts the
+ * same way: created_at has microseconds, which a JavaScript Date would drop.
+ */
+const ORDER_KEY = `to_char(created_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || id::text`;
+
+interface PendingMember {
+  id: string;
+  message_id: string;
+  folder_id: string;
+  uid_validity: string;
+  uid: string;
+  change: MessageActionChange;
+  order_key: string;
+}
+
 /** Members that share a source folder and a change: one command on the server applies them all. */
 export interface BulkBatch {
   bulkActionId: string;
@@ -161,64 +177,85 @@ export class BulkActionRepository {
    * The lowest UIDs of one source folder still pending, at most `limit`, that share a change.
    * A member whose message has an earlier pending action (a single action requested before the
    * bulk) waits for it, as single actions of one message wait for each other.
+   *
+   * Each statement reads one table by one index: the member rows were inserted just now, before
+   * any ANALYZE, and a join the planner costs from such statistics (an anti-join of the members
+   * against every pending action) ran as a nested loop of 10,000 × 10,000 rows.
    */
   async nextBatch(id: string, limit: number): Promise<NextBulkBatch> {
     return this.scope.transaction(async (manager, tenantId) => {
-      const ready = `a.tenant_id = $1 AND a.bulk_action_id = $2 AND a.state = 'pending'
-        AND NOT EXISTS (SELECT 1 FROM mail_message_actions earlier
-          WHERE earlier.tenant_id = $1 AND earlier.message_id = a.message_id AND earlier.state = 'pending'
-            AND (earlier.created_at, earlier.id) < (a.created_at, a.id))`;
-      const [first] = await manager.query<{ folder_id: string; uid_validity: string; change: MessageActionChange }[]>(
-        `SELECT a.origin->>'folderId' AS folder_id, a.origin->>'uidValidity' AS uid_validity, a.change
-         FROM mail_message_actions a WHERE ${ready}
-         ORDER BY a.origin->>'folderId', (a.origin->>'uid')::bigint LIMIT 1`,
-        [tenantId, id],
-      );
-      if (!first) {
-        const [pending] = await manager.query<unknown[]>(
-          `SELECT 1 FROM mail_message_actions WHERE tenant_id = $1 AND bulk_action_id = $2 AND state = 'pending' LIMIT 1`,
-          [tenantId, id],
-        );
-        return { state: pending ? 'waiting' : 'finished' };
-      }
-      const members = await manager.query<
-        { action_id: string; message_id: string; uid: string; message_id_header: string | null }[]
-      >(
-        `SELECT a.id AS action_id, a.message_id, a.origin->>'uid' AS uid,
-                coalesce(m.message_id, a.origin->'row'->>'message_id') AS message_id_header
-         FROM mail_message_actions a
-         LEFT JOIN mail_messages m ON m.tenant_id = $1 AND m.id = a.message_id
-         WHERE ${ready} AND a.origin->>'folderId' = $3 AND a.origin->>'uidValidity' = $4 AND a.change = $5::jsonb
-         ORDER BY (a.origin->>'uid')::bigint LIMIT ${Math.floor(limit)}`,
-        [tenantId, id, first.folder_id, first.uid_validity, JSON.stringify(first.change)],
-      );
-      const folderIds = [first.folder_id, 'toFolderId' in first.change ? first.change.toFolderId : null].filter(
-        (folderId): folderId is string => folderId !== null,
-      );
-      const folders = await manager.query<{ id: string; path: string }[]>(
-        `SELECT id, path FROM mail_folders WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
-        [tenantId, folderIds],
-      );
-      const pathOf = (folderId: string | null): string | null =>
-        folders.find((folder) => folder.id === folderId)?.path ?? null;
       const [record] = await manager.query<{ account_id: string }[]>(
         `SELECT account_id FROM bulk_actions WHERE tenant_id = $1 AND id = $2`,
         [tenantId, id],
       );
+      if (!record) return { state: 'finished' };
+      const members = await manager.query<PendingMember[]>(
+        `SELECT id, message_id, origin->>'folderId' AS folder_id, origin->>'uidValidity' AS uid_validity,
+                (origin->>'uid')::bigint AS uid, change, ${ORDER_KEY} AS order_key
+         FROM mail_message_actions WHERE tenant_id = $1 AND bulk_action_id = $2 AND state = 'pending'`,
+        [tenantId, id],
+      );
+      if (members.length === 0) return { state: 'finished' };
+      // Pending actions of the account outside this bulk: single actions in flight, other bulks.
+      const others = await manager.query<{ message_id: string; order_key: string }[]>(
+        `SELECT message_id, ${ORDER_KEY} AS order_key FROM mail_message_actions
+         WHERE tenant_id = $1 AND account_id = $3 AND state = 'pending' AND bulk_action_id IS DISTINCT FROM $2`,
+        [tenantId, id, record.account_id],
+      );
+      const earliestOther = new Map<string, string>();
+      for (const other of others) {
+        const known = earliestOther.get(other.message_id);
+        if (known === undefined || other.order_key < known) earliestOther.set(other.message_id, other.order_key);
+      }
+      const ready = members
+        .filter((member) => {
+          const other = earliestOther.get(member.message_id);
+          return other === undefined || other > member.order_key;
+        })
+        .sort((a, b) =>
+          a.folder_id === b.folder_id ? Number(a.uid) - Number(b.uid) : a.folder_id < b.folder_id ? -1 : 1,
+        );
+      const [first] = ready;
+      if (!first) return { state: 'waiting' };
+      const change = JSON.stringify(first.change);
+      const batch = ready
+        .filter(
+          (member) =>
+            member.folder_id === first.folder_id &&
+            member.uid_validity === first.uid_validity &&
+            JSON.stringify(member.change) === change,
+        )
+        .slice(0, Math.floor(limit));
+
+      const toFolderId = 'toFolderId' in first.change ? first.change.toFolderId : null;
+      const folders = await manager.query<{ id: string; path: string }[]>(
+        `SELECT id, path FROM mail_folders WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+        [tenantId, [first.folder_id, ...(toFolderId ? [toFolderId] : [])]],
+      );
+      const pathOf = (folderId: string | null): string | null =>
+        folders.find((folder) => folder.id === folderId)?.path ?? null;
+      // Only a move may need to find its messages again by Message-ID.
+      const headers = toFolderId
+        ? await manager.query<{ id: string; message_id: string | null }[]>(
+            `SELECT id, message_id FROM mail_messages WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+            [tenantId, batch.map((member) => member.message_id)],
+          )
+        : [];
+      const headerOf = new Map(headers.map((row) => [row.id, row.message_id]));
       return {
         state: 'batch',
         batch: {
           bulkActionId: id,
-          accountId: record?.account_id ?? '',
+          accountId: record.account_id,
           sourcePath: pathOf(first.folder_id),
           uidValidity: first.uid_validity,
           change: first.change,
-          targetPath: 'toFolderId' in first.change ? pathOf(first.change.toFolderId) : null,
-          members: members.map((member) => ({
-            actionId: member.action_id,
+          targetPath: pathOf(toFolderId),
+          members: batch.map((member) => ({
+            actionId: member.id,
             messageId: member.message_id,
             uid: Number(member.uid),
-            messageIdHeader: member.message_id_header,
+            messageIdHeader: headerOf.get(member.message_id) ?? null,
           })),
         },
       };
@@ -232,6 +269,12 @@ export class BulkActionRepository {
    */
   async settleBatch(id: string, outcomes: readonly BulkMemberOutcome[]): Promise<void> {
     await this.scope.transaction(async (manager, tenantId) => {
+      // The record's row lock orders the settlements of a job and of its stalled twin.
+      const [record] = await manager.query<{ account_id: string }[]>(
+        `SELECT account_id FROM bulk_actions WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+        [tenantId, id],
+      );
+      if (!record) return;
       const claimed = await manager.query<{ id: string; message_id: string; change: MessageActionChange }[]>(
         `SELECT id, message_id, change FROM mail_message_actions
          WHERE tenant_id = $1 AND bulk_action_id = $2 AND state = 'pending' AND id = ANY($3::uuid[])
@@ -248,7 +291,7 @@ export class BulkActionRepository {
           ? [{ messageId: row.message_id, folderId: row.change.toFolderId, ...outcome.placed }]
           : [];
       });
-      if (placed.length > 0) await this.place(manager, tenantId, placed);
+      if (placed.length > 0) await this.place(manager, tenantId, record.account_id, placed);
       await manager.query(
         `UPDATE mail_message_actions SET state = 'applied', finished_at = now() WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
         [tenantId, applied.map((outcome) => outcome.actionId)],
@@ -338,24 +381,28 @@ export class BulkActionRepository {
   private async place(
     manager: EntityManager,
     tenantId: string,
+    accountId: string,
     placed: readonly { messageId: string; folderId: string; uidValidity: string; uid: number }[],
   ): Promise<void> {
     const values = [
       tenantId,
+      accountId,
       placed.map((entry) => entry.messageId),
       placed.map((entry) => entry.folderId),
       placed.map((entry) => entry.uidValidity),
       placed.map((entry) => entry.uid),
     ];
-    const placements = `unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::bigint[]) AS p(message_id, folder_id, uid_validity, uid)`;
+    const placements = `unnest($3::uuid[], $4::uuid[], $5::bigint[], $6::bigint[]) AS p(message_id, folder_id, uid_validity, uid)`;
     await manager.query(
       `DELETE FROM mail_messages m USING ${placements}
-       WHERE m.tenant_id = $1 AND m.folder_id = p.folder_id AND m.uid_validity = p.uid_validity AND m.uid = p.uid AND m.id <> p.message_id`,
+       WHERE m.tenant_id = $1 AND m.account_id = $2 AND m.folder_id = p.folder_id AND m.uid_validity = p.uid_validity AND m.uid = p.uid
+         AND m.id <> p.message_id`,
       values,
     );
     await manager.query(
       `UPDATE mail_messages m SET uid_validity = p.uid_validity, uid = p.uid, updated_at = now() FROM ${placements}
-       WHERE m.tenant_id = $1 AND m.id = p.message_id AND m.folder_id = p.folder_id AND m.uid_validity = ${PENDING_UID_VALIDITY}`,
+       WHERE m.tenant_id = $1 AND m.account_id = $2 AND m.id = p.message_id AND m.folder_id = p.folder_id
+         AND m.uid_validity = ${PENDING_UID_VALIDITY}`,
       values,
     );
   }
@@ -380,15 +427,21 @@ export class BulkActionRepository {
       }
     }
     const [sql, values] = manager.connection.driver.escapeQueryWithParameters(
-      `SELECT m.id, EXISTS (SELECT 1 FROM mail_message_actions a WHERE a.tenant_id = :tenantId AND a.message_id = m.id
-                              AND a.state = 'pending' AND a.kind <> 'flags') AS busy
-       FROM mail_messages m WHERE ${conditions.join(' AND ')}
+      `SELECT m.id FROM mail_messages m WHERE ${conditions.join(' AND ')}
        ORDER BY m.id LIMIT ${request.maxMessages + 1} FOR UPDATE OF m`,
       parameters,
     );
-    const rows = await manager.query<{ id: string; busy: boolean }[]>(sql, values);
+    const rows = await manager.query<{ id: string }[]>(sql, values);
     if (rows.length > request.maxMessages) throw new BulkActionTooLargeError(request.maxMessages);
-    return rows;
+    // Read on their own rather than per selected row: pending actions written moments ago (another
+    // bulk's) have no statistics yet, and a correlated lookup planned on none can scan them all per row.
+    const relocating = await manager.query<{ message_id: string }[]>(
+      `SELECT DISTINCT message_id FROM mail_message_actions
+       WHERE tenant_id = $1 AND account_id = $2 AND state = 'pending' AND kind <> 'flags'`,
+      [tenantId, request.accountId],
+    );
+    const busy = new Set(relocating.map((row) => row.message_id));
+    return rows.map((row) => ({ id: row.id, busy: busy.has(row.id) }));
   }
 
   /** Changes the free members as the single actions would and records each as a pending member; answers how many changed. */
