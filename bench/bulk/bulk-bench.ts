@@ -27,6 +27,7 @@ import { BackgroundAppProcess } from '../../test/support/background-app-process.
 import { generateCorpus, writeCorpus } from '../../test/support/mail-corpus.js';
 import { imapAs } from '../../test/support/mailbox.js';
 import { benchDatabaseUrl, runAsAdmin } from '../support/bench-database.js';
+import { freePortRange } from '../support/free-ports.js';
 
 const run = promisify(execFile);
 const env = process.env;
@@ -83,8 +84,7 @@ async function main(): Promise<void> {
   let stack: MailStack | null = null;
   const processes: { stop(): Promise<void> }[] = [];
   try {
-    const basePort = 31_000 + Math.floor(Math.random() * 1_000) * 8;
-    stack = await startMailStack({ stateDir, basePort });
+    stack = await startMailStack({ stateDir, basePort: await freePortRange(8) });
     const user = `bulk-${RUN}@${stack.domain}`;
     await addMailUser(stack, user, PASSWORD);
     const files = writeCorpus(
