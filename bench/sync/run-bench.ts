@@ -1,8 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,6 +27,7 @@ import { addMailUser, seedMailbox, startMailStack, stopMailStack } from '../../t
 import { baselineSync } from './baseline-sync.js';
 import { CpuMeter } from '../support/cpu-meter.js';
 import type { CpuSeconds } from '../support/cpu-meter.js';
+import { freePortRange } from '../support/free-ports.js';
 import { benchDatabaseUrl, runAsAdmin } from '../support/bench-database.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
@@ -59,21 +59,6 @@ class SyncEngineBenchModule {
       providers: SYNC_PROVIDERS,
     };
   }
-}
-
-async function freePortRange(count: number): Promise<number> {
-  const free = async (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = 30_000 + Math.floor(Math.random() * 2_000) * 10;
-    if ((await Promise.all(Array.from({ length: count }, (_, offset) => free(base + offset)))).every(Boolean))
-      return base;
-  }
-  throw new Error('no free ports');
 }
 
 interface Round {

@@ -15,6 +15,7 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { requestValidationPipe } from './common/optional-body.js';
 import { SafeInputPipe } from './common/safe-input.pipe.js';
 import { AccountsModule } from './modules/accounts/accounts.module.js';
+import { BulkActionsModule } from './modules/bulk-actions/bulk-actions.module.js';
 import { DraftsModule } from './modules/drafts/drafts.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MailboxesModule } from './modules/mailboxes/mailboxes.module.js';
@@ -49,6 +50,7 @@ export class ApiModule {
         HealthModule,
         ApiMetricsModule,
         MailboxesModule,
+        BulkActionsModule,
         MessagesModule,
         SearchModule,
         ThreadsModule,

@@ -81,6 +81,7 @@ describe('queue dashboard at /admin/queues', () => {
     const names = queues.json<{ queues: { name: string }[] }>().queues.map((queue) => queue.name);
     expect(names.sort()).toEqual([
       'mail-actions',
+      'mail-bulk-actions',
       'mail-drafts',
       'mail-parse',
       'mail-send',

@@ -71,6 +71,8 @@ describe('security matrix over every /api route', () => {
         { method: 'DELETE', path: '/api/accounts/{id}' },
         { method: 'GET', path: '/api/compose/outbox/{id}' },
         { method: 'POST', path: '/api/compose/outbox/{id}/cancel' },
+        { method: 'POST', path: '/api/messages/bulk' },
+        { method: 'GET', path: '/api/messages/bulk/{id}' },
       ]),
     );
   });
@@ -175,6 +177,38 @@ describe('security matrix over every /api route', () => {
       headers: ownerAuth,
     });
     expect(ownCancel.json()).toMatchObject({ state: 'cancelled' });
+  });
+
+  it('keeps bulk actions to their tenant: B can neither act on A’s account nor read A’s bulk action', async () => {
+    const own = await api.inject({
+      method: 'POST',
+      url: '/api/messages/bulk',
+      headers: { authorization: bearerFor(tenantA) },
+      payload: { accountId: accountOfA.id, action: 'seen', query: 'is:unread' },
+    });
+    expect(own.statusCode).toBe(202);
+    const bulkOfA = own.json<{ id: string }>().id;
+
+    const acting = await api.inject({
+      method: 'POST',
+      url: '/api/messages/bulk',
+      headers: { authorization: bearerFor(tenantB) },
+      payload: { accountId: accountOfA.id, action: 'delete', ids: [randomUUID()] },
+    });
+    expect(acting.statusCode).toBe(404);
+    expect(acting.json()).toMatchObject({ code: 'account_not_found' });
+    const reading = await api.inject({
+      url: `/api/messages/bulk/${bulkOfA}`,
+      headers: { authorization: bearerFor(tenantB) },
+    });
+    expect(reading.statusCode).toBe(404);
+    expect(reading.json()).toMatchObject({ code: 'bulk_action_not_found' });
+    expect(reading.body).not.toContain(accountOfA.id);
+    const mine = await api.inject({
+      url: `/api/messages/bulk/${bulkOfA}`,
+      headers: { authorization: bearerFor(tenantA) },
+    });
+    expect(mine.json()).toMatchObject({ id: bulkOfA, accountId: accountOfA.id, state: 'completed', total: 0 });
   });
 
   it('uses the header when the token has no tenant claim, and the default tenant without either', async () => {

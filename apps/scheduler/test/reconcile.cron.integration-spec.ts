@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppConfig, ConfigModule } from '@app/config';
 import {
+  BulkActionRepository,
   DatabaseModule,
   DraftRepository,
   MessageActionRepository,
@@ -175,6 +176,14 @@ describe('ReconcileCron', () => {
     const { actionId } = await inTenant(tenantB, () =>
       app.get(MessageActionRepository).requestFlags(b.messageIds.m1 ?? '', { seen: true }),
     );
+    const bulk = await inTenant(tenantA, () =>
+      app.get(BulkActionRepository).create({
+        accountId: a.accountId,
+        action: 'seen',
+        selection: { ids: [a.messageIds.m1 ?? ''] },
+        maxMessages: 10,
+      }),
+    );
     const draft = await inTenant(tenantA, () => app.get(DraftRepository).create(a.accountId, EMPTY_DRAFT));
     const removed = await inTenant(tenantB, () => app.get(DraftRepository).create(b.accountId, EMPTY_DRAFT));
     await inTenant(tenantB, () => app.get(DraftRepository).markMirrored(removed.id, removed.version));
@@ -189,6 +198,7 @@ describe('ReconcileCron', () => {
     expect(first.kinds.syncRuns?.enqueued).toBeGreaterThanOrEqual(1);
     expect(first.kinds.messageActions?.enqueued).toBeGreaterThanOrEqual(1);
     expect(first.kinds.draftMirrors?.enqueued).toBeGreaterThanOrEqual(2);
+    expect(first.kinds.bulkActions?.enqueued).toBeGreaterThanOrEqual(1);
     const syncJob = (await producer().queueFor(JobName.SyncAccount).getJobs(['waiting'])).find(
       (job) => (job.data as { syncRunId?: string }).syncRunId === run.id,
     );
@@ -201,6 +211,8 @@ describe('ReconcileCron', () => {
     });
     expect(await jobsOf(tenantA)).toEqual(
       [
+        // The bulk action's member has its bulk's job, none of its own.
+        `${JobName.ApplyBulkAction}:bulk-${bulk.id}:waiting`,
         `${JobName.SendEmail}:send-${sendA}:waiting`,
         `${JobName.SyncDraft}:draft-${draft.id}-v${draft.version}:waiting`,
         `${JobName.SyncAccount}:${syncJob?.id ?? ''}:waiting`,
@@ -224,7 +236,11 @@ describe('ReconcileCron', () => {
   });
 
   it('acts on records whose job ended without settling them: sends and drafts run again, a sync run is closed, an action undone', async () => {
-    await runJobs((job) => (job.name === String(JobName.ApplyMessageAction) ? 'fail' : 'complete'));
+    await runJobs((job) =>
+      job.name === String(JobName.ApplyMessageAction) || job.name === String(JobName.ApplyBulkAction)
+        ? 'fail'
+        : 'complete',
+    );
     const result = await reconcile();
 
     expect(result.kinds.sends?.enqueued).toBeGreaterThanOrEqual(2);
@@ -245,6 +261,17 @@ describe('ReconcileCron', () => {
       b.messageIds.m1,
     ]);
     expect(message.rows[0]?.flags).toEqual([]);
+    expect(result.kinds.bulkActions?.settled).toBeGreaterThanOrEqual(1);
+    const bulks = await owner.query<{ state: string; error: string; done: number; failed: number }>(
+      `SELECT state, error, done, failed FROM bulk_actions WHERE tenant_id = $1`,
+      [tenantA],
+    );
+    expect(bulks.rows).toEqual([{ state: 'failed', error: ACTION_JOB_ENDED_REASON, done: 0, failed: 1 }]);
+    const members = await owner.query<{ state: string; flags: string[] }>(
+      `SELECT a.state, m.flags FROM mail_message_actions a JOIN mail_messages m ON m.id = a.message_id WHERE a.tenant_id = $1`,
+      [tenantA],
+    );
+    expect(members.rows).toEqual([{ state: 'failed', flags: [] }]);
     // The ended jobs were replaced by waiting ones of the same ids.
     expect((await jobsOf(tenantA)).filter((job) => job.startsWith(JobName.SendEmail))).toEqual([
       expect.stringMatching(/^send-email:send-.*:waiting$/),

@@ -8,6 +8,7 @@ import { ChangeNotifications } from './change-notifications.js';
 import { StrayConnectionErrors } from './stray-connection-errors.js';
 import { AccountRepository } from './repositories/account.repository.js';
 import { AdvisoryLockRepository } from './repositories/advisory-lock.repository.js';
+import { BulkActionRepository } from './repositories/bulk-action.repository.js';
 import { ChangeLogRepository } from './repositories/change-log.repository.js';
 import { FolderReadRepository } from './repositories/folder-read.repository.js';
 import { FolderRepository } from './repositories/folder.repository.js';
@@ -41,6 +42,7 @@ const REPOSITORIES = [
   SendDeliveryReportRepository,
   StoredAttachmentRepository,
   MessageActionRepository,
+  BulkActionRepository,
   ThreadLookupRepository,
   WebhookRepository,
   WebhookDeliveryRepository,

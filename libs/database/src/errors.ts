@@ -45,10 +45,20 @@ export class MessageActionBusyError extends DomainError {
   }
 }
 
+/** A bulk action selects more messages than one request may change. */
+export class BulkActionTooLargeError extends DomainError {
+  readonly code = 'bulk_action_too_large';
+
+  constructor(readonly maxMessages: number) {
+    super(`the request selects more than ${maxMessages} messages; narrow the query or split the ids`);
+  }
+}
+
 export type DatabaseErrorCode = (
   | InvalidCursorError
   | DuplicateAccountError
   | MessageScopeNotFoundError
   | MessageActionTargetNotFoundError
   | MessageActionBusyError
+  | BulkActionTooLargeError
 )['code'];

@@ -1,6 +1,7 @@
 export { provisionAppRole } from './app-role.js';
 export { errorChain, isDatabaseUnavailable, isSocketError } from './database-unavailable.js';
 export {
+  BulkActionTooLargeError,
   DuplicateAccountError,
   InvalidCursorError,
   MessageActionBusyError,
@@ -79,6 +80,16 @@ export type {
   PendingMessageAction,
   RequestedAction,
 } from './repositories/message-action.repository.js';
+export { BulkActionRepository, BULK_FAILURES_KEPT } from './repositories/bulk-action.repository.js';
+export type {
+  BulkBatch,
+  BulkBatchMember,
+  BulkMemberOutcome,
+  BulkSelection,
+  NewBulkAction,
+  NextBulkBatch,
+  UnfinishedBulkAction,
+} from './repositories/bulk-action.repository.js';
 export { WebhookRepository } from './repositories/webhook.repository.js';
 export type { NewWebhook, WebhookChanges } from './repositories/webhook.repository.js';
 export { WebhookDeliveryRepository } from './repositories/webhook-delivery.repository.js';

@@ -9,6 +9,7 @@ const TENANT_OWNED_TABLES = [
   'mail_messages',
   'mail_attachments',
   'mail_message_actions',
+  'bulk_actions',
   'drafts',
   'send_records',
   'sync_runs',
@@ -55,6 +56,10 @@ describe('row-level security for the app role', () => {
         await owner.query(
           `INSERT INTO mail_message_actions (tenant_id, account_id, message_id, kind, change, origin) VALUES ($1, $2, $3, 'flags', '{}', '{}')`,
           [tenantId, accountId, messageId],
+        );
+        await owner.query(
+          `INSERT INTO bulk_actions (tenant_id, account_id, action, total) VALUES ($1, $2, 'seen', 1)`,
+          [tenantId, accountId],
         );
         await owner.query(`INSERT INTO drafts (tenant_id, account_id, version) VALUES ($1, $2, 1)`, [
           tenantId,

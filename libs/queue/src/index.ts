@@ -1,5 +1,6 @@
 export { assertEveryJobHasOneHandler, HandlesJobs, handledJobs, JobHandlerRegistrationError } from './job-handler.js';
 export type {
+  ApplyBulkActionPayload,
   ApplyMessageActionPayload,
   DeliverWebhookPayload,
   JobPayloads,

@@ -16,6 +16,9 @@ class SendProcessor {}
 @HandlesJobs(JobName.ApplyMessageAction)
 class ActionProcessor {}
 
+@HandlesJobs(JobName.ApplyBulkAction)
+class BulkActionProcessor {}
+
 @HandlesJobs(JobName.DeliverWebhook)
 class WebhookProcessor {}
 
@@ -29,6 +32,7 @@ describe('assertEveryJobHasOneHandler', () => {
         ParseProcessor,
         SendProcessor,
         ActionProcessor,
+        BulkActionProcessor,
         WebhookProcessor,
       ]),
     ).not.toThrow();

@@ -73,4 +73,11 @@ describe('jobOptions', () => {
     expect(sut.jobId).toBe('action-x1');
     expect(sut.attempts).toBeGreaterThan(1);
   });
+
+  it('gives each bulk action one job, so reconciliation and a retry find it under the same id', () => {
+    const sut = jobOptions(JobName.ApplyBulkAction, { tenantId: 't1', accountId: 'a1', bulkActionId: 'b1' });
+
+    expect(sut.jobId).toBe('bulk-b1');
+    expect(sut.attempts).toBeGreaterThan(1);
+  });
 });

@@ -62,6 +62,12 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
       const { actionId } = payload as JobPayloads[JobName.ApplyMessageAction];
       return { ...common, attempts: 5, backoff: { type: 'exponential', delay: 2_000 }, jobId: `action-${actionId}` };
     }
+    case JobName.ApplyBulkAction: {
+      // One job per bulk record. A retry (or a stalled job taken over) goes on with the members
+      // still pending, so nothing is applied twice or skipped.
+      const { bulkActionId } = payload as JobPayloads[JobName.ApplyBulkAction];
+      return { ...common, attempts: 5, backoff: { type: 'exponential', delay: 2_000 }, jobId: `bulk-${bulkActionId}` };
+    }
     case JobName.DeliverWebhook: {
       // One job per delivery, so the dispatcher, the job before it and reconciliation may all ask
       // for it without doubling it. An endpoint's failures are retried by the processor from the

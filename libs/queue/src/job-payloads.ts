@@ -39,6 +39,12 @@ export interface ApplyMessageActionPayload extends TenantScopedPayload {
   actionId: string;
 }
 
+/** A bulk action whose members are already changed in PostgreSQL, to be applied to the IMAP server. */
+export interface ApplyBulkActionPayload extends TenantScopedPayload {
+  accountId: string;
+  bulkActionId: string;
+}
+
 /** A webhook delivery due to go out; it goes only while it is the oldest pending one of its (webhook, account). */
 export interface DeliverWebhookPayload extends TenantScopedPayload {
   webhookId: string;
@@ -52,5 +58,6 @@ export interface JobPayloads {
   [JobName.SendEmail]: SendEmailPayload;
   [JobName.SyncDraft]: SyncDraftPayload;
   [JobName.ApplyMessageAction]: ApplyMessageActionPayload;
+  [JobName.ApplyBulkAction]: ApplyBulkActionPayload;
   [JobName.DeliverWebhook]: DeliverWebhookPayload;
 }

@@ -35,6 +35,7 @@ export class JobProducer {
     @InjectQueue(QueueName.Send) sendQueue: Queue,
     @InjectQueue(QueueName.Drafts) draftsQueue: Queue,
     @InjectQueue(QueueName.Actions) actionsQueue: Queue,
+    @InjectQueue(QueueName.BulkActions) bulkActionsQueue: Queue,
     @InjectQueue(QueueName.Webhooks) webhooksQueue: Queue,
   ) {
     this.queues = {
@@ -43,6 +44,7 @@ export class JobProducer {
       [QueueName.Send]: sendQueue,
       [QueueName.Drafts]: draftsQueue,
       [QueueName.Actions]: actionsQueue,
+      [QueueName.BulkActions]: bulkActionsQueue,
       [QueueName.Webhooks]: webhooksQueue,
     };
   }

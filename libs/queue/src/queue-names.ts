@@ -8,6 +8,7 @@ export enum QueueName {
   Send = 'mail-send',
   Drafts = 'mail-drafts',
   Actions = 'mail-actions',
+  BulkActions = 'mail-bulk-actions',
   Webhooks = 'mail-webhooks',
 }
 
@@ -18,6 +19,8 @@ export enum JobName {
   /** Mirrors a draft stored in PostgreSQL into the account's IMAP Drafts folder (or removes it there). */
   SyncDraft = 'sync-draft',
   ApplyMessageAction = 'apply-message-action',
+  /** Applies the members of a bulk action on the server, a UID batch per command. */
+  ApplyBulkAction = 'apply-bulk-action',
   /** One attempt at the oldest pending delivery of a (webhook, account); the next one follows in a job of its own. */
   DeliverWebhook = 'deliver-webhook',
 }
@@ -29,5 +32,6 @@ export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
   [JobName.SendEmail]: QueueName.Send,
   [JobName.SyncDraft]: QueueName.Drafts,
   [JobName.ApplyMessageAction]: QueueName.Actions,
+  [JobName.ApplyBulkAction]: QueueName.BulkActions,
   [JobName.DeliverWebhook]: QueueName.Webhooks,
 };

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import type { AppConfig } from '@app/config';
 import {
+  BulkActionTooLargeError,
   DuplicateAccountError,
   InvalidCursorError,
   MessageActionBusyError,
@@ -31,6 +32,7 @@ import {
 import type { ArgumentsHost } from '@nestjs/common';
 
 import { InvalidTokenError } from '../auth/errors.js';
+import { BulkActionNotFoundError, InvalidBulkRequestError } from '../modules/bulk-actions/errors.js';
 import { DraftBeingSentError, DraftNotFoundError, DraftVersionConflictError } from '../modules/drafts/errors.js';
 import {
   AttachmentNotFoundError,
@@ -153,6 +155,17 @@ const EVERY_DOMAIN_ERROR: [DomainError, number, string][] = [
   [new MessageBeingMovedError(), 409, 'the message is being moved on the server; try again in a moment'],
   [new SendAlreadySentError('s-1', 'sent'), 409, 'Send s-1 is sent and can no longer be cancelled'],
   [new SendAlreadyFailedError('s-1'), 409, 'Send s-1 failed and will not be sent; there is nothing to cancel'],
+  [new BulkActionNotFoundError('b-1'), 404, 'bulk action b-1 not found'],
+  [
+    new InvalidBulkRequestError('`move` needs `folder`, the destination'),
+    400,
+    '`move` needs `folder`, the destination',
+  ],
+  [
+    new BulkActionTooLargeError(10_000),
+    422,
+    'the request selects more than 10000 messages; narrow the query or split the ids',
+  ],
   [new IdempotencyKeyReusedError('k'), 422, expect.stringContaining('Idempotency-Key "k" was already used') as string],
   [
     new OutboundRefusedError('10.0.0.1', 143, 'a private address', 'detail'),

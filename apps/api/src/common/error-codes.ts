@@ -4,6 +4,7 @@ import type { MailErrorCode } from '@app/mail';
 import { HttpStatus } from '@nestjs/common';
 
 import type { AuthErrorCode } from '../auth/errors.js';
+import type { BulkActionsErrorCode } from '../modules/bulk-actions/errors.js';
 import type { ChangesErrorCode } from '../modules/changes/errors.js';
 import type { DraftErrorCode } from '../modules/drafts/errors.js';
 import type { SendErrorCode } from '../modules/sends/errors.js';
@@ -19,6 +20,7 @@ export type DomainErrorCode =
   | DraftErrorCode
   | SendErrorCode
   | MessagesErrorCode
+  | BulkActionsErrorCode
   | SearchErrorCode
   | ThreadsErrorCode
   | WebhookErrorCode
@@ -88,6 +90,15 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
   webhook_delivery_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such delivery of the webhook' },
   folder_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such folder in the account' },
   message_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such message for the tenant' },
+  bulk_action_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such bulk action for the tenant' },
+  invalid_bulk_request: {
+    status: HttpStatus.BAD_REQUEST,
+    description: 'A bulk request names both or neither of `query` and `ids`, or a move without its `folder`',
+  },
+  bulk_action_too_large: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    description: 'A bulk request selects more than 10,000 messages; narrow the query or split the ids',
+  },
   thread_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such thread for the tenant' },
   attachment_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such attachment of the message' },
   draft_not_found: { status: HttpStatus.NOT_FOUND, description: 'No such draft for the tenant' },

@@ -1,4 +1,5 @@
 import {
+  BulkActionRepository,
   DraftRepository,
   MessageActionRepository,
   SendRecordRepository,
@@ -7,6 +8,7 @@ import {
 } from '@app/database';
 import type {
   DraftAwaitingMirror,
+  UnfinishedBulkAction,
   PendingMessageAction,
   SendAwaitingJob,
   SyncRun,
@@ -112,6 +114,28 @@ function messageActionKind(
     // undo it, rather than tried for ever. Records come newest first, so undoing goes backwards.
     afterEnded: async (_tenantId, action) => {
       await actions.revert(action.id, ACTION_JOB_ENDED_REASON);
+      return 'settled';
+    },
+  };
+}
+
+function bulkActionKind(bulks: BulkActionRepository, producer: JobProducer): ReconciledKind<UnfinishedBulkAction> {
+  const payload = (tenantId: string, bulk: UnfinishedBulkAction) => ({
+    tenantId,
+    accountId: bulk.accountId,
+    bulkActionId: bulk.id,
+  });
+  return {
+    name: 'bulkActions',
+    awaiting: () => bulks.findUnfinished(),
+    presence: (tenantId, bulk) => producer.presence(JobName.ApplyBulkAction, payload(tenantId, bulk)),
+    // The new job starts with the members still pending: none is applied twice or skipped.
+    enqueueAgain: async (tenantId, bulk) => {
+      await producer.enqueueAgain(JobName.ApplyBulkAction, payload(tenantId, bulk));
+    },
+    // Its retries are spent: the members still pending are undone as single actions would be.
+    afterEnded: async (_tenantId, bulk) => {
+      await bulks.failRemaining(bulk.id, ACTION_JOB_ENDED_REASON);
       return 'settled';
     },
   };
@@ -225,6 +249,7 @@ export class ReconciledKinds {
     sendRecords: SendRecordRepository,
     runs: SyncRunRepository,
     actions: MessageActionRepository,
+    bulks: BulkActionRepository,
     drafts: DraftRepository,
     webhookDeliveries: WebhookDeliveryRepository,
   ) {
@@ -232,6 +257,7 @@ export class ReconciledKinds {
       reconcilerOf(sendKind(sendRecords, producer)),
       reconcilerOf(syncRunKind(runs, producer)),
       reconcilerOf(messageActionKind(actions, producer)),
+      reconcilerOf(bulkActionKind(bulks, producer)),
       reconcilerOf(draftMirrorKind(producer, drafts)),
       reconcilerOf(webhookDeliveryKind(webhookDeliveries, producer)),
     ];

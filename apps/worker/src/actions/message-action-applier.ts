@@ -147,7 +147,7 @@ export class MessageActionApplier {
   }
 }
 
-function refusal(lease: ImapLease, what: string): ImapRefusalError {
+export function refusal(lease: ImapLease, what: string): ImapRefusalError {
   const refused = lease.lastCommandError();
   return new ImapRefusalError(`the IMAP server refused to ${what}${refused ? `: ${serverReason(refused)}` : ''}`);
 }

@@ -3,6 +3,7 @@ import { handledJobs, QUEUE_OF_JOB } from '@app/queue';
 import { Processor } from '@nestjs/bullmq';
 import type { Provider, Type } from '@nestjs/common';
 
+import { ApplyBulkActionProcessor } from './apply-bulk-action.processor.js';
 import { ApplyMessageActionProcessor } from './apply-message-action.processor.js';
 import { DeliverWebhookProcessor } from './deliver-webhook.processor.js';
 import { ParseMessageProcessor } from './parse-message.processor.js';
@@ -29,6 +30,7 @@ export const PROCESSORS: Type[] = [
   SendEmailProcessor,
   SyncDraftProcessor,
   ApplyMessageActionProcessor,
+  ApplyBulkActionProcessor,
   DeliverWebhookProcessor,
 ];
 

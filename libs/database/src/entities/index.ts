@@ -1,4 +1,5 @@
 import { AccountWatchLease } from './account-watch-lease.entity.js';
+import { BulkAction } from './bulk-action.entity.js';
 import { Draft } from './draft.entity.js';
 import { MailAccount } from './mail-account.entity.js';
 import { MailAttachment } from './mail-attachment.entity.js';
@@ -14,6 +15,7 @@ import { Webhook } from './webhook.entity.js';
 import { WebhookDelivery } from './webhook-delivery.entity.js';
 
 export * from './account-watch-lease.entity.js';
+export * from './bulk-action.entity.js';
 export * from './draft.entity.js';
 export * from './mail-account.entity.js';
 export * from './mail-attachment.entity.js';
@@ -36,6 +38,7 @@ export const ENTITIES = [
   MailMessageReference,
   MailAttachment,
   MailMessageAction,
+  BulkAction,
   Draft,
   SendRecord,
   SendDeliveryReport,

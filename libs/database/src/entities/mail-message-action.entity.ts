@@ -1,5 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 
+import { BulkAction } from './bulk-action.entity.js';
 import { MailAccount } from './mail-account.entity.js';
 import { AccountOwned, WithCreatedAt } from './shared-columns.js';
 
@@ -41,6 +42,7 @@ export interface MessageActionError {
 @Index('idx_mail_message_actions_tenant', ['tenantId'])
 @Index('idx_mail_message_actions_message', ['messageId', 'createdAt'])
 @Index('idx_mail_message_actions_pending', ['tenantId', 'createdAt'], { where: `"state" = 'pending'` })
+@Index('idx_mail_message_actions_bulk_pending', ['bulkActionId'], { where: `"state" = 'pending'` })
 export class MailMessageAction extends WithCreatedAt(AccountOwned) {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -55,6 +57,14 @@ export class MailMessageAction extends WithCreatedAt(AccountOwned) {
 
   @Column({ type: 'varchar', length: 16 })
   kind!: MessageActionKind;
+
+  /** The bulk action this is a member of: its job, not one of its own, applies it. */
+  @Column({ name: 'bulk_action_id', type: 'uuid', nullable: true })
+  bulkActionId!: string | null;
+
+  @ManyToOne(() => BulkAction, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'bulk_action_id', foreignKeyConstraintName: 'fk_mail_message_actions_bulk_action' })
+  bulkAction?: BulkAction;
 
   @Column({ type: 'varchar', length: 16, default: 'pending' })
   state!: MessageActionState;

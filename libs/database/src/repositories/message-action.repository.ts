@@ -15,9 +15,9 @@ const SEEN = '\\Seen';
 const FLAGGED = '\\Flagged';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/iu;
 /** Columns PostgreSQL computes itself: left out of an expunged row's snapshot and of its restore. */
-const GENERATED_COLUMNS = ['search_vector', 'from_search', 'to_search', 'cc_search'];
+export const GENERATED_COLUMNS = ['search_vector', 'from_search', 'to_search', 'cc_search'];
 /** A moved message's UIDVALIDITY until the server tells its UID in the new folder. */
-const PENDING_UID_VALIDITY = '0';
+export const PENDING_UID_VALIDITY = '0';
 
 /** A pending action and what its job names. */
 export interface PendingMessageAction {
@@ -191,13 +191,14 @@ export class MessageActionRepository {
   }
 
   /**
-   * The current tenant's pending actions, newest first: the ones to undo are undone in that order,
-   * so each revert finds the message as its action requested it, as with a series of refusals.
+   * The current tenant's pending actions that have a job of their own (members of a bulk action
+   * have their bulk's job), newest first: the ones to undo are undone in that order, so each revert
+   * finds the message as its action requested it, as with a series of refusals.
    */
   async findPending(): Promise<PendingMessageAction[]> {
     const rows = await this.scope.query<{ id: string; account_id: string; message_id: string }>((tenantId) => ({
       sql: `SELECT id, account_id, message_id FROM mail_message_actions
-            WHERE tenant_id = :tenantId AND state = 'pending'
+            WHERE tenant_id = :tenantId AND state = 'pending' AND bulk_action_id IS NULL
             ORDER BY created_at DESC, id DESC`,
       parameters: { tenantId },
     }));
