@@ -51,9 +51,7 @@ export class BulkMessageActions1795960000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP INDEX "idx_mail_message_actions_bulk_pending"`);
-    await queryRunner.query(
-      `ALTER TABLE "mail_message_actions" DROP CONSTRAINT "fk_mail_message_actions_bulk_action"`,
-    );
+    await queryRunner.query(`ALTER TABLE "mail_message_actions" DROP CONSTRAINT "fk_mail_message_actions_bulk_action"`);
     await queryRunner.query(`ALTER TABLE "mail_message_actions" DROP COLUMN "bulk_action_id"`);
     await queryRunner.query(`DROP TABLE "bulk_actions"`);
   }
