@@ -4,6 +4,7 @@ import type { MailErrorCode } from '@app/mail';
 import { HttpStatus } from '@nestjs/common';
 
 import type { AuthErrorCode } from '../auth/errors.js';
+import type { AccountsErrorCode } from '../modules/accounts/errors.js';
 import type { ChangesErrorCode } from '../modules/changes/errors.js';
 import type { DraftErrorCode } from '../modules/drafts/errors.js';
 import type { SendErrorCode } from '../modules/sends/errors.js';
@@ -22,7 +23,8 @@ export type DomainErrorCode =
   | SearchErrorCode
   | ThreadsErrorCode
   | WebhookErrorCode
-  | ChangesErrorCode;
+  | ChangesErrorCode
+  | AccountsErrorCode;
 
 interface DomainErrorAnswer {
   status: HttpStatus;
@@ -143,6 +145,24 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
     status: HttpStatus.GATEWAY_TIMEOUT,
     description: "The account's IMAP server did not answer in time",
     message: (error) => `the IMAP server did not answer in time (${error.message})`,
+  },
+  account_auth_invalid: {
+    status: HttpStatus.BAD_REQUEST,
+    description:
+      'The account body gives no credential, both `password` and `auth`, or names a provider that GET /api/providers does not list',
+  },
+  account_reauth_required: {
+    status: HttpStatus.CONFLICT,
+    description:
+      'The OAuth2 provider refused the account’s refresh token (revoked, expired, password changed): store new tokens with PUT /api/accounts/{id} or run the authorisation flow again',
+  },
+  oauth_token_endpoint_failed: {
+    status: HttpStatus.BAD_GATEWAY,
+    description: 'The OAuth2 provider’s token or userinfo endpoint failed or did not answer; try again later',
+  },
+  oauth_provider_unavailable: {
+    status: HttpStatus.BAD_REQUEST,
+    description: 'The provider is not configured in OAUTH_PROVIDERS, has no client id, or takes passwords, not tokens',
   },
 };
 
