@@ -17,6 +17,8 @@ import { startWorkerProcess, stopProcess } from '../../../test/support/worker-pr
 
 const PASSWORD = 'oauth user password';
 const PROVIDER = 'local';
+const PUBLIC_API_URL = 'https://mail-api.example.test';
+const COMPLETION_URL = 'https://app.example.test/accounts/connected';
 /** Queues of this file's own, so its worker takes no job of another test file running beside it. */
 const QUEUES = { REDIS_KEY_PREFIX: `${process.env.REDIS_KEY_PREFIX ?? 'test'}:oauth-accounts` };
 
@@ -49,12 +51,17 @@ describe('OAuth2 accounts', () => {
   let fixtures: string;
   let sender: string;
   let recipient: string;
+  let senderAccountId: string;
 
   const appEnvironment = (): Record<string, string> => ({
     ...QUEUES,
     OAUTH_PROVIDERS: JSON.stringify([oauth.provider(PROVIDER, stack)]),
     OAUTH_REFRESH_SKEW_SECONDS: '1',
     SEND_CONCURRENCY: '20',
+    // The name the provider sends browsers back to; the test, playing the browser, delivers the
+    // callback to the API process itself.
+    OAUTH_REDIRECT_BASE_URL: PUBLIC_API_URL,
+    OAUTH_COMPLETION_URL: COMPLETION_URL,
     LOG_LEVEL: 'DEBUG',
   });
 
@@ -186,6 +193,7 @@ describe('OAuth2 accounts', () => {
   it('creates an account after IMAP and SMTP logins with the token, never returning or storing it in clear', async () => {
     const issued = oauth.issue(sender);
     const account = await createAccount(sender, issued);
+    senderAccountId = account.id;
     refreshTokens.set(account.id, issued.refreshToken);
 
     expect(account).toMatchObject({
@@ -214,9 +222,7 @@ describe('OAuth2 accounts', () => {
   });
 
   it('syncs the mailbox and sends through SMTP with the token: the recipient gets it, Sent has one copy', async () => {
-    const [{ id: accountId } = { id: '' }] = (await api.inject({ url: '/api/accounts', headers: auth })).json<{
-      items: { id: string }[];
-    }>().items;
+    const accountId = senderAccountId;
     worker = startWorker();
 
     const status = await syncAndWait(accountId);
@@ -242,9 +248,7 @@ describe('OAuth2 accounts', () => {
   }, 120_000);
 
   it('refreshes an expired token once for 20 sends at once, and every send goes out', async () => {
-    const accountId =
-      (await api.inject({ url: '/api/accounts', headers: auth })).json<{ items: { id: string }[] }>().items[0]?.id ??
-      '';
+    const accountId = senderAccountId;
     await expireStoredToken(accountId);
     const before = oauth.refreshRequests;
     oauth.tokenDelayMs = 300;
@@ -264,9 +268,7 @@ describe('OAuth2 accounts', () => {
   }, 90_000);
 
   it('refreshes again and retries once when the server refuses a token it has not seen expire', async () => {
-    const accountId =
-      (await api.inject({ url: '/api/accounts', headers: auth })).json<{ items: { id: string }[] }>().items[0]?.id ??
-      '';
+    const accountId = senderAccountId;
     // The stored expiry says an hour, but the server stops taking the token after 1 ms.
     oauth.accessTokenLifetimeMs = 1;
     const { accessToken } = oauth.issue(sender);
@@ -295,9 +297,7 @@ describe('OAuth2 accounts', () => {
   }, 120_000);
 
   it('keeps syncing with 5-second tokens across refreshes without losing a message', async () => {
-    const accountId =
-      (await api.inject({ url: '/api/accounts', headers: auth })).json<{ items: { id: string }[] }>().items[0]?.id ??
-      '';
+    const accountId = senderAccountId;
     oauth.accessTokenLifetimeMs = 5_000;
     try {
       const issued = oauth.issue(sender);
@@ -337,9 +337,7 @@ describe('OAuth2 accounts', () => {
   }, 180_000);
 
   it('marks a revoked grant reauth_required, stops without a retry storm, and resumes with new tokens', async () => {
-    const accountId =
-      (await api.inject({ url: '/api/accounts', headers: auth })).json<{ items: { id: string }[] }>().items[0]?.id ??
-      '';
+    const accountId = senderAccountId;
     oauth.revoke(refreshTokens.get(accountId) ?? '');
     await expireStoredToken(accountId);
     const before = oauth.refreshRequests;
@@ -384,6 +382,152 @@ describe('OAuth2 accounts', () => {
     expect(resumed.json<AccountBody>().auth).toMatchObject({ state: 'valid', reason: null });
     expect((await syncAndWait(accountId)).lastRun.state).toBe('succeeded');
   }, 180_000);
+
+  it('runs the authorisation flow: start, consent, callback, account created, synced and sending', async () => {
+    const user = `oauth-flow-${randomUUID().slice(0, 8)}@${stack.domain}`;
+    await addMailUsers(stack, [{ email: user, password: PASSWORD }]);
+    const started = await api.inject({
+      method: 'POST',
+      url: `/api/oauth/${PROVIDER}/start`,
+      headers: auth,
+      payload: { loginHint: user },
+    });
+    expect(started.statusCode).toBe(200);
+    const authorizeUrl = new URL(started.json<{ authorizeUrl: string }>().authorizeUrl);
+    expect(`${authorizeUrl.origin}${authorizeUrl.pathname}`).toBe(`${oauth.url}/authorize`);
+    expect(Object.fromEntries(authorizeUrl.searchParams)).toMatchObject({
+      response_type: 'code',
+      client_id: oauth.clientId,
+      redirect_uri: `${PUBLIC_API_URL}/api/oauth/${PROVIDER}/callback`,
+      code_challenge_method: 'S256',
+      code_challenge: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) as unknown,
+      login_hint: user,
+      scope: 'mail email',
+    });
+
+    // The browser: the user consents at the provider, which sends it back to the redirect URI.
+    oauth.consentingUser = user;
+    const consent = await fetch(authorizeUrl, { redirect: 'manual' });
+    expect(consent.status).toBe(302);
+    const back = new URL(consent.headers.get('location') ?? '');
+    expect(back.origin).toBe(PUBLIC_API_URL);
+    const callbackPath = `${back.pathname}${back.search}`;
+    const tampered = new URL(back);
+    const state = tampered.searchParams.get('state') ?? '';
+    tampered.searchParams.set('state', `${state.slice(0, -2)}${state.endsWith('AA') ? 'BB' : 'AA'}`);
+    const forged = await api.inject({ url: `${tampered.pathname}${tampered.search}`, manualRedirect: true });
+    expect(forged.statusCode).toBe(400);
+    expect(forged.json()).toMatchObject({ code: 'oauth_state_invalid' });
+
+    const callback = await api.inject({ url: callbackPath, manualRedirect: true });
+    expect(callback.statusCode).toBe(302);
+    const completion = new URL(callback.headers.location ?? '');
+    expect(`${completion.origin}${completion.pathname}`).toBe(COMPLETION_URL);
+    expect(completion.searchParams.get('status')).toBe('connected');
+    const accountId = completion.searchParams.get('accountId') ?? '';
+
+    const replayed = await api.inject({ url: callbackPath, manualRedirect: true });
+    expect(replayed.statusCode).toBe(400);
+    expect(replayed.json()).toMatchObject({ code: 'oauth_state_invalid' });
+    expect(oauth.codeRequests).toBe(1);
+
+    const account = (await api.inject({ url: `/api/accounts/${accountId}`, headers: auth })).json<
+      AccountBody & { email: string }
+    >();
+    expect(account).toMatchObject({
+      email: user,
+      auth: { type: 'oauth2', provider: PROVIDER, state: 'valid' },
+      imap: { host: stack.host, port: stack.imapPort, security: 'none' },
+      smtp: { host: stack.host, port: stack.smtpPort, security: 'none' },
+    });
+
+    expect((await syncAndWait(accountId)).lastRun.state).toBe('succeeded');
+    const sent = await api.inject({
+      method: 'POST',
+      url: '/api/compose',
+      headers: auth,
+      payload: { accountId, to: [{ address: recipient }], subject: 'From the authorised account', text: 'hello' },
+    });
+    expect(sent.statusCode).toBe(202);
+    const record = await eventually(async () => {
+      const current = await sendRecord(sent.json<{ id: string }>().id);
+      if (current.state !== 'sent') throw new Error(`send is ${current.state}: ${current.lastResponse ?? ''}`);
+      return current;
+    }, 30_000);
+    await eventually(async () => {
+      const delivered = await mailboxMessages(stack.imapPort, recipient, PASSWORD, 'INBOX');
+      expect(delivered.filter((message) => message.messageId === record.messageId)).toHaveLength(1);
+      const sentFolder = await mailboxMessages(stack.imapPort, user, PASSWORD, 'Sent');
+      expect(sentFolder.filter((message) => message.messageId === record.messageId)).toHaveLength(1);
+    });
+  }, 120_000);
+
+  it('sends the browser to the completion URL with the error when the user declines', async () => {
+    const started = await api.inject({
+      method: 'POST',
+      url: `/api/oauth/${PROVIDER}/start`,
+      headers: auth,
+      payload: {},
+    });
+    const state = new URL(started.json<{ authorizeUrl: string }>().authorizeUrl).searchParams.get('state') ?? '';
+
+    const declined = await api.inject({
+      url: `/api/oauth/${PROVIDER}/callback?state=${encodeURIComponent(state)}&error=access_denied`,
+      manualRedirect: true,
+    });
+
+    expect(declined.statusCode).toBe(302);
+    const completion = new URL(declined.headers.location ?? '');
+    expect(Object.fromEntries(completion.searchParams)).toEqual({
+      status: 'failed',
+      error: 'oauth_authorization_failed',
+    });
+  });
+
+  it('lists the provider presets and the configured provider, without client secrets', async () => {
+    const response = await api.inject({ url: '/api/providers', headers: auth });
+
+    expect(response.statusCode).toBe(200);
+    const items = response.json<{ items: { id: string; auth: string; authorizationFlow: boolean }[] }>().items;
+    expect(items.map((item) => item.id)).toEqual(['google', 'microsoft', 'icloud', 'yahoo', 'fastmail', PROVIDER]);
+    expect(items.find((item) => item.id === PROVIDER)).toMatchObject({ auth: 'oauth2', authorizationFlow: true });
+    expect(items.find((item) => item.id === 'google')).toMatchObject({
+      auth: 'oauth2',
+      authorizationFlow: false,
+      imap: { host: 'imap.gmail.com', port: 993, security: 'tls' },
+      filesSentCopy: true,
+      allMailFolders: ['[Gmail]/All Mail', '[Google Mail]/All Mail'],
+    });
+    expect(response.body).not.toContain(oauth.clientSecret);
+  });
+
+  it('fills host, port and security from a provider preset', async () => {
+    const response = await api.inject({
+      method: 'POST',
+      url: '/api/accounts?verify=false',
+      headers: auth,
+      payload: {
+        email: `preset-${randomUUID().slice(0, 8)}@fastmail.test`,
+        password: 'app password',
+        provider: 'fastmail',
+      },
+    });
+
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({
+      imap: { host: 'imap.fastmail.com', port: 993, security: 'tls' },
+      smtp: { host: 'smtp.fastmail.com', port: 465, security: 'tls' },
+      auth: { type: 'password', provider: null },
+    });
+    const unknown = await api.inject({
+      method: 'POST',
+      url: '/api/accounts?verify=false',
+      headers: auth,
+      payload: { email: 'someone@example.test', password: 'x', provider: 'nowhere' },
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({ code: 'account_auth_invalid' });
+  });
 
   it('never writes a token to the logs of the API or the worker', () => {
     const logs = `${api.logs}\n${output.join('')}`;

@@ -5,6 +5,7 @@ import { HttpStatus } from '@nestjs/common';
 
 import type { AuthErrorCode } from '../auth/errors.js';
 import type { AccountsErrorCode } from '../modules/accounts/errors.js';
+import type { OAuthErrorCode } from '../modules/oauth/errors.js';
 import type { ChangesErrorCode } from '../modules/changes/errors.js';
 import type { DraftErrorCode } from '../modules/drafts/errors.js';
 import type { SendErrorCode } from '../modules/sends/errors.js';
@@ -24,7 +25,8 @@ export type DomainErrorCode =
   | ThreadsErrorCode
   | WebhookErrorCode
   | ChangesErrorCode
-  | AccountsErrorCode;
+  | AccountsErrorCode
+  | OAuthErrorCode;
 
 interface DomainErrorAnswer {
   status: HttpStatus;
@@ -151,6 +153,20 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
     description:
       'The account body gives no credential, both `password` and `auth`, or names a provider that GET /api/providers does not list',
   },
+  oauth_provider_not_found: {
+    status: HttpStatus.NOT_FOUND,
+    description: 'The path names no provider of GET /api/providers',
+  },
+  oauth_state_invalid: {
+    status: HttpStatus.BAD_REQUEST,
+    description:
+      'The OAuth2 callback’s state was not issued by this service, was altered, expired (10 minutes) or was used already; nothing was stored',
+  },
+  oauth_authorization_failed: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    description:
+      'The provider did not authorise the account (the user declined), granted no refresh token, or named no mailbox address',
+  },
   account_reauth_required: {
     status: HttpStatus.CONFLICT,
     description:
@@ -161,7 +177,7 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
     description: 'The OAuth2 provider’s token or userinfo endpoint failed or did not answer; try again later',
   },
   oauth_provider_unavailable: {
-    status: HttpStatus.BAD_REQUEST,
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
     description: 'The provider is not configured in OAUTH_PROVIDERS, has no client id, or takes passwords, not tokens',
   },
 };

@@ -23,6 +23,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'send.sent',
   'send.failed',
   'account.error',
+  'account.reauth_required',
   'sync.completed',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -80,6 +80,15 @@ export class AccountRepository {
     return this.selectByIds(this.columns.public, ids);
   }
 
+  /** Addresses are unique per tenant as stored (uq_mail_accounts_tenant_email). */
+  async findIdByEmail(email: string): Promise<string | null> {
+    const rows = await this.scope.query<{ id: string }>((tenantId) => ({
+      sql: `SELECT "id" FROM "mail_accounts" WHERE "tenant_id" = :tenantId AND "email" = :email`,
+      parameters: { tenantId, email },
+    }));
+    return rows[0]?.id ?? null;
+  }
+
   /** Includes the encrypted password; only for code that is about to connect or re-encrypt. */
   async findByIdWithSecret(id: string): Promise<MailAccount | null> {
     return (await this.selectByIds(this.columns.withSecret, [id]))[0] ?? null;

@@ -62,9 +62,9 @@ export class AccountsService {
     private readonly tokenEndpoint: OAuthTokenEndpoint,
   ) {}
 
-  /** The presets and the configured providers, as clients may choose them. */
-  providers(): MailProvider[] {
-    return [...this.config.oauth.providers.values()];
+  /** The account of the current tenant with this address, if there is one. */
+  async findIdByEmail(email: string): Promise<string | null> {
+    return this.accounts.findIdByEmail(email.trim());
   }
 
   async list(limit: number, cursor?: string): Promise<Page<MailAccount>> {
@@ -151,6 +151,11 @@ export class AccountsService {
       dto.auth ?? (dto.password !== undefined ? { type: 'password', password: dto.password } : undefined);
     if (!auth) return null;
     const reset = { authState: 'valid' as const, authError: null };
+    const tokenFields = [auth.provider, auth.accessToken, auth.refreshToken, auth.expiresAt];
+    if (auth.type === 'password' && tokenFields.some((field) => field !== undefined))
+      throw new AccountAuthInvalidError('auth of type password takes only password');
+    if (auth.type === 'oauth2' && auth.password !== undefined)
+      throw new AccountAuthInvalidError('auth of type oauth2 takes tokens, not a password');
     if (auth.type === 'password') {
       return {
         columns: {

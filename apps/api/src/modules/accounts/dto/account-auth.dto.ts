@@ -7,8 +7,16 @@ export const ACCOUNT_AUTH_INPUT_TYPES = ['password', 'oauth2'] as const;
 const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/;
 const PROVIDER_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-const isPassword = (auth: AccountAuthDto): boolean => auth.type === 'password';
-const isOAuth = (auth: AccountAuthDto): boolean => auth.type === 'oauth2';
+/** A field is checked when its type needs it, and whenever it is given: a stray one still has to be well-formed. */
+const isPassword = (auth: AccountAuthDto): boolean => auth.type === 'password' || auth.password !== undefined;
+const isOAuth =
+  (field: 'provider' | 'refreshToken') =>
+  (auth: AccountAuthDto): boolean =>
+    auth.type === 'oauth2' || auth[field] !== undefined;
+const given =
+  (field: 'accessToken' | 'expiresAt') =>
+  (auth: AccountAuthDto): boolean =>
+    auth[field] !== undefined;
 
 /** How the account logs in: a password, or OAuth2 tokens the client obtained itself. Secrets are write-only. */
 export class AccountAuthDto {
@@ -23,27 +31,27 @@ export class AccountAuthDto {
   password?: string;
 
   @ApiPropertyOptional({ example: 'google', description: 'type oauth2: an id of GET /api/providers' })
-  @ValidateIf(isOAuth)
+  @ValidateIf(isOAuth('provider'))
   @IsString()
   @Matches(PROVIDER_ID, { message: 'provider must be a provider id (a-z, 0-9, _ and -)' })
   provider?: string;
 
   @ApiPropertyOptional({ writeOnly: true, description: 'type oauth2: optional; without it the first use refreshes' })
-  @ValidateIf((auth: AccountAuthDto) => isOAuth(auth) && auth.accessToken !== undefined)
+  @ValidateIf(given('accessToken'))
   @IsString()
   @Length(1, 8192)
   @Matches(TOKEN_CHARACTERS, { message: 'accessToken must be printable ASCII' })
   accessToken?: string;
 
   @ApiPropertyOptional({ writeOnly: true, description: 'type oauth2: required; encrypted at rest, never returned' })
-  @ValidateIf(isOAuth)
+  @ValidateIf(isOAuth('refreshToken'))
   @IsString()
   @Length(1, 8192)
   @Matches(TOKEN_CHARACTERS, { message: 'refreshToken must be printable ASCII' })
   refreshToken?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'type oauth2: when accessToken expires' })
-  @ValidateIf((auth: AccountAuthDto) => isOAuth(auth) && auth.expiresAt !== undefined)
+  @ValidateIf(given('expiresAt'))
   @IsISO8601({ strict: true })
   expiresAt?: string;
 }
