@@ -267,6 +267,30 @@ describe('OAuth2 accounts', () => {
     expect(oauth.refreshRequests - before).toBe(1);
   }, 90_000);
 
+  it('refreshes an expired token once for 20 requests at once that each open their own IMAP connection', async () => {
+    const accountId = senderAccountId;
+    const folders = (await api.inject({ url: `/api/accounts/${accountId}/folders`, headers: auth })).json<{
+      items: { id: string; path: string }[];
+    }>().items;
+    const inbox = folders.find((folder) => folder.path === 'INBOX')?.id ?? '';
+    await expireStoredToken(accountId);
+    const before = oauth.refreshRequests;
+    oauth.tokenDelayMs = 300;
+    try {
+      // Folder exports run in the API process, each on its own: no batching shares a token between them.
+      const exports = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          api.inject({ url: `/api/accounts/${accountId}/folders/${inbox}/export`, headers: auth }),
+        ),
+      );
+      expect(exports.map((response) => response.statusCode)).toEqual(Array.from({ length: 20 }, () => 200));
+      expect(exports.every((response) => (response.body.match(/^From /gm) ?? []).length === 8)).toBe(true);
+    } finally {
+      oauth.tokenDelayMs = 0;
+    }
+    expect(oauth.refreshRequests - before).toBe(1);
+  }, 90_000);
+
   it('refreshes again and retries once when the server refuses a token it has not seen expire', async () => {
     const accountId = senderAccountId;
     // The stored expiry says an hour, but the server stops taking the token after 1 ms.
