@@ -13,6 +13,10 @@
 #   +6 SMTP submission (AUTH required, STARTTLS optional)
 #   +7 SMTP "MX" (no AUTH, accepts mail for DOMAIN only)
 #
+# With OAUTH_INTROSPECTION_URL=http://127.0.0.1:PORT/PATH in the environment of start, Dovecot
+# (and Postfix through its SASL) also takes OAuth2 bearer tokens (XOAUTH2, OAUTHBEARER) and
+# checks each with that RFC 7662 introspection endpoint; no port is added.
+#
 # All state (configs, Maildirs, queue, logs, pid files, certificate, users) lives under
 # STATE_DIR; nothing in /etc is changed. See README.md next to this file.
 set -euo pipefail
@@ -348,7 +352,7 @@ ssl_key = <$TLS_DIR/key.pem
 $dh
 # Loopback test clients log in without TLS.
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${OAUTH_INTROSPECTION_URL:+ xoauth2 oauthbearer}
 auth_username_format = %Lu
 # A failed login still costs ~0.5 s; the default 2 s would slow every negative test.
 auth_failure_delay = 0
@@ -357,6 +361,17 @@ passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%Lu $USERS
 }
+EOF
+  [[ -z ${OAUTH_INTROSPECTION_URL:-} ]] || cat <<EOF
+# Bearer tokens: every login asks the introspection endpoint (no cache), so an expired or
+# revoked token fails at the next connection.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $STATE/dovecot/oauth2.conf.ext
+}
+EOF
+  cat <<EOF
 # Lines carry no userdb fields, so the userdb is static; allow_all_users = no makes it
 # check existence with a passdb lookup (LMTP then rejects unknown recipients).
 userdb {
@@ -415,6 +430,24 @@ namespace inbox {
   }
 }
 EOF
+}
+
+# The oauth2 passdb's settings, shared by both Dovecots.
+write_dovecot_oauth() {
+  rm -f "$STATE/dovecot/oauth2.conf.ext"
+  [[ -n ${OAUTH_INTROSPECTION_URL:-} ]] || return 0
+  [[ $OAUTH_INTROSPECTION_URL =~ ^http://127\.0\.0\.1:[0-9]+/[A-Za-z0-9/_-]*$ ]] ||
+    die "OAUTH_INTROSPECTION_URL must be http://127.0.0.1:PORT/PATH: $OAUTH_INTROSPECTION_URL"
+  mkdir -p "$STATE/dovecot"
+  cat >"$STATE/dovecot/oauth2.conf.ext" <<EOF
+introspection_mode = post
+introspection_url = $OAUTH_INTROSPECTION_URL
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+EOF
+  chmod 644 "$STATE/dovecot/oauth2.conf.ext"
 }
 
 write_dovecot_a() {
@@ -653,6 +686,7 @@ SINK_USER=$SINK_LOCALPART@$DOMAIN
 SINK_PASSWORD=$SINK_PASSWORD
 STATE_DIR=$STATE
 BASE_PORT=$BASE_PORT
+OAUTH_INTROSPECTION_URL=${OAUTH_INTROSPECTION_URL:-}
 EOF
   chmod 644 "$tmp"
   mv -f "$tmp" "$ENV_FILE"
@@ -760,6 +794,7 @@ cmd_start() {
   if [[ ! -f $USERS ]] || ! grep -q -i "^$SINK_LOCALPART@${DOMAIN//./\\.}:" "$USERS"; then
     put_user "$SINK_LOCALPART@$DOMAIN" "$SINK_PASSWORD"
   fi
+  write_dovecot_oauth
   write_dovecot_a
   write_dovecot_b
   write_postfix

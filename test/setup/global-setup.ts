@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
@@ -28,6 +30,8 @@ const MAIL_STACK_PORTS = 8;
 
 interface SharedRun {
   users: number;
+  /** The mail stack's OAuth2 token introspection endpoint, served from this process. */
+  introspection?: Server;
 }
 
 declare global {
@@ -80,6 +84,40 @@ async function freePortRange(count: number): Promise<number> {
   throw new Error(`no range of ${count} free ports found`);
 }
 
+/** An access token of test/support/oauth-server.ts: `mst1.<payload>.<HMAC>`, the payload `{sub, exp}` (ms). */
+function introspect(token: string, signingKey: string): { active: true; username: string } | { active: false } {
+  const [format, payload, signature] = token.split('.');
+  if (format !== 'mst1' || !payload || !signature) return { active: false };
+  const expected = createHmac('sha256', signingKey).update(payload).digest();
+  const given = Buffer.from(signature, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { active: false };
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub: string; exp: number };
+  return claims.exp > Date.now() ? { active: true, username: claims.sub } : { active: false };
+}
+
+/**
+ * RFC 7662 introspection for the mail stack's Dovecot oauth2 passdb. It lives in this process,
+ * which outlasts every test file of the run, and needs no port of the stack's range: test files
+ * run their own authorisation servers, which sign tokens with the run's key, and this only
+ * checks signature and expiry.
+ */
+async function startIntrospection(signingKey: string): Promise<Server> {
+  const server = createHttpServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => {
+      body += chunk.toString('utf8');
+    });
+    request.on('end', () => {
+      const token = new URLSearchParams(body).get('token') ?? '';
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify(introspect(token, signingKey)));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return server;
+}
+
 /**
  * One environment per `jest` run, shared by the integration and e2e projects: a fresh database
  * migrated by the real migrate step, a Redis key prefix and a private Dovecot + Postfix. Test
@@ -97,6 +135,7 @@ export default async function globalSetup(): Promise<void> {
   const databaseName = `${DATABASE_PREFIX}${runId}`;
   const crossTenantDatabaseName = `${databaseName}_cross_tenant`;
   const mailStackDir = join(tmpdir(), `mail-stack-${runId}`);
+  const oauthSigningKey = randomBytes(32).toString('hex');
   const environment = {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl(databaseName, TEST_APP_ROLE),
@@ -116,10 +155,14 @@ export default async function globalSetup(): Promise<void> {
     // Watchers claim every tenant's accounts in their database and push syncs of them into their
     // worker's queues: only test files with a database of their own turn them on.
     WATCH_ENABLED: 'false',
+    TEST_OAUTH_SIGNING_KEY: oauthSigningKey,
   };
   Object.assign(process.env, environment);
   // Registered before anything is created, so a failure below still gets cleaned up.
   globalThis.mailServiceTestRun = { users: 1 };
+  const introspection = await startIntrospection(oauthSigningKey);
+  globalThis.mailServiceTestRun.introspection = introspection;
+  const introspectionPort = (introspection.address() as { port: number }).port;
 
   await dropStaleDatabases();
   const migrate = async (databaseUrls: { DATABASE_URL: string; DATABASE_MIGRATION_URL: string }): Promise<unknown> =>
@@ -144,6 +187,7 @@ export default async function globalSetup(): Promise<void> {
       {
         cwd: ROOT,
         timeout: 180_000,
+        env: { ...process.env, OAUTH_INTROSPECTION_URL: `http://127.0.0.1:${introspectionPort}/introspect` },
       },
     ),
   ]);

@@ -42,6 +42,7 @@ export default async function globalTeardown(): Promise<void> {
   shared.users -= 1;
   if (shared.users > 0) return;
   globalThis.mailServiceTestRun = undefined;
+  shared.introspection?.close();
 
   const { TEST_DATABASE_NAME, TEST_CROSS_TENANT_DATABASE_NAME, REDIS_URL, REDIS_KEY_PREFIX, MAIL_STACK_DIR } =
     process.env;

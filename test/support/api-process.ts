@@ -8,6 +8,8 @@ export interface InjectOptions {
   payload?: unknown;
   /** Aborts the request after this long (a fault case telling a hang from a slow answer). */
   timeoutMs?: number;
+  /** Answers a redirect itself instead of following it (to a host that exists only in the test's config). */
+  manualRedirect?: boolean;
 }
 
 export interface ApiResponse {
@@ -46,6 +48,7 @@ export class ApiProcess extends AppProcess {
           : JSON.stringify(options.payload)
         : undefined,
       signal: options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs),
+      redirect: options.manualRedirect ? 'manual' : 'follow',
     });
     const body = await response.text();
     return {

@@ -138,7 +138,12 @@ export class HostileRequests {
     return request;
   }
 
-  /** Hostile requests of `operation`, each invalid by construction. */
+  /** Whether a client sends the operation anything (a path, query or header parameter, a body) to make hostile. */
+  takesInput(operation: Operation): boolean {
+    return operation.parameters.length > 0 || operation.body !== null || operation.multipart;
+  }
+
+  /** Hostile requests of `operation`, each invalid by construction; only for operations that take input. */
   hostile(operation: Operation): Arbitrary<HostileRequest> {
     const valid = this.valid(operation);
     const choices: Arbitrary<HostileRequest>[] = [];

@@ -20,6 +20,7 @@ import { DraftsModule } from './modules/drafts/drafts.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MailboxesModule } from './modules/mailboxes/mailboxes.module.js';
 import { MessagesModule } from './modules/messages/messages.module.js';
+import { OAuthModule } from './modules/oauth/oauth.module.js';
 import { ApiMetricsModule } from './modules/metrics/metrics.module.js';
 import { SearchModule } from './modules/search/search.module.js';
 import { SendsModule } from './modules/sends/sends.module.js';
@@ -55,6 +56,7 @@ export class ApiModule {
         SearchModule,
         ThreadsModule,
         AccountsModule,
+        OAuthModule,
         SendsModule,
         DraftsModule,
         UploadsModule,

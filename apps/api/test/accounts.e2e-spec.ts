@@ -72,7 +72,8 @@ describe('/api/accounts', () => {
       lastError: null,
     });
     expect(response.body).not.toContain(password);
-    expect(response.body).not.toMatch(/encrypted|password/i);
+    expect(response.body).not.toMatch(/encrypted|"password"\s*:/i);
+    expect(account.auth).toEqual({ type: 'password', provider: null, expiresAt: null, state: 'valid', reason: null });
 
     const stored = await ownerQuery<{ encrypted_password: string }>(
       'SELECT encrypted_password FROM mail_accounts WHERE id = $1',

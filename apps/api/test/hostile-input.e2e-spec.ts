@@ -112,10 +112,13 @@ describe('hostile input to every /api operation', () => {
     for (const operation of operations) {
       const valid = requests.valid(operation);
       const response = await sendRequest(api.baseUrl, valid, otherTenant);
+      // No base can carry a state this service signed: the callback's refusal of it comes after validation.
+      const stateRefused =
+        operation.path === '/api/oauth/{provider}/callback' && response.body.includes('"code":"oauth_state_invalid"');
       const answer = {
         operation: `${operation.method} ${operation.path}`,
         body: String(valid.body ?? ''),
-        refusal: response.status === 400 ? response.body : null,
+        refusal: response.status === 400 && !stateRefused ? response.body : null,
       };
       expect(answer).toEqual({ ...answer, refusal: null });
       expect(response.status).toBeLessThan(500);
@@ -123,7 +126,7 @@ describe('hostile input to every /api operation', () => {
   });
 
   it('answers every generated hostile request with a 4xx and the error body, and stores and enqueues nothing', async () => {
-    for (const operation of operations) {
+    for (const operation of operations.filter((candidate) => requests.takesInput(candidate))) {
       await fc.assert(
         fc.asyncProperty(requests.hostile(operation), async (request) => {
           await expectRefusedWithoutTrace(request);

@@ -333,4 +333,33 @@ describe('GET /api/sync/search', () => {
     const response = await get({ query: 'invoice' }, null);
     expect(response.statusCode).toBe(401);
   });
+
+  it('finds a Gmail message once, not again in All Mail, unless the query names that folder', async () => {
+    const tenant = 'search-e2e-gmail';
+    const message = {
+      receivedAt: '2024-04-01T08:00:00Z',
+      subject: 'Boarding pass',
+      from: { name: 'Airline', address: 'noreply@airline.test' },
+      to: [me],
+      flags: [],
+      textBody: 'Your boarding pass for gate 12',
+    };
+    const gmail = await insertMailbox(
+      tenant,
+      'me@gmail.test',
+      [
+        { path: 'INBOX', role: 'inbox' },
+        { path: '[Gmail]/All Mail', role: 'all' },
+      ],
+      [
+        { key: 'g-inbox', folder: 'INBOX', ...message },
+        { key: 'g-all', folder: '[Gmail]/All Mail', ...message },
+      ],
+    );
+    for (const [key, id] of Object.entries(gmail.messageIds)) names.set(id, key);
+
+    expect(await keysFor('boarding', tenant)).toEqual(['g-inbox']);
+    expect(await keysFor('boarding in:all', tenant)).toEqual(['g-all']);
+    expect(await keysFor('boarding in:"[Gmail]/All Mail"', tenant)).toEqual(['g-all']);
+  });
 });

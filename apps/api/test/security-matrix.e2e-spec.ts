@@ -22,6 +22,14 @@ function hs256(claims: object, secret = TEST_JWT_SECRET, header: object = { alg:
 const now = (): number => Math.floor(Date.now() / 1000);
 
 /**
+ * The OAuth2 provider sends a browser, which carries no bearer token, to the callback: the signed,
+ * single-use state is what authenticates it (and names the tenant), checked in its own test below.
+ */
+const STATE_AUTHENTICATED: readonly string[] = ['GET /api/oauth/{provider}/callback'];
+const tokenAuthenticated = (operation: Operation): boolean =>
+  !STATE_AUTHENTICATED.includes(`${operation.method} ${operation.path}`);
+
+/**
  * Every /api operation the OpenAPI document lists, so the matrix grows with the API: a new route
  * that forgets authentication or tenant scoping fails here without anyone adding a line.
  */
@@ -73,8 +81,30 @@ describe('security matrix over every /api route', () => {
         { method: 'POST', path: '/api/compose/outbox/{id}/cancel' },
         { method: 'POST', path: '/api/messages/bulk' },
         { method: 'GET', path: '/api/messages/bulk/{id}' },
+        { method: 'GET', path: '/api/providers' },
+        { method: 'POST', path: '/api/oauth/{provider}/start' },
+        { method: 'GET', path: '/api/oauth/{provider}/callback' },
       ]),
     );
+  });
+
+  it('lets the OAuth2 callback in only with a state this service signed: 400 without one or with a forged one', async () => {
+    const forged = `${base64url({ nonce: 'n', tenant: tenantA, user: null, provider: 'google', expiresAt: Date.now() + 60_000 })}.${createHmac('sha256', 'guess').update('x').digest('base64url')}`;
+    const cases = [
+      { query: '', code: 'validation_failed' },
+      { query: '?code=c', code: 'validation_failed' },
+      { query: `?code=c&state=${encodeURIComponent(forged)}`, code: 'oauth_state_invalid' },
+      { query: '?code=c&state=not-a-state', code: 'oauth_state_invalid' },
+    ];
+    for (const { query, code } of cases) {
+      const response = await api.inject({ url: `/api/oauth/google/callback${query}` });
+      expect({ query, status: response.statusCode, code: response.json<{ code: string }>().code }).toEqual({
+        query,
+        status: 400,
+        code,
+      });
+      expect(response.headers.location).toBeUndefined();
+    }
   });
 
   const unauthenticated: [string, () => Record<string, string>][] = [
@@ -99,7 +129,7 @@ describe('security matrix over every /api route', () => {
   ];
 
   it.each(unauthenticated)('answers 401 with the JSON error body and no data for %s', async (name, headers) => {
-    for (const operation of operations) {
+    for (const operation of operations.filter(tokenAuthenticated)) {
       const response = await call(operation, headers(), accountOfA.id);
       expect({ operation, status: response.statusCode }).toEqual({ operation, status: 401 });
       expect(Object.keys(response.json()).sort()).toEqual(['code', 'error', 'message', 'requestId', 'statusCode']);
@@ -111,7 +141,7 @@ describe('security matrix over every /api route', () => {
   });
 
   it('answers 403 when the tenant header contradicts the token', async () => {
-    for (const operation of operations) {
+    for (const operation of operations.filter(tokenAuthenticated)) {
       const response = await call(
         operation,
         { authorization: bearerFor(tenantA), 'x-tenant-id': tenantB },

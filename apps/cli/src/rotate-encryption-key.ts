@@ -29,12 +29,21 @@ async function rotate(): Promise<void> {
     for (const tenantId of tenants) {
       await tenantContext.run(tenantId, async () => {
         for (const account of await accounts.listIdsWithSecret()) {
-          if (!cipher.needsReencryption(account.encryptedPassword)) continue;
+          const secrets = {
+            encryptedPassword: account.encryptedPassword,
+            encryptedAccessToken: account.encryptedAccessToken,
+            encryptedRefreshToken: account.encryptedRefreshToken,
+          };
+          const stale = Object.entries(secrets).filter(
+            (entry): entry is [keyof typeof secrets, string] => entry[1] !== null && cipher.needsReencryption(entry[1]),
+          );
+          if (stale.length === 0) continue;
           try {
-            await accounts.update(account.id, {
-              encryptedPassword: cipher.encrypt(cipher.decrypt(account.encryptedPassword)),
-            });
-            rotated += 1;
+            await accounts.update(
+              account.id,
+              Object.fromEntries(stale.map(([column, sealed]) => [column, cipher.encrypt(cipher.decrypt(sealed))])),
+            );
+            rotated += stale.length;
           } catch (error: unknown) {
             if (!(error instanceof CredentialDecryptionError)) throw error;
             unreadable.push(`${tenantId}/${account.id}: ${error.message}`);

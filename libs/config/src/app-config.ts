@@ -1,4 +1,5 @@
 import type { LogLevelName, NodeEnvironment } from './environment.js';
+import type { MailProvider } from './mail-providers.js';
 import type { OutboundConfig } from './outbound-rules.js';
 
 export interface HttpConfig {
@@ -115,6 +116,15 @@ export interface WebhookConfig {
   sweepMs: number;
 }
 
+export interface OAuthConfig {
+  /** Presets overlaid with OAUTH_PROVIDERS, by id. */
+  providers: ReadonlyMap<string, MailProvider>;
+  redirectBaseUrl: string | null;
+  completionUrl: string | null;
+  refreshSkewMs: number;
+  tokenTimeoutMs: number;
+}
+
 export interface LogConfig {
   level: LogLevelName;
   dir: string | null;
@@ -148,6 +158,7 @@ export class AppConfig {
     /** Which servers tenants' accounts may make the service connect to. */
     readonly outbound: OutboundConfig,
     readonly webhooks: WebhookConfig,
+    readonly oauth: OAuthConfig,
   ) {}
 
   get isProduction(): boolean {

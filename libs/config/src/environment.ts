@@ -371,6 +371,39 @@ export class EnvironmentVariables {
   @Max(65535)
   SCHEDULER_HEALTH_PORT = 5002;
 
+  /**
+   * Mail providers beyond (or changing) the presets: a JSON list inline or the path of a JSON file
+   * (see the README). OAuth2 providers need at least their clientId here.
+   */
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  OAUTH_PROVIDERS?: string;
+
+  /** The public base URL of this API; OAuth2 callbacks are `<it>/api/oauth/<provider>/callback`. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  OAUTH_REDIRECT_BASE_URL?: string;
+
+  /** Where the browser goes after an OAuth2 callback, with `status`, `accountId` or `error` appended. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  OAUTH_COMPLETION_URL?: string;
+
+  /** An access token this close to its expiry is refreshed before it is used. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0)
+  @Max(3600)
+  OAUTH_REFRESH_SKEW_SECONDS = 300;
+
+  /** The token endpoint's whole answer, connect to last byte. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  @Max(120)
+  OAUTH_TOKEN_TIMEOUT = 15;
+
   /** Operator login of the queue dashboard (/admin/queues); with the password unset the dashboard is off. */
   @ValidateIf(
     (env: EnvironmentVariables) =>
@@ -421,4 +454,5 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'REDIS_URL',
   'QUEUE_REDIS_URL',
   'QUEUE_DASHBOARD_PASSWORD',
+  'OAUTH_PROVIDERS',
 ]);

@@ -6,6 +6,7 @@ export type {
   HttpConfig,
   LogConfig,
   MailConfig,
+  OAuthConfig,
   QueueDashboardConfig,
   RateLimitConfig,
   RedisConfig,
@@ -20,3 +21,5 @@ export { normalizeHostName } from './outbound-rules.js';
 export type { OutboundConfig, OutboundHostRule, OutboundPolicyMode, PortRange } from './outbound-rules.js';
 export { EnvironmentVariables, LEGACY_ALIASES } from './environment.js';
 export { ConfigValidationError, loadConfig, loadConfigOrExit } from './load-config.js';
+export { PROVIDER_PRESETS } from './mail-providers.js';
+export type { MailProvider, ProviderOAuth, ProviderServer } from './mail-providers.js';

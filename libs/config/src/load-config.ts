@@ -7,6 +7,8 @@ import type { ValidationError } from 'class-validator';
 import { AppConfig } from './app-config.js';
 import { decodeEncryptionKey } from './encryption-key.js';
 import { EnvironmentVariables, LEGACY_ALIASES, SECRET_VARIABLES } from './environment.js';
+import { parseMailProviders, ProviderConfigError } from './mail-providers.js';
+import type { MailProvider } from './mail-providers.js';
 import { parseAllowedHosts, parsePortList } from './outbound-rules.js';
 
 export class ConfigValidationError extends Error {
@@ -83,6 +85,13 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
   if (errors.length > 0) throw new ConfigValidationError(errors.map((error) => describe(error, raw)));
 
   const [currentKey] = decodeKeys(vars.ENCRYPTION_KEY);
+  let providers: MailProvider[];
+  try {
+    providers = parseMailProviders(vars.OAUTH_PROVIDERS);
+  } catch (error: unknown) {
+    if (error instanceof ProviderConfigError) throw new ConfigValidationError([error.message]);
+    throw error;
+  }
   return new AppConfig(
     vars.NODE_ENV,
     vars.SERVICE_VERSION,
@@ -158,6 +167,13 @@ export function loadConfig(env: RawEnvironment = process.env): AppConfig {
       retryWindowMs: Math.round(vars.WEBHOOK_RETRY_HOURS * 3600 * 1000),
       retryBaseMs: Math.round(vars.WEBHOOK_RETRY_BASE_SECONDS * 1000),
       sweepMs: Math.round(vars.WEBHOOK_SWEEP_SECONDS * 1000),
+    },
+    {
+      providers: new Map(providers.map((provider) => [provider.id, provider])),
+      redirectBaseUrl: vars.OAUTH_REDIRECT_BASE_URL?.replace(/\/+$/, '') ?? null,
+      completionUrl: vars.OAUTH_COMPLETION_URL ?? null,
+      refreshSkewMs: Math.round(vars.OAUTH_REFRESH_SKEW_SECONDS * 1000),
+      tokenTimeoutMs: Math.round(vars.OAUTH_TOKEN_TIMEOUT * 1000),
     },
   );
 }

@@ -110,6 +110,45 @@ export class MessagePartGoneError extends DomainError {
   readonly code = 'message_part_gone';
 }
 
+/**
+ * The provider refused the account's refresh token (`invalid_grant`: revoked, expired, the
+ * password changed). The account is `reauth_required` until a client stores new tokens.
+ */
+export class AccountReauthRequiredError extends DomainError {
+  readonly code = 'account_reauth_required';
+
+  constructor(
+    readonly accountId: string,
+    readonly reason: string,
+  ) {
+    super(`account ${accountId} needs to be authorised again: ${reason}`);
+  }
+}
+
+/** The token endpoint did not answer usefully (down, 5xx, malformed): a refresh may succeed later. */
+export class OAuthTokenEndpointError extends DomainError {
+  readonly code = 'oauth_token_endpoint_failed';
+
+  constructor(
+    readonly provider: string,
+    readonly detail: string,
+  ) {
+    super(`the token endpoint of ${provider} failed: ${detail}`);
+  }
+}
+
+/** An account names an OAuth2 provider that is not (or no longer) configured, or one without a client id. */
+export class OAuthProviderUnavailableError extends DomainError {
+  readonly code = 'oauth_provider_unavailable';
+
+  constructor(
+    readonly provider: string,
+    reason = 'it is not configured',
+  ) {
+    super(`OAuth2 provider ${provider} cannot be used: ${reason}`);
+  }
+}
+
 export type MailErrorCode = (
   | AccountNotFoundError
   | OutboundRefusedError
@@ -119,4 +158,7 @@ export type MailErrorCode = (
   | ImapTimeoutError
   | ImapPoolExhaustedError
   | MessagePartGoneError
+  | AccountReauthRequiredError
+  | OAuthTokenEndpointError
+  | OAuthProviderUnavailableError
 )['code'];

@@ -1,5 +1,8 @@
 export {
   AccountNotFoundError,
+  AccountReauthRequiredError,
+  OAuthProviderUnavailableError,
+  OAuthTokenEndpointError,
   ImapPoolExhaustedError,
   ImapTimeoutError,
   LoginTestRejectedError,
@@ -14,10 +17,18 @@ export { imapClientOptions } from './imap/imap-client-options.js';
 export type { ImapClientOptions } from './imap/imap-client-options.js';
 export { verifyImapLogin } from './imap/verify-imap-login.js';
 export { serverReason } from './mail-server-settings.js';
-export type { ConnectionSecurity, MailServerSettings } from './mail-server-settings.js';
+export type {
+  ConnectionSecurity,
+  MailServerEndpoint,
+  MailServerSettings,
+  PasswordServerSettings,
+  TokenServerSettings,
+} from './mail-server-settings.js';
 export { smtpTransportOptions } from './smtp/smtp-transport-options.js';
 export { verifySmtpLogin } from './smtp/verify-smtp-login.js';
-export { AccountMailSettings } from './account-mail-settings.js';
+export { AccountMailSettings, isLoginRefusal } from './account-mail-settings.js';
+export { GrantRefusedError, OAuthTokenEndpoint } from './oauth/oauth-token-endpoint.js';
+export type { TokenGrant } from './oauth/oauth-token-endpoint.js';
 export type { AccountConnection } from './account-mail-settings.js';
 export { MailModule } from './mail.module.js';
 export { attachmentsOfStructure } from './imap/body-structure.js';
@@ -43,7 +54,7 @@ export type { ImapLease, ImapPoolOptions, ImapPoolStats } from './imap/imap-conn
 export { downloadMessagePart } from './imap/part-download.js';
 export type { MessagePartLocation, PartDownload } from './imap/part-download.js';
 export { PolicyHttpClient } from './egress/policy-http-client.js';
-export type { PolicyPostResult } from './egress/policy-http-client.js';
+export type { PolicyHttpAnswer, PolicyPostResult } from './egress/policy-http-client.js';
 export { exportMbox } from './imap/mbox-export.js';
 export type { MboxFolder } from './imap/mbox-export.js';
 export { OutboundPolicy } from './egress/outbound-policy.js';

@@ -3,16 +3,22 @@ import type { OutboundPolicy, OutboundTarget } from './egress/outbound-policy.js
 
 export type ConnectionSecurity = 'tls' | 'starttls' | 'none';
 
-/** Where and how to log in to one IMAP or SMTP server of an account; the password is already decrypted. */
-export interface MailServerSettings {
+export interface MailServerEndpoint {
   host: string;
   port: number;
   security: ConnectionSecurity;
   username: string;
-  password: string;
   /** Per-account opt-in for servers with self-signed certificates; verification stays on otherwise. */
   allowSelfSignedCertificates: boolean;
 }
+
+/**
+ * Where and how to log in to one IMAP or SMTP server of an account: with the decrypted password,
+ * or with an OAuth2 access token over SASL OAUTHBEARER (RFC 7628) or XOAUTH2.
+ */
+export type MailServerSettings = PasswordServerSettings | TokenServerSettings;
+export type PasswordServerSettings = MailServerEndpoint & { password: string; accessToken?: undefined };
+export type TokenServerSettings = MailServerEndpoint & { accessToken: string; password?: undefined };
 
 /**
  * True when the error carries the server's own answer (an IMAP NO/BAD, an SMTP reply code), as

@@ -6,6 +6,8 @@ import { OutboundPolicy } from './egress/outbound-policy.js';
 import { PolicyHttpClient } from './egress/policy-http-client.js';
 import { ImapConnectionPool } from './imap/imap-connection-pool.js';
 import { MimeParserPool } from './mime/parse/mime-parser-pool.js';
+import { AccountTokens } from './oauth/account-tokens.js';
+import { OAuthTokenEndpoint } from './oauth/oauth-token-endpoint.js';
 import { SmtpTransportPool } from './smtp/smtp-transport-pool.js';
 
 /** Logged out after this long unused; servers drop idle sessions after 30 minutes at the earliest (RFC 9051 section 5.4). */
@@ -17,6 +19,8 @@ const IMAP_CHECK_AFTER_MS = 15_000;
 @Module({
   providers: [
     AccountMailSettings,
+    AccountTokens,
+    OAuthTokenEndpoint,
     PolicyHttpClient,
     MimeParserPool,
     SmtpTransportPool,
@@ -47,6 +51,7 @@ const IMAP_CHECK_AFTER_MS = 15_000;
   ],
   exports: [
     AccountMailSettings,
+    OAuthTokenEndpoint,
     MimeParserPool,
     SmtpTransportPool,
     ImapConnectionPool,

@@ -10,7 +10,7 @@ import { OutboundPolicy } from '../src/egress/outbound-policy.js';
 import { ImapPoolExhaustedError, ImapTimeoutError, MailServerLoginError } from '../src/errors.js';
 import { ImapConnectionPool } from '../src/imap/imap-connection-pool.js';
 import type { ImapPoolOptions } from '../src/imap/imap-connection-pool.js';
-import type { MailServerSettings } from '../src/mail-server-settings.js';
+import type { PasswordServerSettings } from '../src/mail-server-settings.js';
 
 const busy = (client: ImapFlow): boolean => (client as unknown as { connectionBusy(): boolean }).connectionBusy();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -21,7 +21,7 @@ describe('ImapConnectionPool against Dovecot', () => {
   const users = [`pool-a-${randomUUID().slice(0, 8)}`, `pool-b-${randomUUID().slice(0, 8)}`];
   let pools: ImapConnectionPool[] = [];
 
-  const settingsFor = (user: string, port = stack.imapPort): MailServerSettings => ({
+  const settingsFor = (user: string, port = stack.imapPort): PasswordServerSettings => ({
     host: stack.host,
     port,
     security: 'none',

@@ -20,7 +20,7 @@ import { imapClientOptions } from '../src/imap/imap-client-options.js';
 import { ImapConnectionPool } from '../src/imap/imap-connection-pool.js';
 import { openImapSession } from '../src/imap/imap-session.js';
 import { verifyImapLogin } from '../src/imap/verify-imap-login.js';
-import type { MailServerSettings } from '../src/mail-server-settings.js';
+import type { PasswordServerSettings } from '../src/mail-server-settings.js';
 import { smtpTransportOptions } from '../src/smtp/smtp-transport-options.js';
 import { SmtpTransportPool } from '../src/smtp/smtp-transport-pool.js';
 import { verifySmtpLogin } from '../src/smtp/verify-smtp-login.js';
@@ -44,7 +44,11 @@ const NAMES: Record<string, ResolvedAddress[]> = {
 };
 const resolver: HostResolver = (host) => Promise.resolve(NAMES[host] ?? []);
 
-const settingsOf = (host: string, port: number, overrides: Partial<MailServerSettings> = {}): MailServerSettings => ({
+const settingsOf = (
+  host: string,
+  port: number,
+  overrides: Partial<PasswordServerSettings> = {},
+): PasswordServerSettings => ({
   host,
   port,
   security: 'none',

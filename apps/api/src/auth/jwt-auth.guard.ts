@@ -41,6 +41,7 @@ export class JwtAuthGuard implements CanActivate {
     const raw = request.raw as AuthenticatedRequest;
     raw.tenantId = tenantId;
     if (typeof claims.exp === 'number') raw.tokenExpiresAt = claims.exp * 1000;
+    if (typeof claims.sub === 'string') raw.subject = claims.sub;
     return true;
   }
 

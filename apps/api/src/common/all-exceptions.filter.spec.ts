@@ -11,6 +11,7 @@ import {
 import { DomainError } from '@app/errors';
 import {
   AccountNotFoundError,
+  AccountReauthRequiredError,
   ImapPoolExhaustedError,
   ImapTimeoutError,
   LoginTestRejectedError,
@@ -18,6 +19,8 @@ import {
   MailServerLoginError,
   MailServerUnreachableError,
   MessagePartGoneError,
+  OAuthProviderUnavailableError,
+  OAuthTokenEndpointError,
   OutboundRefusedError,
 } from '@app/mail';
 import {
@@ -32,6 +35,7 @@ import {
 import type { ArgumentsHost } from '@nestjs/common';
 
 import { InvalidTokenError } from '../auth/errors.js';
+import { AccountAuthInvalidError } from '../modules/accounts/errors.js';
 import { BulkActionNotFoundError, InvalidBulkRequestError } from '../modules/bulk-actions/errors.js';
 import { DraftBeingSentError, DraftNotFoundError, DraftVersionConflictError } from '../modules/drafts/errors.js';
 import {
@@ -41,6 +45,11 @@ import {
   UnsubscribeNotOfferedError,
   UnsubscribeRefusedError,
 } from '../modules/messages/errors.js';
+import {
+  OAuthAuthorizationFailedError,
+  OAuthProviderNotFoundError,
+  OAuthStateInvalidError,
+} from '../modules/oauth/errors.js';
 import { SearchParseError } from '../modules/search/errors.js';
 import {
   IdempotencyKeyReusedError,
@@ -189,6 +198,33 @@ const EVERY_DOMAIN_ERROR: [DomainError, number, string][] = [
     new ImapTimeoutError('download', 3000),
     504,
     'the IMAP server did not answer in time (IMAP download timed out after 3000 ms)',
+  ],
+  [
+    new AccountAuthInvalidError('give either password or auth, not both'),
+    400,
+    'give either password or auth, not both',
+  ],
+  [
+    new AccountReauthRequiredError('a-1', 'invalid_grant'),
+    409,
+    'account a-1 needs to be authorised again: invalid_grant',
+  ],
+  [
+    new OAuthTokenEndpointError('google', 'it answered 503'),
+    502,
+    'the token endpoint of google failed: it answered 503',
+  ],
+  [
+    new OAuthProviderUnavailableError('google', 'no client id is configured'),
+    422,
+    'OAuth2 provider google cannot be used: no client id is configured',
+  ],
+  [new OAuthProviderNotFoundError('x'), 404, 'provider x is not configured: see GET /api/providers'],
+  [new OAuthStateInvalidError('the state has expired'), 400, 'the state has expired'],
+  [
+    new OAuthAuthorizationFailedError('the provider did not authorise the account: access_denied'),
+    422,
+    'the provider did not authorise the account: access_denied',
   ],
 ];
 

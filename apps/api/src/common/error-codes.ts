@@ -4,11 +4,13 @@ import type { MailErrorCode } from '@app/mail';
 import { HttpStatus } from '@nestjs/common';
 
 import type { AuthErrorCode } from '../auth/errors.js';
+import type { AccountsErrorCode } from '../modules/accounts/errors.js';
 import type { BulkActionsErrorCode } from '../modules/bulk-actions/errors.js';
 import type { ChangesErrorCode } from '../modules/changes/errors.js';
 import type { DraftErrorCode } from '../modules/drafts/errors.js';
 import type { SendErrorCode } from '../modules/sends/errors.js';
 import type { MessagesErrorCode } from '../modules/messages/errors.js';
+import type { OAuthErrorCode } from '../modules/oauth/errors.js';
 import type { SearchErrorCode } from '../modules/search/errors.js';
 import type { ThreadsErrorCode } from '../modules/threads/errors.js';
 import type { WebhookErrorCode } from '../modules/webhooks/errors.js';
@@ -24,7 +26,9 @@ export type DomainErrorCode =
   | SearchErrorCode
   | ThreadsErrorCode
   | WebhookErrorCode
-  | ChangesErrorCode;
+  | ChangesErrorCode
+  | AccountsErrorCode
+  | OAuthErrorCode;
 
 interface DomainErrorAnswer {
   status: HttpStatus;
@@ -167,6 +171,38 @@ export const DOMAIN_ERRORS: Readonly<Record<DomainErrorCode, DomainErrorAnswer>>
     status: HttpStatus.GATEWAY_TIMEOUT,
     description: "The account's IMAP server did not answer in time",
     message: (error) => `the IMAP server did not answer in time (${error.message})`,
+  },
+  account_auth_invalid: {
+    status: HttpStatus.BAD_REQUEST,
+    description:
+      'The account body gives no credential, both `password` and `auth`, or names a provider that GET /api/providers does not list',
+  },
+  oauth_provider_not_found: {
+    status: HttpStatus.NOT_FOUND,
+    description: 'The path names no provider of GET /api/providers',
+  },
+  oauth_state_invalid: {
+    status: HttpStatus.BAD_REQUEST,
+    description:
+      'The OAuth2 callback’s state was not issued by this service, was altered, expired (10 minutes) or was used already; nothing was stored',
+  },
+  oauth_authorization_failed: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    description:
+      'The provider did not authorise the account (the user declined), granted no refresh token, or named no mailbox address',
+  },
+  account_reauth_required: {
+    status: HttpStatus.CONFLICT,
+    description:
+      'The OAuth2 provider refused the account’s refresh token (revoked, expired, password changed): store new tokens with PUT /api/accounts/{id} or run the authorisation flow again',
+  },
+  oauth_token_endpoint_failed: {
+    status: HttpStatus.BAD_GATEWAY,
+    description: 'The OAuth2 provider’s token or userinfo endpoint failed or did not answer; try again later',
+  },
+  oauth_provider_unavailable: {
+    status: HttpStatus.UNPROCESSABLE_ENTITY,
+    description: 'The provider is not configured in OAUTH_PROVIDERS, has no client id, or takes passwords, not tokens',
   },
 };
 

@@ -1,6 +1,7 @@
+import { AppConfig } from '@app/config';
 import type { Provider } from '@nestjs/common';
 
-import { DEFAULT_SENT_COPY_POLICY, SENT_COPY_POLICY } from './provider-filing.js';
+import { SENT_COPY_POLICY, sentCopyPolicyOf } from './provider-filing.js';
 import { DEFAULT_SEND_RETRY_POLICY, SEND_RETRY_POLICY } from './send-retry-policy.js';
 import { SendEmailService } from './send-email.service.js';
 import { SendAttemptBatches } from './send-attempt-batches.js';
@@ -17,5 +18,5 @@ export const SEND_PROVIDERS: Provider[] = [
   SendAttemptBatches,
   SendEmailService,
   { provide: SEND_RETRY_POLICY, useValue: DEFAULT_SEND_RETRY_POLICY },
-  { provide: SENT_COPY_POLICY, useValue: DEFAULT_SENT_COPY_POLICY },
+  { provide: SENT_COPY_POLICY, inject: [AppConfig], useFactory: sentCopyPolicyOf },
 ];

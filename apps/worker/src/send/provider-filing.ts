@@ -1,3 +1,4 @@
+import type { AppConfig } from '@app/config';
 import { Inject } from '@nestjs/common';
 
 /** Which submission servers file the Sent copy themselves; injectable so operators (and benchmarks) can extend it. */
@@ -26,4 +27,12 @@ export const DEFAULT_SENT_COPY_POLICY: SentCopyPolicy = {
 
 export function providerFilesSentCopy(policy: SentCopyPolicy, smtpHost: string): boolean {
   return policy.selfFilingSmtpHosts.includes(smtpHost.trim().toLowerCase().replace(/\.$/, ''));
+}
+
+/** The default hosts plus the submission server of every configured provider that files its own Sent copy. */
+export function sentCopyPolicyOf(config: AppConfig): SentCopyPolicy {
+  const configured = [...config.oauth.providers.values()]
+    .filter((provider) => provider.filesSentCopy)
+    .map((provider) => provider.smtp.host.toLowerCase());
+  return { selfFilingSmtpHosts: [...new Set([...DEFAULT_SENT_COPY_POLICY.selfFilingSmtpHosts, ...configured])] };
 }

@@ -74,6 +74,10 @@ export class SendAttemptBatches {
       this.sendRecords.claimAttempts(ids, this.timing.leaseMs, acceptances),
     );
     const connections = new Map<string, AccountConnection | Error | null>();
+    for (const { record, account } of claimed.values()) {
+      if (!connections.has(record.accountId))
+        connections.set(record.accountId, account && (await this.connectionOf(tenantId, account)));
+    }
     // The same id twice in one batch (a stalled job run again beside itself) is claimed once.
     const handedOut = new Set<string>();
     return items.map((item) => {
@@ -81,16 +85,18 @@ export class SendAttemptBatches {
       const attempt = claimed.get(item.claim);
       if (!attempt || handedOut.has(item.claim)) return null;
       handedOut.add(item.claim);
-      const { record, account } = attempt;
-      if (!connections.has(record.accountId)) connections.set(record.accountId, account && this.connectionOf(account));
+      const { record } = attempt;
       return { record, connection: connections.get(record.accountId) ?? null };
     });
   }
 
-  /** One account's unreadable credentials fail its own sends, not the others of the batch. */
-  private connectionOf(account: MailAccount): AccountConnection | Error {
+  /**
+   * One account's unreadable credentials (or an OAuth2 token that could not be refreshed) fail its
+   * own sends, not the others of the batch.
+   */
+  private async connectionOf(tenantId: string, account: MailAccount): Promise<AccountConnection | Error> {
     try {
-      return this.mailSettings.connectionOf(account);
+      return await this.tenant.run(tenantId, () => this.mailSettings.connectionOf(account));
     } catch (error: unknown) {
       return error instanceof Error ? error : new Error(String(error));
     }

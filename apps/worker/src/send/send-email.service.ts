@@ -3,6 +3,7 @@ import type { SendRecord, SmtpAcceptanceRecord } from '@app/database';
 import {
   AccountMailSettings,
   AccountNotFoundError,
+  AccountReauthRequiredError,
   classifySmtpFailure,
   ImapConnectionPool,
   SmtpStartDeadlineError,
@@ -133,6 +134,11 @@ export class SendEmailService {
     const { record, connection } = claimed;
     if (connection === null || connection instanceof AccountNotFoundError)
       return { state: 'done', outcome: { state: 'missing' } };
+    if (connection instanceof AccountReauthRequiredError) {
+      // Nothing to log in with until the user authorises the account again: failing now tells them, retrying would not.
+      await this.sendRecords.markFailed(record.id, record.attempts, connection.message);
+      return { state: 'done', outcome: { state: 'failed', reason: connection.message } };
+    }
     if (connection instanceof Error) throw connection;
     return this.ready(record, connection, { number: record.attempts, startSmtpBy: claimed.startSmtpBy });
   }
@@ -200,13 +206,16 @@ export class SendEmailService {
   ): Promise<TransmitFailure | null> {
     let response: string;
     try {
-      const acceptance = await this.smtp.send(
-        `${record.tenantId}:${record.accountId}`,
-        connection.smtp,
-        message.envelope,
-        message.forTransmission,
-        record.messageId,
-        startSmtpBy,
+      // A refused login happens before MAIL FROM, so trying again with a refreshed token cannot send twice.
+      const acceptance = await this.mailSettings.withLoginRetry(connection, (current) =>
+        this.smtp.send(
+          `${record.tenantId}:${record.accountId}`,
+          current.smtp,
+          message.envelope,
+          message.forTransmission,
+          record.messageId,
+          startSmtpBy,
+        ),
       );
       const refused = acceptance.rejected.length > 0 ? ` (refused recipients: ${acceptance.rejected.join(', ')})` : '';
       response = `${acceptance.response}${refused}`;
@@ -297,6 +306,14 @@ export class SendEmailService {
   }
 
   private async fileSentCopy(
+    record: SendRecord,
+    connection: AccountConnection,
+    message: BuiltMessage,
+  ): Promise<SentCopyFiling> {
+    return this.mailSettings.withLoginRetry(connection, (current) => this.fileSentCopyWith(record, current, message));
+  }
+
+  private async fileSentCopyWith(
     record: SendRecord,
     connection: AccountConnection,
     message: BuiltMessage,

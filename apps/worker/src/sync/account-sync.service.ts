@@ -127,6 +127,8 @@ export class AccountSyncService {
     const account = await this.accounts.findById(payload.accountId);
     if (!account) return { state: 'skipped', reason: 'account not found' };
     if (!account.active) return { state: 'skipped', reason: 'account is not active' };
+    if (account.authState === 'reauth_required')
+      return { state: 'skipped', reason: 'the account needs to be authorised again' };
     // The cron enqueues only accounts that are due; this catches jobs queued before the last
     // failure (and push triggers). A user asking for a sync gets one regardless.
     if (payload.trigger !== 'manual' && account.nextSyncAfter && account.nextSyncAfter.getTime() > Date.now()) {
@@ -170,8 +172,7 @@ export class AccountSyncService {
       await this.runs.failUnfinished(account.id, runId, 'superseded: the worker running it stopped before finishing');
       await this.accounts.update(account.id, { syncState: 'running' });
 
-      const connection = await this.mailSettings.forAccount(account.id);
-      session = await openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs);
+      session = await this.openSession(account.id);
       const client = session.client;
       const startedAt = Date.now();
       const capabilities: ServerCapabilities = {
@@ -205,7 +206,7 @@ export class AccountSyncService {
           // The previous folder's failure (a timeout closes the socket) must not cost the others
           // their sync; a server that refuses the new connection fails the account instead.
           await session.close().catch(() => undefined);
-          session = await openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs);
+          session = await this.openSession(account.id);
         }
         try {
           const result = await this.folderSync.sync({
@@ -307,6 +308,16 @@ export class AccountSyncService {
     } catch (error: unknown) {
       this.logger.warn({ accountId, reason: serverReason(error) }, 'Refreshing table statistics failed');
     }
+  }
+
+  /**
+   * Credentials are read afresh for every connection: an OAuth2 token may have expired since the
+   * last one (a long sync outlives short-lived tokens), and a refused one is refreshed once.
+   */
+  private async openSession(accountId: string): Promise<ImapSession> {
+    return this.mailSettings.withLoginRetry(await this.mailSettings.forAccount(accountId), (connection) =>
+      openImapSession(this.outboundPolicy, connection.imap, this.config.mail.imapTimeoutMs),
+    );
   }
 
   private describe(error: unknown): string {

@@ -2,7 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { AppConfig } from '@app/config';
 import type { FolderRepository, WatchState } from '@app/database';
-import { AccountNotFoundError, MailServerLoginError, openImapSession, serverReason, withTimeout } from '@app/mail';
+import {
+  AccountNotFoundError,
+  AccountReauthRequiredError,
+  MailServerLoginError,
+  openImapSession,
+  serverReason,
+  withTimeout,
+} from '@app/mail';
 import type { AccountMailSettings, ImapSession, OutboundPolicy } from '@app/mail';
 import type { TenantContext } from '@app/tenancy';
 import type { Logger } from '@nestjs/common';
@@ -93,12 +100,12 @@ export class AccountWatcher {
       let connectedAt: number | null = null;
       let failure: unknown;
       try {
-        const connection = await this.asTenant(() => this.deps.mailSettings.forAccount(this.accountId));
-        this.session = await openImapSession(
-          this.deps.outboundPolicy,
-          connection.imap,
-          this.deps.config.mail.imapTimeoutMs,
-          { maxIdleTimeMs: MAX_IDLE_MS },
+        this.session = await this.asTenant(async () =>
+          this.deps.mailSettings.withLoginRetry(await this.deps.mailSettings.forAccount(this.accountId), (connection) =>
+            openImapSession(this.deps.outboundPolicy, connection.imap, this.deps.config.mail.imapTimeoutMs, {
+              maxIdleTimeMs: MAX_IDLE_MS,
+            }),
+          ),
         );
         connectedAt = Date.now();
         if (this.mode === 'idle' && this.session.client.capabilities.has('IDLE')) {
@@ -128,6 +135,12 @@ export class AccountWatcher {
           { accountId: this.accountId, reason: failure.reason },
           'Account watch off: login refused',
         );
+        await this.setState('off', failure.message);
+        this.ended = true;
+        return;
+      }
+      if (failure instanceof AccountReauthRequiredError) {
+        // The supervisor drops the account at its next renewal; until new tokens arrive there is nothing to log in with.
         await this.setState('off', failure.message);
         this.ended = true;
         return;

@@ -18,6 +18,7 @@ const CHANGES = [
   change(4, 'sync', 'completed'),
   change(5, 'account', 'error'),
   change(6, 'send', 'created'),
+  change(7, 'account', 'reauth_required'),
 ];
 
 describe('deliveriesFor', () => {
@@ -29,6 +30,13 @@ describe('deliveriesFor', () => {
       [4, 'sync.completed'],
       [5, 'account.error'],
       [6, 'send.created'],
+      [7, 'account.reauth_required'],
+    ]);
+  });
+
+  it('takes account.reauth_required when it is listed', () => {
+    expect(deliveriesFor({ events: ['account.reauth_required'] }, CHANGES).map((delivery) => delivery.seq)).toEqual([
+      7,
     ]);
   });
 

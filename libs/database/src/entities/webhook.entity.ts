@@ -24,6 +24,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'send.failed',
   'send.bounced',
   'account.error',
+  'account.reauth_required',
   'sync.completed',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

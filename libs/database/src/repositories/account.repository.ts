@@ -11,6 +11,17 @@ import type { Page } from './keyset-cursor.js';
 import { entityFromRow } from './entity-from-row.js';
 import { TenantRepository } from './tenant.repository.js';
 
+/** Secret and auth columns not given take their password-account defaults. */
+type AuthColumns =
+  | 'authType'
+  | 'encryptedPassword'
+  | 'oauthProvider'
+  | 'encryptedAccessToken'
+  | 'encryptedRefreshToken'
+  | 'tokenExpiresAt'
+  | 'authState'
+  | 'authError';
+
 export type NewMailAccount = Omit<
   MailAccount,
   | 'id'
@@ -24,7 +35,9 @@ export type NewMailAccount = Omit<
   | 'failureCount'
   | 'nextSyncAfter'
   | 'active'
->;
+  | AuthColumns
+> &
+  Partial<Pick<MailAccount, AuthColumns>>;
 
 export type MailAccountChanges = Partial<Omit<MailAccount, 'id' | 'tenantId' | 'createdAt' | 'updatedAt'>>;
 
@@ -67,17 +80,33 @@ export class AccountRepository {
     return this.selectByIds(this.columns.public, ids);
   }
 
+  /** Addresses are unique per tenant as stored (uq_mail_accounts_tenant_email). */
+  async findIdByEmail(email: string): Promise<string | null> {
+    const rows = await this.scope.query<{ id: string }>((tenantId) => ({
+      sql: `SELECT "id" FROM "mail_accounts" WHERE "tenant_id" = :tenantId AND "email" = :email`,
+      parameters: { tenantId, email },
+    }));
+    return rows[0]?.id ?? null;
+  }
+
   /** Includes the encrypted password; only for code that is about to connect or re-encrypt. */
   async findByIdWithSecret(id: string): Promise<MailAccount | null> {
     return (await this.selectByIds(this.columns.withSecret, [id]))[0] ?? null;
   }
 
-  async listIdsWithSecret(): Promise<Pick<MailAccount, 'id' | 'encryptedPassword'>[]> {
+  async listIdsWithSecret(): Promise<
+    Pick<MailAccount, 'id' | 'encryptedPassword' | 'encryptedAccessToken' | 'encryptedRefreshToken'>[]
+  > {
     return this.scope.transaction((manager, tenantId) =>
       manager
         .getRepository(MailAccount)
         .createQueryBuilder('account')
-        .select(['account.id', 'account.encryptedPassword'])
+        .select([
+          'account.id',
+          'account.encryptedPassword',
+          'account.encryptedAccessToken',
+          'account.encryptedRefreshToken',
+        ])
         .where('account.tenantId = :tenantId', { tenantId })
         .getMany(),
     );
@@ -86,7 +115,7 @@ export class AccountRepository {
   /** Active accounts whose sync backoff has expired (or that never failed). */
   async listIdsDueForSync(): Promise<string[]> {
     const rows = await this.scope.query<{ id: string }>((tenantId) => ({
-      sql: `SELECT "id" FROM "mail_accounts" WHERE "tenant_id" = :tenantId AND "active" AND ("next_sync_after" IS NULL OR "next_sync_after" <= now())`,
+      sql: `SELECT "id" FROM "mail_accounts" WHERE "tenant_id" = :tenantId AND "active" AND "auth_state" = 'valid' AND ("next_sync_after" IS NULL OR "next_sync_after" <= now())`,
       parameters: { tenantId },
     }));
     return rows.map((row) => row.id);
@@ -123,6 +152,30 @@ export class AccountRepository {
         throw translateUniqueViolation(error, changes.email ?? '');
       }
       return this.reload(manager, id, tenantId);
+    });
+  }
+
+  /**
+   * Runs `work` holding the account row's lock (SELECT … FOR UPDATE) with its secrets loaded;
+   * `save` writes in the same transaction. Callers of the same account queue on the lock, across
+   * processes and replicas, and each reads the row as the previous holder committed it. Resolves
+   * with null when the account does not exist for this tenant.
+   */
+  async withLockedSecrets<T>(
+    id: string,
+    work: (account: MailAccount, save: (changes: MailAccountChanges) => Promise<void>) => Promise<T>,
+  ): Promise<T | null> {
+    return this.scope.transaction(async (manager, tenantId) => {
+      const rows = await manager.query<Record<string, unknown>[]>(
+        `SELECT ${this.columns.withSecret} FROM "mail_accounts" WHERE "id" = $1 AND "tenant_id" = $2 FOR UPDATE`,
+        [id, tenantId],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      const account = entityFromRow(manager, MailAccount, row);
+      return work(account, async (changes) => {
+        await manager.update(MailAccount, { id, tenantId }, changes);
+      });
     });
   }
 

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 
 /** What changed: the five kinds clients follow, plus the account and sync events webhooks carry. */
 export type ChangeType = 'message' | 'folder' | 'thread' | 'draft' | 'send' | 'account' | 'sync';
-export type ChangeOp = 'created' | 'updated' | 'deleted' | 'completed' | 'error';
+export type ChangeOp = 'created' | 'updated' | 'deleted' | 'completed' | 'error' | 'reauth_required';
 
 export interface ChangeEntry {
   seq: number;

@@ -96,6 +96,11 @@ export function compileMessageFilter(
           `AND folder.account_id = ${column('account_id')} AND (lower(folder.path) = lower(${value}) OR folder.role = lower(${value})))`
         );
       }
+      case 'folderRole':
+        return (
+          `${column('folder_id')} IN (SELECT folder.id FROM mail_folders folder WHERE folder.tenant_id = :${tenantParameter} ` +
+          `AND folder.account_id = ${column('account_id')} AND folder.role = ${bind(node.role)})`
+        );
       case 'date':
         return `${column('received_at')} ${node.bound === 'after' ? '>=' : '<'} CAST(${bind(`${node.date}T00:00:00Z`)} AS timestamptz)`;
     }

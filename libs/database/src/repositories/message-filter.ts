@@ -17,5 +17,7 @@ export type MessageFilter =
   | { kind: 'flag'; flag: 'seen' | 'flagged'; present: boolean }
   /** A folder path (case-insensitive) or a special-use role such as `inbox` or `sent`. */
   | { kind: 'folder'; value: string }
+  /** A folder with this special-use role only (RFC 6154, lower case: `all`, `inbox` …), whatever its path. */
+  | { kind: 'folderRole'; role: string }
   /** `date` is YYYY-MM-DD, a UTC day: `after` includes it, `before` excludes it. */
   | { kind: 'date'; bound: 'before' | 'after'; date: string };

@@ -40,7 +40,7 @@ export class WatchLeaseRepository {
       sql: `UPDATE "account_watch_leases" l SET "expires_at" = now() + make_interval(secs => :seconds)
             FROM "mail_accounts" a
             WHERE l."tenant_id" = :tenantId AND l."owner" = :owner AND l."expires_at" > now()
-              AND a."id" = l."account_id" AND a."tenant_id" = :tenantId AND a."active"
+              AND a."id" = l."account_id" AND a."tenant_id" = :tenantId AND a."active" AND a."auth_state" = 'valid'
             RETURNING ${LEASE_COLUMNS}`,
       parameters: { tenantId, owner, seconds: leaseMs / 1000 },
     }));
@@ -60,7 +60,7 @@ export class WatchLeaseRepository {
               SELECT a."id", a."tenant_id", :owner, now() + make_interval(secs => :seconds), 'off', now()
               FROM "mail_accounts" a
               LEFT JOIN "account_watch_leases" l ON l."account_id" = a."id" AND l."tenant_id" = :tenantId
-              WHERE a."tenant_id" = :tenantId AND a."active"
+              WHERE a."tenant_id" = :tenantId AND a."active" AND a."auth_state" = 'valid'
                 AND ((l."account_id" IS NULL AND a."created_at" <= now() - make_interval(secs => :unclaimedFor))
                   OR l."expires_at" <= now() - make_interval(secs => :unclaimedFor))
               ORDER BY random()

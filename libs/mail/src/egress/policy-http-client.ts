@@ -13,7 +13,13 @@ import type { OutboundTarget } from './outbound-policy.js';
 export type PolicyPostResult =
   { kind: 'answered'; status: number; durationMs: number } | { kind: 'failed'; error: string; durationMs: number };
 
-/** A receiver's answer is read only to free the socket; more than this is cut off. */
+/** An HTTP answer read in full (a token endpoint's JSON). */
+export interface PolicyHttpAnswer {
+  status: number;
+  body: string;
+}
+
+/** A receiver's answer is read only to free the socket (or, by `exchange`, parsed); more than this is cut off. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /**
@@ -58,7 +64,7 @@ export class PolicyHttpClient {
       const url = new URL(rawUrl);
       const target = await this.policy.resolveUrl(url);
       signal.throwIfAborted();
-      const status = await this.send(url, target, body, headers, signal);
+      const { status } = await this.send('POST', url, target, body, headers, signal);
       return { kind: 'answered', status, durationMs: elapsed() };
     } catch (error: unknown) {
       return {
@@ -69,16 +75,35 @@ export class PolicyHttpClient {
     }
   }
 
+  /**
+   * One request whose answer the caller reads (up to 64 KiB), under the same rules as `post`.
+   * Rejects with OutboundRefusedError, a socket error, or a TimeoutError after `timeoutMs`.
+   */
+  async exchange(
+    method: 'GET' | 'POST',
+    rawUrl: string,
+    body: string,
+    headers: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<PolicyHttpAnswer> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const url = new URL(rawUrl);
+    const target = await this.policy.resolveUrl(url);
+    signal.throwIfAborted();
+    return this.send(method, url, target, body, headers, signal);
+  }
+
   private async send(
+    method: 'GET' | 'POST',
     url: URL,
     target: OutboundTarget,
     body: string,
     headers: Record<string, string>,
     signal: AbortSignal,
-  ): Promise<number> {
+  ): Promise<PolicyHttpAnswer> {
     const options: RequestOptions & { servername?: string } = {
-      method: 'POST',
-      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      method,
+      headers: method === 'POST' ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers,
       lookup: pinnedLookup(target),
       // A connection of its own per attempt: a pooled socket would outlive the check it passed.
       agent: false,
@@ -86,18 +111,22 @@ export class PolicyHttpClient {
     };
     if (url.protocol === 'https:' && target.servername) options.servername = target.servername;
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<PolicyHttpAnswer>((resolve, reject) => {
       const outgoing = request(url, options, (response: IncomingMessage) => {
+        const chunks: Buffer[] = [];
         let received = 0;
         response.on('data', (chunk: Buffer) => {
           received += chunk.length;
           if (received > MAX_RESPONSE_BYTES) response.destroy();
+          else chunks.push(chunk);
         });
-        response.on('close', () => resolve(response.statusCode ?? 0));
-        response.on('error', () => resolve(response.statusCode ?? 0));
+        const answer = (): void =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        response.on('close', answer);
+        response.on('error', answer);
       });
       outgoing.on('error', reject);
-      outgoing.end(body);
+      outgoing.end(method === 'POST' ? body : undefined);
     });
   }
 }

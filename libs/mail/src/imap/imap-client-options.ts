@@ -25,7 +25,11 @@ export function imapClientOptions(
     ...(servername ? { servername } : {}),
     secure: settings.security === 'tls',
     doSTARTTLS: settings.security === 'starttls',
-    auth: { user: settings.username, pass: settings.password },
+    // imapflow takes OAUTHBEARER when the server advertises it, XOAUTH2 otherwise.
+    auth:
+      settings.accessToken !== undefined
+        ? { user: settings.username, accessToken: settings.accessToken }
+        : { user: settings.username, pass: settings.password },
     tls: { rejectUnauthorized: !settings.allowSelfSignedCertificates, ...(servername ? { servername } : {}) },
     logger: false,
     disableAutoIdle: true,

@@ -76,7 +76,8 @@ function loginKey(settings: MailServerSettings): string {
     settings.port,
     settings.security,
     settings.username,
-    settings.password,
+    settings.password ?? null,
+    settings.accessToken ?? null,
     settings.allowSelfSignedCertificates,
   ];
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');

@@ -2,6 +2,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 
 import type { OutboundTarget } from '../egress/outbound-policy.js';
 import type { MailServerSettings } from '../mail-server-settings.js';
+import { TOKEN_LOGIN_METHOD, tokenLogin } from './smtp-token-login.js';
 
 /**
  * The one translation of account settings into nodemailer SMTP options. With an IP as `host`
@@ -21,7 +22,12 @@ export function smtpTransportOptions(
     secure: settings.security === 'tls',
     requireTLS: settings.security === 'starttls',
     ignoreTLS: settings.security === 'none',
-    auth: { user: settings.username, pass: settings.password },
+    ...(settings.accessToken !== undefined
+      ? {
+          auth: { type: 'custom', method: TOKEN_LOGIN_METHOD, user: settings.username, pass: settings.accessToken },
+          customAuth: { [TOKEN_LOGIN_METHOD]: tokenLogin },
+        }
+      : { auth: { user: settings.username, pass: settings.password } }),
     tls: { rejectUnauthorized: !settings.allowSelfSignedCertificates, ...(servername ? { servername } : {}) },
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,

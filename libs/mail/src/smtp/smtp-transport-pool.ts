@@ -172,7 +172,8 @@ function fingerprintOf(settings: MailServerSettings, target: OutboundTarget): st
         settings.port,
         settings.security,
         settings.username,
-        settings.password,
+        settings.password ?? null,
+        settings.accessToken ?? null,
         settings.allowSelfSignedCertificates,
       ]),
     )

@@ -1,3 +1,4 @@
+import type { ProviderServer } from '@app/config';
 import type { ConnectionSecurity } from '@app/database';
 
 import type { ServerSettingsDto } from './dto/server-settings.dto.js';
@@ -15,22 +16,26 @@ const DEFAULT_PORTS: Record<'imap' | 'smtp', Record<ConnectionSecurity, number>>
 };
 
 /**
- * Fills what the client left out the way mail clients autoconfigure: imap./smtp. + the address
- * domain, implicit TLS, the registered port for the security mode, the address as user name.
+ * Fills what the client left out: from the provider's preset when one is named, otherwise the way
+ * mail clients autoconfigure — imap./smtp. + the address domain, implicit TLS, the registered
+ * port for the security mode. The user name defaults to the address.
  */
 export function resolveServerSettings(
   protocol: 'imap' | 'smtp',
   email: string,
   given: ServerSettingsDto | undefined,
   current?: ResolvedServerSettings,
+  preset?: ProviderServer,
 ): ResolvedServerSettings {
   const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-  const security = given?.security ?? current?.security ?? 'tls';
-  const securityChanged = given?.security !== undefined && given.security !== current?.security;
+  // A preset replaces the current server: naming a provider on update moves the account there.
+  const base = preset ? { ...preset, username: current?.username } : current;
+  const security = given?.security ?? base?.security ?? 'tls';
+  const securityChanged = given?.security !== undefined && given.security !== base?.security;
   return {
-    host: given?.host ?? current?.host ?? `${protocol}.${domain}`,
-    port: given?.port ?? (securityChanged || !current ? DEFAULT_PORTS[protocol][security] : current.port),
+    host: given?.host ?? base?.host ?? `${protocol}.${domain}`,
+    port: given?.port ?? (securityChanged || !base ? DEFAULT_PORTS[protocol][security] : base.port),
     security,
-    username: given?.username ?? current?.username ?? email,
+    username: given?.username ?? base?.username ?? email,
   };
 }

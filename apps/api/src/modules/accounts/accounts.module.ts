@@ -3,10 +3,12 @@ import { Module } from '@nestjs/common';
 
 import { AccountsController } from './accounts.controller.js';
 import { AccountsService } from './accounts.service.js';
+import { ProvidersController } from './providers.controller.js';
 
 @Module({
   imports: [MailModule],
-  controllers: [AccountsController],
+  controllers: [AccountsController, ProvidersController],
   providers: [AccountsService],
+  exports: [AccountsService],
 })
 export class AccountsModule {}

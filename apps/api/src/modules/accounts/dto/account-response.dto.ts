@@ -1,5 +1,11 @@
-import { ACCOUNT_SYNC_STATES, CONNECTION_SECURITIES } from '@app/database';
-import type { AccountSyncState, ConnectionSecurity, MailAccount } from '@app/database';
+import { ACCOUNT_AUTH_STATES, ACCOUNT_AUTH_TYPES, ACCOUNT_SYNC_STATES, CONNECTION_SECURITIES } from '@app/database';
+import type {
+  AccountAuthState,
+  AccountAuthType,
+  AccountSyncState,
+  ConnectionSecurity,
+  MailAccount,
+} from '@app/database';
 import { ApiProperty } from '@nestjs/swagger';
 
 export class ServerSettingsResponseDto {
@@ -14,7 +20,29 @@ export class LastErrorDto {
   @ApiProperty({ format: 'date-time' }) at!: string;
 }
 
-/** An account as clients see it: never a password, never its ciphertext. */
+/** How the account logs in, without any secret. */
+export class AccountAuthResponseDto {
+  @ApiProperty({ enum: ACCOUNT_AUTH_TYPES }) type!: AccountAuthType;
+  @ApiProperty({ nullable: true, type: String, description: 'The OAuth2 provider; null for passwords' })
+  provider!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'When the current access token expires',
+  })
+  expiresAt!: string | null;
+  @ApiProperty({
+    enum: ACCOUNT_AUTH_STATES,
+    description:
+      '`reauth_required`: the provider refused the refresh token; sync and send stop until new tokens are stored',
+  })
+  state!: AccountAuthState;
+  @ApiProperty({ nullable: true, type: String, description: 'The provider’s reason, while `reauth_required`' })
+  reason!: string | null;
+}
+
+/** An account as clients see it: never a password or token, never their ciphertext. */
 export class AccountResponseDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() tenantId!: string;
@@ -22,6 +50,7 @@ export class AccountResponseDto {
   @ApiProperty({ nullable: true, type: String }) displayName!: string | null;
   @ApiProperty({ type: ServerSettingsResponseDto }) imap!: ServerSettingsResponseDto;
   @ApiProperty({ type: ServerSettingsResponseDto }) smtp!: ServerSettingsResponseDto;
+  @ApiProperty({ type: AccountAuthResponseDto }) auth!: AccountAuthResponseDto;
   @ApiProperty() allowSelfSignedCertificates!: boolean;
   @ApiProperty() active!: boolean;
   @ApiProperty({ enum: ACCOUNT_SYNC_STATES }) syncState!: AccountSyncState;
@@ -47,6 +76,13 @@ export class AccountResponseDto {
         port: account.smtpPort,
         security: account.smtpSecurity,
         username: account.smtpUsername,
+      },
+      auth: {
+        type: account.authType,
+        provider: account.oauthProvider,
+        expiresAt: account.tokenExpiresAt?.toISOString() ?? null,
+        state: account.authState,
+        reason: account.authError,
       },
       allowSelfSignedCertificates: account.allowSelfSignedCertificates,
       active: account.active,
