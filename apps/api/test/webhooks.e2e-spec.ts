@@ -12,6 +12,7 @@ import type {
 } from '../src/modules/webhooks/dto/webhook-response.dto.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
+import { PrivateDatabase } from '../../../test/support/private-database.js';
 import { eventually } from '../../../test/support/test-config.js';
 import { WebhookReceiver } from '../../../test/support/webhook-receiver.js';
 import type { ReceivedWebhook } from '../../../test/support/webhook-receiver.js';
@@ -32,9 +33,12 @@ interface WebhookEvent {
 /**
  * Webhooks over HTTP, delivered by a real worker: retries come within a second and the retry
  * window is 7.2 s (WEBHOOK_RETRY_HOURS=0.002), so an endpoint that keeps failing is disabled
- * within the test.
+ * within the test. In a database of this file's own: every worker dispatches the webhooks of every
+ * tenant in its database, and one started by another test file, with the production retry delays,
+ * would otherwise take these deliveries' first attempts and keep their retries for minutes.
  */
 describe('webhooks', () => {
+  let database: PrivateDatabase;
   let api: ApiProcess;
   let worker: ChildProcess;
   const workerOutput: string[] = [];
@@ -73,16 +77,18 @@ describe('webhooks', () => {
   beforeAll(async () => {
     const prefix = `${process.env.REDIS_KEY_PREFIX ?? 'test'}:webhooks-${randomUUID().slice(0, 8)}`;
     queuePrefix = `${prefix}:queue`;
+    database = await PrivateDatabase.create('webhooks');
+    const own = { REDIS_KEY_PREFIX: prefix, DATABASE_URL: database.url, DATABASE_MIGRATION_URL: database.migrationUrl };
     worker = startWorkerProcess(
       {
-        REDIS_KEY_PREFIX: prefix,
+        ...own,
         WEBHOOK_RETRY_BASE_SECONDS: '0.2',
         WEBHOOK_RETRY_HOURS: '0.002',
         WEBHOOK_SWEEP_SECONDS: '1',
       },
       workerOutput,
     );
-    api = await ApiProcess.start({ REDIS_KEY_PREFIX: prefix });
+    api = await ApiProcess.start(own);
     const account = await api.inject({
       method: 'POST',
       url: '/api/accounts?verify=false',
@@ -102,6 +108,7 @@ describe('webhooks', () => {
   afterAll(async () => {
     await api?.stop();
     if (worker) await stopProcess(worker);
+    await database?.drop();
   });
 
   it('creates, reads, lists, updates, rotates and deletes a webhook; its secret is shown only when generated', async () => {
