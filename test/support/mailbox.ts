@@ -98,3 +98,47 @@ export async function serverMessages(port: number, user: string, password: strin
     await client.logout().catch(() => client.close());
   }
 }
+
+export interface FolderMessage {
+  subject: string;
+  flags: string[];
+  modseq: bigint | undefined;
+}
+
+/** Runs `work` in a fresh session of the user's, so nothing cached by an earlier one hides the server's state. */
+export async function withImapSession<T>(
+  port: number,
+  user: string,
+  password: string,
+  work: (client: ImapFlow) => Promise<T>,
+): Promise<T> {
+  const client = await imapAs(port, user, password);
+  try {
+    return await work(client);
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}
+
+/** Subject, flags (\Recent aside) and modseq of every message in one folder on the server. */
+export async function folderOnServer(
+  port: number,
+  user: string,
+  password: string,
+  folder: string,
+): Promise<FolderMessage[]> {
+  return withImapSession(port, user, password, async (client) => {
+    const lock = await client.getMailboxLock(folder, { readOnly: true });
+    try {
+      if (client.mailbox && client.mailbox.exists === 0) return [];
+      const messages = await client.fetchAll('1:*', { uid: true, flags: true, envelope: true });
+      return messages.map((message) => ({
+        subject: message.envelope?.subject ?? '',
+        flags: [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
+        modseq: message.modseq,
+      }));
+    } finally {
+      lock.release();
+    }
+  });
+}

@@ -29,6 +29,24 @@ export async function createStackAccount(
   return created.json<{ id: string }>().id;
 }
 
+/** Requests a sync of the account and waits until that run has succeeded; a worker must be running. */
+export async function syncAndWait(api: ApiProcess, headers: Record<string, string>, accountId: string): Promise<void> {
+  const requested = await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers });
+  if (requested.statusCode !== 202) throw new Error(`sync not queued: ${requested.statusCode} ${requested.body}`);
+  const runId = requested.json<{ syncRunId: string }>().syncRunId;
+  await eventually(
+    async () => {
+      const status = await api.inject({ url: `/api/sync/status/${accountId}`, headers });
+      expect(status.json<{ lastRun: { id: string; state: string } }>().lastRun).toMatchObject({
+        id: runId,
+        state: 'succeeded',
+      });
+    },
+    90_000,
+    300,
+  );
+}
+
 /** Requests a sync of the account and runs a worker until the run has succeeded. */
 export async function syncWithWorker(
   api: ApiProcess,

@@ -10,8 +10,9 @@ import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mai
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
 import { bearerFor } from '../../../test/support/auth.js';
-import { imapAs } from '../../../test/support/mailbox.js';
-import { createStackAccount } from '../../../test/support/stack-account.js';
+import { folderOnServer, withImapSession } from '../../../test/support/mailbox.js';
+import type { FolderMessage } from '../../../test/support/mailbox.js';
+import { createStackAccount, syncAndWait } from '../../../test/support/stack-account.js';
 import { eventually } from '../../../test/support/test-config.js';
 import { startWorkerProcess, stopProcess } from '../../../test/support/worker-process.js';
 import type { BulkActionDto } from '../src/modules/bulk-actions/dto/bulk-action.dto.js';
@@ -34,12 +35,6 @@ function rawMessage(to: string, from: string, subject: string, index: number): s
   ].join('\r\n');
 }
 
-interface ServerMessage {
-  subject: string;
-  flags: string[];
-  modseq: bigint | undefined;
-}
-
 describe('bulk message actions applied to Dovecot in UID batches', () => {
   const tenant = `bulk-${randomUUID().slice(0, 8)}`;
   const auth = { authorization: bearerFor(tenant) };
@@ -51,46 +46,11 @@ describe('bulk message actions applied to Dovecot in UID batches', () => {
   let fixtures: string;
 
   async function onServer<T>(work: (client: ImapFlow) => Promise<T>): Promise<T> {
-    const client = await imapAs(stack.imapPort, email, password);
-    try {
-      return await work(client);
-    } finally {
-      await client.logout().catch(() => client.close());
-    }
+    return withImapSession(stack.imapPort, email, password, work);
   }
 
-  async function serverFolder(folder: string): Promise<ServerMessage[]> {
-    return onServer(async (client) => {
-      const lock = await client.getMailboxLock(folder, { readOnly: true });
-      try {
-        if (client.mailbox && client.mailbox.exists === 0) return [];
-        const messages = await client.fetchAll('1:*', { uid: true, flags: true, envelope: true });
-        return messages.map((message) => ({
-          subject: message.envelope?.subject ?? '',
-          flags: [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
-          modseq: message.modseq,
-        }));
-      } finally {
-        lock.release();
-      }
-    });
-  }
-
-  async function syncAndWait(): Promise<void> {
-    const requested = await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth });
-    expect(requested.statusCode).toBe(202);
-    const runId = requested.json<{ syncRunId: string }>().syncRunId;
-    await eventually(
-      async () => {
-        const status = await api.inject({ url: `/api/sync/status/${accountId}`, headers: auth });
-        expect(status.json<{ lastRun: { id: string; state: string } }>().lastRun).toMatchObject({
-          id: runId,
-          state: 'succeeded',
-        });
-      },
-      90_000,
-      300,
-    );
+  async function serverFolder(folder: string): Promise<FolderMessage[]> {
+    return folderOnServer(stack.imapPort, email, password, folder);
   }
 
   async function folderList(folder: string): Promise<MessageSummaryDto[]> {
@@ -140,7 +100,7 @@ describe('bulk message actions applied to Dovecot in UID batches', () => {
     accountId = await createStackAccount(api, stack, auth, email, password);
     const syncing = startWorkerProcess();
     try {
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
     } finally {
       await stopProcess(syncing);
     }
@@ -243,7 +203,7 @@ describe('bulk message actions applied to Dovecot in UID batches', () => {
       // for the whole set leaves a single modseq among them, one STORE per message thirty.
       expect(new Set(alice.map((message) => message.modseq)).size).toBe(1);
 
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       const listed = (await folderList('INBOX')).filter((message) => message.subject?.startsWith('Alice'));
       expect(listed.map((message) => message.flags)).toEqual(Array.from({ length: FROM_ALICE }, () => ['\\Seen']));
     }, 120_000);
@@ -287,7 +247,7 @@ describe('bulk message actions applied to Dovecot in UID batches', () => {
         expect((await serverFolder('INBOX')).filter((message) => message.subject.startsWith('Bob'))).toEqual([]);
       });
 
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       const archive = await folderList('Archive');
       expect(archive.map((message) => message.id).sort()).toEqual(before.map((message) => message.id).sort());
       expect(archive.every((message) => message.flags.includes('\\Flagged'))).toBe(true);
@@ -301,7 +261,7 @@ describe('bulk message actions applied to Dovecot in UID batches', () => {
       expect(trashed.statusCode).toBe(202);
       expect(await settled(trashed.body.id)).toMatchObject({ total: 12, done: 12, failed: 0 });
       await eventually(async () => expect(await serverFolder('Trash')).toHaveLength(12));
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       expect((await folderList('Trash')).map((message) => message.id).sort()).toEqual([...ids].sort());
 
       const expunged = await bulk({ accountId, action: 'delete', query: 'in:trash' });
@@ -309,7 +269,7 @@ describe('bulk message actions applied to Dovecot in UID batches', () => {
       expect(await folderList('Trash')).toEqual([]);
       expect(await settled(expunged.body.id)).toMatchObject({ total: 12, done: 12, failed: 0 });
       await eventually(async () => expect(await serverFolder('Trash')).toEqual([]));
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       expect(await folderList('Trash')).toEqual([]);
       expect(await folderList('INBOX')).toHaveLength(FROM_ALICE - 12);
       const gone = await api.inject({ url: `/api/messages/${ids[0] ?? ''}`, headers: auth });
@@ -322,7 +282,7 @@ describe('bulk message actions applied to Dovecot in UID batches', () => {
       await onServer(async (client) => {
         await client.mailboxCreate('Doomed');
       });
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       const moved = await bulk({ accountId, action: 'move', ids: [victim?.id ?? ''], folder: 'Doomed' });
       expect(moved.statusCode).toBe(202);
       const done = await settled(moved.body.id);

@@ -11,9 +11,9 @@ import { startWorkerProcess, stopProcess } from '../../../test/support/worker-pr
 import { addMailUser, readMailStack, seedMailbox } from '../../../test/infra/mail-stack.js';
 import type { MailStack } from '../../../test/infra/mail-stack.js';
 import { ApiProcess } from '../../../test/support/api-process.js';
-import { createStackAccount } from '../../../test/support/stack-account.js';
+import { createStackAccount, syncAndWait } from '../../../test/support/stack-account.js';
 import { bearerFor } from '../../../test/support/auth.js';
-import { imapAs } from '../../../test/support/mailbox.js';
+import { folderOnServer, withImapSession } from '../../../test/support/mailbox.js';
 import { eventually } from '../../../test/support/test-config.js';
 import type { MessageActionAcceptedDto } from '../src/modules/messages/dto/message-actions.dto.js';
 import type { MessageDetailDto } from '../src/modules/messages/dto/message-detail.dto.js';
@@ -46,51 +46,14 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
   let fixtures: string;
   const ids = new Map<string, string>();
 
-  /** A fresh session per look, so nothing cached by an earlier one hides the server's state. */
   async function onServer<T>(work: (client: ImapFlow) => Promise<T>): Promise<T> {
-    const client = await imapAs(stack.imapPort, email, password);
-    try {
-      return await work(client);
-    } finally {
-      await client.logout().catch(() => client.close());
-    }
+    return withImapSession(stack.imapPort, email, password, work);
   }
 
   /** Subject → flags of every message in `folder` on the server. */
   async function serverFolder(folder: string): Promise<Map<string, string[]>> {
-    return onServer(async (client) => {
-      const lock = await client.getMailboxLock(folder, { readOnly: true });
-      try {
-        const found = new Map<string, string[]>();
-        if (client.mailbox && client.mailbox.exists === 0) return found;
-        for (const message of await client.fetchAll('1:*', { uid: true, flags: true, envelope: true })) {
-          found.set(
-            message.envelope?.subject ?? '',
-            [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
-          );
-        }
-        return found;
-      } finally {
-        lock.release();
-      }
-    });
-  }
-
-  async function syncAndWait(): Promise<void> {
-    const requested = await api.inject({ method: 'POST', url: `/api/sync/imap/${accountId}`, headers: auth });
-    expect(requested.statusCode).toBe(202);
-    const runId = requested.json<{ syncRunId: string }>().syncRunId;
-    await eventually(
-      async () => {
-        const status = await api.inject({ url: `/api/sync/status/${accountId}`, headers: auth });
-        expect(status.json<{ lastRun: { id: string; state: string } }>().lastRun).toMatchObject({
-          id: runId,
-          state: 'succeeded',
-        });
-      },
-      90_000,
-      300,
-    );
+    const messages = await folderOnServer(stack.imapPort, email, password, folder);
+    return new Map(messages.map((message) => [message.subject, message.flags]));
   }
 
   async function folderList(folder: string): Promise<MessageSummaryDto[]> {
@@ -142,7 +105,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
     accountId = await createStackAccount(api, stack, auth, email, password);
     const worker = startWorkerProcess();
     try {
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
     } finally {
       await stopProcess(worker);
     }
@@ -204,7 +167,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
 
     it('applies the move that waited, without duplicating it on the next sync', async () => {
       await eventually(async () => expect((await serverFolder('Archive')).has('Wait for me')).toBe(true), 30_000);
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       await eventually(async () =>
         expect(await folderList('Archive')).toEqual([
           expect.objectContaining({ id: ids.get('Wait for me'), subject: 'Wait for me' }),
@@ -235,7 +198,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
         state: 'unchanged',
       });
 
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       expect(await detail('Flag me')).toMatchObject({ folder: 'INBOX', flags: ['\\Flagged'], actionError: null });
     }, 120_000);
 
@@ -247,7 +210,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
         expect((await serverFolder('INBOX')).has('Move me')).toBe(false);
       }, 30_000);
 
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       await eventually(async () => {
         const archive = (await folderList('Archive')).filter((message) => message.subject === 'Move me');
         expect(archive.map((message) => message.id)).toEqual([ids.get('Move me')]);
@@ -260,7 +223,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
       expect(trashed.statusCode).toBe(202);
       expect(trashed.body).toMatchObject({ state: 'pending', action: 'delete', folder: 'Trash', expunged: false });
       await eventually(async () => expect((await serverFolder('Trash')).has('Delete me')).toBe(true), 30_000);
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       await eventually(async () =>
         expect((await folderList('Trash')).map((message) => message.id)).toEqual([ids.get('Delete me')]),
       );
@@ -271,7 +234,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
         404,
       );
       await eventually(async () => expect((await serverFolder('Trash')).has('Delete me')).toBe(false), 30_000);
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       expect(await folderList('Trash')).toEqual([]);
       expect((await api.inject({ url: `/api/messages/${ids.get('Delete me') ?? ''}`, headers: auth })).statusCode).toBe(
         404,
@@ -300,7 +263,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
       });
       expect((await serverFolder('INBOX')).has('Refuse me')).toBe(true);
 
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       expect(
         (await folderList('INBOX')).filter((message) => message.subject === 'Refuse me').map((message) => message.id),
       ).toEqual([ids.get('Refuse me')]);
@@ -313,7 +276,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
         expunged: false,
       });
       await eventually(async () => expect((await serverFolder('Trash')).has('Expunge me')).toBe(true), 30_000);
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       await eventually(async () =>
         expect((await folderList('Trash')).map((message) => message.id)).toContain(ids.get('Expunge me')),
       );
@@ -365,7 +328,7 @@ describe('message actions: flags, move and delete applied to Dovecot', () => {
         await owner.end();
       }
 
-      await syncAndWait();
+      await syncAndWait(api, auth, accountId);
       const onTheServer = [...(await serverFolder('Trash')).keys()];
       expect(onTheServer).toEqual(['Arrived in the new Trash']);
       expect((await folderList('Trash')).map((message) => message.subject)).toEqual(onTheServer);
