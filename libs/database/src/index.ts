@@ -15,7 +15,7 @@ export { dataSourceOptions, migrationDataSourceOptions } from './data-source-opt
 export * from './entities/index.js';
 export { AccountRepository } from './repositories/account.repository.js';
 export { AdvisoryLockRepository, LOCK_HELD_ELSEWHERE } from './repositories/advisory-lock.repository.js';
-export type { MailAccountChanges } from './repositories/account.repository.js';
+export type { AuthColumns, MailAccountChanges } from './repositories/account.repository.js';
 export { encodeCursor } from './repositories/keyset-cursor.js';
 export type { Page } from './repositories/keyset-cursor.js';
 export { ChangeNotifications } from './change-notifications.js';

@@ -11,8 +11,8 @@ import type { Page } from './keyset-cursor.js';
 import { entityFromRow } from './entity-from-row.js';
 import { TenantRepository } from './tenant.repository.js';
 
-/** Secret and auth columns not given take their password-account defaults. */
-type AuthColumns =
+/** The columns that hold how an account logs in; on create, those not given take their password-account defaults. */
+export type AuthColumns =
   | 'authType'
   | 'encryptedPassword'
   | 'oauthProvider'

@@ -2,7 +2,7 @@ import { AppConfig } from '@app/config';
 import type { MailProvider } from '@app/config';
 import { CredentialCipher } from '@app/crypto';
 import { AccountRepository } from '@app/database';
-import type { MailAccount, MailAccountChanges, Page } from '@app/database';
+import type { AuthColumns, MailAccount, MailAccountChanges, Page } from '@app/database';
 import {
   AccountMailSettings,
   AccountNotFoundError,
@@ -32,17 +32,7 @@ type LoginSecret = { password: string } | { accessToken: string };
 
 /** A credential from a request body: the columns that store it and the secret the login test uses. */
 interface NewCredential {
-  columns: Pick<
-    MailAccount,
-    | 'authType'
-    | 'encryptedPassword'
-    | 'oauthProvider'
-    | 'encryptedAccessToken'
-    | 'encryptedRefreshToken'
-    | 'tokenExpiresAt'
-    | 'authState'
-    | 'authError'
-  >;
+  columns: Pick<MailAccount, AuthColumns>;
   /** Null when there is nothing to log in with until the first refresh (login test skipped). */
   login: LoginSecret | null;
 }
