@@ -10,7 +10,7 @@ import type { Webhook } from '@app/database';
 import { JobName, JobProducer } from '@app/queue';
 import { TenantContext } from '@app/tenancy';
 import { Injectable, Logger } from '@nestjs/common';
-import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 
 import { deliveriesFor } from './webhook-events.js';
 
@@ -28,12 +28,12 @@ const STRANDED_AFTER_MS = 1_000;
  * makes them take turns, so a change becomes one delivery per webhook however many notice it.
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private unsubscribe: (() => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private sweeping = false;
+  private sweepRun: Promise<void> | null = null;
   /** Accounts being dispatched, by `<tenant> <account>`: true when a notification came in meanwhile. */
   private readonly running = new Map<string, boolean>();
 
@@ -57,18 +57,27 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     void this.sweep();
   }
 
-  onApplicationShutdown(): void {
+  /** Before the database connections close: a sweep still going would fail on them. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.unsubscribe?.();
+    await this.sweepRun;
   }
 
   /** Every tenant's (webhook, account) pairs that are behind; one at a time per worker. */
   async sweep(): Promise<void> {
-    if (this.sweeping || this.stopped) return;
-    this.sweeping = true;
+    if (this.sweepRun || this.stopped) return;
+    this.sweepRun = this.sweepTenants().finally(() => {
+      this.sweepRun = null;
+    });
+    await this.sweepRun;
+  }
+
+  private async sweepTenants(): Promise<void> {
     try {
       for (const tenantId of await this.tenants.listIds()) {
+        if (this.stopped) return;
         await this.tenantContext.run(tenantId, async () => {
           for (const { webhookId, accountId } of await this.cursors.behind()) {
             const webhook = await this.webhooks.findById(webhookId);
@@ -79,8 +88,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       }
     } catch (error: unknown) {
       this.logger.error({ err: error }, 'Sweeping for undispatched webhook changes failed');
-    } finally {
-      this.sweeping = false;
     }
   }
 
