@@ -117,8 +117,11 @@ describe('OAuth2 accounts', () => {
   /** The refresh token each account holds at the provider. */
   const refreshTokens = new Map<string, string>();
 
-  /** Makes the stored access token one the server no longer takes, as if its hour had passed. */
-  const expireStoredToken = async (accountId: string): Promise<void> => {
+  /**
+   * Stores an access token the server no longer takes, with `storedExpiry` as the expiry the
+   * service believes (in the past: its hour has passed; ahead: the server refuses it early).
+   */
+  const storeRefusedToken = async (accountId: string, storedExpiry: Date): Promise<void> => {
     oauth.accessTokenLifetimeMs = 1;
     const { accessToken } = oauth.issue(sender);
     oauth.accessTokenLifetimeMs = 3_600_000;
@@ -132,7 +135,7 @@ describe('OAuth2 accounts', () => {
           provider: PROVIDER,
           accessToken,
           refreshToken: refreshTokens.get(accountId) ?? '',
-          expiresAt: new Date(Date.now() - 1000).toISOString(),
+          expiresAt: storedExpiry.toISOString(),
         },
       },
     });
@@ -249,7 +252,7 @@ describe('OAuth2 accounts', () => {
 
   it('refreshes an expired token once for 20 sends at once, and every send goes out', async () => {
     const accountId = senderAccountId;
-    await expireStoredToken(accountId);
+    await storeRefusedToken(accountId, new Date(Date.now() - 1000));
     const before = oauth.refreshRequests;
     oauth.tokenDelayMs = 300;
     try {
@@ -273,7 +276,7 @@ describe('OAuth2 accounts', () => {
       items: { id: string; path: string }[];
     }>().items;
     const inbox = folders.find((folder) => folder.path === 'INBOX')?.id ?? '';
-    await expireStoredToken(accountId);
+    await storeRefusedToken(accountId, new Date(Date.now() - 1000));
     const before = oauth.refreshRequests;
     oauth.tokenDelayMs = 300;
     try {
@@ -294,24 +297,7 @@ describe('OAuth2 accounts', () => {
   it('refreshes again and retries once when the server refuses a token it has not seen expire', async () => {
     const accountId = senderAccountId;
     // The stored expiry says an hour, but the server stops taking the token after 1 ms.
-    oauth.accessTokenLifetimeMs = 1;
-    const { accessToken } = oauth.issue(sender);
-    oauth.accessTokenLifetimeMs = 3_600_000;
-    const updated = await api.inject({
-      method: 'PUT',
-      url: `/api/accounts/${accountId}?verify=false`,
-      headers: auth,
-      payload: {
-        auth: {
-          type: 'oauth2',
-          provider: PROVIDER,
-          accessToken,
-          refreshToken: refreshTokens.get(accountId) ?? '',
-          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-        },
-      },
-    });
-    expect(updated.statusCode).toBe(200);
+    await storeRefusedToken(accountId, new Date(Date.now() + 3_600_000));
     const before = oauth.refreshRequests;
 
     const status = await syncAndWait(accountId);
@@ -363,7 +349,7 @@ describe('OAuth2 accounts', () => {
   it('marks a revoked grant reauth_required, stops without a retry storm, and resumes with new tokens', async () => {
     const accountId = senderAccountId;
     oauth.revoke(refreshTokens.get(accountId) ?? '');
-    await expireStoredToken(accountId);
+    await storeRefusedToken(accountId, new Date(Date.now() - 1000));
     const before = oauth.refreshRequests;
 
     const failed = await syncAndWait(accountId);
