@@ -34,6 +34,7 @@ export { MailModule } from './mail.module.js';
 export { attachmentsOfStructure } from './imap/body-structure.js';
 export type { StructureAttachment } from './imap/body-structure.js';
 export { openImapSession, withTimeout } from './imap/imap-session.js';
+export { sourceStreamOf } from './imap/source-stream.js';
 export type { ImapSession } from './imap/imap-session.js';
 export { BOUNCE_CATEGORIES, bounceReportOf } from './mime/parse/bounce-report.js';
 export type { BounceCategory, BounceReport, DeliveryAction, RecipientReport } from './mime/parse/bounce-report.js';
@@ -41,6 +42,7 @@ export { headerSection, parseHeaderBlock, threadHeaders } from './mime/parse/hea
 export { authenticationResults, listUnsubscribe } from './mime/parse/list-headers.js';
 export type { AuthenticationResults, ListUnsubscribe } from './mime/parse/list-headers.js';
 export { MimeParserPool } from './mime/parse/mime-parser-pool.js';
+export type { SourceStreamOpener } from './mime/parse/mime-parser-pool.js';
 export type { ParsedAddress, ParsedAttachment, ParsedMessage, ParseOutcome } from './mime/parse/parsed-message.js';
 export { asciiAddress, buildOutgoingMime, messageIdDomain, smtpEnvelope } from './mime/build/outgoing-mime.js';
 export { draftSendContent, replyReferences } from './mime/build/send-content.js';

@@ -3,13 +3,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { MimeParserPool } from '@app/mail';
-import type { ParseOutcome } from '@app/mail';
+import type { ParseOutcome, SourceStreamOpener } from '@app/mail';
+
+import { generateCorpus } from '../../../test/support/mail-corpus.js';
+import { PROJECT_ROOT } from '../../../test/support/project-root.js';
 
 const support = join(import.meta.dirname, 'support');
 const scripted = join(support, 'scripted-parse-worker.mjs');
+const builtWorker = join(PROJECT_ROOT, 'dist', 'libs', 'mail', 'src', 'mime', 'parse', 'parse-worker.js');
 
 const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const subjectOf = (outcome: ParseOutcome): string | null => (outcome.ok ? outcome.message.subject : null);
+const subjectOf = (outcome: ParseOutcome | null): string | null => (outcome?.ok ? outcome.message.subject : null);
+
+/** `source` in chunks of `size` bytes, counting how often it was opened. */
+function chunked(source: Buffer, size: number): { open: SourceStreamOpener; opened: () => number } {
+  let opened = 0;
+  const open: SourceStreamOpener = async () => {
+    opened += 1;
+    return (async function* () {
+      for (let offset = 0; offset < source.length; offset += size) yield source.subarray(offset, offset + size);
+    })();
+  };
+  return { open, opened: () => opened };
+}
 
 describe('MimeParserPool failure modes (real worker threads)', () => {
   const pools: MimeParserPool[] = [];
@@ -72,5 +88,56 @@ describe('MimeParserPool failure modes (real worker threads)', () => {
     await parser.onModuleDestroy();
     expect((await Promise.all(pending)).map(subjectOf)).toEqual(['SLOW:300', 'SLOW:200', 'quick']);
     expect(parser.threads).toBe(0);
+  });
+
+  describe('streamed sources', () => {
+    it('are parsed from their chunks, many more than the pool posts ahead of the parse', async () => {
+      const parser = pool({ workerFile: scripted, threads: 2 });
+      const sources = ['first streamed', 'second streamed'].map((text) => chunked(Buffer.from(text), 1));
+      const outcomes = await Promise.all([
+        ...sources.map((source) => parser.parseStream(source.open)),
+        parser.parse(Buffer.from('whole')),
+      ]);
+      expect(outcomes.map(subjectOf)).toEqual(['first streamed', 'second streamed', 'whole']);
+      expect(sources.map((source) => source.opened())).toEqual([1, 1]);
+    });
+
+    it('one caught on a stopped thread is read again from a reopened source; only the hung message fails', async () => {
+      const parser = pool({ workerFile: scripted, threads: 1, parseTimeoutMs: 400 });
+      const source = chunked(Buffer.from('streamed beside a hang'), 4);
+      const [streamed, hung] = await Promise.all([parser.parseStream(source.open), parser.parse(Buffer.from('HANG'))]);
+      expect(subjectOf(streamed ?? null)).toBe('streamed beside a hang');
+      expect(source.opened()).toBe(2);
+      expect(hung?.ok).toBe(false);
+    }, 20_000);
+
+    it('a source that fails while read rejects its parse, and the pool goes on', async () => {
+      const parser = pool({ workerFile: scripted, threads: 1 });
+      const failing: SourceStreamOpener = async () =>
+        (async function* () {
+          yield Buffer.from('partial');
+          throw new Error('connection lost mid-message');
+        })();
+      await expect(parser.parseStream(failing)).rejects.toThrow('connection lost mid-message');
+      await expect(parser.parseStream(async () => null)).resolves.toBeNull();
+      expect(subjectOf(await parser.parseStream(chunked(Buffer.from('after'), 2).open))).toBe('after');
+      expect(subjectOf(await parser.parse(Buffer.from('whole after')))).toBe('whole after');
+    });
+
+    it('give the built parser thread’s result for a whole source, attachments counted as they pass', async () => {
+      const parser = pool({ workerFile: builtWorker, threads: 2 });
+      const messages = generateCorpus({
+        count: 60,
+        domain: 'example.test',
+        tag: 'stream',
+        maxAttachmentBytes: 3_000_000,
+      });
+      for (const message of messages) {
+        const whole = await parser.parse(message.raw);
+        const streamed = await parser.parseStream(chunked(message.raw, 64 * 1024).open);
+        expect(streamed).toEqual(whole);
+      }
+      expect(parser.threads).toBe(2);
+    }, 60_000);
   });
 });

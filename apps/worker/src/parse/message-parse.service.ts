@@ -6,6 +6,7 @@ import {
   openImapSession,
   OutboundPolicy,
   OutboundRefusedError,
+  sourceStreamOf,
   withTimeout,
 } from '@app/mail';
 import type { ImapSession } from '@app/mail';
@@ -63,7 +64,7 @@ export class MessageParseService {
         }
         const fetched = await withTimeout(
           'fetch',
-          timeoutMs * 4,
+          timeoutMs * 2,
           client.fetchOne(
             message.uid,
             {
@@ -73,15 +74,17 @@ export class MessageParseService {
               size: true,
               envelope: true,
               bodyStructure: true,
-              source: true,
+              headers: true,
             },
             { uid: true },
           ),
           () => client.close(),
         );
-        if (!fetched || !fetched.source) return { state: 'skipped', reason: 'message no longer on the server' };
-        const outcome = await this.parser.parse(fetched.source);
-        const row = toSyncedMessage(fetched, fetched.source, outcome);
+        if (!fetched) return { state: 'skipped', reason: 'message no longer on the server' };
+        // Read as it is parsed: the messages that come here are the largest, too large to hold whole.
+        const outcome = await this.parser.parseStream(sourceStreamOf(client, message.uid, timeoutMs * 2));
+        if (!outcome) return { state: 'skipped', reason: 'message no longer on the server' };
+        const row = toSyncedMessage(fetched, null, outcome, fetched.headers ?? null);
         await this.scope.transaction(async () => {
           await this.messages.applyParsed(message.id, { ...row, parseState: outcome.ok ? 'parsed' : 'unparseable' });
           if (row.deliveryReport) await this.deliveryReports.record(message.accountId, [row.deliveryReport]);

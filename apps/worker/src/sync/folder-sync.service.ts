@@ -1,8 +1,8 @@
 import { AppConfig } from '@app/config';
 import { FolderRepository, MessageRepository } from '@app/database';
 import type { FlagChange, FolderPosition, FolderProgress, MailFolder, SyncedMessage, UidRange } from '@app/database';
-import { MimeParserPool, withTimeout } from '@app/mail';
-import type { ImapSession } from '@app/mail';
+import { MimeParserPool, sourceStreamOf, withTimeout } from '@app/mail';
+import type { ImapSession, ParseOutcome } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
 import { Injectable } from '@nestjs/common';
 import type { ExpungeEvent, FetchMessageObject, StatusObject } from 'imapflow';
@@ -27,6 +27,12 @@ const WRITE_BATCH_COUNT = 500;
 const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 /** Larger messages are stored from their envelope and parsed by a parse-message job of their own. */
 const MAX_INLINE_SOURCE = 24 * 1024 * 1024;
+/**
+ * Larger sources are parsed as they are read, in chunks, instead of fetched whole: a worker holds
+ * a few chunks of each large message, not the message (and the copies fetching and handing it to
+ * a parser thread make), so its memory does not grow with the mail it syncs.
+ */
+const STREAMED_SOURCE_ABOVE = 1024 * 1024;
 /** Stored UIDs compared with the server per round of a UID diff. */
 const DIFF_CHUNK = 2_000;
 /** Fetched sources whose parse and write may be in flight while the next group is fetched. */
@@ -66,6 +72,8 @@ export interface FolderSyncStats {
 interface FetchedGroup {
   metas: FetchMessageObject[];
   sources: Map<number, Buffer>;
+  /** Messages whose source is parsed as it is read (see STREAMED_SOURCE_ABOVE). */
+  streamed: Set<number>;
   headers: Map<number, Buffer>;
 }
 
@@ -76,6 +84,9 @@ interface FetchedGroup {
  */
 @Injectable()
 export class FolderSyncService {
+  /** Per session, the streamed parse the next one waits for (see parseStreamed). */
+  private readonly streamingTurns = new WeakMap<ImapSession, Promise<ParseOutcome | null>>();
+
   constructor(
     private readonly config: AppConfig,
     private readonly folders: FolderRepository,
@@ -355,7 +366,7 @@ export class FolderSyncService {
         metas.sort((a, b) => b.uid - a.uid);
         for (const group of groupBySize(
           metas,
-          (meta) => ((meta.size ?? 0) <= MAX_INLINE_SOURCE ? (meta.size ?? 0) : 0),
+          (meta) => ((meta.size ?? 0) <= STREAMED_SOURCE_ABOVE ? (meta.size ?? 0) : 0),
           WRITE_BATCH_BYTES,
           WRITE_BATCH_COUNT,
         )) {
@@ -396,9 +407,14 @@ export class FolderSyncService {
     const client = request.session.client;
     const sources = new Map<number, Buffer>();
     const headers = new Map<number, Buffer>();
+    const streamed = new Set<number>();
     for (const meta of metas) if (meta.headers) headers.set(meta.uid, meta.headers);
-    if (!request.parse) return { metas, sources, headers };
-    const inline = metas.filter((meta) => (meta.size ?? 0) <= MAX_INLINE_SOURCE).map((meta) => meta.uid);
+    if (!request.parse) return { metas, sources, streamed, headers };
+    const inline = metas.filter((meta) => (meta.size ?? 0) <= STREAMED_SOURCE_ABOVE).map((meta) => meta.uid);
+    for (const meta of metas) {
+      const size = meta.size ?? 0;
+      if (size > STREAMED_SOURCE_ABOVE && size <= MAX_INLINE_SOURCE) streamed.add(meta.uid);
+    }
     const oversized = metas.filter((meta) => (meta.size ?? 0) > MAX_INLINE_SOURCE).map((meta) => meta.uid);
     if (inline.length > 0) {
       const bodies = await withTimeout(
@@ -418,7 +434,23 @@ export class FolderSyncService {
       );
       for (const head of heads) if (head.headers) headers.set(head.uid, head.headers);
     }
-    return { metas, sources, headers };
+    return { metas, sources, streamed, headers };
+  }
+
+  /**
+   * Parses a message as its source is read, after the session's previous streamed message: two
+   * sources read in alternating partial FETCHes on one connection took Dovecot twice as long as
+   * the same two read one after the other.
+   */
+  private async parseStreamed(request: FolderSyncRequest, uid: number): Promise<ParseOutcome | null> {
+    const previous = this.streamingTurns.get(request.session) ?? Promise.resolve(null);
+    const turn = previous
+      .catch(() => null)
+      .then(() =>
+        this.parser.parseStream(sourceStreamOf(request.session.client, uid, this.config.mail.imapTimeoutMs * 2)),
+      );
+    this.streamingTurns.set(request.session, turn);
+    return turn;
   }
 
   private async parseAndWrite(
@@ -459,7 +491,9 @@ export class FolderSyncService {
     const outcomes = await Promise.all(
       group.metas.map(async (meta) => {
         const source = group.sources.get(meta.uid) ?? null;
-        return { meta, source, outcome: source ? await this.parser.parse(source) : null };
+        if (source) return { meta, source, outcome: await this.parser.parse(source) };
+        if (group.streamed.has(meta.uid)) return { meta, source, outcome: await this.parseStreamed(request, meta.uid) };
+        return { meta, source, outcome: null };
       }),
     );
     const needEnvelope = outcomes
@@ -472,7 +506,11 @@ export class FolderSyncService {
       const fetched = await withTimeout(
         'fetch',
         this.config.mail.imapTimeoutMs * 2,
-        client.fetchAll(toUidSet(needEnvelope), { uid: true, envelope: true, bodyStructure: true }, { uid: true }),
+        client.fetchAll(
+          toUidSet(needEnvelope),
+          { uid: true, envelope: true, bodyStructure: true, headers: true },
+          { uid: true },
+        ),
         () => client.close(),
       );
       for (const meta of fetched) envelopes.set(meta.uid, meta);
@@ -482,7 +520,7 @@ export class FolderSyncService {
       const merged: FetchMessageObject = extra
         ? { ...meta, envelope: extra.envelope, bodyStructure: extra.bodyStructure }
         : meta;
-      return toSyncedMessage(merged, source, outcome, group.headers.get(meta.uid) ?? null);
+      return toSyncedMessage(merged, source, outcome, group.headers.get(meta.uid) ?? extra?.headers ?? null);
     });
     // Groups reach the sequence in fetch order, whichever finished parsing first.
     await order.after;

@@ -2,7 +2,7 @@ import { generateCorpus } from '../../../../../test/support/mail-corpus.js';
 import type { MessageKind } from '../../../../../test/support/mail-corpus.js';
 import { simpleParser } from 'mailparser';
 
-import { parseMessageSource, tryParseMessageSource } from './parse-message-source.js';
+import { parseMessageSource, StreamedMessageParse, tryParseMessageSource } from './parse-message-source.js';
 
 describe('parseMessageSource', () => {
   const kinds: MessageKind[] = ['plain', 'html', 'alternative', 'attachment', 'related', 'koi8', 'rfc2231'];
@@ -66,6 +66,22 @@ describe('parseMessageSource', () => {
           contentId: contentId ?? null,
         })),
       });
+    }
+  });
+
+  it('gives the same result streamed in chunks of any size as from the whole source', async () => {
+    const messages = generateCorpus({
+      count: 300,
+      domain: 'example.test',
+      tag: 'streamed',
+      maxAttachmentBytes: 200_000,
+    });
+    for (const [index, message] of messages.entries()) {
+      const chunkSize = [1, 7, 4096, 65_536, 1_000_003][index % 5] ?? 1;
+      const streamed = new StreamedMessageParse();
+      for (let offset = 0; offset < message.raw.length; offset += chunkSize)
+        await streamed.write(message.raw.subarray(offset, offset + chunkSize));
+      expect(await streamed.end()).toEqual(await tryParseMessageSource(message.raw));
     }
   });
 

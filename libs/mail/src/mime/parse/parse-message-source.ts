@@ -42,11 +42,11 @@ interface DecodedMail {
  * mailparser's streaming parser, read the way simpleParser reads it, except that an attachment's
  * content is counted as it passes instead of collected: simpleParser buffers every attachment
  * (and copies it once more to join its chunks), which made a 10 MB attachment cost over 20 MB
- * while parsing only to report its size.
+ * while parsing only to report its size. The caller writes the source into `parser` and ends it.
  */
-async function decodeMail(source: Buffer, options: MailParserOptions): Promise<DecodedMail> {
-  return new Promise<DecodedMail>((resolve, reject) => {
-    const parser = new MailParser(options);
+function startDecoding(options: MailParserOptions): { parser: MailParser; decoded: Promise<DecodedMail> } {
+  const parser = new MailParser(options);
+  const decoded = new Promise<DecodedMail>((resolve, reject) => {
     const mail: DecodedMail = { headers: new Map(), attachments: [] };
     let settled = false;
     const settle = (error: Error | null): void => {
@@ -90,12 +90,18 @@ async function decodeMail(source: Buffer, options: MailParserOptions): Promise<D
       if (!reading) read();
     });
     parser.on('end', () => settle(null));
-    // In slices: handed a large source in one write, mailparser's line splitter copies and keeps
-    // far more of it while parsing than when it arrives as a stream would deliver it.
-    for (let offset = 0; offset < source.length; offset += WRITE_SLICE)
-      parser.write(source.subarray(offset, offset + WRITE_SLICE));
-    parser.end();
   });
+  return { parser, decoded };
+}
+
+async function decodeMail(source: Buffer, options: MailParserOptions): Promise<DecodedMail> {
+  const { parser, decoded } = startDecoding(options);
+  // In slices: handed a large source in one write, mailparser's line splitter copies and keeps
+  // far more of it while parsing than when it arrives as a stream would deliver it.
+  for (let offset = 0; offset < source.length; offset += WRITE_SLICE)
+    parser.write(source.subarray(offset, offset + WRITE_SLICE));
+  parser.end();
+  return decoded;
 }
 
 /** mailparser keeps an address header as one AddressObject, or one per occurrence of the header. */
@@ -197,10 +203,16 @@ async function decode(
   }
 }
 
-/** Decodes one message (any charset, RFC 2047/2231 words) with mailparser. */
-export async function parseMessageSource(source: Buffer): Promise<ParsedMessage> {
-  const headers = parseHeaderBlock(headerSection(source));
-  const { parsed, text: decodedText } = await decode(source, headers['content-type']);
+/**
+ * The stored form of a decoded message. `bounceSource` is what the bounce report is read from:
+ * the source, or its first bytes when it was streamed.
+ */
+function parsedMessageOf(
+  headers: Record<string, string | string[]>,
+  parsed: DecodedMail,
+  decodedText: string | undefined,
+  bounceSource: Buffer,
+): ParsedMessage {
   const thread = threadHeaders(headers);
   const html = optionalText(parsed.html);
   const text = optionalText(decodedText) ?? (html ? optionalText(htmlToPlainText(html)) : null);
@@ -227,8 +239,15 @@ export async function parseMessageSource(source: Buffer): Promise<ParsedMessage>
     snippet: snippetOf(text),
     headers,
     attachments: parsed.attachments.map(attachmentOf),
-    bounce: bounceReportOf(source, headers, text),
+    bounce: bounceReportOf(bounceSource, headers, text),
   };
+}
+
+/** Decodes one message (any charset, RFC 2047/2231 words) with mailparser. */
+export async function parseMessageSource(source: Buffer): Promise<ParsedMessage> {
+  const headers = parseHeaderBlock(headerSection(source));
+  const { parsed, text } = await decode(source, headers['content-type']);
+  return parsedMessageOf(headers, parsed, text, source);
 }
 
 /** Never throws: a source mailparser rejects is reported, so the caller can keep the envelope instead. */
@@ -237,5 +256,68 @@ export async function tryParseMessageSource(source: Buffer): Promise<ParseOutcom
     return { ok: true, message: await parseMessageSource(source) };
   } catch (error: unknown) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Source bytes a streamed parse keeps: its header block and, for a delivery notice, the report
+ * parts, which come before the returned message (RFC 3464 section 2).
+ */
+const STREAM_PREFIX_BYTES = 1024 * 1024;
+
+/**
+ * One message parsed as its source arrives, so a large message is never held whole: only its
+ * first STREAM_PREFIX_BYTES are kept, and attachments are counted as they pass. The result is
+ * parseMessageSource's, except that a single-part HTML message's text comes from mailparser's
+ * own conversion (the header block that would choose the faster converter is not read yet when
+ * parsing starts), and a delivery notice is read from the kept prefix.
+ */
+export class StreamedMessageParse {
+  private readonly prefix: Buffer[] = [];
+  private prefixBytes = 0;
+  private readonly parser: MailParser;
+  private readonly decoded: Promise<DecodedMail>;
+  private failure: Error | null = null;
+
+  constructor() {
+    ({ parser: this.parser, decoded: this.decoded } = startDecoding(MAILPARSER_OPTIONS));
+    // Rejections are observed by end().
+    this.decoded.catch((error: unknown) => {
+      this.failure = error instanceof Error ? error : new Error(String(error));
+    });
+  }
+
+  /** Resolves once mailparser can take more; a source it rejects is reported by end(), not here. */
+  async write(chunk: Buffer): Promise<void> {
+    if (this.failure) return;
+    if (this.prefixBytes < STREAM_PREFIX_BYTES) {
+      const kept = chunk.subarray(0, STREAM_PREFIX_BYTES - this.prefixBytes);
+      // A copy: the chunk's memory is released with the chunk, the prefix is kept to the end.
+      this.prefix.push(Buffer.from(kept));
+      this.prefixBytes += kept.length;
+    }
+    for (let offset = 0; offset < chunk.length && !this.failure; offset += WRITE_SLICE) {
+      if (this.parser.write(chunk.subarray(offset, offset + WRITE_SLICE))) continue;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.parser.off('drain', done).off('error', done).off('close', done);
+          resolve();
+        };
+        this.parser.on('drain', done).on('error', done).on('close', done);
+      });
+    }
+  }
+
+  /** Never throws, as tryParseMessageSource. */
+  async end(): Promise<ParseOutcome> {
+    if (!this.failure) this.parser.end();
+    try {
+      const parsed = await this.decoded;
+      const source = Buffer.concat(this.prefix);
+      const message = parsedMessageOf(parseHeaderBlock(headerSection(source)), parsed, parsed.text, source);
+      return { ok: true, message };
+    } catch (error: unknown) {
+      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    }
   }
 }
