@@ -41,7 +41,18 @@ describe('IMAP sync engine: first sync and re-run', () => {
       seed: 13,
       kinds: ['plain', 'unparseable', 'html'],
     });
-    seeded.set('INBOX', inbox).set('Archive/2024', archive).set('Sent', sent);
+    // Sources over 1 MB are parsed as they are read rather than fetched whole.
+    const large = generateCorpus({
+      count: 4,
+      domain: stack.domain,
+      tag: 'large',
+      seed: 17,
+      kinds: ['attachment', 'related'],
+      maxAttachmentBytes: 3_000_000,
+      typicalAttachmentBytes: 2_000_000,
+    });
+    expect(large.filter((message) => message.raw.length > 1024 * 1024).length).toBeGreaterThanOrEqual(2);
+    seeded.set('INBOX', inbox).set('Archive/2024', archive).set('Sent', sent).set('Large', large);
     for (const [folder, messages] of seeded) {
       await seedMailbox(stack, user, folder, writeCorpus(join(fixtures, folder.replace('/', '_')), messages));
     }
