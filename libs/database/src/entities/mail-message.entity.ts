@@ -39,7 +39,6 @@ export type ParseState = (typeof PARSE_STATES)[number];
 @Entity('mail_messages')
 @Unique('uq_mail_messages_imap_identity', ['accountId', 'folderId', 'uidValidity', 'uid'])
 @Index('idx_mail_messages_tenant', ['tenantId'])
-@Index('idx_mail_messages_account', ['accountId'])
 // Newest-first listing and keyset pagination need DESC order, which decorators cannot express:
 // these are created by the migration and left alone by schema diffs.
 @Index('idx_mail_messages_folder_received', { synchronize: false })
