@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
 import { MimeParserPool } from '@app/mail';
 import type { ParseOutcome, SourceStreamOpener } from '@app/mail';
@@ -18,11 +19,11 @@ const subjectOf = (outcome: ParseOutcome | null): string | null => (outcome?.ok 
 /** `source` in chunks of `size` bytes, counting how often it was opened. */
 function chunked(source: Buffer, size: number): { open: SourceStreamOpener; opened: () => number } {
   let opened = 0;
-  const open: SourceStreamOpener = async () => {
+  const open: SourceStreamOpener = () => {
     opened += 1;
-    return (async function* () {
-      for (let offset = 0; offset < source.length; offset += size) yield source.subarray(offset, offset + size);
-    })();
+    const pieces: Buffer[] = [];
+    for (let offset = 0; offset < source.length; offset += size) pieces.push(source.subarray(offset, offset + size));
+    return Promise.resolve(Readable.from(pieces));
   };
   return { open, opened: () => opened };
 }
@@ -43,6 +44,15 @@ describe('MimeParserPool failure modes (real worker threads)', () => {
     const parser = pool({ workerFile: scripted, threads: 2 });
     const outcomes = await Promise.all(['one', 'two', 'three'].map((text) => parser.parse(Buffer.from(text))));
     expect(outcomes.map(subjectOf)).toEqual(['one', 'two', 'three']);
+    expect(parser.threads).toBe(2);
+  });
+
+  it('starts its threads ahead of the first message when asked', async () => {
+    const parser = pool({ workerFile: scripted, threads: 2 });
+    expect(parser.threads).toBe(0);
+    parser.start();
+    expect(parser.threads).toBe(2);
+    expect(subjectOf(await parser.parse(Buffer.from('first')))).toBe('first');
     expect(parser.threads).toBe(2);
   });
 
@@ -113,13 +123,17 @@ describe('MimeParserPool failure modes (real worker threads)', () => {
 
     it('a source that fails while read rejects its parse, and the pool goes on', async () => {
       const parser = pool({ workerFile: scripted, threads: 1 });
-      const failing: SourceStreamOpener = async () =>
-        (async function* () {
-          yield Buffer.from('partial');
-          throw new Error('connection lost mid-message');
-        })();
+      const failing: SourceStreamOpener = () =>
+        Promise.resolve(
+          new Readable({
+            read() {
+              this.push(Buffer.from('partial'));
+              this.destroy(new Error('connection lost mid-message'));
+            },
+          }),
+        );
       await expect(parser.parseStream(failing)).rejects.toThrow('connection lost mid-message');
-      await expect(parser.parseStream(async () => null)).resolves.toBeNull();
+      await expect(parser.parseStream(() => Promise.resolve(null))).resolves.toBeNull();
       expect(subjectOf(await parser.parseStream(chunked(Buffer.from('after'), 2).open))).toBe('after');
       expect(subjectOf(await parser.parse(Buffer.from('whole after')))).toBe('whole after');
     });

@@ -5,6 +5,7 @@ import { MimeParserPool, sourceStreamOf, withTimeout } from '@app/mail';
 import type { ImapSession, ParseOutcome } from '@app/mail';
 import { JobName, JobProducer } from '@app/queue';
 import { Injectable } from '@nestjs/common';
+import type { OnApplicationBootstrap } from '@nestjs/common';
 import type { ExpungeEvent, FetchMessageObject, StatusObject } from 'imapflow';
 
 import { BatchSequence, MessageBatchWriter } from './message-batch-writer.js';
@@ -83,7 +84,7 @@ interface FetchedGroup {
  * in batches and reconcile flags and removals (CONDSTORE/QRESYNC when offered, a UID diff when not).
  */
 @Injectable()
-export class FolderSyncService {
+export class FolderSyncService implements OnApplicationBootstrap {
   /** Per session, the streamed parse the next one waits for (see parseStreamed). */
   private readonly streamingTurns = new WeakMap<ImapSession, Promise<ParseOutcome | null>>();
 
@@ -95,6 +96,10 @@ export class FolderSyncService {
     private readonly parser: MimeParserPool,
     private readonly producer: JobProducer,
   ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.features.emailParsing) this.parser.start();
+  }
 
   /** Same UIDNEXT, HIGHESTMODSEQ and count as stored: nothing was added, changed or removed (RFC 7162 section 3.1.2.1). */
   isUnchanged(folder: MailFolder, status: StatusObject | undefined, capabilities: ServerCapabilities): boolean {
