@@ -1,5 +1,5 @@
 import { bounceCategory } from './bounce-report.js';
-import { parseMessageSource } from './parse-message-source.js';
+import { parseMessageSource, StreamedMessageParse } from './parse-message-source.js';
 
 /** A fixture as it arrives over IMAP: CRLF line ends. */
 function mail(text: string): Buffer {
@@ -110,6 +110,20 @@ describe('bounceReportOf', () => {
         },
       ],
     });
+  });
+
+  it('reads a streamed report from the parts before a returned message of several MB', async () => {
+    const longOriginal = `${ORIGINAL}${'a line of the returned message, long enough to add up to megabytes\n'.repeat(50_000)}`;
+    const source = mail(POSTFIX_DSN.replace(ORIGINAL, longOriginal));
+    expect(source.length).toBeGreaterThan(3 * 1024 * 1024);
+    const streamed = new StreamedMessageParse();
+    for (let offset = 0; offset < source.length; offset += 256 * 1024)
+      await streamed.write(source.subarray(offset, offset + 256 * 1024));
+    const outcome = await streamed.end();
+
+    const whole = await parseMessageSource(source);
+    expect(whole.bounce?.recipients).toHaveLength(2);
+    expect(outcome.ok && outcome.message.bounce).toEqual(whole.bounce);
   });
 
   it('reads returned headers only (text/rfc822-headers), a base64 report without per-message fields and a generic status refined by the diagnostic', async () => {
